@@ -1,0 +1,44 @@
+"""The one `Definitions` of ct: every stage, sensor and resource, assembled in one place."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ct_assets.candidates import build_candidates
+from ct_assets.evaluations import build_evaluations
+from ct_assets.features import build_feature_assets
+from ct_assets.partitions import build_partitions
+from ct_assets.production import build_production
+from ct_assets.raw import build_raw
+from ct_assets.settings import PipelineSettings, load_settings
+from ct_assets.splits import build_splits
+from ct_assets.validated import build_validated
+from resources import build_resources
+from sensors.automation import build_automation_sensor
+from sensors.file_drop import build_file_drop_sensor
+
+
+def build_definitions(settings: PipelineSettings) -> dg.Definitions:
+    partitions = build_partitions(settings)
+    assets = [
+        *build_raw(partitions),
+        *build_validated(partitions),
+        *build_feature_assets(partitions),
+        *build_splits(settings, partitions),
+        *build_candidates(partitions),
+        *build_evaluations(partitions),
+        *build_production(settings, partitions),
+    ]
+    return dg.Definitions(
+        assets=assets,
+        sensors=[
+            build_file_drop_sensor(partitions, settings.sensor_interval_seconds),
+            build_automation_sensor(settings.sensor_interval_seconds),
+        ],
+        resources=build_resources(settings, settings.environment),
+        # Steps of one partition are small; a process per step would cost more than the work.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(load_settings())

@@ -1,0 +1,93 @@
+"""A drifting source of realistic tabular events for the demo and the tests.
+
+Each simulated day is one file. Until `drift_day` the label follows one relationship with the
+features; from then on the relationship shifts (the app channel turns risky, small baskets stop
+mattering, new accounts matter more), so a model trained before the shift degrades after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ct_assets.ml.schema import CHANNELS, COUNTRIES
+
+
+@dataclass(frozen=True)
+class DriftingSource:
+    start: date
+    rows_per_day: int = 3000
+    entities: int = 800
+    drift_day: int = 3
+    seed: int = 7
+
+    def day(self, index: int) -> pd.DataFrame:
+        """Events of simulated day `index` (0-based)."""
+        rng = np.random.default_rng(self.seed * 1_000 + index)
+        n = self.rows_per_day
+        day_start = datetime.combine(self.start + timedelta(days=index), datetime.min.time())
+        seconds = np.sort(rng.integers(0, 86_400, size=n))
+        entity = rng.zipf(1.6, size=n) % self.entities
+        channel = rng.choice(CHANNELS, size=n, p=[0.5, 0.3, 0.2])
+        country = rng.choice(COUNTRIES, size=n, p=[0.4, 0.2, 0.15, 0.15, 0.1])
+        amount = np.round(rng.lognormal(3.5, 1.0, size=n), 2)
+        n_items = rng.integers(1, 8, size=n)
+        age = np.round(rng.exponential(400, size=n), 1)
+        hour = seconds // 3600
+        drifted = index >= self.drift_day
+        logit = (
+            -1.2
+            + 0.9 * (np.log1p(amount) - 3.5)
+            - 0.6 * np.log1p(age) / 3
+            + np.where(hour < 6, 1.0, 0.0)
+            + np.where(country == "BR", 0.7, 0.0)
+        )
+        if drifted:
+            logit += np.where(channel == "app", 2.0, -0.8) - 1.2 * (np.log1p(amount) - 3.5)
+            logit += np.where(age < 60, 1.5, 0.0)
+        else:
+            logit += np.where(channel == "web", 0.8, -0.4) + np.where(n_items == 1, 0.8, 0.0)
+        label = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+        times = pd.to_datetime(day_start) + pd.to_timedelta(seconds, unit="s")
+        return pd.DataFrame(
+            {
+                "event_id": [f"e{index:04d}-{i:06d}" for i in range(n)],
+                "entity_id": [f"c{e:05d}" for e in entity],
+                "event_time": times.tz_localize(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "amount": amount,
+                "n_items": n_items,
+                "channel": channel,
+                "country": country,
+                "account_age_days": age,
+                "label": label,
+            }
+        )
+
+    def day_name(self, index: int, suffix: str = "csv") -> str:
+        return f"events_{(self.start + timedelta(days=index)).isoformat()}.{suffix}"
+
+
+def corrupt(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """A malformed copy of a batch, as a broken upstream would deliver it."""
+    bad = frame.copy()
+    if kind == "wrong_type":
+        bad["amount"] = bad["amount"].astype(str)
+        bad.loc[bad.index[::50], "amount"] = "n/a"
+    elif kind == "missing_column":
+        bad = bad.drop(columns=["channel"])
+    else:
+        raise ValueError(f"unknown corruption {kind!r}")
+    return bad
+
+
+def write_atomically(frame: pd.DataFrame, path: Path) -> Path:
+    """Write a CSV drop the way a well-behaved producer does: to a hidden name, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_csv(tmp, index=False)
+    tmp.replace(path)
+    return path

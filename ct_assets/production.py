@@ -1,0 +1,105 @@
+"""Stage 7, production: the promotion decision; the `champion` alias is the serving pointer."""
+
+from datetime import timedelta
+from typing import Any
+
+import dagster as dg
+
+from ct_assets.ml.evaluation import GateDecision, ScoredModel, decide_promotion
+from ct_assets.settings import PipelineSettings
+from resources.mlflow_registry import MlflowRegistry
+from sensors.automation import after_upstream
+
+PRODUCTION_MODEL = "production_model"
+PROMOTION_GATE = "promotion_gate"
+PROMOTION_POOL = "promotion"
+
+
+def _scored(record: dict[str, Any] | None) -> ScoredModel | None:
+    if record is None:
+        return None
+    return ScoredModel(record["version"], record["family"], record["roc_auc"], record["log_loss"])
+
+
+def gate_decision(evaluations: dict[str, Any], floor: float, margin: float) -> GateDecision:
+    candidates = [s for s in map(_scored, evaluations["candidates"]) if s is not None]
+    return decide_promotion(candidates, _scored(evaluations["champion"]), floor, margin)
+
+
+def build_production(
+    settings: PipelineSettings, partitions: dg.TimeWindowPartitionsDefinition
+) -> list[dg.AssetsDefinition]:
+    @dg.asset(
+        name=PRODUCTION_MODEL,
+        partitions_def=partitions,
+        group_name="production",
+        code_version="1",
+        kinds={"mlflow"},
+        io_manager_key="json_io_manager",
+        automation_condition=after_upstream(),
+        pool=PROMOTION_POOL,
+        freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(days=2)),
+        check_specs=[
+            dg.AssetCheckSpec(
+                PROMOTION_GATE,
+                asset=PRODUCTION_MODEL,
+                description=(
+                    f"Best candidate has ROC AUC >= {settings.auc_floor} and beats the champion "
+                    f"by >= {settings.promotion_margin} on the same holdout."
+                ),
+            )
+        ],
+    )
+    def production_model(
+        context: dg.AssetExecutionContext,
+        model_evaluations: dict[str, Any],
+        mlflow: MlflowRegistry,
+    ):
+        """Which model version serves after this partition: promoted candidate or kept champion."""
+        decision = gate_decision(model_evaluations, settings.auc_floor, settings.promotion_margin)
+        evaluated = decision.champion.version if decision.champion else None
+        before = mlflow.champion_version()
+        if decision.promote and before != evaluated:
+            # Another promotion landed after our evaluation: our comparison is stale.
+            decision = GateDecision(
+                False,
+                decision.candidate,
+                decision.champion,
+                f"champion moved from v{evaluated} to v{before} during evaluation",
+                decision.floor,
+                decision.margin,
+            )
+        if decision.promote and decision.candidate is not None:
+            mlflow.promote(decision.candidate.version, before, decision.reason)
+        after = mlflow.champion_version()
+        context.log.info(f"{'PROMOTE' if decision.promote else 'KEEP'}: {decision.reason}")
+        figures = {
+            "candidate_version": decision.candidate.version if decision.candidate else "none",
+            "candidate_roc_auc": decision.candidate.roc_auc if decision.candidate else 0.0,
+            "champion_roc_auc": decision.champion.roc_auc if decision.champion else 0.0,
+            "floor": decision.floor,
+            "margin": decision.margin,
+        }
+        return dg.MaterializeResult(
+            value={**decision.as_dict(), "champion_before": before, "champion_after": after},
+            metadata={
+                "decision": "promote" if decision.promote else "keep champion",
+                "reason": decision.reason,
+                "champion_before": before or "none",
+                "champion_after": after or "none",
+                "model_uri": mlflow.model_uri(after) if after else "none",
+                **figures,
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=PROMOTION_GATE,
+                    passed=decision.promote,
+                    # A refused challenger is an expected outcome, shown but not a run failure.
+                    severity=dg.AssetCheckSeverity.WARN,
+                    description=decision.reason,
+                    metadata=figures,
+                )
+            ],
+        )
+
+    return [production_model]

@@ -1,0 +1,105 @@
+"""Stage 2, validated: typed, schema-checked events; refused batches go to quarantine."""
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from ct_assets.ml.schema import (
+    EventSchema,
+    SchemaFailure,
+    ValidationOutcome,
+    empty_events,
+    read_batch,
+    validate_batch,
+)
+from resources.storage import BatchStore
+from sensors.automation import after_upstream
+
+VALIDATED_BATCHES = "validated_batches"
+SCHEMA_CHECK = "events_match_schema"
+
+
+def validate_manifest(manifest: dict[str, Any]) -> ValidationOutcome:
+    """Parse and validate one raw batch; an unreadable file is a failure, not a crash."""
+    path = Path(manifest["raw_path"])
+    try:
+        frame = read_batch(path)
+    except Exception as exc:
+        return ValidationOutcome(
+            manifest["file_name"], None, [SchemaFailure("*", f"unreadable file: {exc}")]
+        )
+    return validate_batch(frame, manifest["file_name"])
+
+
+def _table_schema() -> dg.TableSchema:
+    columns = EventSchema.to_schema().columns
+    return dg.TableSchema(
+        columns=[dg.TableColumn(name, str(col.dtype)) for name, col in columns.items()]
+    )
+
+
+def build_validated(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.AssetsDefinition]:
+    @dg.asset(
+        name=VALIDATED_BATCHES,
+        partitions_def=partitions,
+        group_name="validated",
+        code_version="1",
+        kinds={"pandas", "parquet"},
+        automation_condition=after_upstream(),
+        check_specs=[
+            dg.AssetCheckSpec(
+                SCHEMA_CHECK,
+                asset=VALIDATED_BATCHES,
+                blocking=True,
+                description="Every batch of the partition matches EventSchema (pandera).",
+            )
+        ],
+    )
+    def validated_batches(
+        context: dg.AssetExecutionContext, raw_batches: pd.DataFrame, batch_store: BatchStore
+    ):
+        """Events of the partition's accepted batches, typed by the pandera EventSchema."""
+        accepted: list[pd.DataFrame] = []
+        refused: list[dict[str, Any]] = []
+        for manifest in raw_batches.to_dict("records"):
+            outcome = validate_manifest(manifest)
+            if outcome.ok and outcome.frame is not None:
+                accepted.append(outcome.frame.assign(batch_id=manifest["batch_id"]))
+                continue
+            where = batch_store.quarantine(manifest, outcome.as_record())
+            context.log.error(f"batch {manifest['batch_id']} quarantined: {outcome.reason()}")
+            refused.append(
+                {"batch_id": manifest["batch_id"], "reason": outcome.reason(), "at": str(where)}
+            )
+        events = (
+            pd.concat(accepted, ignore_index=True)
+            if accepted
+            else empty_events().assign(batch_id=pd.Series(dtype=object))
+        )
+        reasons = "\n".join(f"- {r['batch_id']}: {r['reason']}" for r in refused)
+        check = dg.AssetCheckResult(
+            check_name=SCHEMA_CHECK,
+            passed=not refused,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=reasons or "all batches match the schema",
+            metadata={
+                "batches_checked": len(raw_batches),
+                "batches_quarantined": len(refused),
+                "quarantined": dg.MetadataValue.json(refused),
+            },
+        )
+        return dg.MaterializeResult(
+            value=events,
+            metadata={
+                "dagster/row_count": len(events),
+                "dagster/column_schema": _table_schema(),
+                "accepted_batch_ids": ", ".join(sorted(events["batch_id"].unique())) or "none",
+                "quarantined_batch_ids": ", ".join(r["batch_id"] for r in refused) or "none",
+                "label_rate": round(float(events["label"].mean()), 4) if len(events) else 0.0,
+            },
+            check_results=[check],
+        )
+
+    return [validated_batches]

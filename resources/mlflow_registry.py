@@ -1,0 +1,142 @@
+"""The MLflow tracking store and model registry: candidates in, the `champion` alias out."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+import pandas as pd
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+    from ct_assets.ml.training import TrainedModel
+
+CHAMPION = "champion"
+FAMILY_TAG = "ct.family"
+HISTORY_PREFIX = "ct.history."
+
+
+class MlflowRegistry(dg.ConfigurableResource):
+    """One registered model whose `champion` alias is the serving pointer."""
+
+    tracking_uri: str
+    artifact_root: str
+    experiment: str = "ct"
+    registered_model: str = "ct-model"
+
+    def client(self) -> MlflowClient:
+        import mlflow
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        return mlflow.MlflowClient(self.tracking_uri, registry_uri=self.tracking_uri)
+
+    def experiment_id(self) -> str:
+        client = self.client()
+        found = client.get_experiment_by_name(self.experiment)
+        if found is not None:
+            return found.experiment_id
+        location = self.artifact_root
+        if "://" not in location:
+            Path(location).mkdir(parents=True, exist_ok=True)
+            location = Path(location).resolve().as_uri()
+        try:
+            return client.create_experiment(self.experiment, artifact_location=location)
+        except Exception:
+            # Another run created it between our look-up and our create.
+            existing = client.get_experiment_by_name(self.experiment)
+            if existing is None:
+                raise
+            return existing.experiment_id
+
+    def model_uri(self, version: str) -> str:
+        return f"models:/{self.registered_model}/{version}"
+
+    def log_candidate(
+        self,
+        trained: TrainedModel,
+        example: pd.DataFrame,
+        metrics: dict[str, float],
+        tags: dict[str, str],
+    ) -> dict[str, str]:
+        """Log one candidate as its own run and register it as a new model version."""
+        import mlflow
+        from mlflow.models import infer_signature
+
+        from ct_assets.ml.training import LIGHTGBM, predict_proba
+
+        experiment_id = self.experiment_id()
+        signature = infer_signature(example, predict_proba(trained.family, trained.model, example))
+        all_tags = {**tags, FAMILY_TAG: trained.family}
+        with mlflow.start_run(
+            experiment_id=experiment_id, run_name=f"{trained.family}-{tags.get('ct.partition')}"
+        ) as run:
+            mlflow.set_tags(all_tags)
+            mlflow.log_params({k: str(v) for k, v in trained.params.items()})
+            mlflow.log_metrics(metrics)
+            flavor = mlflow.lightgbm if trained.family == LIGHTGBM else mlflow.sklearn
+            info = flavor.log_model(
+                trained.model,
+                name="model",
+                signature=signature,
+                input_example=example.head(5),
+                registered_model_name=self.registered_model,
+            )
+        version = str(info.registered_model_version)
+        client = self.client()
+        for key, value in all_tags.items():
+            client.set_model_version_tag(self.registered_model, version, key, value)
+        return {
+            "family": trained.family,
+            "run_id": run.info.run_id,
+            "version": version,
+            "model_uri": self.model_uri(version),
+        }
+
+    def version_tags(self, version: str) -> dict[str, str]:
+        return dict(self.client().get_model_version(self.registered_model, version).tags)
+
+    def load(self, version: str) -> tuple[str, Any]:
+        """The model of a version in its native flavour, with its family."""
+        import mlflow
+
+        from ct_assets.ml.training import LIGHTGBM
+
+        family = self.version_tags(version)[FAMILY_TAG]
+        self.client()
+        flavor = mlflow.lightgbm if family == LIGHTGBM else mlflow.sklearn
+        return family, flavor.load_model(self.model_uri(version))
+
+    def champion_version(self) -> str | None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            model = self.client().get_registered_model(self.registered_model)
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise
+        version = model.aliases.get(CHAMPION)
+        return None if version is None else str(version)
+
+    def promote(self, version: str, previous: str | None, reason: str) -> None:
+        """Move the alias, then record the move on the version and in the model's history."""
+        client = self.client()
+        moment = datetime.now(UTC)
+        now = moment.isoformat()
+        client.set_registered_model_alias(self.registered_model, CHAMPION, version)
+        client.set_model_version_tag(self.registered_model, version, "ct.promoted_at", now)
+        client.set_model_version_tag(self.registered_model, version, "ct.promotion_reason", reason)
+        client.set_model_version_tag(
+            self.registered_model, version, "ct.previous_champion", previous or ""
+        )
+        entry = {"to": version, "from": previous, "at": now, "reason": reason}
+        client.set_registered_model_tag(
+            self.registered_model,
+            f"{HISTORY_PREFIX}{moment.strftime('%Y%m%dT%H%M%S.%fZ')}",
+            json.dumps(entry),
+        )

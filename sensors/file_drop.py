@@ -1,0 +1,117 @@
+"""The file-drop sensor: new files in the landing folder become runs of their partitions."""
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from ct_assets.ml.landing import LandedFile, batch_time, content_hash
+from ct_assets.raw import RAW_BATCHES, partition_key_for
+from resources.sources import FileDropSource
+
+
+@dataclass
+class DropCursor:
+    """What the sensor has seen: file path -> [signature, sha256], and sha256 -> first path."""
+
+    files: dict[str, list[str]] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str | None) -> "DropCursor":
+        if not text:
+            return cls()
+        raw = json.loads(text)
+        return cls(files=raw.get("files", {}), hashes=raw.get("hashes", {}))
+
+    def dump(self) -> str:
+        return json.dumps({"files": self.files, "hashes": self.hashes}, sort_keys=True)
+
+
+@dataclass
+class DropPlan:
+    partitions: dict[str, list[str]] = field(default_factory=dict)  # partition -> new sha256s
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (path, first seen as)
+    unplaceable: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+
+
+def plan_drops(
+    landed: list[LandedFile],
+    cursor: DropCursor,
+    hash_of: Callable[[Path], str],
+    partition_of: Callable[[Path], str],
+) -> DropPlan:
+    """Decide which partitions need ingesting; updates `cursor` in place.
+
+    A file is hashed only when its size or modification time changed; the same bytes under a
+    new name are recognised by hash and request nothing.
+    """
+    plan = DropPlan()
+    for item in landed:
+        path = str(item.path)
+        seen = cursor.files.get(path)
+        if seen is not None and seen[0] == item.signature:
+            continue
+        sha = hash_of(item.path)
+        cursor.files[path] = [item.signature, sha]
+        first = cursor.hashes.get(sha)
+        if first is not None:
+            if first != path:
+                plan.duplicates.append((path, first))
+            continue
+        try:
+            partition = partition_of(item.path)
+        except (ValueError, OSError) as exc:
+            plan.unplaceable.append((path, str(exc)))
+            continue
+        cursor.hashes[sha] = path
+        plan.partitions.setdefault(partition, []).append(sha)
+    return plan
+
+
+def run_key(partition: str, hashes: list[str]) -> str:
+    digest = hashlib.sha256("".join(sorted(hashes)).encode()).hexdigest()[:16]
+    return f"{RAW_BATCHES}:{partition}:{digest}"
+
+
+def build_file_drop_sensor(
+    partitions: dg.TimeWindowPartitionsDefinition, interval_seconds: int
+) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="file_drop_sensor",
+        asset_selection=[RAW_BATCHES],
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Requests raw_batches for the partitions of files new in the landing folder.",
+    )
+    def file_drop_sensor(
+        context: dg.SensorEvaluationContext, file_drop: FileDropSource
+    ) -> dg.SensorResult | dg.SkipReason:
+        cursor = DropCursor.parse(context.cursor)
+        plan = plan_drops(
+            file_drop.files(),
+            cursor,
+            content_hash,
+            lambda path: partition_key_for(partitions, batch_time(path).timestamp()),
+        )
+        for path, first in plan.duplicates:
+            context.log.info(f"{path} holds the same bytes as {first}: already registered")
+        for path, why in plan.unplaceable:
+            context.log.error(f"{path} cannot be placed in a partition: {why}")
+        requests = [
+            dg.RunRequest(
+                run_key=run_key(partition, hashes),
+                partition_key=partition,
+                asset_selection=[dg.AssetKey(RAW_BATCHES)],
+                tags={"ct/trigger": "file_drop", "ct/new_batches": str(len(hashes))},
+            )
+            for partition, hashes in sorted(plan.partitions.items())
+        ]
+        if not requests:
+            return dg.SensorResult(skip_reason=dg.SkipReason("no new files"), cursor=cursor.dump())
+        return dg.SensorResult(run_requests=requests, cursor=cursor.dump())
+
+    return file_drop_sensor
