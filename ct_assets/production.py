@@ -43,6 +43,7 @@ def build_production(
             dg.AssetCheckSpec(
                 PROMOTION_GATE,
                 asset=PRODUCTION_MODEL,
+                partitions_def=partitions,
                 description=(
                     f"Best candidate has ROC AUC >= {settings.auc_floor} and beats the champion "
                     f"by >= {settings.promotion_margin} on the same holdout."

@@ -53,6 +53,7 @@ def build_validated(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.As
                 SCHEMA_CHECK,
                 asset=VALIDATED_BATCHES,
                 blocking=True,
+                partitions_def=partitions,
                 description="Every batch of the partition matches EventSchema (pandera).",
             )
         ],
