@@ -1,0 +1,188 @@
+"""The asset graph end to end on a real Dagster instance, real Parquet files, real MLflow store."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import dagster as dg
+import pandas as pd
+
+from ct_assets.ml.datagen import corrupt
+from ct_assets.ml.schema import read_batch
+from resources.mlflow_registry import CHAMPION
+from tests.conftest import Project
+
+STAGES = (
+    "raw_batches",
+    "validated_batches",
+    "features",
+    "training_window",
+    "candidate_models",
+    "model_evaluations",
+    "production_model",
+)
+
+
+def metadata(project: Project, asset: str, partition: str) -> dict[str, object] | None:
+    records = project.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]),
+        limit=1,
+    ).records
+    if not records:
+        return None
+    materialization = records[0].asset_materialization
+    assert materialization is not None
+    return {k: v.value for k, v in materialization.metadata.items()}
+
+
+def check_result(project: Project, asset: str, check: str, partition: str) -> bool | None:
+    records = project.instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey(asset), check), limit=100
+    )
+    for record in records:  # newest first
+        if record.partition != partition or record.event is None:
+            continue
+        evaluation = record.event.dagster_event.event_specific_data  # type: ignore[union-attr]
+        return bool(evaluation.passed)  # type: ignore[union-attr]
+    return None
+
+
+def run_days(project: Project, days: range, selection: str = "*") -> list[str]:
+    partitions = []
+    for index in days:
+        project.drop_day(index)
+        partition = project.partition(index)
+        result = project.materialize(partition, selection)
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+        partitions.append(partition)
+    return partitions
+
+
+def test_three_days_end_with_a_champion_trained_on_all_three(project: Project) -> None:
+    partitions = run_days(
+        project, range(2), 'key:"raw_batches" or key:"validated_batches" or key:"features"'
+    )
+    partitions += run_days(project, range(2, 3))
+    registry = project.resource("mlflow")
+    champion = registry.champion_version()
+    assert champion is not None
+    tags = registry.version_tags(champion)
+    assert tags["ct.training_partitions"].split(",") == partitions
+    assert tags["ct.partition"] == partitions[-1]
+    raw_ids = {
+        b
+        for p in partitions
+        for b in str(metadata(project, "raw_batches", p)["batch_ids"]).split(", ")  # type: ignore[index]
+    }
+    assert len(raw_ids) == 3
+    assert set(tags["ct.batch_ids"].split(",")) == raw_ids
+    assert tags["ct.family"] in {"lightgbm", "sklearn_logreg"}
+
+    for stage in STAGES[:3]:
+        for partition in partitions:
+            assert metadata(project, stage, partition) is not None, (stage, partition)
+    last = partitions[-1]
+    raw = metadata(project, "raw_batches", last)
+    assert raw is not None and raw["dagster/row_count"] == 1
+    validated = metadata(project, "validated_batches", last)
+    assert validated is not None and validated["dagster/row_count"] == 1500
+    assert "event_time" in str(validated["dagster/column_schema"])
+    window = metadata(project, "training_window", last)
+    assert window is not None and window["partitions"] == ", ".join(partitions)
+    assert window["train_rows"] + window["holdout_rows"] == 4500  # type: ignore[operator]
+    candidates = metadata(project, "candidate_models", last)
+    assert candidates is not None
+    versions = str(candidates["model_versions"]).split(", ")
+    assert len(versions) == 2 and champion in versions
+    assert len(str(candidates["mlflow_run_ids"]).split(", ")) == 2
+    evaluations = metadata(project, "model_evaluations", last)
+    assert evaluations is not None and evaluations["champion_version"] == "none"
+    assert evaluations["holdout_rows"] == window["holdout_rows"]
+    production = metadata(project, "production_model", last)
+    assert production is not None and production["decision"] == "promote"
+    assert production["champion_before"] == "none" and production["champion_after"] == champion
+    assert production["model_uri"] == f"models:/ct-model/{champion}"
+    assert check_result(project, "validated_batches", "events_match_schema", last) is True
+    assert check_result(project, "production_model", "promotion_gate", last) is True
+
+
+def test_a_shuffled_label_challenger_is_refused(project: Project) -> None:
+    partitions = run_days(project, range(2))
+    registry = project.resource("mlflow")
+    champion = registry.champion_version()
+    assert champion is not None
+    result = project.materialize(
+        partitions[-1],
+        'key:"candidate_models" or key:"model_evaluations" or key:"production_model"',
+        ops={"candidate_models": {"config": {"permute_labels_seed": 3}}},
+    )
+    assert result.success
+    assert registry.champion_version() == champion
+    production = metadata(project, "production_model", partitions[-1])
+    assert production is not None and production["decision"] == "keep champion"
+    assert check_result(project, "production_model", "promotion_gate", partitions[-1]) is False
+    evaluations = json.loads(
+        (project.settings.data_dir / "model_evaluations" / f"{partitions[-1]}.json").read_text()
+    )
+    best_permuted = max(c["roc_auc"] for c in evaluations["candidates"])
+    assert best_permuted < evaluations["champion"]["roc_auc"] - 0.1
+    permuted = registry.version_tags(evaluations["candidates"][0]["version"])
+    assert permuted["ct.permuted_labels_seed"] == "3"
+
+
+def test_a_bad_batch_is_quarantined_and_stops_its_partition(project: Project) -> None:
+    good = project.drop_day(0)
+    bad_frame = corrupt(project.source.day(0).head(200), "wrong_type").drop(columns=["country"])
+    bad = project.drop_day(0, bad_frame, name="broken_2026-01-01.csv")
+    dropped = hashlib.sha256(bad.read_bytes()).hexdigest()
+    result = project.materialize(project.partition(0))
+    assert not result.success
+    partition = project.partition(0)
+
+    assert metadata(project, "raw_batches", partition) is not None
+    assert metadata(project, "validated_batches", partition) is not None
+    for stage in STAGES[2:]:
+        assert metadata(project, stage, partition) is None, stage
+    assert check_result(project, "validated_batches", "events_match_schema", partition) is False
+    assert project.resource("mlflow").champion_version() is None
+
+    store = project.resource("batch_store")
+    manifests = {m["file_name"]: m for m in store.batches(partition)}
+    raw_copy = manifests[bad.name]["raw_path"]
+    assert hashlib.sha256(open(raw_copy, "rb").read()).hexdigest() == dropped
+    assert hashlib.sha256(bad.read_bytes()).hexdigest() == dropped
+    (record,) = store.quarantined(partition)
+    assert record["batch_id"] == manifests[bad.name]["batch_id"]
+    assert record["file"] == bad.name
+    columns = {f["column"] for f in record["failures"]}
+    assert {"amount", "country"} <= columns
+    assert "'amount'" in record["reason"] and "broken_2026-01-01.csv" in record["reason"]
+    quarantined_copy = store.quarantine_root / partition / record["batch_id"] / bad.name
+    assert quarantined_copy.read_bytes() == bad.read_bytes()
+    # The good file of the same partition is kept and typed, but its day goes no further.
+    validated = pd.read_parquet(
+        project.settings.data_dir / "validated_batches" / f"{partition}.parquet"
+    )
+    assert len(validated) == len(read_batch(good)) == 1500
+
+
+def test_a_quarantined_day_does_not_stop_later_windows(project: Project) -> None:
+    run_days(project, range(1))
+    project.drop_day(1, corrupt(project.source.day(1), "missing_column"))
+    assert not project.materialize(project.partition(1)).success
+    run_days(project, range(2, 3))
+    window = metadata(project, "training_window", project.partition(2))
+    assert window is not None
+    assert window["missing_partitions"] == project.partition(1)
+    assert window["partitions"] == f"{project.partition(0)}, {project.partition(2)}"
+
+
+def test_raw_is_immutable_and_a_redrop_is_not_ingested_twice(project: Project) -> None:
+    path = project.drop_day(0)
+    assert project.materialize(project.partition(0), 'key:"raw_batches"').success
+    project.drop_day(0, name="copy_of_2026-01-01.csv")
+    assert project.materialize(project.partition(0), 'key:"raw_batches"').success
+    batches = project.resource("batch_store").batches(project.partition(0))
+    assert len(batches) == 1
+    assert batches[0]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
