@@ -196,9 +196,9 @@ class Observer:
         if production is not None:
             return str(production["decision"])
         validated = self.materialization(VALIDATED_BATCHES, partition)
-        if validated is not None and validated.get("quarantined_batch_ids", "none") != "none":
-            if self.materialization(FEATURES, partition) is None:
-                return "stopped: batch quarantined"
+        refused = validated is not None and validated["quarantined_batch_ids"] != "none"
+        if refused and self.materialization(FEATURES, partition) is None:
+            return "stopped: batch quarantined"
         return None
 
 

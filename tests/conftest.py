@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
@@ -16,10 +15,6 @@ from ct_assets.ml.datagen import DriftingSource, write_atomically
 from ct_assets.settings import PipelineSettings
 
 START = date(2026, 1, 1)
-
-
-def require_services() -> bool:
-    return os.environ.get("CT_REQUIRE_SERVICES") == "1"
 
 
 @dataclass

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
 from ct_assets.ml.datagen import corrupt
 from ct_assets.ml.schema import read_batch
-from resources.mlflow_registry import CHAMPION
 from tests.conftest import Project
 
 STAGES = (
@@ -149,8 +149,8 @@ def test_a_bad_batch_is_quarantined_and_stops_its_partition(project: Project) ->
 
     store = project.resource("batch_store")
     manifests = {m["file_name"]: m for m in store.batches(partition)}
-    raw_copy = manifests[bad.name]["raw_path"]
-    assert hashlib.sha256(open(raw_copy, "rb").read()).hexdigest() == dropped
+    raw_copy = Path(manifests[bad.name]["raw_path"])
+    assert hashlib.sha256(raw_copy.read_bytes()).hexdigest() == dropped
     assert hashlib.sha256(bad.read_bytes()).hexdigest() == dropped
     (record,) = store.quarantined(partition)
     assert record["batch_id"] == manifests[bad.name]["batch_id"]

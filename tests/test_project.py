@@ -1,0 +1,100 @@
+"""The project as users meet it: imports, the Definitions, and the `dagster` CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+import resources
+import sensors
+from ct_assets.definitions import defs
+from ct_assets.ml.datagen import DriftingSource, write_atomically
+from ct_assets.settings import PROJECT_ROOT, load_settings
+from tests.conftest import START
+
+
+def test_generic_top_level_packages_come_from_this_repository() -> None:
+    # `resources` and `sensors` are common names; an installed distribution must not shadow ours.
+    for module in (resources, sensors):
+        assert module.__file__ is not None
+        assert Path(module.__file__).resolve().parent.parent == PROJECT_ROOT
+
+
+def test_definitions_load_with_every_stage_check_and_sensor() -> None:
+    graph = defs.resolve_asset_graph()
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {
+        "raw_batches",
+        "validated_batches",
+        "features",
+        "training_window",
+        "candidate_models",
+        "model_evaluations",
+        "production_model",
+    }
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert checks == {
+        ("validated_batches", "events_match_schema"),
+        ("production_model", "promotion_gate"),
+    }
+    assert graph.get(dg.AssetKey("raw_batches")).freshness_policy is not None
+    assert graph.get(dg.AssetKey("production_model")).freshness_policy is not None
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.code_version, key
+        assert node.partitions_def is not None, key
+        if key != dg.AssetKey("raw_batches"):
+            assert node.automation_condition is not None, key
+    sensors_by_name = {s.name: s for s in defs.sensors or []}
+    assert set(sensors_by_name) == {"file_drop_sensor", "ct_automation"}
+    assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors_by_name.values())
+    defs.resolve_implicit_global_asset_job_def()
+
+
+def test_settings_reject_bad_values() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="CT_GRANULARITY"):
+        load_settings({"CT_GRANULARITY": "monthly"})
+    with pytest.raises(ValueError, match="CT_TRAINING_WINDOW"):
+        load_settings({"CT_TRAINING_WINDOW": "0"})
+    assert load_settings({"CT_TRAINING_WINDOW": "5"}).training_window == 5
+
+
+def test_dagster_cli_materializes_a_partition(tmp_path: Path, monkeypatch) -> None:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    ct_home = tmp_path / "ct"
+    source = DriftingSource(start=START, rows_per_day=500)
+    write_atomically(source.day(0), ct_home / "landing" / source.day_name(0))
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "CT_HOME": str(ct_home),
+        "CT_PARTITION_START": START.isoformat(),
+    }
+    dagster = Path(sys.executable).with_name("dagster")
+    completed = subprocess.run(
+        [
+            *(str(dagster), "asset", "materialize", "-m", "ct_assets.definitions"),
+            *("--select", "*", "--partition", START.isoformat()),
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        for asset in ("raw_batches", "production_model"):
+            record = instance.get_latest_materialization_event(dg.AssetKey(asset))
+            assert record is not None, asset
+            assert record.dagster_event.partition == START.isoformat()  # type: ignore[union-attr]
+    assert (ct_home / "data" / "production_model" / f"{START.isoformat()}.json").exists()

@@ -1,0 +1,128 @@
+"""The file-drop sensor and the automation conditions, on a real persistent instance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from ct_assets.ml.datagen import corrupt
+from ct_assets.ml.landing import list_landing
+from sensors.file_drop import DropCursor, plan_drops
+from tests.conftest import Project
+
+DOWNSTREAM = (
+    "validated_batches",
+    "features",
+    "training_window",
+    "candidate_models",
+    "model_evaluations",
+    "production_model",
+)
+
+
+def tick(project: Project, cursor: str | None) -> Any:
+    sensor = project.defs.get_sensor_def("file_drop_sensor")
+    context = dg.build_sensor_context(
+        instance=project.instance,
+        cursor=cursor,
+        definitions=project.defs,
+        resources={"file_drop": project.resource("file_drop")},
+    )
+    result = sensor.evaluate_tick(context)
+    return result
+
+
+def test_one_new_file_requests_exactly_its_partition(project: Project) -> None:
+    assert tick(project, None).run_requests == []
+    project.drop_day(1)
+    first = tick(project, None)
+    (request,) = first.run_requests
+    assert request.partition_key == project.partition(1)
+    assert request.asset_selection == [dg.AssetKey("raw_batches")]
+    assert request.run_key is not None
+
+    # A restarted daemon resumes from the stored cursor: nothing new, nothing requested.
+    again = tick(project, first.cursor)
+    assert again.run_requests == []
+    assert again.cursor == first.cursor
+
+
+def test_identical_bytes_under_a_new_name_are_recognised(project: Project) -> None:
+    path = project.drop_day(0)
+    first = tick(project, None)
+    assert len(first.run_requests) == 1
+    (project.landing / "resent_2026-01-01.csv").write_bytes(path.read_bytes())
+    second = tick(project, first.cursor)
+    assert second.run_requests == []
+    cursor = DropCursor.parse(second.cursor)
+    assert str(project.landing / "resent_2026-01-01.csv") in cursor.files
+    assert len(cursor.hashes) == 1
+
+
+def test_files_of_two_days_request_two_partitions_and_changed_content_is_new(
+    project: Project,
+) -> None:
+    project.drop_day(0)
+    project.drop_day(2)
+    first = tick(project, None)
+    assert sorted(r.partition_key for r in first.run_requests) == [
+        project.partition(0),
+        project.partition(2),
+    ]
+    project.drop_day(2, project.source.day(3))  # same name, new bytes
+    second = tick(project, first.cursor)
+    assert [r.partition_key for r in second.run_requests] == [project.partition(2)]
+    assert second.run_requests[0].run_key != first.run_requests[1].run_key
+
+
+def test_plan_drops_reports_files_it_cannot_place(tmp_path) -> None:
+    (tmp_path / "undated.csv").write_text("a,b\n1,2\n")
+    cursor = DropCursor()
+
+    def place(path):
+        raise ValueError(f"{path}: no date")
+
+    plan = plan_drops(list_landing(tmp_path), cursor, lambda p: "sha", place)
+    assert plan.partitions == {}
+    assert plan.unplaceable[0][0].endswith("undated.csv")
+    assert cursor.hashes == {}
+
+
+def requested(result: dg.EvaluateAutomationConditionsResult) -> dict[str, set[str]]:
+    keys = ("raw_batches", *DOWNSTREAM)
+    return {
+        k: set(result.get_requested_partitions(dg.AssetKey(k)))
+        for k in keys
+        if result.get_num_requested(dg.AssetKey(k))
+    }
+
+
+def test_automation_runs_the_whole_chain_for_a_new_partition_only(project: Project) -> None:
+    cursor = dg.evaluate_automation_conditions(project.defs, project.instance).cursor
+    project.drop_day(0)
+    assert project.materialize(project.partition(0), 'key:"raw_batches"').success
+    result = dg.evaluate_automation_conditions(project.defs, project.instance, cursor=cursor)
+    assert requested(result) == {k: {project.partition(0)} for k in DOWNSTREAM}
+
+
+def test_automation_stops_at_a_failed_blocking_check_and_resumes_next_day(
+    project: Project,
+) -> None:
+    cursor = dg.evaluate_automation_conditions(project.defs, project.instance).cursor
+    project.drop_day(0, corrupt(project.source.day(0), "missing_column"))
+    assert project.materialize(project.partition(0), 'key:"raw_batches"').success
+    result = dg.evaluate_automation_conditions(project.defs, project.instance, cursor=cursor)
+    assert requested(result) == {k: {project.partition(0)} for k in DOWNSTREAM}
+    assert not project.materialize(
+        project.partition(0), " or ".join(f'key:"{k}"' for k in DOWNSTREAM)
+    ).success
+
+    # Nothing is retried for the refused day, and no later window is started early.
+    result = dg.evaluate_automation_conditions(project.defs, project.instance, cursor=result.cursor)
+    assert requested(result) == {}
+
+    project.drop_day(1)
+    assert project.materialize(project.partition(1), 'key:"raw_batches"').success
+    result = dg.evaluate_automation_conditions(project.defs, project.instance, cursor=result.cursor)
+    assert requested(result) == {k: {project.partition(1)} for k in DOWNSTREAM}
