@@ -58,7 +58,7 @@ def build_candidates(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.A
         tags = training_tags(training_window, context.partition_key, context.run.run_id)
         if config.permute_labels_seed is not None:
             tags["ct.permuted_labels_seed"] = str(config.permute_labels_seed)
-        refs = []
+        refs: list[dict[str, Any]] = []
         for family in config.families:
             trained = train_family(family, train, config.permute_labels_seed)
             fit = score(train[LABEL].to_numpy(), predict_proba(family, trained.model, train))

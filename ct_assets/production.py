@@ -74,7 +74,7 @@ def build_production(
             mlflow.promote(decision.candidate.version, before, decision.reason)
         after = mlflow.champion_version()
         context.log.info(f"{'PROMOTE' if decision.promote else 'KEEP'}: {decision.reason}")
-        figures = {
+        figures: dict[str, str | float] = {
             "candidate_version": decision.candidate.version if decision.candidate else "none",
             "candidate_roc_auc": decision.candidate.roc_auc if decision.candidate else 0.0,
             "champion_roc_auc": decision.champion.roc_auc if decision.champion else 0.0,

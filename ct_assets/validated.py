@@ -64,7 +64,8 @@ def build_validated(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.As
         """Events of the partition's accepted batches, typed by the pandera EventSchema."""
         accepted: list[pd.DataFrame] = []
         refused: list[dict[str, Any]] = []
-        for manifest in raw_batches.to_dict("records"):
+        manifests: list[dict[str, Any]] = raw_batches.to_dict("records")  # type: ignore[assignment]
+        for manifest in manifests:
             outcome = validate_manifest(manifest)
             if outcome.ok and outcome.frame is not None:
                 accepted.append(outcome.frame.assign(batch_id=manifest["batch_id"]))

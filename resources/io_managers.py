@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -11,12 +12,12 @@ import pandas as pd
 from upath import UPath
 
 
-def _atomic_write(path: UPath, write: Any) -> None:
+def _atomic_write(path: UPath, write: Callable[[UPath], object]) -> None:
     """Write to a sibling temporary name, then rename: readers never see half a partition."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     write(tmp)
-    os.replace(tmp, path)
+    os.replace(str(tmp), str(path))
 
 
 class _ParquetPaths(dg.UPathIOManager):
@@ -25,10 +26,10 @@ class _ParquetPaths(dg.UPathIOManager):
     def dump_to_path(self, context: dg.OutputContext, obj: pd.DataFrame, path: UPath) -> None:
         if not isinstance(obj, pd.DataFrame):
             raise TypeError(f"{context.asset_key.to_user_string()}: expected a DataFrame")
-        _atomic_write(path, lambda tmp: obj.to_parquet(tmp, index=False))
+        _atomic_write(path, lambda tmp: obj.to_parquet(str(tmp), index=False))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
-        return pd.read_parquet(path)
+        return pd.read_parquet(str(path))
 
 
 class _JsonPaths(dg.UPathIOManager):

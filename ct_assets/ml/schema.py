@@ -83,8 +83,12 @@ def read_batch(path: Path) -> pd.DataFrame:
     if name.endswith((".csv", ".csv.gz")):
         # Read as text so that type problems surface in validation with their values, not as
         # silent float/NaN guesses by the CSV reader.
-        compression = "gzip" if name.endswith(".gz") else None
-        return pd.read_csv(path, dtype=str, compression=compression, keep_default_na=False)
+        return pd.read_csv(
+            path,
+            dtype=str,
+            compression="gzip" if name.endswith(".gz") else None,
+            keep_default_na=False,
+        )
     raise ValueError(f"{path}: unsupported file type (expected .csv, .csv.gz or .parquet)")
 
 

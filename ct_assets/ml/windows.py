@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -25,10 +25,10 @@ class WindowSummary:
     label_rate: float
 
 
-def expected_partitions(all_keys: list[str], last: str, size: int) -> list[str]:
+def expected_partitions(all_keys: Sequence[str], last: str, size: int) -> list[str]:
     """The `size` partition keys ending at `last`, in order (fewer near the first partition)."""
     end = all_keys.index(last) + 1
-    return all_keys[max(0, end - size) : end]
+    return list(all_keys[max(0, end - size) : end])
 
 
 def assemble_window(parts: Mapping[str, pd.DataFrame], holdout_fraction: float) -> pd.DataFrame:
