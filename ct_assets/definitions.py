@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ct_assets.candidates import build_candidates
-from ct_assets.evaluations import build_evaluations
-from ct_assets.features import build_feature_assets
+from ct_assets.candidates import CANDIDATE_MODELS, build_candidates
+from ct_assets.evaluations import MODEL_EVALUATIONS, build_evaluations
+from ct_assets.features import FEATURES, build_feature_assets
 from ct_assets.partitions import build_partitions
-from ct_assets.production import build_production
-from ct_assets.raw import build_raw
+from ct_assets.production import PRODUCTION_MODEL, build_production
+from ct_assets.raw import RAW_BATCHES, build_raw
 from ct_assets.settings import PipelineSettings, load_settings
-from ct_assets.splits import build_splits
-from ct_assets.validated import build_validated
+from ct_assets.splits import TRAINING_WINDOW, build_splits
+from ct_assets.validated import VALIDATED_BATCHES, build_validated
 from resources import build_resources
 from sensors.automation import build_automation_sensor
 from sensors.file_drop import build_file_drop_sensor
+
+# The stages in pipeline order, for anything that walks the whole graph.
+STAGES = (
+    RAW_BATCHES,
+    VALIDATED_BATCHES,
+    FEATURES,
+    TRAINING_WINDOW,
+    CANDIDATE_MODELS,
+    MODEL_EVALUATIONS,
+    PRODUCTION_MODEL,
+)
 
 
 def build_definitions(settings: PipelineSettings) -> dg.Definitions:

@@ -24,6 +24,7 @@ from rich.table import Table
 
 from ct_assets.features import FEATURES
 from ct_assets.ml.datagen import DriftingSource, corrupt, write_atomically
+from ct_assets.observe import latest_metadata
 from ct_assets.production import PRODUCTION_MODEL
 from ct_assets.settings import PROJECT_ROOT, PipelineSettings, load_settings
 from ct_assets.validated import VALIDATED_BATCHES
@@ -173,15 +174,7 @@ class Observer:
             )
 
     def materialization(self, asset: str, partition: str) -> dict[str, Any] | None:
-        records = self.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]),
-            limit=1,
-        ).records
-        if not records:
-            return None
-        materialization = records[0].asset_materialization
-        assert materialization is not None
-        return {k: v.value for k, v in materialization.metadata.items()}
+        return latest_metadata(self.instance, asset, partition)
 
     def busy(self, partition: str) -> bool:
         return any(
@@ -251,7 +244,8 @@ def load_json(settings: PipelineSettings, asset: str, partition: str) -> Any:
 
 
 def run_demo(ui_port: int | None = None, day_timeout: float = 150.0) -> int:
-    console = Console()
+    # A summary table wide enough to read even when output goes to a file or a CI log.
+    console = Console() if Console().is_terminal else Console(width=160)
     started = time.monotonic()
     first_day = datetime.now(UTC).date() - timedelta(days=len(SCRIPT))
     home = Path(os.environ.get("CT_HOME", PROJECT_ROOT / ".ct")).resolve()

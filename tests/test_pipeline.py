@@ -5,47 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
-import dagster as dg
 import pandas as pd
 
+from ct_assets.definitions import STAGES
 from ct_assets.ml.datagen import corrupt
 from ct_assets.ml.schema import read_batch
+from ct_assets.observe import latest_check_passed, latest_metadata
 from tests.conftest import Project
 
-STAGES = (
-    "raw_batches",
-    "validated_batches",
-    "features",
-    "training_window",
-    "candidate_models",
-    "model_evaluations",
-    "production_model",
-)
 
-
-def metadata(project: Project, asset: str, partition: str) -> dict[str, object] | None:
-    records = project.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]),
-        limit=1,
-    ).records
-    if not records:
-        return None
-    materialization = records[0].asset_materialization
-    assert materialization is not None
-    return {k: v.value for k, v in materialization.metadata.items()}
+def metadata(project: Project, asset: str, partition: str) -> dict[str, Any] | None:
+    return latest_metadata(project.instance, asset, partition)
 
 
 def check_result(project: Project, asset: str, check: str, partition: str) -> bool | None:
-    records = project.instance.event_log_storage.get_asset_check_execution_history(
-        dg.AssetCheckKey(dg.AssetKey(asset), check), limit=100
-    )
-    for record in records:  # newest first
-        if record.partition != partition or record.event is None:
-            continue
-        evaluation = record.event.dagster_event.event_specific_data  # type: ignore[union-attr]
-        return bool(evaluation.passed)  # type: ignore[union-attr]
-    return None
+    return latest_check_passed(project.instance, asset, check, partition)
 
 
 def run_days(project: Project, days: range, selection: str = "*") -> list[str]:

@@ -12,7 +12,7 @@ import dagster as dg
 
 import resources
 import sensors
-from ct_assets.definitions import defs
+from ct_assets.definitions import STAGES, defs
 from ct_assets.ml.datagen import DriftingSource, write_atomically
 from ct_assets.settings import PROJECT_ROOT, load_settings
 from tests.conftest import START
@@ -27,15 +27,7 @@ def test_generic_top_level_packages_come_from_this_repository() -> None:
 
 def test_definitions_load_with_every_stage_check_and_sensor() -> None:
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {
-        "raw_batches",
-        "validated_batches",
-        "features",
-        "training_window",
-        "candidate_models",
-        "model_evaluations",
-        "production_model",
-    }
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == set(STAGES)
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert checks == {
         ("validated_batches", "events_match_schema"),

@@ -6,19 +6,13 @@ from typing import Any
 
 import dagster as dg
 
+from ct_assets.definitions import STAGES
 from ct_assets.ml.datagen import corrupt
 from ct_assets.ml.landing import list_landing
 from sensors.file_drop import DropCursor, plan_drops
 from tests.conftest import Project
 
-DOWNSTREAM = (
-    "validated_batches",
-    "features",
-    "training_window",
-    "candidate_models",
-    "model_evaluations",
-    "production_model",
-)
+DOWNSTREAM = STAGES[1:]
 
 
 def tick(project: Project, cursor: str | None) -> Any:
@@ -90,10 +84,9 @@ def test_plan_drops_reports_files_it_cannot_place(tmp_path) -> None:
 
 
 def requested(result: dg.EvaluateAutomationConditionsResult) -> dict[str, set[str]]:
-    keys = ("raw_batches", *DOWNSTREAM)
     return {
         k: set(result.get_requested_partitions(dg.AssetKey(k)))
-        for k in keys
+        for k in STAGES
         if result.get_num_requested(dg.AssetKey(k))
     }
 

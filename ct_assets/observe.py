@@ -1,0 +1,35 @@
+"""Reading what the pipeline recorded in a Dagster instance: metadata and check outcomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+
+def latest_metadata(
+    instance: dg.DagsterInstance, asset: str, partition: str
+) -> dict[str, Any] | None:
+    """Metadata of the newest materialization of one asset partition, as plain values."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]),
+        limit=1,
+    ).records
+    if not records or records[0].asset_materialization is None:
+        return None
+    return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
+
+
+def latest_check_passed(
+    instance: dg.DagsterInstance, asset: str, check: str, partition: str
+) -> bool | None:
+    """Whether the newest evaluation of a check on one partition passed (None: never ran)."""
+    records = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey(asset), check), limit=100
+    )
+    for record in records:  # newest first
+        if record.partition != partition or record.event is None:
+            continue
+        evaluation = record.event.dagster_event.event_specific_data  # type: ignore[union-attr]
+        return bool(evaluation.passed)  # type: ignore[union-attr]
+    return None
