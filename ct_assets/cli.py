@@ -15,7 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from ct_assets.demo import run_demo
 
-        return run_demo(ui_port=args.port if args.ui else None)
+        reports = run_demo(ui_port=args.port if args.ui else None)
+        return 1 if any(r.outcome.startswith("timed out") for r in reports) else 0
     return 2
 
 

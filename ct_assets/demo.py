@@ -243,16 +243,61 @@ def load_json(settings: PipelineSettings, asset: str, partition: str) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def run_demo(ui_port: int | None = None, day_timeout: float = 150.0) -> int:
+def drop_files(
+    day: DemoDay, source: DriftingSource, settings: PipelineSettings, report: DayReport
+) -> None:
+    """Act as the producer: the day's file, and a broken export beside it if scripted."""
+    good = source.day(day.index)
+    landing = settings.landing_dir
+    report.files.append(write_atomically(good, landing / source.day_name(day.index)).name)
+    if day.corruption:
+        bad_name = f"late_export_{report.partition}.csv"
+        write_atomically(corrupt(good.head(500), day.corruption), landing / bad_name)
+        report.files.append(bad_name)
+
+
+def await_outcome(
+    observer: Observer, partition: str, procs: list[subprocess.Popen[bytes]], timeout: float
+) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        observer.narrate()
+        outcome = observer.settled(partition)
+        if outcome is not None:
+            return outcome
+        if any(p.poll() is not None for p in procs):
+            raise RuntimeError("a Dagster process exited; see the logs/ folder of CT_HOME")
+        time.sleep(1.0)
+    return f"timed out after {timeout:.0f}s"
+
+
+def hold_ui(console: Console, port: int, procs: list[subprocess.Popen[bytes]]) -> None:
+    console.print(f"The UI stays up at http://127.0.0.1:{port} (daemon too); Ctrl-C to stop.")
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop(procs)
+
+
+def run_demo(
+    ui_port: int | None = None,
+    script: tuple[DemoDay, ...] = SCRIPT,
+    rows_per_day: int = 3000,
+    day_timeout: float = 150.0,
+) -> list[DayReport]:
+    """Drop the scripted days one by one and report what the daemon made of each."""
     # A summary table wide enough to read even when output goes to a file or a CI log.
     console = Console() if Console().is_terminal else Console(width=160)
     started = time.monotonic()
-    first_day = datetime.now(UTC).date() - timedelta(days=len(SCRIPT))
+    first_day = datetime.now(UTC).date() - timedelta(days=len(script))
     home = Path(os.environ.get("CT_HOME", PROJECT_ROOT / ".ct")).resolve()
     prepare_home(home)
     settings = demo_settings(home, first_day)
     os.environ.update(child_env(settings))
-    source = DriftingSource(start=first_day, rows_per_day=3000, drift_day=3)
+    source = DriftingSource(start=first_day, rows_per_day=rows_per_day, drift_day=3)
     console.rule("[bold]ct demo: continuous training on the embedded default")
     console.print(f"home: {home}  (Dagster instance: SQLite, MLflow: {settings.mlflow_dir})")
     reports: list[DayReport] = []
@@ -261,49 +306,18 @@ def run_demo(ui_port: int | None = None, day_timeout: float = 150.0) -> int:
             console.print(f"Dagster UI: [bold]http://127.0.0.1:{ui_port}[/]")
         console.print("started dagster-daemon; sensors and automation are RUNNING by default")
         observer = Observer(console, started)
-        for day in SCRIPT:
-            partition = (first_day + timedelta(days=day.index)).isoformat()
-            report = DayReport(partition, day.note)
+        for day in script:
+            report = DayReport((first_day + timedelta(days=day.index)).isoformat(), day.note)
             reports.append(report)
-            console.print(f"\n[bold]{partition}[/]: {day.note}")
-            good = source.day(day.index)
-            report.files.append(
-                write_atomically(good, settings.landing_dir / source.day_name(day.index)).name
-            )
-            if day.corruption:
-                bad_name = f"late_export_{partition}.csv"
-                write_atomically(
-                    corrupt(good.head(500), day.corruption), settings.landing_dir / bad_name
-                )
-                report.files.append(bad_name)
+            console.print(f"\n[bold]{report.partition}[/]: {day.note}")
+            drop_files(day, source, settings, report)
             console.print(f"  dropped {', '.join(report.files)} into {settings.landing_dir}")
-            deadline = time.monotonic() + day_timeout
-            while time.monotonic() < deadline:
-                observer.narrate()
-                outcome = observer.settled(partition)
-                if outcome is not None:
-                    report.outcome = outcome
-                    break
-                if any(p.poll() is not None for p in procs):
-                    console.print("[red]a Dagster process exited; see .ct/logs/[/]")
-                    return 1
-                time.sleep(1.0)
-            else:
-                report.outcome = f"timed out after {day_timeout:.0f}s"
+            report.outcome = await_outcome(observer, report.partition, procs, day_timeout)
             console.print(f"  → {report.outcome}")
         observer.narrate()
         console.print()
         console.print(summary_table(observer, reports, settings))
         console.print(f"demo finished in {time.monotonic() - started:.0f}s")
         if ui_port is not None:
-            console.print(
-                f"The UI stays up at http://127.0.0.1:{ui_port} (daemon too); Ctrl-C to stop."
-            )
-            try:
-                while all(p.poll() is None for p in procs):
-                    time.sleep(1)
-            except KeyboardInterrupt:
-                pass
-            finally:
-                stop(procs)
-    return 0 if all(not r.outcome.startswith("timed out") for r in reports) else 1
+            hold_ui(console, ui_port, procs)
+    return reports
