@@ -11,12 +11,32 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="run the whole loop on the embedded default")
     demo.add_argument("--ui", action="store_true", help="also start the Dagster UI and keep it up")
     demo.add_argument("--port", type=int, default=3000, help="UI port on 127.0.0.1")
+    quarantine = commands.add_parser("quarantine", help="list, show and re-admit refused batches")
+    actions = quarantine.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="every batch in quarantine with its rules")
+    actions.add_parser("show", help="the full reason of one batch").add_argument("batch_id")
+    actions.add_parser(
+        "readmit", help="re-check a batch with the current schema and re-run its partition"
+    ).add_argument("batch_id")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from ct_assets.demo import run_demo
 
         reports = run_demo(ui_port=args.port if args.ui else None)
         return 1 if any(r.outcome.startswith("timed out") for r in reports) else 0
+    if args.command == "quarantine":
+        from rich.console import Console
+
+        from ct_assets import quarantine as q
+        from ct_assets.definitions import defs
+
+        console = Console()
+        if args.action == "list":
+            return q.list_batches(console, q.batch_store(defs))
+        if args.action == "show":
+            return q.show_batch(console, q.batch_store(defs), args.batch_id)
+        with q.instance_from_environment() as instance:
+            return q.readmit_batch(console, defs, instance, args.batch_id)
     return 2
 
 

@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 
 from ct_assets.ml.evaluation import GateDecision, ScoredModel, decide_promotion
+from ct_assets.partitions import partitioned_check
 from ct_assets.settings import PipelineSettings
 from resources.mlflow_registry import MlflowRegistry
 from sensors.automation import after_upstream
@@ -40,10 +41,10 @@ def build_production(
         pool=PROMOTION_POOL,
         freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(days=2)),
         check_specs=[
-            dg.AssetCheckSpec(
+            partitioned_check(
                 PROMOTION_GATE,
-                asset=PRODUCTION_MODEL,
-                partitions_def=partitions,
+                PRODUCTION_MODEL,
+                partitions,
                 description=(
                     f"Best candidate has ROC AUC >= {settings.auc_floor} and beats the champion "
                     f"by >= {settings.promotion_margin} on the same holdout."

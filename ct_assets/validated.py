@@ -6,14 +6,9 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from ct_assets.ml.schema import (
-    EventSchema,
-    SchemaFailure,
-    ValidationOutcome,
-    empty_events,
-    read_batch,
-    validate_batch,
-)
+from ct_assets.ml.parsing import check_file
+from ct_assets.ml.schema import EventSchema, ValidationOutcome, empty_events
+from ct_assets.partitions import partitioned_check
 from resources.storage import BatchStore
 from sensors.automation import after_upstream
 
@@ -22,15 +17,8 @@ SCHEMA_CHECK = "events_match_schema"
 
 
 def validate_manifest(manifest: dict[str, Any]) -> ValidationOutcome:
-    """Parse and validate one raw batch; an unreadable file is a failure, not a crash."""
-    path = Path(manifest["raw_path"])
-    try:
-        frame = read_batch(path)
-    except Exception as exc:
-        return ValidationOutcome(
-            manifest["file_name"], None, [SchemaFailure("*", f"unreadable file: {exc}")]
-        )
-    return validate_batch(frame, manifest["file_name"])
+    """Parse and validate one raw batch; an unreadable file is a refusal, not a crash."""
+    return check_file(Path(manifest["raw_path"]), manifest["file_name"])
 
 
 def _table_schema() -> dg.TableSchema:
@@ -49,11 +37,11 @@ def build_validated(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.As
         kinds={"pandas", "parquet"},
         automation_condition=after_upstream(),
         check_specs=[
-            dg.AssetCheckSpec(
+            partitioned_check(
                 SCHEMA_CHECK,
-                asset=VALIDATED_BATCHES,
+                VALIDATED_BATCHES,
+                partitions,
                 blocking=True,
-                partitions_def=partitions,
                 description="Every batch of the partition matches EventSchema (pandera).",
             )
         ],
@@ -64,11 +52,14 @@ def build_validated(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.As
         """Events of the partition's accepted batches, typed by the pandera EventSchema."""
         accepted: list[pd.DataFrame] = []
         refused: list[dict[str, Any]] = []
+        readmitted: list[str] = []
         manifests: list[dict[str, Any]] = raw_batches.to_dict("records")  # type: ignore[assignment]
         for manifest in manifests:
             outcome = validate_manifest(manifest)
             if outcome.ok and outcome.frame is not None:
                 accepted.append(outcome.frame.assign(batch_id=manifest["batch_id"]))
+                if batch_store.release(context.partition_key, manifest["batch_id"]):
+                    readmitted.append(manifest["batch_id"])
                 continue
             where = batch_store.quarantine(manifest, outcome.as_record())
             context.log.error(f"batch {manifest['batch_id']} quarantined: {outcome.reason()}")
@@ -99,6 +90,7 @@ def build_validated(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.As
                 "dagster/column_schema": _table_schema(),
                 "accepted_batch_ids": ", ".join(sorted(events["batch_id"].unique())) or "none",
                 "quarantined_batch_ids": ", ".join(r["batch_id"] for r in refused) or "none",
+                "readmitted_batch_ids": ", ".join(readmitted) or "none",
                 "label_rate": round(float(events["label"].mean()), 4) if len(events) else 0.0,
             },
             check_results=[check],

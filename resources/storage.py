@@ -15,6 +15,7 @@ from ct_assets.ml.landing import batch_id_for
 
 MANIFEST = "manifest.json"
 REASON = "reason.json"
+READMITTED = "_readmitted"
 
 
 class BatchStore(dg.ConfigurableResource):
@@ -75,7 +76,13 @@ class BatchStore(dg.ConfigurableResource):
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         shutil.copyfile(manifest["raw_path"], staging / manifest["file_name"])
-        record = {**reason, "batch_id": manifest["batch_id"], "sha256": manifest["sha256"]}
+        record = {
+            **reason,
+            "batch_id": manifest["batch_id"],
+            "sha256": manifest["sha256"],
+            "partition": manifest["partition"],
+            "raw_path": manifest["raw_path"],
+        }
         record["quarantined_at"] = datetime.now(UTC).isoformat()
         (staging / REASON).write_text(json.dumps(record, indent=2))
         shutil.rmtree(final, ignore_errors=True)
@@ -86,3 +93,21 @@ class BatchStore(dg.ConfigurableResource):
         folder = self.quarantine_root / partition
         reasons = sorted(folder.glob(f"*/{REASON}")) if folder.exists() else []
         return [json.loads(p.read_text()) for p in reasons]
+
+    def all_quarantined(self) -> list[dict[str, Any]]:
+        """Every batch currently held in quarantine, oldest partition first."""
+        if not self.quarantine_root.exists():
+            return []
+        reasons = sorted(self.quarantine_root.glob(f"[!_]*/*/{REASON}"))
+        return [json.loads(p.read_text()) for p in reasons]
+
+    def release(self, partition: str, batch_id: str) -> bool:
+        """Move a batch that now passes out of quarantine, keeping its record for the audit."""
+        held = self.quarantine_root / partition / batch_id
+        if not held.exists():
+            return False
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        released = self.quarantine_root / READMITTED / partition / f"{batch_id}-{stamp}"
+        released.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(held, released)
+        return True

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ct_assets.definitions import STAGES
 from ct_assets.ml.datagen import corrupt
-from ct_assets.ml.schema import read_batch
+from ct_assets.ml.parsing import read_batch
 from ct_assets.observe import latest_check_passed, latest_metadata
 from tests.conftest import Project
 

@@ -1,4 +1,4 @@
-"""The event schema and batch parsing, without Dagster."""
+"""Parsing and validating delivered files, without Dagster."""
 
 from __future__ import annotations
 
@@ -8,18 +8,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ct_assets.ml.datagen import DriftingSource, corrupt, write_atomically
-from ct_assets.ml.schema import SCHEMA_COLUMNS, read_batch, validate_batch
+from ct_assets.ml.datagen import MALFORMED_RULES, DriftingSource, malformed_csv, write_atomically
+from ct_assets.ml.parsing import check_file, read_batch
+from ct_assets.ml.schema import SCHEMA_COLUMNS, validate_batch
 
 SOURCE = DriftingSource(start=date(2026, 1, 1), rows_per_day=300)
 
 
-def roundtrip(frame: pd.DataFrame, tmp_path: Path) -> pd.DataFrame:
-    return read_batch(write_atomically(frame, tmp_path / "batch.csv"))
-
-
 def test_a_generated_day_is_valid_and_typed(tmp_path: Path) -> None:
-    outcome = validate_batch(roundtrip(SOURCE.day(0), tmp_path), "batch.csv")
+    outcome = check_file(write_atomically(SOURCE.day(0), tmp_path / "batch.csv"))
     assert outcome.ok, outcome.reason()
     assert outcome.frame is not None
     assert list(outcome.frame.columns) == list(SCHEMA_COLUMNS)
@@ -28,66 +25,93 @@ def test_a_generated_day_is_valid_and_typed(tmp_path: Path) -> None:
     assert len(outcome.frame) == 300
 
 
-@pytest.mark.parametrize(
-    ("kind", "column", "check"),
-    [("wrong_type", "amount", "coerce_dtype"), ("missing_column", "channel", "missing")],
-)
-def test_malformed_batches_name_file_and_column(
-    tmp_path: Path, kind: str, column: str, check: str
-) -> None:
-    outcome = validate_batch(roundtrip(corrupt(SOURCE.day(0), kind), tmp_path), "drop.csv")
+@pytest.mark.parametrize("kind", sorted(MALFORMED_RULES))
+def test_each_malformed_kind_is_refused_with_its_own_reason(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / f"drop_{kind}.csv"
+    path.write_bytes(malformed_csv(SOURCE.day(0), kind))
+    outcome = check_file(path)
     assert not outcome.ok
-    failure = next(f for f in outcome.failures if f.column == column)
-    assert check in failure.check
-    assert outcome.reason().startswith("drop.csv: ")
-    assert repr(column) in outcome.reason()
-
-
-def test_wrong_type_failure_lists_rows_and_values(tmp_path: Path) -> None:
-    outcome = validate_batch(roundtrip(corrupt(SOURCE.day(0), "wrong_type"), tmp_path), "x.csv")
-    failure = next(f for f in outcome.failures if f.column == "amount")
-    assert failure.rows[:2] == [0, 50]
-    assert set(failure.values) == {"n/a"}
+    record = outcome.as_record()
+    assert record["rules"] == [MALFORMED_RULES[kind]], record["reason"]
+    assert record["file"] == path.name and record["reason"].startswith(f"{path.name}: ")
 
 
 @pytest.mark.parametrize(
-    ("column", "value", "check"),
+    ("kind", "column", "rows"),
     [
-        ("label", "2", "isin"),
-        ("channel", "fax", "isin"),
-        ("n_items", "0", "greater_than_or_equal_to"),
-        ("event_time", "yesterday", "coerce_dtype"),
+        ("missing_column", "channel", []),
+        ("wrong_type", "amount", [0, 50, 100]),
+        ("duplicated_rows", "event_id", [0, 1]),
+        ("extra_column", "coupon_code", []),
+        ("label_outside", "label", [0, 40, 80]),
+        ("future_timestamps", "event_time", [0, 1, 2]),
+        ("mostly_null", "account_age_days", []),
+        ("truncated", "*", [299]),
     ],
 )
-def test_rule_violations(tmp_path: Path, column: str, value: str, check: str) -> None:
-    frame = SOURCE.day(0).astype({column: str})
-    frame.loc[3, column] = value
-    outcome = validate_batch(roundtrip(frame, tmp_path), "x.csv")
-    failure = next(f for f in outcome.failures if f.column == column)
-    assert check in failure.check
-    assert 3 in failure.rows
+def test_reasons_name_the_column_and_rows(
+    tmp_path: Path, kind: str, column: str, rows: list[int]
+) -> None:
+    path = tmp_path / "drop.csv"
+    path.write_bytes(malformed_csv(SOURCE.day(0), kind))
+    (failure,) = check_file(path).failures
+    assert failure.column == column
+    assert failure.rows[: len(rows)] == rows
+    if column != "*":
+        assert repr(column) in failure.describe()
 
 
-def test_unexpected_column_and_empty_batch(tmp_path: Path) -> None:
-    extra = validate_batch(roundtrip(SOURCE.day(0).assign(surprise=1), tmp_path), "x.csv")
-    assert any(f.column == "surprise" and f.check == "unexpected column" for f in extra.failures)
-    empty = validate_batch(SOURCE.day(0).head(0), "x.csv")
-    assert not empty.ok
+def test_wrong_type_lists_the_offending_values(tmp_path: Path) -> None:
+    path = tmp_path / "drop.csv"
+    path.write_bytes(malformed_csv(SOURCE.day(0), "wrong_type"))
+    (failure,) = check_file(path).failures
+    assert set(failure.values) == {"n/a"}
+    assert "float64" in failure.detail
+
+
+def test_non_utf8_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "drop.csv"
+    path.write_bytes(malformed_csv(SOURCE.day(0), "non_utf8"))
+    (failure,) = check_file(path).failures
+    assert failure.detail == "byte 0xff at line 5 is not UTF-8"
+
+
+def test_several_problems_are_all_reported(tmp_path: Path) -> None:
+    frame = SOURCE.day(0).drop(columns=["country"])
+    frame.loc[3, "n_items"] = 0
+    outcome = check_file(write_atomically(frame, tmp_path / "x.csv"))
+    assert {(f.column, f.rule) for f in outcome.failures} == {
+        ("country", "missing_column"),
+        ("n_items", "out_of_range"),
+    }
 
 
 def test_parquet_and_gzip_read_the_same_rows(tmp_path: Path) -> None:
     frame = SOURCE.day(0)
     frame.to_parquet(tmp_path / "a.parquet", index=False)
     frame.to_csv(tmp_path / "a.csv.gz", index=False, compression="gzip")
-    from_parquet = validate_batch(read_batch(tmp_path / "a.parquet"), "a.parquet")
-    from_gzip = validate_batch(read_batch(tmp_path / "a.csv.gz"), "a.csv.gz")
-    assert from_parquet.ok and from_gzip.ok
+    from_parquet = check_file(tmp_path / "a.parquet")
+    from_gzip = check_file(tmp_path / "a.csv.gz")
     assert from_parquet.frame is not None and from_gzip.frame is not None
     pd.testing.assert_frame_equal(from_parquet.frame, from_gzip.frame)
 
 
-def test_unknown_file_type_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "data.xlsx"
-    path.write_bytes(b"x")
-    with pytest.raises(ValueError, match=r"data\.xlsx: unsupported file type"):
-        read_batch(path)
+@pytest.mark.parametrize(
+    ("name", "data", "rule"),
+    [
+        ("a.parquet", b"PAR1 not really", "truncated"),
+        ("a.csv.gz", b"\x1f\x8b\x08\x00 cut", "truncated"),
+        ("a.xlsx", b"x", "unsupported_format"),
+    ],
+)
+def test_unreadable_files_are_refused_not_raised(
+    tmp_path: Path, name: str, data: bytes, rule: str
+) -> None:
+    (tmp_path / name).write_bytes(data)
+    assert [f.rule for f in check_file(tmp_path / name).failures] == [rule]
+    with pytest.raises(ValueError, match=name.replace(".", r"\.")):
+        read_batch(tmp_path / name)
+
+
+def test_an_empty_frame_is_refused() -> None:
+    assert not validate_batch(SOURCE.day(0).head(0), "x.csv").ok

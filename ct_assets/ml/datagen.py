@@ -72,16 +72,62 @@ class DriftingSource:
 
 
 def corrupt(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """A malformed copy of a batch, as a broken upstream would deliver it."""
+    """A malformed copy of a batch that is still a well-formed table."""
     bad = frame.copy()
     if kind == "wrong_type":
         bad["amount"] = bad["amount"].astype(str)
         bad.loc[bad.index[::50], "amount"] = "n/a"
     elif kind == "missing_column":
         bad = bad.drop(columns=["channel"])
+    elif kind == "duplicated_rows":
+        bad = pd.concat([bad, bad.head(10)], ignore_index=True)
+    elif kind == "extra_column":
+        bad["coupon_code"] = "X1"
+    elif kind == "label_outside":
+        bad.loc[bad.index[::40], "label"] = 2
+    elif kind == "single_class":
+        bad["label"] = 0
+    elif kind == "future_timestamps":
+        bad.loc[bad.index[:3], "event_time"] = "2099-01-01T00:00:00Z"
+    elif kind == "mostly_null":
+        bad["account_age_days"] = bad["account_age_days"].astype(object)
+        bad.loc[bad.index[: int(len(bad) * 0.8)], "account_age_days"] = None
     else:
         raise ValueError(f"unknown corruption {kind!r}")
     return bad
+
+
+# The kinds of broken delivery ct must refuse, each with the rule it is refused under.
+MALFORMED_RULES = {
+    "missing_column": "missing_column",
+    "wrong_type": "wrong_type",
+    "truncated": "truncated",
+    "empty_file": "empty_file",
+    "header_only": "header_only",
+    "duplicated_rows": "duplicate_key",
+    "extra_column": "unexpected_column",
+    "label_outside": "not_allowed_value",
+    "single_class": "single_class",
+    "future_timestamps": "future_timestamp",
+    "non_utf8": "not_utf8",
+    "mostly_null": "mostly_null",
+}
+
+
+def malformed_csv(frame: pd.DataFrame, kind: str) -> bytes:
+    """The bytes of a broken CSV delivery of `frame`, as a broken upstream would send them."""
+    good = frame.to_csv(index=False).encode()
+    if kind == "truncated":
+        return good[: len(good) - 25]
+    if kind == "empty_file":
+        return b""
+    if kind == "header_only":
+        return good.split(b"\n", 1)[0] + b"\n"
+    if kind == "non_utf8":
+        lines = good.split(b"\n")
+        lines[4] = lines[4].replace(b",c", b",\xff\xfec", 1)
+        return b"\n".join(lines)
+    return corrupt(frame, kind).to_csv(index=False).encode()
 
 
 def write_atomically(frame: pd.DataFrame, path: Path) -> Path:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ct_assets.ml.schema import EVENT_TIME, read_batch
+from ct_assets.ml.parsing import read_batch
+from ct_assets.ml.schema import EVENT_TIME
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")

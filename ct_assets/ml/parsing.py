@@ -1,0 +1,102 @@
+"""Turning a delivered file into a text frame, or into the structural reason it cannot be read."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ct_assets.ml.schema import SchemaFailure, ValidationOutcome, validate_batch
+
+CSV_SUFFIXES = (".csv", ".csv.gz")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    frame: pd.DataFrame | None
+    failures: list[SchemaFailure]
+
+
+def _refused(rule: str, detail: str, rows: list[int] | None = None) -> Parsed:
+    return Parsed(None, [SchemaFailure("*", rule, detail, rows or [])])
+
+
+def parse_bytes(data: bytes, name: str) -> Parsed:
+    """Parse CSV (optionally gzip) or Parquet bytes; never raises for bad content."""
+    lowered = name.lower()
+    if lowered.endswith(PARQUET_SUFFIXES):
+        return _parse_parquet(data)
+    if not lowered.endswith(CSV_SUFFIXES):
+        return _refused("unsupported_format", f"{name}: expected .csv, .csv.gz or .parquet")
+    if lowered.endswith(".gz"):
+        try:
+            data = gzip.decompress(data)
+        except (EOFError, OSError, zlib.error) as exc:
+            return _refused("truncated", f"gzip stream is cut short or corrupt ({exc})")
+    return _parse_csv(data)
+
+
+def _parse_parquet(data: bytes) -> Parsed:
+    if not data:
+        return _refused("empty_file", "0 bytes: no schema and no rows")
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except (pa.ArrowException, OSError) as exc:
+        return _refused("truncated", f"not a readable Parquet file ({exc})")
+    frame = table.to_pandas()
+    return Parsed(frame, [])
+
+
+def _parse_csv(data: bytes) -> Parsed:
+    if not data.strip():
+        return _refused("empty_file", "0 bytes: no header and no rows")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start : exc.start + 1].hex()
+        return _refused("not_utf8", f"byte 0x{byte} at line {line} is not UTF-8")
+    rows = list(csv.reader(io.StringIO(text)))
+    header, body = rows[0], [r for r in rows[1:] if r]
+    if not body:
+        return _refused("header_only", "a header and no rows")
+    ragged = [i for i, row in enumerate(body) if len(row) != len(header)]
+    if ragged:
+        last = ragged[-1] == len(body) - 1 and not text.endswith("\n")
+        rule = "truncated" if last and len(ragged) == 1 else "field_count"
+        sample = body[ragged[0]]
+        return _refused(
+            rule,
+            f"row {ragged[0]} has {len(sample)} fields, the header has {len(header)}",
+            ragged[:5],
+        )
+    return Parsed(pd.DataFrame(body, columns=header, dtype=str), [])
+
+
+def parse_file(path: Path) -> Parsed:
+    return parse_bytes(path.read_bytes(), path.name)
+
+
+def read_batch(path: Path) -> pd.DataFrame:
+    """The frame of a well-formed file; raises ValueError naming the file otherwise."""
+    parsed = parse_file(path)
+    if parsed.frame is None:
+        raise ValueError(f"{path}: " + "; ".join(f.describe() for f in parsed.failures))
+    return parsed.frame
+
+
+def check_file(path: Path, name: str | None = None) -> ValidationOutcome:
+    """Everything ct checks about one delivered file: its structure, then its schema."""
+    source = name or path.name
+    parsed = parse_file(path)
+    if parsed.frame is None:
+        return ValidationOutcome(source, None, parsed.failures)
+    return validate_batch(parsed.frame, source)

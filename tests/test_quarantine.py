@@ -1,0 +1,81 @@
+"""Quarantine end to end: refused batches are listed, shown, and re-admitted once fixed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from ct_assets import quarantine
+from ct_assets.ml import schema
+from ct_assets.observe import latest_metadata
+from ct_assets.settings import PROJECT_ROOT
+from tests.conftest import Project
+
+
+def ahead_of_now(project: Project, hours: int) -> Path:
+    """A batch from a producer whose clock runs `hours` ahead, dropped for day 0."""
+    frame = project.source.day(0).head(300)
+    ahead = datetime.now(UTC) + timedelta(hours=hours)
+    frame["event_time"] = ahead.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return project.drop_day(0, frame, name=f"clock_ahead_{project.partition(0)}.csv")
+
+
+def test_list_show_and_readmit_after_the_rule_is_fixed(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.drop_day(0)
+    ahead_of_now(project, hours=20)
+    assert not project.materialize(project.partition(0)).success
+    store = quarantine.batch_store(project.defs)
+    (record,) = store.all_quarantined()
+    assert record["rules"] == ["future_timestamp"]
+    assert record["failures"][0]["column"] == "event_time"
+
+    env = {**os.environ, "CT_HOME": str(project.settings.home), "COLUMNS": "200"}
+    ct = [str(Path(sys.executable).with_name("ct")), "quarantine"]
+    listed = subprocess.run([*ct, "list"], env=env, capture_output=True, text=True, check=True)
+    assert record["batch_id"] in listed.stdout and "future_timestamp" in listed.stdout
+    shown = subprocess.run(
+        [*ct, "show", record["batch_id"]], env=env, capture_output=True, text=True, check=True
+    )
+    assert json.loads(shown.stdout)["file"] == record["file"]
+    missing = subprocess.run([*ct, "show", "b-nope"], env=env, capture_output=True, text=True)
+    assert missing.returncode != 0 and "no quarantined batch 'b-nope'" in missing.stderr
+
+    console = Console(file=open(os.devnull, "w"))  # noqa: SIM115
+    # Unchanged rules: the batch is still refused and nothing runs.
+    assert (
+        quarantine.readmit_batch(console, project.defs, project.instance, record["batch_id"]) == 1
+    )
+    assert latest_metadata(project.instance, "features", project.partition(0)) is None
+
+    # The operator learns the producer's clock runs a day ahead and widens the tolerance.
+    monkeypatch.setattr(schema, "FUTURE_TOLERANCE", timedelta(days=1))
+    assert (
+        quarantine.readmit_batch(console, project.defs, project.instance, record["batch_id"]) == 0
+    )
+    assert store.all_quarantined() == []
+    validated = latest_metadata(project.instance, "validated_batches", project.partition(0))
+    assert validated is not None
+    assert validated["readmitted_batch_ids"] == record["batch_id"]
+    assert validated["dagster/row_count"] == 1500 + 300
+    assert latest_metadata(project.instance, "production_model", project.partition(0)) is not None
+    kept = list(
+        (store.quarantine_root / "_readmitted" / project.partition(0)).glob("*/reason.json")
+    )
+    assert len(kept) == 1
+
+
+def test_cli_help_runs_from_the_project() -> None:
+    ct = str(Path(sys.executable).with_name("ct"))
+    out = subprocess.run(
+        [ct, "quarantine", "--help"], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    assert out.returncode == 0 and "readmit" in out.stdout
