@@ -33,7 +33,7 @@ def build_definitions(settings: PipelineSettings) -> dg.Definitions:
     partitions = build_partitions(settings)
     assets = [
         *build_raw(partitions),
-        *build_validated(partitions),
+        *build_validated(settings, partitions),
         *build_feature_assets(partitions),
         *build_splits(settings, partitions),
         *build_candidates(partitions),

@@ -7,8 +7,10 @@ few settings that shape the asset graph are read once, here, when `definitions.p
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+from ct_assets.ml.quality import DIMENSIONS, QualityThresholds
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GRANULARITIES = ("hourly", "daily", "weekly")
@@ -28,6 +30,9 @@ class PipelineSettings:
     registered_model: str = "ct-model"
     sensor_interval_seconds: int = 5
     environment: str = "local"
+    quality: QualityThresholds = field(default_factory=QualityThresholds)
+    # Dimensions whose failure stops the partition; the others warn.
+    quality_blocking: frozenset[str] = frozenset({"uniqueness", "label_balance"})
 
     def __post_init__(self) -> None:
         if self.granularity not in GRANULARITIES:
@@ -36,6 +41,12 @@ class PipelineSettings:
             )
         if self.training_window < 1:
             raise ValueError(f"CT_TRAINING_WINDOW={self.training_window}: must be at least 1")
+        unknown = self.quality_blocking - set(DIMENSIONS)
+        if unknown:
+            raise ValueError(
+                f"CT_DQ_BLOCKING names unknown dimensions {sorted(unknown)}; "
+                f"known: {', '.join(DIMENSIONS)}"
+            )
         if not 0.0 < self.holdout_fraction < 1.0:
             raise ValueError(f"CT_HOLDOUT_FRACTION={self.holdout_fraction}: must be in (0, 1)")
 
@@ -78,6 +89,17 @@ def load_settings(environ: dict[str, str] | None = None) -> PipelineSettings:
                 get("SENSOR_INTERVAL_SECONDS", defaults.sensor_interval_seconds)
             ),
             environment=env.get("CT_ENV", defaults.environment),
+            quality=QualityThresholds(
+                **{
+                    f.name: float(get(f"DQ_{f.name.upper()}", getattr(defaults.quality, f.name)))
+                    for f in fields(QualityThresholds)
+                }
+            ),
+            quality_blocking=frozenset(
+                d.strip()
+                for d in get("DQ_BLOCKING", ",".join(sorted(defaults.quality_blocking))).split(",")
+                if d.strip()
+            ),
         )
     except ValueError as exc:
         raise ValueError(f"invalid ct setting: {exc}") from exc

@@ -1,5 +1,6 @@
 """Stage 2, validated: typed, schema-checked events; refused batches go to quarantine."""
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -7,8 +8,11 @@ import dagster as dg
 import pandas as pd
 
 from ct_assets.ml.parsing import check_file
+from ct_assets.ml.quality import DIMENSIONS, DimensionResult, measure_quality
 from ct_assets.ml.schema import EventSchema, ValidationOutcome, empty_events
+from ct_assets.observe import latest_metadata
 from ct_assets.partitions import partitioned_check
+from ct_assets.settings import PipelineSettings
 from resources.storage import BatchStore
 from sensors.automation import after_upstream
 
@@ -28,7 +32,58 @@ def _table_schema() -> dg.TableSchema:
     )
 
 
-def build_validated(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.AssetsDefinition]:
+def quality_check_name(dimension: str) -> str:
+    return f"quality_{dimension}"
+
+
+def trailing_row_counts(
+    instance: dg.DagsterInstance,
+    partitions: dg.TimeWindowPartitionsDefinition,
+    partition: str,
+    count: int = 7,
+) -> list[int]:
+    """Row counts of the validated partitions just before this one, as recorded in Dagster."""
+    keys = partitions.get_partition_keys()
+    earlier = keys[max(0, keys.index(partition) - count) : keys.index(partition)]
+    counts = []
+    for key in earlier:
+        recorded = latest_metadata(instance, VALIDATED_BATCHES, key)
+        if recorded is not None and recorded["dagster/row_count"]:
+            counts.append(int(recorded["dagster/row_count"]))
+    return counts
+
+
+def quality_results(
+    results: list[DimensionResult], blocking: frozenset[str]
+) -> list[dg.AssetCheckResult]:
+    return [
+        dg.AssetCheckResult(
+            check_name=quality_check_name(r.name),
+            passed=r.passed,
+            severity=(
+                dg.AssetCheckSeverity.ERROR if r.name in blocking else dg.AssetCheckSeverity.WARN
+            ),
+            description=r.summary,
+            metadata=dict(r.measured),
+        )
+        for r in results
+    ]
+
+
+def build_validated(
+    settings: PipelineSettings, partitions: dg.TimeWindowPartitionsDefinition
+) -> list[dg.AssetsDefinition]:
+    quality_specs = [
+        partitioned_check(
+            quality_check_name(dimension),
+            VALIDATED_BATCHES,
+            partitions,
+            blocking=dimension in settings.quality_blocking,
+            description=f"Data-quality dimension {dimension!r} within its configured thresholds.",
+        )
+        for dimension in DIMENSIONS
+    ]
+
     @dg.asset(
         name=VALIDATED_BATCHES,
         partitions_def=partitions,
@@ -43,7 +98,8 @@ def build_validated(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.As
                 partitions,
                 blocking=True,
                 description="Every batch of the partition matches EventSchema (pandera).",
-            )
+            ),
+            *quality_specs,
         ],
     )
     def validated_batches(
@@ -53,6 +109,7 @@ def build_validated(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.As
         accepted: list[pd.DataFrame] = []
         refused: list[dict[str, Any]] = []
         readmitted: list[str] = []
+        refused_rows = 0
         manifests: list[dict[str, Any]] = raw_batches.to_dict("records")  # type: ignore[assignment]
         for manifest in manifests:
             outcome = validate_manifest(manifest)
@@ -61,6 +118,7 @@ def build_validated(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.As
                 if batch_store.release(context.partition_key, manifest["batch_id"]):
                     readmitted.append(manifest["batch_id"])
                 continue
+            refused_rows += outcome.rows
             where = batch_store.quarantine(manifest, outcome.as_record())
             context.log.error(f"batch {manifest['batch_id']} quarantined: {outcome.reason()}")
             refused.append(
@@ -83,6 +141,13 @@ def build_validated(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.As
                 "quarantined": dg.MetadataValue.json(refused),
             },
         )
+        quality = measure_quality(
+            events,
+            refused_rows,
+            arrived=max(datetime.fromisoformat(m["ingested_at"]) for m in manifests),
+            trailing_rows=trailing_row_counts(context.instance, partitions, context.partition_key),
+            thresholds=settings.quality,
+        )
         return dg.MaterializeResult(
             value=events,
             metadata={
@@ -93,7 +158,7 @@ def build_validated(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.As
                 "readmitted_batch_ids": ", ".join(readmitted) or "none",
                 "label_rate": round(float(events["label"].mean()), 4) if len(events) else 0.0,
             },
-            check_results=[check],
+            check_results=[check, *quality_results(quality, settings.quality_blocking)],
         )
 
     return [validated_batches]

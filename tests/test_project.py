@@ -14,6 +14,7 @@ import resources
 import sensors
 from ct_assets.definitions import STAGES, defs
 from ct_assets.ml.datagen import DriftingSource, write_atomically
+from ct_assets.ml.quality import DIMENSIONS
 from ct_assets.settings import PROJECT_ROOT, load_settings
 from tests.conftest import START
 
@@ -32,7 +33,10 @@ def test_definitions_load_with_every_stage_check_and_sensor() -> None:
     assert checks == {
         ("validated_batches", "events_match_schema"),
         ("production_model", "promotion_gate"),
+        *(("validated_batches", f"quality_{d}") for d in DIMENSIONS),
     }
+    blocking = {k.name for k in graph.asset_check_keys if graph.get(k).blocking}
+    assert blocking == {"events_match_schema", "quality_uniqueness", "quality_label_balance"}
     assert graph.get(dg.AssetKey("raw_batches")).freshness_policy is not None
     assert graph.get(dg.AssetKey("production_model")).freshness_policy is not None
     for key in graph.get_all_asset_keys():
@@ -55,6 +59,10 @@ def test_settings_reject_bad_values() -> None:
     with pytest.raises(ValueError, match="CT_TRAINING_WINDOW"):
         load_settings({"CT_TRAINING_WINDOW": "0"})
     assert load_settings({"CT_TRAINING_WINDOW": "5"}).training_window == 5
+    with pytest.raises(ValueError, match="CT_DQ_BLOCKING names unknown dimensions"):
+        load_settings({"CT_DQ_BLOCKING": "volume,freshness"})
+    tuned = load_settings({"CT_DQ_MAX_LAG_HOURS": "6", "CT_DQ_BLOCKING": "volume"})
+    assert tuned.quality.max_lag_hours == 6.0 and tuned.quality_blocking == {"volume"}
 
 
 def test_dagster_cli_materializes_a_partition(tmp_path: Path, monkeypatch) -> None:

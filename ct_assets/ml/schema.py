@@ -92,6 +92,7 @@ class ValidationOutcome:
     source: str
     frame: pd.DataFrame | None
     failures: list[SchemaFailure]
+    rows: int = 0  # rows delivered, when the file could be parsed at all
 
     @property
     def ok(self) -> bool:
@@ -170,10 +171,11 @@ def validate_batch(frame: pd.DataFrame, source: str) -> ValidationOutcome:
             for f in _failures_from(errors)
             if not (f.column in drowned and f.rule == "null_value")
         ]
-        return ValidationOutcome(source, None, mostly_null + rest)
+        return ValidationOutcome(source, None, mostly_null + rest, len(frame))
     if mostly_null:
-        return ValidationOutcome(source, None, mostly_null)
-    return ValidationOutcome(source, typed[list(SCHEMA_COLUMNS)].reset_index(drop=True), [])
+        return ValidationOutcome(source, None, mostly_null, len(frame))
+    typed = typed[list(SCHEMA_COLUMNS)].reset_index(drop=True)
+    return ValidationOutcome(source, typed, [], len(frame))
 
 
 def empty_events() -> pd.DataFrame:
