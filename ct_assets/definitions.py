@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from ct_assets.candidates import CANDIDATE_MODELS, build_candidates
+from ct_assets.drift import build_drift
 from ct_assets.evaluations import MODEL_EVALUATIONS, build_evaluations
 from ct_assets.features import FEATURES, build_feature_assets
 from ct_assets.partitions import build_partitions
@@ -39,6 +40,7 @@ def build_definitions(settings: PipelineSettings) -> dg.Definitions:
         *build_candidates(partitions),
         *build_evaluations(partitions),
         *build_production(settings, partitions),
+        *build_drift(settings, partitions),
     ]
     return dg.Definitions(
         assets=assets,

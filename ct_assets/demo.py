@@ -22,6 +22,7 @@ import dagster as dg
 from rich.console import Console
 from rich.table import Table
 
+from ct_assets.drift import FEATURE_DRIFT
 from ct_assets.features import FEATURES
 from ct_assets.ml.datagen import DriftingSource, corrupt, write_atomically
 from ct_assets.observe import latest_metadata
@@ -201,6 +202,7 @@ def summary_table(observer: Observer, days: list[DayReport], settings: PipelineS
         "day",
         "rows",
         "schema check",
+        "drift share",
         "candidates (holdout ROC AUC)",
         "champion",
         "why",
@@ -210,6 +212,7 @@ def summary_table(observer: Observer, days: list[DayReport], settings: PipelineS
         validated = observer.materialization(VALIDATED_BATCHES, day.partition) or {}
         production = observer.materialization(PRODUCTION_MODEL, day.partition)
         evaluations = load_json(settings, "model_evaluations", day.partition)
+        drift = observer.materialization(FEATURE_DRIFT, day.partition)
         quarantined = validated.get("quarantined_batch_ids", "none")
         check = "[green]passed[/]" if quarantined == "none" else f"[red]failed[/]: {quarantined}"
         candidates = (
@@ -229,6 +232,7 @@ def summary_table(observer: Observer, days: list[DayReport], settings: PipelineS
             day.partition,
             str(validated.get("dagster/row_count", "-")),
             check,
+            f"{drift['drift_share']:.2f}" if drift else "-",
             candidates,
             champion,
             why,

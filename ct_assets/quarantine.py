@@ -11,7 +11,6 @@ import dagster as dg
 from rich.console import Console
 from rich.table import Table
 
-from ct_assets.definitions import STAGES
 from ct_assets.ml.parsing import check_file
 from ct_assets.settings import load_settings
 from ct_assets.validated import VALIDATED_BATCHES
@@ -62,7 +61,11 @@ def readmit_batch(
     result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         partition_key=partition,
         instance=instance,
-        asset_selection=[dg.AssetKey(s) for s in STAGES[1:]],
+        asset_selection=list(
+            dg.AssetSelection.assets(VALIDATED_BATCHES)
+            .downstream()
+            .resolve(defs.resolve_asset_graph())
+        ),
         raise_on_error=False,
     )
     console.print(f"run {result.run_id}: {'success' if result.success else 'failure'}")

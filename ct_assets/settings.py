@@ -30,6 +30,7 @@ class PipelineSettings:
     registered_model: str = "ct-model"
     sensor_interval_seconds: int = 5
     environment: str = "local"
+    drift_share_threshold: float = 0.5
     quality: QualityThresholds = field(default_factory=QualityThresholds)
     # Dimensions whose failure stops the partition; the others warn.
     quality_blocking: frozenset[str] = frozenset({"uniqueness", "label_balance"})
@@ -89,6 +90,9 @@ def load_settings(environ: dict[str, str] | None = None) -> PipelineSettings:
                 get("SENSOR_INTERVAL_SECONDS", defaults.sensor_interval_seconds)
             ),
             environment=env.get("CT_ENV", defaults.environment),
+            drift_share_threshold=float(
+                get("DRIFT_SHARE_THRESHOLD", defaults.drift_share_threshold)
+            ),
             quality=QualityThresholds(
                 **{
                     f.name: float(get(f"DQ_{f.name.upper()}", getattr(defaults.quality, f.name)))

@@ -28,12 +28,13 @@ def test_generic_top_level_packages_come_from_this_repository() -> None:
 
 def test_definitions_load_with_every_stage_check_and_sensor() -> None:
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == set(STAGES)
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {*STAGES, "feature_drift"}
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert checks == {
         ("validated_batches", "events_match_schema"),
         ("production_model", "promotion_gate"),
         *(("validated_batches", f"quality_{d}") for d in DIMENSIONS),
+        ("feature_drift", "drift_share_below_threshold"),
     }
     blocking = {k.name for k in graph.asset_check_keys if graph.get(k).blocking}
     assert blocking == {"events_match_schema", "quality_uniqueness", "quality_label_balance"}

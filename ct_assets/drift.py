@@ -1,0 +1,104 @@
+"""Data drift of each features partition against the champion's training window (Evidently)."""
+
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from ct_assets.ml.drift import choose_reference, measure_drift, save_report
+from ct_assets.partitions import partitioned_check
+from ct_assets.settings import PipelineSettings
+from resources.mlflow_registry import MlflowRegistry
+from sensors.automation import after_window_upstream
+
+FEATURE_DRIFT = "feature_drift"
+DRIFT_CHECK = "drift_share_below_threshold"
+
+
+def champion_partitions(mlflow: MlflowRegistry) -> list[str] | None:
+    version = mlflow.champion_version()
+    if version is None:
+        return None
+    return mlflow.version_tags(version).get("ct.training_partitions", "").split(",") or None
+
+
+def build_drift(
+    settings: PipelineSettings, partitions: dg.TimeWindowPartitionsDefinition
+) -> list[dg.AssetsDefinition]:
+    lookback = 2 * settings.training_window
+
+    @dg.asset(
+        name=FEATURE_DRIFT,
+        partitions_def=partitions,
+        group_name="drift",
+        code_version="1",
+        kinds={"evidently"},
+        io_manager_key="json_io_manager",
+        automation_condition=after_window_upstream(),
+        ins={
+            "features": dg.AssetIn(
+                partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-lookback),
+                metadata={"allow_missing_partitions": True},
+            )
+        },
+        check_specs=[
+            partitioned_check(
+                DRIFT_CHECK,
+                FEATURE_DRIFT,
+                partitions,
+                description=(
+                    f"Share of drifted features below {settings.drift_share_threshold} "
+                    "(a signal for retraining, not a gate)."
+                ),
+            )
+        ],
+    )
+    def feature_drift(context: dg.AssetExecutionContext, features: Any, mlflow: MlflowRegistry):
+        """Per-feature drift of this partition against the champion's training window."""
+        key = context.partition_key
+        if isinstance(features, pd.DataFrame):
+            features = {key: features}
+        reference_keys, basis = choose_reference(features, key, champion_partitions(mlflow))
+        if key not in features:
+            raise dg.Failure(f"features of {key} are missing: nothing to compare")
+        if not reference_keys:
+            summary = {"drift_share": 0.0, "reference_partitions": [], "basis": "no reference"}
+            return dg.MaterializeResult(
+                value=summary,
+                metadata={"drift_share": 0.0, "reference": "none yet: first partition"},
+                check_results=[
+                    dg.AssetCheckResult(
+                        check_name=DRIFT_CHECK, passed=True, description="no reference yet"
+                    )
+                ],
+            )
+        reference = pd.concat([features[k] for k in reference_keys], ignore_index=True)
+        result, snapshot = measure_drift(reference, features[key], reference_keys)
+        report = save_report(snapshot, settings.data_dir / "drift_reports" / f"{key}.html")
+        table = pd.DataFrame([f.__dict__ for f in result.features])
+        drifted = ", ".join(result.drifted_features) or "none"
+        passed = result.drift_share < settings.drift_share_threshold
+        return dg.MaterializeResult(
+            value={**result.as_dict(), "basis": basis, "report": str(report)},
+            metadata={
+                "drift_share": result.drift_share,
+                "drifted_features": drifted,
+                "reference": f"{basis}: {', '.join(reference_keys)}",
+                "reference_rows": result.reference_rows,
+                "current_rows": result.current_rows,
+                "per_feature": dg.MetadataValue.md(table.to_markdown(index=False)),
+                "report": dg.MetadataValue.path(str(report)),
+                "report_url": dg.MetadataValue.url(report.resolve().as_uri()),
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=DRIFT_CHECK,
+                    passed=passed,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    description=f"drift share {result.drift_share:.2f}; drifted: {drifted}",
+                    metadata={"drift_share": result.drift_share},
+                )
+            ],
+        )
+
+    return [feature_drift]

@@ -1,0 +1,100 @@
+"""Data drift between a reference window and a partition, computed by Evidently."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ct_assets.ml.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    feature: str
+    method: str
+    score: float
+    threshold: float
+    drifted: bool
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    reference_partitions: list[str]
+    reference_rows: int
+    current_rows: int
+    drift_share: float
+    features: list[FeatureDrift]
+
+    @property
+    def drifted_features(self) -> list[str]:
+        return [f.feature for f in self.features if f.drifted]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "drifted_features": self.drifted_features}
+
+
+def choose_reference(
+    available: Mapping[str, pd.DataFrame], current: str, champion_partitions: list[str] | None
+) -> tuple[list[str], str]:
+    """The champion's training partitions when known and present, else every earlier one."""
+    earlier = sorted(k for k in available if k < current and not available[k].empty)
+    if champion_partitions:
+        chosen = [k for k in earlier if k in set(champion_partitions)]
+        if chosen:
+            return chosen, "the champion's training window"
+    return earlier, "the partitions before this one (no champion window available)"
+
+
+def _drifted(method: str, score: float, threshold: float) -> bool:
+    # Statistical tests report p-values (small means drift); distances report size (large means
+    # drift). Evidently picks the method by column type and sample size.
+    return score < threshold if "p_value" in method else score >= threshold
+
+
+def measure_drift(
+    reference: pd.DataFrame, current: pd.DataFrame, reference_partitions: list[str]
+) -> tuple[DriftResult, Any]:
+    """Per-feature drift and the share of drifted features; also returns Evidently's snapshot."""
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    columns = [*NUMERIC_FEATURES, *CATEGORICAL_FEATURES]
+    definition = DataDefinition(
+        numerical_columns=list(NUMERIC_FEATURES), categorical_columns=list(CATEGORICAL_FEATURES)
+    )
+    snapshot = Report([DataDriftPreset(columns=columns)]).run(
+        Dataset.from_pandas(current[columns], data_definition=definition),
+        Dataset.from_pandas(reference[columns], data_definition=definition),
+    )
+    features = []
+    share = 0.0
+    for metric in snapshot.dict()["metrics"]:
+        config = metric["config"]
+        if config["type"].endswith("DriftedColumnsCount"):
+            share = float(metric["value"]["share"])
+        elif config["type"].endswith("ValueDrift"):
+            score, threshold = float(metric["value"]), float(config["threshold"])
+            features.append(
+                FeatureDrift(
+                    config["column"],
+                    config["method"],
+                    round(score, 6),
+                    threshold,
+                    _drifted(config["method"], score, threshold),
+                )
+            )
+    result = DriftResult(reference_partitions, len(reference), len(current), share, features)
+    return result, snapshot
+
+
+def save_report(snapshot: Any, path: Path) -> Path:
+    """Evidently's HTML report, written whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    snapshot.save_html(str(tmp))
+    tmp.replace(path)
+    return path
