@@ -33,11 +33,12 @@ def find(store: BatchStore, batch_id: str) -> dict[str, Any]:
 def list_batches(console: Console, store: BatchStore) -> int:
     records = store.all_quarantined()
     table = Table(title=f"{len(records)} quarantined batch(es)")
-    for column in ("partition", "batch id", "file", "rules", "quarantined at"):
+    for column in ("partitions", "batch id", "file", "rules", "quarantined at"):
         table.add_column(column, overflow="fold")
     for r in records:
         rules = ", ".join(r.get("rules", []))
-        table.add_row(r["partition"], r["batch_id"], r["file"], rules, r["quarantined_at"])
+        partitions = ", ".join(r["partitions"])
+        table.add_row(partitions, r["batch_id"], r["file"], rules, r["quarantined_at"])
     console.print(table)
     return 0
 
@@ -56,20 +57,20 @@ def readmit_batch(
     if not outcome.ok:
         console.print(f"[red]still refused[/]: {outcome.reason()}")
         return 1
-    partition = record["partition"]
-    console.print(f"{batch_id} now passes; materializing {partition} from {VALIDATED_BATCHES} on")
-    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-        partition_key=partition,
-        instance=instance,
-        asset_selection=list(
-            dg.AssetSelection.assets(VALIDATED_BATCHES)
-            .downstream()
-            .resolve(defs.resolve_asset_graph())
-        ),
-        raise_on_error=False,
-    )
-    console.print(f"run {result.run_id}: {'success' if result.success else 'failure'}")
-    return 0 if result.success else 1
+    job = defs.resolve_implicit_global_asset_job_def()
+    selection = dg.AssetSelection.assets(VALIDATED_BATCHES).downstream()
+    failed = 0
+    for partition in record["partitions"]:
+        console.print(f"{batch_id} now passes; re-running {partition} from {VALIDATED_BATCHES}")
+        result = job.execute_in_process(
+            partition_key=partition,
+            instance=instance,
+            asset_selection=list(selection.resolve(defs.resolve_asset_graph())),
+            raise_on_error=False,
+        )
+        console.print(f"run {result.run_id}: {'success' if result.success else 'failure'}")
+        failed += not result.success
+    return 1 if failed else 0
 
 
 def instance_from_environment() -> dg.DagsterInstance:

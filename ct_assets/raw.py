@@ -1,19 +1,30 @@
 """Stage 1, raw: every landed file kept byte for byte, with its batch id and content hash."""
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
-from ct_assets.ml.landing import batch_time, content_hash
+from ct_assets.ml.landing import batch_id_for, content_hash, partitions_of_file
 from resources.sources import FileDropSource
 from resources.storage import BatchStore
 
 RAW_BATCHES = "raw_batches"
 
 
-def partition_key_for(partitions: dg.TimeWindowPartitionsDefinition, path_time: float) -> str:
-    return partitions.get_partition_key_for_timestamp(path_time)
+def partition_placer(
+    partitions: dg.TimeWindowPartitionsDefinition,
+) -> Callable[[Path], list[str]]:
+    """Maps a landed file to the partitions its events belong to (existing partitions only)."""
+    existing = set(partitions.get_partition_keys())
+
+    def key_of(moment: datetime) -> str | None:
+        key = partitions.get_partition_key_for_timestamp(moment.timestamp())
+        return key if key in existing else None
+
+    return lambda path: partitions_of_file(path, key_of)
 
 
 def build_raw(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -32,16 +43,20 @@ def build_raw(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.AssetsDe
     ) -> dg.MaterializeResult[pd.DataFrame]:
         """Files landed for the partition, immutable, each a batch with id, hash and arrival."""
         key = context.partition_key
+        place = partition_placer(partitions)
         new_ids: list[str] = []
         for landed in file_drop.files():
+            sha = content_hash(landed.path)
+            known = batch_store.find_batch(batch_id_for(sha))
             try:
-                belongs = partition_key_for(partitions, batch_time(landed.path).timestamp())
+                # Known bytes keep the placement they got; only new files are parsed here.
+                belongs = known["partitions"] if known else place(landed.path)
             except (ValueError, OSError) as exc:
                 context.log.warning(f"cannot place {landed.path} in a partition: {exc}")
                 continue
-            if belongs != key:
+            if key not in belongs:
                 continue
-            manifest, is_new = batch_store.ingest(landed.path, content_hash(landed.path), key)
+            manifest, is_new = batch_store.ingest(landed.path, sha, belongs)
             if is_new:
                 new_ids.append(manifest["batch_id"])
         manifests = batch_store.batches(key)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ct_assets.ml.parsing import check_file
 from ct_assets.ml.quality import DIMENSIONS, DimensionResult, measure_quality
-from ct_assets.ml.schema import EventSchema, ValidationOutcome, empty_events
+from ct_assets.ml.schema import EVENT_TIME, EventSchema, ValidationOutcome, empty_events
 from ct_assets.observe import latest_metadata
 from ct_assets.partitions import partitioned_check
 from ct_assets.settings import PipelineSettings
@@ -30,6 +30,11 @@ def _table_schema() -> dg.TableSchema:
     return dg.TableSchema(
         columns=[dg.TableColumn(name, str(col.dtype)) for name, col in columns.items()]
     )
+
+
+def in_window(events: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
+    times = events[EVENT_TIME]
+    return events[(times >= start) & (times < end)].reset_index(drop=True)
 
 
 def quality_check_name(dimension: str) -> str:
@@ -111,11 +116,14 @@ def build_validated(
         readmitted: list[str] = []
         refused_rows = 0
         manifests: list[dict[str, Any]] = raw_batches.to_dict("records")  # type: ignore[assignment]
+        window = context.partition_time_window
         for manifest in manifests:
             outcome = validate_manifest(manifest)
             if outcome.ok and outcome.frame is not None:
-                accepted.append(outcome.frame.assign(batch_id=manifest["batch_id"]))
-                if batch_store.release(context.partition_key, manifest["batch_id"]):
+                # A batch is judged whole; the partition keeps the rows of its own time window.
+                rows = in_window(outcome.frame, window.start, window.end)
+                accepted.append(rows.assign(batch_id=manifest["batch_id"]))
+                if batch_store.release(manifest["batch_id"]):
                     readmitted.append(manifest["batch_id"])
                 continue
             refused_rows += outcome.rows

@@ -78,14 +78,20 @@ class MlflowRegistry(dg.ConfigurableResource):
             mlflow.set_tags(all_tags)
             mlflow.log_params({k: str(v) for k, v in trained.params.items()})
             mlflow.log_metrics(metrics)
-            flavor = mlflow.lightgbm if trained.family == LIGHTGBM else mlflow.sklearn
-            info = flavor.log_model(
-                trained.model,
-                name="model",
-                signature=signature,
-                input_example=example.head(5),
-                registered_model_name=self.registered_model,
-            )
+            common: dict[str, Any] = {
+                "name": "model",
+                "signature": signature,
+                "input_example": example.head(5),
+                "registered_model_name": self.registered_model,
+            }
+            if trained.family == LIGHTGBM:
+                info = mlflow.lightgbm.log_model(trained.model, **common)
+            else:
+                # skops (MLflow's safe default) refuses the imputer's fitted numpy dtype unless
+                # it is named as trusted.
+                info = mlflow.sklearn.log_model(
+                    trained.model, skops_trusted_types=["numpy.dtype"], **common
+                )
         version = str(info.registered_model_version)
         client = self.client()
         for key, value in all_tags.items():

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from ct_assets.ml.landing import LandedFile, batch_time, content_hash
-from ct_assets.raw import RAW_BATCHES, partition_key_for
+from ct_assets.ml.landing import LandedFile, content_hash
+from ct_assets.raw import RAW_BATCHES, partition_placer
 from resources.sources import FileDropSource
 
 
@@ -42,7 +42,7 @@ def plan_drops(
     landed: list[LandedFile],
     cursor: DropCursor,
     hash_of: Callable[[Path], str],
-    partition_of: Callable[[Path], str],
+    partitions_of: Callable[[Path], list[str]],
 ) -> DropPlan:
     """Decide which partitions need ingesting; updates `cursor` in place.
 
@@ -63,12 +63,13 @@ def plan_drops(
                 plan.duplicates.append((path, first))
             continue
         try:
-            partition = partition_of(item.path)
+            keys = partitions_of(item.path)
         except (ValueError, OSError) as exc:
             plan.unplaceable.append((path, str(exc)))
             continue
         cursor.hashes[sha] = path
-        plan.partitions.setdefault(partition, []).append(sha)
+        for partition in keys:
+            plan.partitions.setdefault(partition, []).append(sha)
     return plan
 
 
@@ -95,7 +96,7 @@ def build_file_drop_sensor(
             file_drop.files(),
             cursor,
             content_hash,
-            lambda path: partition_key_for(partitions, batch_time(path).timestamp()),
+            partition_placer(partitions),
         )
         for path, first in plan.duplicates:
             context.log.info(f"{path} holds the same bytes as {first}: already registered")

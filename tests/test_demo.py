@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +39,7 @@ def test_the_daemon_promotes_a_model_and_quarantines_a_bad_day(
     champion = registry.champion_version()
     assert champion is not None
     assert registry.version_tags(champion)["ct.training_partitions"] == reports[0].partition
-    quarantine = tmp_path / "ct" / "data" / "quarantine" / reports[1].partition
-    (reason,) = list(quarantine.glob("*/reason.json"))
-    assert "'channel'" in reason.read_text()
+    quarantine = tmp_path / "ct" / "data" / "quarantine"
+    (reason,) = [json.loads(p.read_text()) for p in quarantine.glob("*/reason.json")]
+    assert reason["partitions"] == [reports[1].partition]
+    assert "'channel'" in reason["reason"]

@@ -134,7 +134,7 @@ def test_a_bad_batch_is_quarantined_and_stops_its_partition(project: Project) ->
     columns = {f["column"] for f in record["failures"]}
     assert {"amount", "country"} <= columns
     assert "'amount'" in record["reason"] and "broken_2026-01-01.csv" in record["reason"]
-    quarantined_copy = store.quarantine_root / partition / record["batch_id"] / bad.name
+    quarantined_copy = store.quarantine_root / record["batch_id"] / bad.name
     assert quarantined_copy.read_bytes() == bad.read_bytes()
     # The good file of the same partition is kept and typed, but its day goes no further.
     validated = pd.read_parquet(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from ct_assets.ml.parsing import read_batch
+from ct_assets.ml.parsing import parse_file
 from ct_assets.ml.schema import EVENT_TIME
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
@@ -57,17 +58,41 @@ def list_landing(folder: Path) -> list[LandedFile]:
     return found
 
 
-def batch_time(path: Path) -> datetime:
-    """The time a batch belongs to: a date in its name, otherwise its earliest event time."""
+def fallback_time(path: Path) -> datetime:
+    """Where a file without readable event times is placed: a date in its name, else arrival."""
     match = _DATE_IN_NAME.search(path.name)
     if match:
         return datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC)
-    frame = read_batch(path)
-    if EVENT_TIME not in frame.columns:
-        raise ValueError(
-            f"{path}: no date in the file name and no {EVENT_TIME!r} column to place it by"
-        )
-    times = pd.to_datetime(frame[EVENT_TIME], utc=True, errors="coerce").dropna()
-    if times.empty:
-        raise ValueError(f"{path}: column {EVENT_TIME!r} holds no parseable timestamp")
-    return times.min().to_pydatetime()
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+
+
+def event_times(path: Path) -> pd.Series | None:
+    """The parseable event times of a file, or None when it has none to offer."""
+    parsed = parse_file(path)
+    if parsed.frame is None or EVENT_TIME not in parsed.frame.columns:
+        return None
+    times = pd.to_datetime(parsed.frame[EVENT_TIME], utc=True, errors="coerce").dropna()
+    return times if len(times) else None
+
+
+def partitions_of_file(path: Path, key_of: Callable[[datetime], str | None]) -> list[str]:
+    """The partitions a file's rows belong to, by event time.
+
+    Rows are placed by their own event time, so a file spanning two days lands in both. A file
+    with no placeable event time (unreadable, or times outside every partition) still lands,
+    by its fallback time, so that it is validated and quarantined rather than lost.
+    """
+    times = event_times(path)
+    keys: set[str] = set()
+    if times is not None:
+        # Unique hours keep this cheap for big files; no partitioning is finer than an hour.
+        for hour in times.dt.floor("h").unique():
+            key = key_of(hour.to_pydatetime())
+            if key is not None:
+                keys.add(key)
+    if not keys:
+        fallback = key_of(fallback_time(path))
+        if fallback is None:
+            raise ValueError(f"{path}: neither its event times nor its date fit any partition")
+        keys.add(fallback)
+    return sorted(keys)

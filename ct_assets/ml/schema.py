@@ -32,7 +32,8 @@ class EventSchema(pa.DataFrameModel):
     n_items: int = pa.Field(ge=1)
     channel: str = pa.Field(isin=list(CHANNELS))
     country: str = pa.Field(isin=list(COUNTRIES))
-    account_age_days: float = pa.Field(ge=0)
+    # Guest checkouts have no account: a null age is data, a mostly-null column is a broken feed.
+    account_age_days: float = pa.Field(ge=0, nullable=True)
     label: int = pa.Field(isin=[0, 1])
 
     @pa.check(EVENT_TIME, name="future_timestamp")

@@ -10,6 +10,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -60,7 +61,16 @@ def train_logreg(train: pd.DataFrame, labels: pd.Series) -> TrainedModel:
                 "encode",
                 ColumnTransformer(
                     [
-                        ("numeric", StandardScaler(), list(NUMERIC_FEATURES)),
+                        (
+                            "numeric",
+                            Pipeline(
+                                [
+                                    ("impute", SimpleImputer(strategy="median")),
+                                    ("scale", StandardScaler()),
+                                ]
+                            ),
+                            list(NUMERIC_FEATURES),
+                        ),
                         (
                             "categorical",
                             OneHotEncoder(handle_unknown="ignore"),

@@ -1,0 +1,96 @@
+"""Rows go to the partitions of their own event time; late data re-opens the days it touches."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ct_assets.ml.landing import partitions_of_file
+from ct_assets.observe import latest_metadata
+from ct_assets.raw import partition_placer
+from tests.conftest import START, Project
+
+DAILY = dg.DailyPartitionsDefinition(start_date=START.isoformat(), end_date="2026-03-01")
+
+
+def write_times(path: Path, times: list[datetime]) -> Path:
+    stamps = [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in times]
+    pd.DataFrame({"event_time": stamps, "x": range(len(times))}).to_csv(path, index=False)
+    return path
+
+
+moments = st.datetimes(
+    min_value=datetime(2026, 1, 1), max_value=datetime(2026, 2, 27, 23, 59, 59)
+).map(lambda d: d.replace(tzinfo=UTC))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(times=st.lists(moments, min_size=1, max_size=40))
+def test_partitions_of_a_file_are_exactly_the_days_of_its_events(
+    tmp_path: Path, times: list[datetime]
+) -> None:
+    path = write_times(tmp_path / "batch.csv", times)
+    placed = partition_placer(DAILY)(path)
+    assert placed == sorted({t.date().isoformat() for t in times})
+
+
+def test_a_file_without_event_times_is_placed_by_its_name_or_arrival(tmp_path: Path) -> None:
+    named = tmp_path / "export_2026-01-05.csv"
+    named.write_bytes(b"\xff\xfe not text")
+    assert partition_placer(DAILY)(named) == ["2026-01-05"]
+
+    def key_of(moment: datetime) -> str | None:
+        return "arrival" if moment.date() == datetime.now(UTC).date() else None
+
+    unnamed = tmp_path / "export.csv"
+    unnamed.write_text("a,b\n1,2\n")
+    assert partitions_of_file(unnamed, key_of) == ["arrival"]
+
+
+def test_a_file_spanning_two_days_feeds_both_and_loses_no_row(project: Project) -> None:
+    first, second = project.source.day(0), project.source.day(1)
+    both = pd.concat([first.tail(500), second.head(700)], ignore_index=True)
+    project.drop_day(0, both, name="export_mixed.csv")
+    for index in range(2):
+        assert project.materialize(project.partition(index), "key:raw_batches+").success
+    counts = [
+        latest_metadata(project.instance, "validated_batches", project.partition(i))[
+            "dagster/row_count"
+        ]  # type: ignore[index]
+        for i in range(2)
+    ]
+    assert counts == [500, 700]
+    store = project.resource("batch_store")
+    (batch,) = store.batches(project.partition(0))
+    assert store.batches(project.partition(1)) == [batch]
+    assert batch["partitions"] == [project.partition(0), project.partition(1)]
+
+
+def test_late_data_reopens_the_day_it_belongs_to(project: Project) -> None:
+    for index in range(2):
+        project.drop_day(index)
+        assert project.materialize(project.partition(index)).success
+    cursor = dg.evaluate_automation_conditions(project.defs, project.instance).cursor
+    late = (
+        project.source.day(0)
+        .head(100)
+        .assign(
+            event_id=lambda f: "late-" + f["event_id"],
+        )
+    )
+    project.drop_day(0, late, name="late_arrivals.csv")
+    assert project.materialize(project.partition(0), "key:raw_batches").success
+    result = dg.evaluate_automation_conditions(project.defs, project.instance, cursor=cursor)
+    assert set(result.get_requested_partitions(dg.AssetKey("validated_batches"))) == {
+        project.partition(0)
+    }
+    assert project.materialize(project.partition(0), "key:raw_batches+").success
+    validated = latest_metadata(project.instance, "validated_batches", project.partition(0))
+    assert validated is not None and validated["dagster/row_count"] == 1500 + 100
