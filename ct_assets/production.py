@@ -1,5 +1,6 @@
 """Stage 7, production: the promotion decision; the `champion` alias is the serving pointer."""
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -61,15 +62,28 @@ def build_production(
         decision = gate_decision(model_evaluations, settings.auc_floor, settings.promotion_margin)
         evaluated = decision.champion.version if decision.champion else None
         before = mlflow.champion_version()
+        newer = sorted(
+            k
+            for k in context.instance.get_materialized_partitions(dg.AssetKey(PRODUCTION_MODEL))
+            if k > context.partition_key
+        )
         if decision.promote and before != evaluated:
             # Another promotion landed after our evaluation: our comparison is stale.
-            decision = GateDecision(
-                False,
-                decision.candidate,
-                decision.champion,
-                f"champion moved from v{evaluated} to v{before} during evaluation",
-                decision.floor,
-                decision.margin,
+            decision = replace(
+                decision,
+                promote=False,
+                reason=f"champion moved from v{evaluated} to v{before} during evaluation",
+            )
+        elif decision.promote and newer:
+            # Late data re-opened an old day: its model saw an older window than the decision
+            # already taken for a newer day, so it is recorded but never served.
+            decision = replace(
+                decision,
+                promote=False,
+                reason=(
+                    f"{context.partition_key} is older than the decision already taken for "
+                    f"{newer[-1]}: a retrain on late data is recorded, not promoted"
+                ),
             )
         if decision.promote and decision.candidate is not None:
             mlflow.promote(decision.candidate.version, before, decision.reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ct_assets.definitions import build_definitions
 from ct_assets.ml.landing import partitions_of_file
 from ct_assets.observe import latest_metadata
 from ct_assets.raw import partition_placer
@@ -94,3 +96,24 @@ def test_late_data_reopens_the_day_it_belongs_to(project: Project) -> None:
     assert project.materialize(project.partition(0), "key:raw_batches+").success
     validated = latest_metadata(project.instance, "validated_batches", project.partition(0))
     assert validated is not None and validated["dagster/row_count"] == 1500 + 100
+
+
+def test_a_late_day_never_takes_the_champion_from_a_newer_decision(project: Project) -> None:
+    # A gate that promotes anything, so that only the late-data rule can refuse.
+    project.settings = replace(project.settings, promotion_margin=-1.0)
+    project.defs = build_definitions(project.settings)
+    project.drop_day(0)
+    assert project.materialize(project.partition(0), "key:raw_batches+").success
+    project.drop_day(2)
+    assert project.materialize(project.partition(2)).success
+    champion = project.resource("mlflow").champion_version()
+    assert champion is not None
+    result = project.materialize(
+        project.partition(0),
+        'key:"candidate_models" or key:"model_evaluations" or key:"production_model"',
+    )
+    assert result.success
+    decision = latest_metadata(project.instance, "production_model", project.partition(0))
+    assert decision is not None and decision["decision"] == "keep champion"
+    assert "late data is recorded, not promoted" in str(decision["reason"])
+    assert project.resource("mlflow").champion_version() == champion
