@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from ct_assets.ml.drift import choose_reference, measure_drift, save_report
-from ct_assets.partitions import partitioned_check
+from ct_assets.partitions import frames_by_partition, partitioned_check
 from ct_assets.settings import PipelineSettings
 from resources.mlflow_registry import MlflowRegistry
 from sensors.automation import after_window_upstream
@@ -56,8 +56,7 @@ def build_drift(
     def feature_drift(context: dg.AssetExecutionContext, features: Any, mlflow: MlflowRegistry):
         """Per-feature drift of this partition against the champion's training window."""
         key = context.partition_key
-        if isinstance(features, pd.DataFrame):
-            features = {key: features}
+        features = frames_by_partition(context, "features", features)
         reference_keys, basis = choose_reference(features, key, champion_partitions(mlflow))
         if key not in features:
             raise dg.Failure(f"features of {key} are missing: nothing to compare")

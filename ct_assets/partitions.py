@@ -32,3 +32,17 @@ def partitioned_check(
             "ignore", message="Specifying a partitions_def on an AssetCheckSpec"
         )
         return dg.AssetCheckSpec(name, asset=asset, partitions_def=partitions, **kwargs)
+
+
+def frames_by_partition(
+    context: dg.AssetExecutionContext, input_name: str, loaded: Any
+) -> dict[str, Any]:
+    """An input read through a window mapping, always as partition key -> value.
+
+    The IO manager hands over a bare value when the window holds a single partition (near the
+    first partition), and a dict otherwise.
+    """
+    if isinstance(loaded, dict):
+        return loaded
+    (only,) = context.asset_partition_keys_for_input(input_name)
+    return {only: loaded}

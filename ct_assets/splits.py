@@ -6,6 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from ct_assets.ml.windows import assemble_window, expected_partitions, summarize_window
+from ct_assets.partitions import frames_by_partition
 from ct_assets.settings import PipelineSettings
 from sensors.automation import after_window_upstream
 
@@ -37,10 +38,7 @@ def build_splits(
         context: dg.AssetExecutionContext, features: Any
     ) -> dg.MaterializeResult[pd.DataFrame]:
         """The last N partitions of features; the most recent slice in time is the holdout."""
-        # The IO manager hands over a bare frame when the window holds a single partition.
-        if isinstance(features, pd.DataFrame):
-            (only,) = context.asset_partition_keys_for_input("features")
-            features = {only: features}
+        features = frames_by_partition(context, "features", features)
         window = assemble_window(features, settings.holdout_fraction)
         expected = expected_partitions(
             partitions.get_partition_keys(), context.partition_key, settings.training_window
