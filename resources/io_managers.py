@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 from upath import UPath
 
+from ct_assets.ml.files import atomic_write
 
-def _atomic_write(path: UPath, write: Callable[[UPath], object]) -> None:
-    """Write to a sibling temporary name, then rename: readers never see half a partition."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    os.replace(str(tmp), str(path))
+
+def local(path: UPath) -> Path:
+    # The rename that makes a write atomic is a local-filesystem operation.
+    return Path(str(path))
 
 
 class _ParquetPaths(dg.UPathIOManager):
@@ -26,7 +24,7 @@ class _ParquetPaths(dg.UPathIOManager):
     def dump_to_path(self, context: dg.OutputContext, obj: pd.DataFrame, path: UPath) -> None:
         if not isinstance(obj, pd.DataFrame):
             raise TypeError(f"{context.asset_key.to_user_string()}: expected a DataFrame")
-        _atomic_write(path, lambda tmp: obj.to_parquet(str(tmp), index=False))
+        atomic_write(local(path), lambda tmp: obj.to_parquet(tmp, index=False))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
         return pd.read_parquet(str(path))
@@ -37,7 +35,7 @@ class _JsonPaths(dg.UPathIOManager):
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
         text = json.dumps(obj, indent=2, sort_keys=True, default=str)
-        _atomic_write(path, lambda tmp: tmp.write_text(text))
+        atomic_write(local(path), lambda tmp: tmp.write_text(text))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         return json.loads(path.read_text())

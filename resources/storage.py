@@ -19,18 +19,12 @@ from typing import Any
 
 import dagster as dg
 
+from ct_assets.ml.files import atomic_write
 from ct_assets.ml.landing import batch_id_for
 
 MANIFEST = "manifest.json"
 REASON = "reason.json"
 READMITTED = "_readmitted"
-
-
-def _write_json_atomically(path: Path, record: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=2))
-    os.replace(tmp, path)
 
 
 class BatchStore(dg.ConfigurableResource):
@@ -91,7 +85,7 @@ class BatchStore(dg.ConfigurableResource):
         for partition in manifest["partitions"]:
             entry = self._index(partition) / f"{batch_id}.json"
             if not entry.exists():
-                _write_json_atomically(entry, manifest)
+                atomic_write(entry, lambda tmp: tmp.write_text(json.dumps(manifest, indent=2)))
         return manifest, is_new
 
     def batches(self, partition: str) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ct_assets.ml.files import atomic_write
 from ct_assets.ml.schema import CHANNELS, COUNTRIES
 
 
@@ -132,8 +133,4 @@ def malformed_csv(frame: pd.DataFrame, kind: str) -> bytes:
 
 def write_atomically(frame: pd.DataFrame, path: Path) -> Path:
     """Write a CSV drop the way a well-behaved producer does: to a hidden name, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_csv(tmp, index=False)
-    tmp.replace(path)
-    return path
+    return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ct_assets.ml.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+from ct_assets.ml.files import atomic_write
 
 # A daily partition holds a single day of the week: against any other days it always "drifts",
 # which would drown the signal in a false alarm every day.
@@ -98,8 +99,4 @@ def measure_drift(
 
 def save_report(snapshot: Any, path: Path) -> Path:
     """Evidently's HTML report, written whole or not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    snapshot.save_html(str(tmp))
-    tmp.replace(path)
-    return path
+    return atomic_write(path, lambda tmp: snapshot.save_html(str(tmp)))

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ct_assets.ml.parsing import parse_file
+from ct_assets.ml.parsing import CSV_SUFFIXES, PARQUET_SUFFIXES, parse_file
 from ct_assets.ml.schema import EVENT_TIME
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
-SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES
 
 
 @dataclass(frozen=True)
