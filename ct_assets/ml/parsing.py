@@ -85,14 +85,6 @@ def parse_file(path: Path) -> Parsed:
     return parse_bytes(path.read_bytes(), path.name)
 
 
-def read_batch(path: Path) -> pd.DataFrame:
-    """The frame of a well-formed file; raises ValueError naming the file otherwise."""
-    parsed = parse_file(path)
-    if parsed.frame is None:
-        raise ValueError(f"{path}: " + "; ".join(f.describe() for f in parsed.failures))
-    return parsed.frame
-
-
 def check_file(path: Path, name: str | None = None) -> ValidationOutcome:
     """Everything ct checks about one delivered file: its structure, then its schema."""
     source = name or path.name
