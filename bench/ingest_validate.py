@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ct_assets.ml.datagen import DriftingSource
-from ct_assets.ml.landing import content_hash
 from ct_assets.ml.parsing import check_file
+from resources.sources import FileDropSource
 from resources.storage import BatchStore
 
 
@@ -45,8 +45,9 @@ def bench_ingest(rows: int) -> None:
         store = BatchStore(base_dir=str(folder / "data"))
         timings: dict[str, float] = {}
         start = time.perf_counter()
-        sha = content_hash(path)
-        manifest, _ = store.ingest(path, sha, ["2026-01-01"])
+        drop = FileDropSource(url=str(folder))
+        delivery = drop.delivery(drop.files()[0])
+        manifest, _ = store.ingest(delivery, ["2026-01-01"])
         timings["hash + copy into raw"] = time.perf_counter() - start
         mark = time.perf_counter()
         outcome = check_file(Path(manifest["raw_path"]))

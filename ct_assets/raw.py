@@ -1,82 +1,122 @@
-"""Stage 1, raw: every landed file kept byte for byte, with its batch id and content hash."""
+"""Stage 1, raw: every delivered batch kept byte for byte, with its batch id and content hash.
 
+Each source is an external asset (`sources/<name>`) that its sensor marks as updated whenever it
+delivers; its freshness policy makes a source that stops delivering show as overdue on its own.
+"""
+
+import json
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 
 import dagster as dg
 import pandas as pd
 
-from ct_assets.ml.landing import batch_id_for, content_hash, partitions_of_file
-from resources.sources import FileDropSource
+from ct_assets.ml.landing import batch_id_for, partitions_of_bytes
+from ct_assets.settings import PipelineSettings
+from resources.sources import FILE_DROP, FileDropSource
 from resources.storage import BatchStore
 
 RAW_BATCHES = "raw_batches"
 
 
-def partition_placer(
+def source_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["sources", name])
+
+
+def source_names(settings: PipelineSettings) -> list[str]:
+    return [FILE_DROP, *settings.pulled_sources]
+
+
+def partition_key_of(
     partitions: dg.TimeWindowPartitionsDefinition,
-) -> Callable[[Path], list[str]]:
-    """Maps a landed file to the partitions its events belong to (existing partitions only)."""
+) -> Callable[[datetime], str | None]:
+    """Maps an event time to its partition (existing partitions only)."""
     existing = set(partitions.get_partition_keys())
 
     def key_of(moment: datetime) -> str | None:
         key = partitions.get_partition_key_for_timestamp(moment.timestamp())
         return key if key in existing else None
 
-    return lambda path: partitions_of_file(path, key_of)
+    return key_of
 
 
-def build_raw(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.AssetsDefinition]:
+def source_freshness(settings: PipelineSettings) -> dg.FreshnessPolicy:
+    return dg.FreshnessPolicy.time_window(
+        fail_window=settings.source_freshness_fail, warn_window=settings.source_freshness_warn
+    )
+
+
+def build_source_specs(settings: PipelineSettings) -> list[dg.AssetSpec]:
+    return [
+        dg.AssetSpec(
+            key=source_key(name),
+            group_name="sources",
+            description=f"Deliveries of the {name} source, recorded by its sensor.",
+            kinds={"s3" if name == FILE_DROP and settings.landing.startswith("s3://") else name},
+            freshness_policy=source_freshness(settings),
+        )
+        for name in source_names(settings)
+    ]
+
+
+def build_raw(
+    settings: PipelineSettings, partitions: dg.TimeWindowPartitionsDefinition
+) -> list[dg.AssetsDefinition]:
     @dg.asset(
         name=RAW_BATCHES,
         partitions_def=partitions,
         group_name="raw",
-        code_version="1",
+        code_version="2",
         kinds={"file"},
-        freshness_policy=dg.FreshnessPolicy.time_window(
-            fail_window=timedelta(hours=36), warn_window=timedelta(hours=26)
-        ),
+        deps=[source_key(name) for name in source_names(settings)],
+        freshness_policy=source_freshness(settings),
     )
     def raw_batches(
         context: dg.AssetExecutionContext, batch_store: BatchStore, file_drop: FileDropSource
     ) -> dg.MaterializeResult[pd.DataFrame]:
-        """Files landed for the partition, immutable, each a batch with id, hash and arrival."""
+        """Batches delivered for the partition, immutable, with id, hash, source and arrival."""
         key = context.partition_key
-        place = partition_placer(partitions)
+        key_of = partition_key_of(partitions)
         new_ids: list[str] = []
+        # Pulled sources landed their batches in their sensors; dropped files are landed here.
         for landed in file_drop.files():
-            sha = content_hash(landed.path)
-            known = batch_store.find_batch(batch_id_for(sha))
+            delivery = file_drop.delivery(landed)
+            known = batch_store.find_batch(batch_id_for(delivery.sha256))
             try:
                 # Known bytes keep the placement they got; only new files are parsed here.
-                belongs = known["partitions"] if known else place(landed.path)
-            except (ValueError, OSError) as exc:
+                belongs = (
+                    known["partitions"]
+                    if known
+                    else partitions_of_bytes(delivery.data, landed.name, landed.arrived_at, key_of)
+                )
+            except ValueError as exc:
                 context.log.warning(f"cannot place {landed.path} in a partition: {exc}")
                 continue
             if key not in belongs:
                 continue
-            manifest, is_new = batch_store.ingest(landed.path, sha, belongs)
+            manifest, is_new = batch_store.ingest(delivery, belongs)
             if is_new:
                 new_ids.append(manifest["batch_id"])
         manifests = batch_store.batches(key)
         if not manifests:
             raise dg.Failure(
-                f"no batch has landed for partition {key} in {file_drop.landing_dir}",
+                f"no batch has landed for partition {key} (sources: "
+                f"{', '.join(source_names(settings))}; landing {file_drop.url})",
                 allow_retries=False,
             )
-        frame = pd.DataFrame(manifests)
+        # Parquet has no type for free-form dicts; the details stay readable as JSON text.
+        frame = pd.DataFrame(
+            [{**m, "source_details": json.dumps(m.get("source_details", {}))} for m in manifests]
+        )
+        shown = ["batch_id", "source", "file_name", "rows", "sha256", "size_bytes", "arrived_at"]
         return dg.MaterializeResult(
             value=frame,
             metadata={
                 "dagster/row_count": len(frame),
                 "batch_ids": ", ".join(frame["batch_id"]),
                 "new_batch_ids": ", ".join(new_ids) or "none",
-                "files": dg.MetadataValue.md(
-                    frame[
-                        ["batch_id", "file_name", "sha256", "size_bytes", "arrived_at"]
-                    ].to_markdown(index=False)
-                ),
+                "sources": ", ".join(sorted(frame["source"].unique())),
+                "files": dg.MetadataValue.md(frame.reindex(columns=shown).to_markdown(index=False)),
                 "total_bytes": int(frame["size_bytes"].sum()),
             },
         )

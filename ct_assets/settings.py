@@ -8,12 +8,28 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from pathlib import Path
+
+import pandas as pd
 
 from ct_assets.ml.quality import DIMENSIONS, QualityThresholds
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GRANULARITIES = ("hourly", "daily", "weekly")
+# Sources pulled by their own sensor; the file drop is always on.
+PULLED_SOURCES = ("sql_table", "redis_stream", "http_api")
+
+
+def duration(text: str) -> timedelta:
+    """'90s', '15m', '26h', '7d' (anything pandas reads as a Timedelta)."""
+    try:
+        value = pd.Timedelta(text).to_pytimedelta()
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a duration such as 30s, 15m, 26h or 7d") from exc
+    if value <= timedelta(0):
+        raise ValueError(f"{text!r}: a duration must be positive")
+    return value
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,12 @@ class PipelineSettings:
     quality: QualityThresholds = field(default_factory=QualityThresholds)
     # Dimensions whose failure stops the partition; the others warn.
     quality_blocking: frozenset[str] = frozenset({"uniqueness", "label_balance"})
+    # Where files are dropped: a local folder (default `<home>/landing`) or s3://bucket/prefix.
+    landing_url: str | None = None
+    pulled_sources: tuple[str, ...] = ()
+    # A source with no delivery for this long shows as overdue (warn, then fail) and alerts.
+    source_freshness_warn: timedelta = timedelta(hours=26)
+    source_freshness_fail: timedelta = timedelta(hours=36)
 
     def __post_init__(self) -> None:
         if self.granularity not in GRANULARITIES:
@@ -48,12 +70,24 @@ class PipelineSettings:
                 f"CT_DQ_BLOCKING names unknown dimensions {sorted(unknown)}; "
                 f"known: {', '.join(DIMENSIONS)}"
             )
+        unknown_sources = set(self.pulled_sources) - set(PULLED_SOURCES)
+        if unknown_sources:
+            raise ValueError(
+                f"CT_SOURCES names unknown sources {sorted(unknown_sources)}; "
+                f"known: {', '.join(PULLED_SOURCES)} (the file drop is always on)"
+            )
+        if self.source_freshness_warn > self.source_freshness_fail:
+            raise ValueError("CT_SOURCE_FRESHNESS_WARN must not be longer than ..._FAIL")
         if not 0.0 < self.holdout_fraction < 1.0:
             raise ValueError(f"CT_HOLDOUT_FRACTION={self.holdout_fraction}: must be in (0, 1)")
 
     @property
     def landing_dir(self) -> Path:
         return self.home / "landing"
+
+    @property
+    def landing(self) -> str:
+        return self.landing_url or str(self.landing_dir)
 
     @property
     def data_dir(self) -> Path:
@@ -99,6 +133,12 @@ def load_settings(environ: dict[str, str] | None = None) -> PipelineSettings:
                     for f in fields(QualityThresholds)
                 }
             ),
+            landing_url=env.get("CT_LANDING_URL") or None,
+            pulled_sources=tuple(
+                s.strip() for s in env.get("CT_SOURCES", "").split(",") if s.strip()
+            ),
+            source_freshness_warn=duration(get("SOURCE_FRESHNESS_WARN", "26h")),
+            source_freshness_fail=duration(get("SOURCE_FRESHNESS_FAIL", "36h")),
             quality_blocking=frozenset(
                 d.strip()
                 for d in get("DQ_BLOCKING", ",".join(sorted(defaults.quality_blocking))).split(",")

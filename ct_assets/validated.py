@@ -96,6 +96,10 @@ def build_validated(
         code_version="1",
         kinds={"pandas", "parquet"},
         automation_condition=after_upstream(),
+        # Validated data goes stale with its sources: same windows, so the UI shows both.
+        freshness_policy=dg.FreshnessPolicy.time_window(
+            fail_window=settings.source_freshness_fail, warn_window=settings.source_freshness_warn
+        ),
         check_specs=[
             partitioned_check(
                 SCHEMA_CHECK,

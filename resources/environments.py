@@ -2,29 +2,74 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 
 from ct_assets.settings import PipelineSettings
+from resources.alerts import AlertHook
 from resources.io_managers import JsonIOManager, ParquetIOManager
 from resources.mlflow_registry import MlflowRegistry
-from resources.sources import FileDropSource
+from resources.sources import FileDropSource, HttpApiSource, RedisStreamSource, SqlTableSource
 from resources.storage import BatchStore
 
 ENVIRONMENTS = ("local", "production")
 
 
+def _optional(name: str, environ: Mapping[str, str]) -> Any:
+    """An endpoint or secret that may be absent: an EnvVar when set, else None."""
+    return dg.EnvVar(name) if environ.get(name) else None
+
+
+def pulled_sources(
+    names: tuple[str, ...], environ: Mapping[str, str] | None = None
+) -> dict[str, dg.ConfigurableResource]:
+    """The pulled sources named in CT_SOURCES; endpoints and secrets stay environment variables."""
+    env = os.environ if environ is None else environ
+    built: dict[str, dg.ConfigurableResource] = {}
+    if "sql_table" in names:
+        columns = env.get("CT_SQL_COLUMNS")
+        built["sql_table"] = SqlTableSource(
+            url=dg.EnvVar("CT_SQL_URL"),
+            table=env.get("CT_SQL_TABLE", "events"),
+            watermark_column=env.get("CT_SQL_WATERMARK_COLUMN", "ingested_at"),
+            key_column=env.get("CT_SQL_KEY_COLUMN", "event_id"),
+            columns=[c.strip() for c in columns.split(",")] if columns else None,
+        )
+    if "redis_stream" in names:
+        built["redis_stream"] = RedisStreamSource(
+            url=dg.EnvVar("CT_REDIS_URL"),
+            stream=env.get("CT_REDIS_STREAM", "ct:events"),
+            group=env.get("CT_REDIS_GROUP", "ct"),
+            consumer=env.get("CT_REDIS_CONSUMER", "ct-ingest"),
+        )
+    if "http_api" in names:
+        built["http_api"] = HttpApiSource(
+            url=dg.EnvVar("CT_HTTP_URL"), token=_optional("CT_HTTP_TOKEN", env)
+        )
+    return built
+
+
 def build_resources(settings: PipelineSettings, environment: str = "local") -> dict[str, Any]:
     """`local`: files under the project's `.ct/` and a SQLite MLflow store.
     `production`: every location and endpoint from environment variables."""
+    common = {
+        **pulled_sources(settings.pulled_sources),
+        "alerts": AlertHook(webhook_url=_optional("CT_ALERT_WEBHOOK_URL", os.environ)),
+    }
     if environment == "local":
         data = str(settings.data_dir)
         return {
+            **common,
             "io_manager": ParquetIOManager(base_dir=data),
             "json_io_manager": JsonIOManager(base_dir=data),
             "batch_store": BatchStore(base_dir=data),
-            "file_drop": FileDropSource(landing_dir=str(settings.landing_dir)),
+            "file_drop": FileDropSource(
+                url=settings.landing,
+                endpoint_url=_optional("CT_S3_ENDPOINT_URL", os.environ),
+            ),
             "mlflow": MlflowRegistry(
                 tracking_uri=f"sqlite:///{settings.mlflow_dir / 'mlflow.db'}",
                 artifact_root=str(settings.mlflow_dir / "artifacts"),
@@ -34,10 +79,14 @@ def build_resources(settings: PipelineSettings, environment: str = "local") -> d
     if environment == "production":
         data = dg.EnvVar("CT_DATA_DIR")
         return {
+            **common,
             "io_manager": ParquetIOManager(base_dir=data),
             "json_io_manager": JsonIOManager(base_dir=data),
             "batch_store": BatchStore(base_dir=data),
-            "file_drop": FileDropSource(landing_dir=dg.EnvVar("CT_LANDING_DIR")),
+            "file_drop": FileDropSource(
+                url=dg.EnvVar("CT_LANDING_URL"),
+                endpoint_url=_optional("CT_S3_ENDPOINT_URL", os.environ),
+            ),
             "mlflow": MlflowRegistry(
                 tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI"),
                 artifact_root=dg.EnvVar("CT_MLFLOW_ARTIFACT_ROOT"),

@@ -4,13 +4,13 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import dagster as dg
 
-from ct_assets.ml.landing import LandedFile, content_hash
-from ct_assets.raw import RAW_BATCHES, partition_placer
-from resources.sources import FileDropSource
+from ct_assets.ml.landing import LandedFile, partitions_of_bytes
+from ct_assets.raw import RAW_BATCHES, partition_key_of, source_key
+from resources.sources import FILE_DROP, FileDropSource
+from resources.storage import Delivery
 
 
 @dataclass
@@ -41,8 +41,8 @@ class DropPlan:
 def plan_drops(
     landed: list[LandedFile],
     cursor: DropCursor,
-    hash_of: Callable[[Path], str],
-    partitions_of: Callable[[Path], list[str]],
+    hash_of: Callable[[LandedFile], str],
+    partitions_of: Callable[[LandedFile], list[str]],
 ) -> DropPlan:
     """Decide which partitions need ingesting; updates `cursor` in place.
 
@@ -51,11 +51,11 @@ def plan_drops(
     """
     plan = DropPlan()
     for item in landed:
-        path = str(item.path)
+        path = item.path
         seen = cursor.files.get(path)
         if seen is not None and seen[0] == item.signature:
             continue
-        sha = hash_of(item.path)
+        sha = hash_of(item)
         cursor.files[path] = [item.signature, sha]
         first = cursor.hashes.get(sha)
         if first is not None:
@@ -63,7 +63,7 @@ def plan_drops(
                 plan.duplicates.append((path, first))
             continue
         try:
-            keys = partitions_of(item.path)
+            keys = partitions_of(item)
         except (ValueError, OSError) as exc:
             plan.unplaceable.append((path, str(exc)))
             continue
@@ -92,11 +92,21 @@ def build_file_drop_sensor(
         context: dg.SensorEvaluationContext, file_drop: FileDropSource
     ) -> dg.SensorResult | dg.SkipReason:
         cursor = DropCursor.parse(context.cursor)
+        key_of = partition_key_of(partitions)
+        read: dict[str, Delivery] = {}
+
+        def delivery(item: LandedFile) -> Delivery:
+            if item.path not in read:
+                read[item.path] = file_drop.delivery(item)
+            return read[item.path]
+
         plan = plan_drops(
             file_drop.files(),
             cursor,
-            content_hash,
-            partition_placer(partitions),
+            lambda item: delivery(item).sha256,
+            lambda item: partitions_of_bytes(
+                delivery(item).data, item.name, item.arrived_at, key_of
+            ),
         )
         for path, first in plan.duplicates:
             context.log.info(f"{path} holds the same bytes as {first}: already registered")
@@ -113,6 +123,16 @@ def build_file_drop_sensor(
         ]
         if not requests:
             return dg.SensorResult(skip_reason=dg.SkipReason("no new files"), cursor=cursor.dump())
-        return dg.SensorResult(run_requests=requests, cursor=cursor.dump())
+        new_files = sorted(
+            {cursor.hashes[sha] for shas in plan.partitions.values() for sha in shas}
+        )
+        delivered = dg.AssetMaterialization(
+            asset_key=source_key(FILE_DROP),
+            description=f"{len(new_files)} new file(s) in {file_drop.url}",
+            metadata={"files": new_files, "partitions": sorted(plan.partitions)},
+        )
+        return dg.SensorResult(
+            run_requests=requests, asset_events=[delivered], cursor=cursor.dump()
+        )
 
     return file_drop_sensor

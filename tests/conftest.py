@@ -14,6 +14,9 @@ from ct_assets.definitions import build_definitions
 from ct_assets.ml.datagen import DriftingSource, write_atomically
 from ct_assets.settings import PipelineSettings
 
+# Fixtures of the real services (PostgreSQL, Redis, S3 over HTTP, HTTP APIs) on localhost.
+pytest_plugins = ["tests.services"]
+
 START = date(2026, 1, 1)
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from ct_assets.definitions import build_definitions
 from ct_assets.ml.landing import partitions_of_file
 from ct_assets.observe import latest_metadata
-from ct_assets.raw import partition_placer
+from ct_assets.raw import partition_key_of
 from tests.conftest import START, Project
 
 DAILY = dg.DailyPartitionsDefinition(start_date=START.isoformat(), end_date="2026-03-01")
@@ -39,14 +39,14 @@ def test_partitions_of_a_file_are_exactly_the_days_of_its_events(
     tmp_path: Path, times: list[datetime]
 ) -> None:
     path = write_times(tmp_path / "batch.csv", times)
-    placed = partition_placer(DAILY)(path)
+    placed = partitions_of_file(path, partition_key_of(DAILY))
     assert placed == sorted({t.date().isoformat() for t in times})
 
 
 def test_a_file_without_event_times_is_placed_by_its_name_or_arrival(tmp_path: Path) -> None:
     named = tmp_path / "export_2026-01-05.csv"
     named.write_bytes(b"\xff\xfe not text")
-    assert partition_placer(DAILY)(named) == ["2026-01-05"]
+    assert partitions_of_file(named, partition_key_of(DAILY)) == ["2026-01-05"]
 
     def key_of(moment: datetime) -> str | None:
         return "arrival" if moment.date() == datetime.now(UTC).date() else None

@@ -12,7 +12,7 @@ import dagster as dg
 
 import resources
 import sensors
-from ct_assets.definitions import STAGES, defs
+from ct_assets.definitions import STAGES, build_definitions, defs
 from ct_assets.ml.datagen import DriftingSource, write_atomically
 from ct_assets.ml.quality import DIMENSIONS
 from ct_assets.settings import PROJECT_ROOT, load_settings
@@ -28,7 +28,10 @@ def test_generic_top_level_packages_come_from_this_repository() -> None:
 
 def test_definitions_load_with_every_stage_check_and_sensor() -> None:
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {*STAGES, "feature_drift"}
+    materialized = {k.to_user_string() for k in graph.materializable_asset_keys}
+    assert materialized == {*STAGES, "feature_drift"}
+    # The one source on by default is the file drop, an external asset its sensor updates.
+    assert {k.to_user_string() for k in graph.external_asset_keys} == {"sources/file_drop"}
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert checks == {
         ("validated_batches", "events_match_schema"),
@@ -38,23 +41,46 @@ def test_definitions_load_with_every_stage_check_and_sensor() -> None:
     }
     blocking = {k.name for k in graph.asset_check_keys if graph.get(k).blocking}
     assert blocking == {"events_match_schema", "quality_uniqueness", "quality_label_balance"}
-    assert graph.get(dg.AssetKey("raw_batches")).freshness_policy is not None
-    assert graph.get(dg.AssetKey("production_model")).freshness_policy is not None
-    for key in graph.get_all_asset_keys():
+    for fresh in ("sources/file_drop", "raw_batches", "validated_batches", "production_model"):
+        assert graph.get(dg.AssetKey.from_user_string(fresh)).freshness_policy is not None
+    for key in graph.materializable_asset_keys:
         node = graph.get(key)
         assert node.code_version, key
         assert node.partitions_def is not None, key
         if key != dg.AssetKey("raw_batches"):
             assert node.automation_condition is not None, key
     sensors_by_name = {s.name: s for s in defs.sensors or []}
-    assert set(sensors_by_name) == {"file_drop_sensor", "ct_automation"}
+    assert set(sensors_by_name) == {"file_drop_sensor", "freshness_alert_sensor", "ct_automation"}
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors_by_name.values())
     defs.resolve_implicit_global_asset_job_def()
+
+
+def test_every_pulled_source_brings_its_sensor_asset_and_resource() -> None:
+    settings = load_settings({"CT_SOURCES": "sql_table, redis_stream,http_api"})
+    built = build_definitions(settings)
+    graph = built.resolve_asset_graph()
+    sources = {k.to_user_string() for k in graph.external_asset_keys}
+    assert sources == {
+        f"sources/{n}" for n in ("file_drop", "sql_table", "redis_stream", "http_api")
+    }
+    raw_parents = {k.to_user_string() for k in graph.get(dg.AssetKey("raw_batches")).parent_keys}
+    assert raw_parents == sources
+    names = {s.name for s in built.sensors or []}
+    assert {"sql_table_sensor", "redis_stream_sensor", "http_api_sensor"} <= names
+    # Endpoints are environment variables, never values in code.
+    sql = built.resources["sql_table"]
+    assert isinstance(sql.url, dg.EnvVar) and sql.url.env_var_name == "CT_SQL_URL"
+    assert built.resources["redis_stream"].url.env_var_name == "CT_REDIS_URL"
+    assert built.resources["http_api"].url.env_var_name == "CT_HTTP_URL"
 
 
 def test_settings_reject_bad_values() -> None:
     import pytest
 
+    with pytest.raises(ValueError, match="CT_SOURCES names unknown sources"):
+        load_settings({"CT_SOURCES": "kafka"})
+    with pytest.raises(ValueError, match="not a duration"):
+        load_settings({"CT_SOURCE_FRESHNESS_FAIL": "soon"})
     with pytest.raises(ValueError, match="CT_GRANULARITY"):
         load_settings({"CT_GRANULARITY": "monthly"})
     with pytest.raises(ValueError, match="CT_TRAINING_WINDOW"):

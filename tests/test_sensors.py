@@ -8,7 +8,7 @@ import dagster as dg
 
 from ct_assets.definitions import STAGES
 from ct_assets.ml.datagen import corrupt
-from ct_assets.ml.landing import list_landing
+from resources.sources import FileDropSource
 from sensors.file_drop import DropCursor, plan_drops
 from tests.conftest import Project
 
@@ -75,10 +75,11 @@ def test_plan_drops_reports_files_it_cannot_place(tmp_path) -> None:
     (tmp_path / "undated.csv").write_text("a,b\n1,2\n")
     cursor = DropCursor()
 
-    def place(path):
-        raise ValueError(f"{path}: no date")
+    def place(item):
+        raise ValueError(f"{item.path}: no date")
 
-    plan = plan_drops(list_landing(tmp_path), cursor, lambda p: "sha", place)
+    landed = FileDropSource(url=str(tmp_path)).files()
+    plan = plan_drops(landed, cursor, lambda item: "sha", place)
     assert plan.partitions == {}
     assert plan.unplaceable[0][0].endswith("undated.csv")
     assert cursor.hashes == {}

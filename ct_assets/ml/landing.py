@@ -1,4 +1,4 @@
-"""Recognising files in a landing folder: content hashes, batch ids and their time."""
+"""Recognising delivered data: content hashes, batch ids and the partitions of its event times."""
 
 from __future__ import annotations
 
@@ -11,31 +11,33 @@ from pathlib import Path
 
 import pandas as pd
 
-from ct_assets.ml.parsing import CSV_SUFFIXES, PARQUET_SUFFIXES, parse_file
+from ct_assets.ml.parsing import SUFFIXES, parse_bytes
 from ct_assets.ml.schema import EVENT_TIME
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
-SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES
 
 
 @dataclass(frozen=True)
 class LandedFile:
-    path: Path
+    """A file waiting in a landing folder, local or in object storage."""
+
+    path: str
     size: int
-    mtime_ns: int
+    modified: str
+    arrived_at: datetime
+
+    @property
+    def name(self) -> str:
+        return self.path.rstrip("/").rsplit("/", 1)[-1]
 
     @property
     def signature(self) -> str:
         """Cheap identity used to skip re-hashing a file that has not changed."""
-        return f"{self.size}:{self.mtime_ns}"
+        return f"{self.size}:{self.modified}"
 
 
-def content_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def bytes_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def batch_id_for(sha256: str) -> str:
@@ -43,56 +45,63 @@ def batch_id_for(sha256: str) -> str:
     return f"b-{sha256[:16]}"
 
 
-def list_landing(folder: Path) -> list[LandedFile]:
-    """Files ready for ingestion; hidden and temporary names are still being written."""
-    if not folder.exists():
-        return []
-    found = []
-    for path in sorted(folder.rglob("*")):
-        if not path.is_file() or path.name.startswith((".", "_")):
-            continue
-        if not path.name.lower().endswith(SUFFIXES):
-            continue
-        stat = path.stat()
-        found.append(LandedFile(path, stat.st_size, stat.st_mtime_ns))
-    return found
+def is_ready(name: str) -> bool:
+    """Hidden and temporary names are still being written; unknown formats are not ours."""
+    return not name.startswith((".", "_")) and name.lower().endswith(SUFFIXES)
 
 
-def fallback_time(path: Path) -> datetime:
-    """Where a file without readable event times is placed: a date in its name, else arrival."""
-    match = _DATE_IN_NAME.search(path.name)
+def fallback_time(name: str, arrived_at: datetime) -> datetime:
+    """Where data without readable event times is placed: a date in its name, else arrival."""
+    match = _DATE_IN_NAME.search(name)
     if match:
         return datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC)
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    return arrived_at
 
 
-def event_times(path: Path) -> pd.Series | None:
-    """The parseable event times of a file, or None when it has none to offer."""
-    parsed = parse_file(path)
-    if parsed.frame is None or EVENT_TIME not in parsed.frame.columns:
+def event_times(frame: pd.DataFrame | None) -> pd.Series | None:
+    """The parseable event times of a frame, or None when it has none to offer."""
+    if frame is None or EVENT_TIME not in frame.columns:
         return None
-    times = pd.to_datetime(parsed.frame[EVENT_TIME], utc=True, errors="coerce").dropna()
+    times = pd.to_datetime(frame[EVENT_TIME], utc=True, errors="coerce").dropna()
     return times if len(times) else None
 
 
-def partitions_of_file(path: Path, key_of: Callable[[datetime], str | None]) -> list[str]:
-    """The partitions a file's rows belong to, by event time.
+def partitions_of_frame(
+    frame: pd.DataFrame | None,
+    fallback: datetime,
+    key_of: Callable[[datetime], str | None],
+    what: str,
+) -> list[str]:
+    """The partitions a batch's rows belong to, by event time.
 
-    Rows are placed by their own event time, so a file spanning two days lands in both. A file
-    with no placeable event time (unreadable, or times outside every partition) still lands,
-    by its fallback time, so that it is validated and quarantined rather than lost.
+    Rows are placed by their own event time, so a batch spanning two days lands in both. A batch
+    with no placeable event time (unreadable, or times outside every partition) still lands, by
+    its fallback time, so that it is validated and quarantined rather than lost.
     """
-    times = event_times(path)
+    times = event_times(frame)
     keys: set[str] = set()
     if times is not None:
-        # Unique hours keep this cheap for big files; no partitioning is finer than an hour.
+        # Unique hours keep this cheap for big batches; no partitioning is finer than an hour.
         for hour in times.dt.floor("h").unique():
             key = key_of(hour.to_pydatetime())
             if key is not None:
                 keys.add(key)
     if not keys:
-        fallback = key_of(fallback_time(path))
-        if fallback is None:
-            raise ValueError(f"{path}: neither its event times nor its date fit any partition")
-        keys.add(fallback)
+        fallback_key = key_of(fallback)
+        if fallback_key is None:
+            raise ValueError(f"{what}: neither its event times nor its date fit any partition")
+        keys.add(fallback_key)
     return sorted(keys)
+
+
+def partitions_of_bytes(
+    data: bytes, name: str, arrived_at: datetime, key_of: Callable[[datetime], str | None]
+) -> list[str]:
+    return partitions_of_frame(
+        parse_bytes(data, name).frame, fallback_time(name, arrived_at), key_of, name
+    )
+
+
+def partitions_of_file(path: Path, key_of: Callable[[datetime], str | None]) -> list[str]:
+    arrived = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    return partitions_of_bytes(path.read_bytes(), path.name, arrived, key_of)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,9 @@ from ct_assets.ml.schema import SchemaFailure, ValidationOutcome, validate_batch
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+# One JSON object per line: how records pulled from streams and HTTP APIs are kept as they came.
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
+SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + JSONL_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -34,14 +38,39 @@ def parse_bytes(data: bytes, name: str) -> Parsed:
     lowered = name.lower()
     if lowered.endswith(PARQUET_SUFFIXES):
         return _parse_parquet(data)
-    if not lowered.endswith(CSV_SUFFIXES):
-        return _refused("unsupported_format", f"{name}: expected .csv, .csv.gz or .parquet")
+    if not lowered.endswith(CSV_SUFFIXES + JSONL_SUFFIXES):
+        return _refused(
+            "unsupported_format", f"{name}: expected .csv, .jsonl (optionally .gz) or .parquet"
+        )
     if lowered.endswith(".gz"):
         try:
             data = gzip.decompress(data)
         except (EOFError, OSError, zlib.error) as exc:
             return _refused("truncated", f"gzip stream is cut short or corrupt ({exc})")
+    if lowered.removesuffix(".gz").endswith(JSONL_SUFFIXES):
+        return _parse_jsonl(data)
     return _parse_csv(data)
+
+
+def _parse_jsonl(data: bytes) -> Parsed:
+    lines = [line for line in data.splitlines() if line.strip()]
+    if not lines:
+        return _refused("empty_file", "0 records")
+    records = []
+    for number, line in enumerate(lines):
+        try:
+            record = json.loads(line)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            last = number == len(lines) - 1 and not data.endswith(b"\n")
+            rule = "truncated" if last else "not_json"
+            return _refused(rule, f"record {number} is not a JSON object ({exc})", [number])
+        if not isinstance(record, dict):
+            return _refused("not_json", f"record {number} is not a JSON object", [number])
+        records.append(record)
+    # Values stay as text, like CSV cells, so one schema coerces every format the same way.
+    frame = pd.DataFrame.from_records(records).astype(object)
+    frame = frame.where(frame.isna(), frame.astype(str))
+    return Parsed(frame, [])
 
 
 def _parse_parquet(data: bytes) -> Parsed:

@@ -1,0 +1,92 @@
+"""Sensors of the pulled sources (SQL watermark, Redis stream, HTTP API).
+
+Each tick lands what its source has beyond its recorded progress (see `land_pulled`), then asks
+for `raw_batches` of every partition the new batches touch, and records the delivery on the
+source's external asset so its freshness is tracked.
+"""
+
+from typing import Any
+
+import dagster as dg
+
+from ct_assets.raw import RAW_BATCHES, partition_key_of, source_key
+from resources.sources import Landing, PulledSource, SourceError, land_pulled
+from resources.storage import BatchStore
+
+# Batches landed per tick at most, so one tick stays short while a backlog drains.
+MAX_BATCHES_PER_TICK = 10
+
+
+def requests_for(source: str, landings: list[Landing]) -> list[dg.RunRequest]:
+    """One raw_batches run per partition touched by newly landed, placeable batches."""
+    touched: dict[str, list[str]] = {}
+    for landing in landings:
+        if landing.is_new and not landing.quarantined:
+            for partition in landing.manifest["partitions"]:
+                touched.setdefault(partition, []).append(landing.manifest["batch_id"])
+    return [
+        dg.RunRequest(
+            run_key=f"{RAW_BATCHES}:{partition}:{'+'.join(sorted(ids))}",
+            partition_key=partition,
+            asset_selection=[dg.AssetKey(RAW_BATCHES)],
+            tags={"ct/trigger": source, "ct/new_batches": str(len(ids))},
+        )
+        for partition, ids in sorted(touched.items())
+    ]
+
+
+def delivery_event(source: str, landings: list[Landing]) -> dg.AssetMaterialization:
+    manifests = [landing.manifest for landing in landings]
+    return dg.AssetMaterialization(
+        asset_key=source_key(source),
+        description=f"{len(manifests)} batch(es) landed from {source}",
+        metadata={
+            "batch_ids": [m["batch_id"] for m in manifests],
+            "rows": sum(int(m.get("rows") or 0) for m in manifests),
+            "quarantined": [lg.manifest["batch_id"] for lg in landings if lg.quarantined],
+            "progress": dg.MetadataValue.json(manifests[-1].get("source_details", {})),
+        },
+    )
+
+
+def build_pulled_sensor(
+    source_name: str, partitions: dg.TimeWindowPartitionsDefinition, interval_seconds: int
+) -> dg.SensorDefinition:
+    @dg.sensor(
+        name=f"{source_name}_sensor",
+        asset_selection=[RAW_BATCHES],
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        required_resource_keys={source_name, "batch_store"},
+        description=f"Lands new records of the {source_name} source in raw, then requests "
+        "raw_batches for the partitions they touch.",
+    )
+    def pulled_sensor(context: dg.SensorEvaluationContext) -> Any:
+        source: PulledSource = getattr(context.resources, source_name)
+        store: BatchStore = context.resources.batch_store
+        key_of = partition_key_of(partitions)
+        landings: list[Landing] = []
+        try:
+            for _ in range(MAX_BATCHES_PER_TICK):
+                landing = land_pulled(source, store, key_of)
+                if landing is None:
+                    break
+                landings.append(landing)
+        except SourceError as exc:
+            # What landed before the failure stays landed and is still requested below.
+            context.log.error(str(exc))
+            if not landings:
+                return dg.SkipReason(str(exc))
+        if not landings:
+            return dg.SkipReason(f"nothing new in {source_name}")
+        for landing in landings:
+            if landing.quarantined:
+                context.log.error(
+                    f"batch {landing.manifest['batch_id']} fits no partition: quarantined"
+                )
+        return dg.SensorResult(
+            run_requests=requests_for(source_name, landings),
+            asset_events=[delivery_event(source_name, landings)],
+        )
+
+    return pulled_sensor
