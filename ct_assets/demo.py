@@ -43,12 +43,18 @@ class DemoDay:
     index: int
     note: str
     corruption: str | None = None
+    good_file: bool = True
 
 
 SCRIPT = (
     DemoDay(0, "first data: the first model is promoted on the floor alone"),
     DemoDay(1, "more of the same: a challenger must beat the champion by the margin"),
-    DemoDay(2, "a broken export (text in 'amount') lands beside the good file", "wrong_type"),
+    DemoDay(
+        2,
+        "a broken export (text in 'amount') lands beside the good file: it is quarantined, "
+        "the good file goes on",
+        "wrong_type",
+    ),
     DemoDay(3, "the world shifts: the champion's relationship no longer holds"),
     DemoDay(4, "shifted data keeps arriving"),
     DemoDay(5, "shifted data keeps arriving"),
@@ -214,7 +220,12 @@ def summary_table(observer: Observer, days: list[DayReport], settings: PipelineS
         evaluations = load_json(settings, "model_evaluations", day.partition)
         drift = observer.materialization(FEATURE_DRIFT, day.partition)
         quarantined = validated.get("quarantined_batch_ids", "none")
-        check = "[green]passed[/]" if quarantined == "none" else f"[red]failed[/]: {quarantined}"
+        if quarantined == "none":
+            check = "[green]passed[/]"
+        elif validated.get("dagster/row_count"):
+            check = f"[yellow]warned[/]: {quarantined} quarantined, the rest went on"
+        else:
+            check = f"[red]failed[/]: {quarantined} quarantined, nothing valid"
         candidates = (
             ", ".join(
                 f"v{c['version']} {c['family']} {c['roc_auc']:.3f}"
@@ -253,7 +264,8 @@ def drop_files(
     """Act as the producer: the day's file, and a broken export beside it if scripted."""
     good = source.day(day.index)
     landing = settings.landing_dir
-    report.files.append(write_atomically(good, landing / source.day_name(day.index)).name)
+    if day.good_file:
+        report.files.append(write_atomically(good, landing / source.day_name(day.index)).name)
     if day.corruption:
         bad_name = f"late_export_{report.partition}.csv"
         write_atomically(corrupt(good.head(500), day.corruption), landing / bad_name)

@@ -76,6 +76,9 @@ class PipelineSettings:
                 f"CT_SOURCES names unknown sources {sorted(unknown_sources)}; "
                 f"known: {', '.join(PULLED_SOURCES)} (the file drop is always on)"
             )
+        if self.source_freshness_warn < timedelta(minutes=1):
+            # Dagster's freshness policies refuse windows under a minute.
+            raise ValueError("CT_SOURCE_FRESHNESS_WARN must be at least 1 minute")
         if self.source_freshness_warn > self.source_freshness_fail:
             raise ValueError("CT_SOURCE_FRESHNESS_WARN must not be longer than ..._FAIL")
         if not 0.0 < self.holdout_fraction < 1.0:

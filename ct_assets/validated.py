@@ -93,7 +93,7 @@ def build_validated(
         name=VALIDATED_BATCHES,
         partitions_def=partitions,
         group_name="validated",
-        code_version="1",
+        code_version="2",
         kinds={"pandas", "parquet"},
         automation_condition=after_upstream(),
         # Validated data goes stale with its sources: same windows, so the UI shows both.
@@ -106,7 +106,8 @@ def build_validated(
                 VALIDATED_BATCHES,
                 partitions,
                 blocking=True,
-                description="Every batch of the partition matches EventSchema (pandera).",
+                description="Every batch of the partition matches EventSchema (pandera); "
+                "refused batches are quarantined and warn, a partition with none valid stops.",
             ),
             *quality_specs,
         ],
@@ -145,7 +146,9 @@ def build_validated(
         check = dg.AssetCheckResult(
             check_name=SCHEMA_CHECK,
             passed=not refused,
-            severity=dg.AssetCheckSeverity.ERROR,
+            # Refused batches are in quarantine, not in the output: the good batches of the
+            # partition go on (a warning). Only a partition left with nothing valid stops.
+            severity=(dg.AssetCheckSeverity.WARN if accepted else dg.AssetCheckSeverity.ERROR),
             description=reasons or "all batches match the schema",
             metadata={
                 "batches_checked": len(raw_batches),

@@ -7,7 +7,7 @@ into a log line and, when configured, a webhook post.
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 import dagster as dg
@@ -54,7 +54,9 @@ def watched_assets(settings: PipelineSettings) -> dict[str, dg.AssetKey]:
     }
 
 
-def build_freshness_sensor(settings: PipelineSettings) -> dg.SensorDefinition:
+def build_freshness_sensor(
+    settings: PipelineSettings, clock: Callable[[], float] = time.time
+) -> dg.SensorDefinition:
     watched = watched_assets(settings)
     warn, fail = settings.source_freshness_warn, settings.source_freshness_fail
 
@@ -69,7 +71,7 @@ def build_freshness_sensor(settings: PipelineSettings) -> dg.SensorDefinition:
         context: dg.SensorEvaluationContext, alerts: AlertHook
     ) -> dg.SensorResult:
         previous: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-        now = time.time()
+        now = clock()
         current = {}
         for name, key in watched.items():
             event = context.instance.get_latest_materialization_event(key)

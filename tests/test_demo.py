@@ -22,16 +22,20 @@ def restored_environ() -> Iterator[None]:
 
 
 @pytest.mark.integration
-def test_the_daemon_promotes_a_model_and_quarantines_a_bad_day(
+def test_the_daemon_promotes_a_model_and_quarantines_a_bad_batch(
     tmp_path: Path, restored_environ: None
 ) -> None:
     os.environ["CT_HOME"] = str(tmp_path / "ct")
     script = (
         DemoDay(0, "first day"),
         DemoDay(1, "a broken export beside the good file", "missing_column"),
+        DemoDay(2, "only a broken export", "missing_column", good_file=False),
     )
     reports = run_demo(script=script, rows_per_day=800, day_timeout=120)
-    assert [r.outcome for r in reports] == ["promote", "stopped: batch quarantined"]
+    # Day 1's good file goes on to a decision; day 2 has nothing valid and stops.
+    assert reports[0].outcome == "promote"
+    assert reports[1].outcome in ("promote", "keep")
+    assert reports[2].outcome == "stopped: batch quarantined"
     registry = MlflowRegistry(
         tracking_uri=f"sqlite:///{tmp_path / 'ct' / 'mlflow' / 'mlflow.db'}",
         artifact_root=str(tmp_path / "ct" / "mlflow" / "artifacts"),
@@ -40,6 +44,9 @@ def test_the_daemon_promotes_a_model_and_quarantines_a_bad_day(
     assert champion is not None
     assert registry.version_tags(champion)["ct.training_partitions"] == reports[0].partition
     quarantine = tmp_path / "ct" / "data" / "quarantine"
-    (reason,) = [json.loads(p.read_text()) for p in quarantine.glob("*/reason.json")]
-    assert reason["partitions"] == [reports[1].partition]
-    assert "'channel'" in reason["reason"]
+    reasons = [json.loads(p.read_text()) for p in quarantine.glob("*/reason.json")]
+    assert sorted(r["partitions"][0] for r in reasons) == [
+        reports[1].partition,
+        reports[2].partition,
+    ]
+    assert all("'channel'" in r["reason"] for r in reasons)

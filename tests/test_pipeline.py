@@ -10,8 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ct_assets.definitions import STAGES
-from ct_assets.ml.datagen import corrupt
-from ct_assets.ml.parsing import parse_file
+from ct_assets.ml.datagen import MALFORMED_RULES, corrupt, malformed_csv
 from ct_assets.observe import latest_check_passed, latest_metadata
 from tests.conftest import Project
 
@@ -107,41 +106,56 @@ def test_a_shuffled_label_challenger_is_refused(project: Project) -> None:
     assert permuted["ct.permuted_labels_seed"] == "3"
 
 
-def test_a_bad_batch_is_quarantined_and_stops_its_partition(project: Project) -> None:
-    good = project.drop_day(0)
-    bad_frame = corrupt(project.source.day(0).head(200), "wrong_type").drop(columns=["country"])
-    bad = project.drop_day(0, bad_frame, name="broken_2026-01-01.csv")
-    dropped = hashlib.sha256(bad.read_bytes()).hexdigest()
-    result = project.materialize(project.partition(0))
-    assert not result.success
-    partition = project.partition(0)
+def data_lines(data: bytes) -> int:
+    """Rows of a CSV delivery as lines after the header, readable or not."""
+    return max(0, len([line for line in data.splitlines() if line.strip()]) - 1)
 
-    assert metadata(project, "raw_batches", partition) is not None
-    assert metadata(project, "validated_batches", partition) is not None
-    for stage in STAGES[2:]:
-        assert metadata(project, stage, partition) is None, stage
+
+def test_every_malformed_kind_is_quarantined_and_the_good_batch_goes_on(project: Project) -> None:
+    partition = project.partition(0)
+    good = project.drop_day(0)
+    dropped = {good.name: good.read_bytes()}
+    sample = project.source.day(0).head(200)
+    for kind in MALFORMED_RULES:
+        name = f"bad_{kind}_{partition}.csv"
+        dropped[name] = malformed_csv(sample, kind)
+        (project.landing / name).write_bytes(dropped[name])
+
+    result = project.materialize(partition)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    for stage in STAGES:
+        assert metadata(project, stage, partition) is not None, stage
     assert check_result(project, "validated_batches", "events_match_schema", partition) is False
-    assert project.resource("mlflow").champion_version() is None
+    assert project.resource("mlflow").champion_version() is not None
 
     store = project.resource("batch_store")
     manifests = {m["file_name"]: m for m in store.batches(partition)}
-    raw_copy = Path(manifests[bad.name]["raw_path"])
-    assert hashlib.sha256(raw_copy.read_bytes()).hexdigest() == dropped
-    assert hashlib.sha256(bad.read_bytes()).hexdigest() == dropped
-    (record,) = store.quarantined(partition)
-    assert record["batch_id"] == manifests[bad.name]["batch_id"]
-    assert record["file"] == bad.name
-    columns = {f["column"] for f in record["failures"]}
-    assert {"amount", "country"} <= columns
-    assert "'amount'" in record["reason"] and "broken_2026-01-01.csv" in record["reason"]
-    quarantined_copy = store.quarantine_root / record["batch_id"] / bad.name
-    assert quarantined_copy.read_bytes() == bad.read_bytes()
-    # The good file of the same partition is kept and typed, but its day goes no further.
+    assert set(manifests) == set(dropped)
+    for name, data in dropped.items():  # raw keeps every delivery byte for byte
+        assert Path(manifests[name]["raw_path"]).read_bytes() == data, name
+        assert manifests[name]["sha256"] == hashlib.sha256(data).hexdigest()
+
+    records = {r["file"]: r for r in store.quarantined(partition)}
+    assert set(records) == set(dropped) - {good.name}
+    for kind, rule in MALFORMED_RULES.items():
+        record = records[f"bad_{kind}_{partition}.csv"]
+        assert rule in record["rules"], (kind, record["reason"])
+        assert record["reason"].startswith(f"bad_{kind}_{partition}.csv: ")
+        held = store.quarantine_root / record["batch_id"] / record["file"]
+        assert held.read_bytes() == dropped[record["file"]]
+    wrong_type = records[f"bad_wrong_type_{partition}.csv"]
+    assert "'amount'" in wrong_type["reason"] and wrong_type["failures"][0]["rows"]
+
+    # Nothing lost: every row delivered is either validated or held in quarantine.
     validated = pd.read_parquet(
         project.settings.data_dir / "validated_batches" / f"{partition}.parquet"
     )
-    good_rows = parse_file(good).frame
-    assert good_rows is not None and len(validated) == len(good_rows) == 1500
+    rows_in = sum(data_lines(d) for d in dropped.values())
+    rows_raw = sum(data_lines(Path(m["raw_path"]).read_bytes()) for m in manifests.values())
+    held_rows = sum(data_lines(dropped[name]) for name in records)
+    assert rows_raw == rows_in
+    assert len(validated) == data_lines(dropped[good.name]) == 1500
+    assert len(validated) + held_rows == rows_in
 
 
 def test_a_quarantined_day_does_not_stop_later_windows(project: Project) -> None:

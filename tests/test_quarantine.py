@@ -31,7 +31,8 @@ def test_list_show_and_readmit_after_the_rule_is_fixed(
 ) -> None:
     project.drop_day(0)
     guests_heavy(project, share=0.6)
-    assert not project.materialize(project.partition(0)).success
+    # The refused batch is held back; the good file of the same day goes on.
+    assert project.materialize(project.partition(0)).success
     store = quarantine.batch_store(project.defs)
     (record,) = store.all_quarantined()
     assert record["rules"] == ["mostly_null"]
@@ -49,11 +50,14 @@ def test_list_show_and_readmit_after_the_rule_is_fixed(
     assert missing.returncode != 0 and "no quarantined batch 'b-nope'" in missing.stderr
 
     console = Console(file=open(os.devnull, "w"))  # noqa: SIM115
-    # Unchanged rules: the batch is still refused and nothing runs.
+    # Unchanged rules: the batch is still refused and nothing is re-run.
+    runs_before = len(project.instance.get_runs())
     assert (
         quarantine.readmit_batch(console, project.defs, project.instance, record["batch_id"]) == 1
     )
-    assert latest_metadata(project.instance, "features", project.partition(0)) is None
+    assert len(project.instance.get_runs()) == runs_before
+    before = latest_metadata(project.instance, "validated_batches", project.partition(0))
+    assert before is not None and before["dagster/row_count"] == 1500
 
     # The operator accepts guest-heavy days and raises the mostly-null bar in the schema.
     monkeypatch.setattr(schema, "MOSTLY_NULL", 0.7)

@@ -9,17 +9,22 @@ import signal
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import dagster as dg
 import pandas as pd
 import pytest
 import redis
 import sqlalchemy as sa
 
+from ct_assets.definitions import build_definitions
 from ct_assets.ml.datagen import DriftingSource
 from ct_assets.ml.parsing import parse_bytes
-from ct_assets.settings import PROJECT_ROOT
+from ct_assets.observe import latest_metadata
+from ct_assets.settings import PROJECT_ROOT, PipelineSettings
 from resources.sources import (
     FileDropSource,
     HttpApiSource,
@@ -29,6 +34,7 @@ from resources.sources import (
     land_pulled,
 )
 from resources.storage import BatchStore
+from tests.conftest import Project
 from tests.services import PagedApi
 
 SOURCE = DriftingSource(start=date(2026, 1, 1), rows_per_day=600, drift_day=100)
@@ -329,3 +335,47 @@ def test_records_outside_every_partition_are_quarantined_not_dropped(
     assert record["rules"] == ["no_partition"]
     held = store.quarantine_root / record["batch_id"] / landing.manifest["file_name"]
     assert len(io.BytesIO(held.read_bytes()).readlines()) == 5
+
+
+# -- the pulled-source sensor on a real Dagster instance ------------------------------------------
+
+
+def test_the_api_sensor_lands_new_records_and_requests_raw_for_their_partitions(
+    settings: PipelineSettings,
+    tmp_path: Path,
+    paged_api: tuple[str, PagedApi],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, api = paged_api
+    api.records = [
+        *SOURCE.day(0).head(300).to_dict("records"),
+        *SOURCE.day(1).head(200).to_dict("records"),
+    ]
+    monkeypatch.setenv("CT_HTTP_URL", url)
+    pulled = replace(settings, pulled_sources=("http_api",))
+    defs = build_definitions(pulled)
+    sensor = defs.get_sensor_def("http_api_sensor")
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+
+        def tick() -> Any:
+            context = dg.build_sensor_context(
+                instance=instance,
+                definitions=defs,
+                resources={k: defs.resources[k] for k in ("http_api", "batch_store")},
+            )
+            return sensor.evaluate_tick(context)
+
+        first = tick()
+        assert [r.partition_key for r in first.run_requests] == ["2026-01-01", "2026-01-02"]
+        (event,) = first.asset_events
+        assert event.asset_key == dg.AssetKey(["sources", "http_api"])
+        assert event.metadata["rows"].value == 500
+        assert tick().run_requests == []
+
+        project = Project(pulled, defs, instance, SOURCE)
+        assert project.materialize("2026-01-02", 'key:"raw_batches"').success
+        (manifest,) = project.resource("batch_store").batches("2026-01-02")
+        assert manifest["source"] == "http_api" and manifest["rows"] == 500
+        raw = latest_metadata(instance, "raw_batches", "2026-01-02")
+        assert raw is not None and raw["sources"] == "http_api"
