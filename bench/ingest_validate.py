@@ -43,6 +43,13 @@ def bench_ingest(rows: int) -> None:
         path = make_drop(rows, folder)
         size_mib = path.stat().st_size / 2**20
         store = BatchStore(base_dir=str(folder / "data"))
+        # A run worker validates batch after batch; pandera builds its schema once per process.
+        warm = folder / "warm" / "warm_2026-01-01.parquet"
+        warm.parent.mkdir()
+        pd.read_parquet(path).head(100).to_parquet(warm, index=False)
+        mark = time.perf_counter()
+        check_file(warm)
+        first_call = time.perf_counter() - mark
         timings: dict[str, float] = {}
         start = time.perf_counter()
         drop = FileDropSource(url=str(folder))
@@ -63,6 +70,9 @@ def bench_ingest(rows: int) -> None:
         print(f"  {name:<26} {seconds:7.2f} s  {rows / seconds:>12,.0f} rows/s")
     print(f"  {'total':<26} {total:7.2f} s  {rows / total:>12,.0f} rows/s")
     print(f"  peak RSS {peak_rss_mib():,.0f} MiB")
+    print(
+        f"  (once per process, not above: first validation builds the schema, {first_call:.2f} s)"
+    )
 
 
 def bench_drift(rows: int = 50_000, columns: int = 20) -> None:

@@ -115,3 +115,51 @@ def test_unreadable_files_are_refused_not_raised(
 
 def test_an_empty_frame_is_refused() -> None:
     assert not validate_batch(SOURCE.day(0).head(0), "x.csv").ok
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        lambda t: t.dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        lambda t: t.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+        lambda t: t.dt.strftime("%Y-%m-%d %H:%M:%S"),
+        lambda t: t.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00"),  # not a fast-path format
+        lambda t: t,  # typed timestamps
+    ],
+)
+def test_every_way_of_writing_times_in_parquet_reads_the_same(tmp_path: Path, stamp) -> None:
+    day = SOURCE.day(0)
+    times = pd.to_datetime(day["event_time"], utc=True)
+    path = tmp_path / "drop.parquet"
+    day.assign(event_time=stamp(times)).to_parquet(path, index=False)
+    outcome = check_file(path)
+    assert outcome.ok and outcome.frame is not None, outcome.reason()
+    assert outcome.frame["event_time"].equals(times.astype("datetime64[ns, UTC]"))
+    assert outcome.frame["channel"].isin(["web", "app", "store"]).all()
+
+
+def test_a_bad_time_in_a_parquet_drop_is_named_with_its_row(tmp_path: Path) -> None:
+    day = SOURCE.day(0).copy()
+    day.loc[7, "event_time"] = "yesterday-ish"
+    path = tmp_path / "drop.parquet"
+    day.to_parquet(path, index=False)
+    outcome = check_file(path)
+    (failure,) = outcome.failures
+    assert (failure.column, failure.rule, failure.rows) == ("event_time", "wrong_type", [7])
+    assert failure.values == ["yesterday-ish"]
+
+
+def test_json_lines_are_read_like_csv_and_broken_lines_are_named(tmp_path: Path) -> None:
+    day = SOURCE.day(0)
+    good = tmp_path / "pulled.jsonl"
+    good.write_text(day.to_json(orient="records", lines=True))
+    outcome = check_file(good)
+    assert outcome.ok and outcome.frame is not None and len(outcome.frame) == 300
+    text = good.read_text().splitlines()
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("\n".join([*text[:3], "{not json", *text[3:]]) + "\n")
+    (failure,) = check_file(broken).failures
+    assert failure.rule == "not_json" and failure.rows == [3]
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("\n".join(text)[:-10])
+    assert check_file(cut).as_record()["rules"] == ["truncated"]

@@ -22,16 +22,22 @@ FUTURE_TOLERANCE = timedelta(minutes=10)
 MOSTLY_NULL = 0.5
 
 
+# Text columns are Arrow-backed strings: pandera checks their dtype at once instead of testing
+# every value with isinstance (which took 2 s of 3 on a million rows), and Parquet reads them
+# without building a Python object per cell.
+TEXT = {"storage": "pyarrow"}
+
+
 class EventSchema(pa.DataFrameModel):
     """One row per event: who, when, what, and the binary outcome to predict."""
 
-    event_id: str = pa.Field(unique=True)
-    entity_id: str
+    event_id: pd.StringDtype = pa.Field(unique=True, dtype_kwargs=TEXT)
+    entity_id: pd.StringDtype = pa.Field(dtype_kwargs=TEXT)
     event_time: pd.DatetimeTZDtype = pa.Field(dtype_kwargs={"unit": "ns", "tz": "UTC"})
     amount: float = pa.Field(ge=0)
     n_items: int = pa.Field(ge=1)
-    channel: str = pa.Field(isin=list(CHANNELS))
-    country: str = pa.Field(isin=list(COUNTRIES))
+    channel: pd.StringDtype = pa.Field(isin=list(CHANNELS), dtype_kwargs=TEXT)
+    country: pd.StringDtype = pa.Field(isin=list(COUNTRIES), dtype_kwargs=TEXT)
     # Guest checkouts have no account: a null age is data, a mostly-null column is a broken feed.
     account_age_days: float = pa.Field(ge=0, nullable=True)
     label: int = pa.Field(isin=[0, 1])
@@ -159,11 +165,14 @@ def validate_batch(frame: pd.DataFrame, source: str) -> ValidationOutcome:
     """Type and check a text frame against EventSchema, collecting every failure at once."""
     if frame.empty:
         return ValidationOutcome(source, None, [SchemaFailure("*", "header_only", "no rows")])
-    # An empty CSV cell is a missing value, not an empty string that happens to coerce.
-    text = frame.replace("", np.nan)
+    # An empty CSV cell is a missing value, not an empty string that happens to coerce. Only
+    # text as delivered (object columns from CSV and JSON) has cells; typed Parquet has values.
+    cells = frame.select_dtypes(include="object").columns
+    text = frame.assign(**{c: frame[c].replace("", np.nan) for c in cells}) if len(cells) else frame
     mostly_null = mostly_null_columns(text)
     try:
-        typed = EventSchema.validate(text, lazy=True)
+        # In place: the frame was parsed for this call, and a copy of a million rows costs.
+        typed = EventSchema.validate(text, lazy=True, inplace=True)
     except pa.errors.SchemaErrors as errors:
         # A mostly-null column is one reason, not hundreds of null-value rows.
         drowned = {f.column for f in mostly_null}
@@ -175,7 +184,10 @@ def validate_batch(frame: pd.DataFrame, source: str) -> ValidationOutcome:
         return ValidationOutcome(source, None, mostly_null + rest, len(frame))
     if mostly_null:
         return ValidationOutcome(source, None, mostly_null, len(frame))
-    typed = typed[list(SCHEMA_COLUMNS)].reset_index(drop=True)
+    if list(typed.columns) != list(SCHEMA_COLUMNS):
+        typed = typed[list(SCHEMA_COLUMNS)]
+    if not typed.index.equals(pd.RangeIndex(len(typed))):
+        typed = typed.reset_index(drop=True)
     return ValidationOutcome(source, typed, [], len(frame))
 
 
