@@ -6,12 +6,14 @@ delivers; its freshness policy makes a source that stops delivering show as over
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 import dagster as dg
 import pandas as pd
 
-from ct_assets.ml.landing import batch_id_for, partitions_of_bytes
+from ct_assets.ml.landing import batch_id_for, fallback_time, partitions_of_frame
+from ct_assets.ml.parsing import parse_bytes
 from ct_assets.settings import PipelineSettings
 from resources.sources import FILE_DROP, FileDropSource
 from resources.storage import BatchStore
@@ -82,16 +84,18 @@ def build_raw(
         for landed in file_drop.files():
             delivery = file_drop.delivery(landed)
             known = batch_store.find_batch(batch_id_for(delivery.sha256))
-            try:
+            if known:
                 # Known bytes keep the placement they got; only new files are parsed here.
-                belongs = (
-                    known["partitions"]
-                    if known
-                    else partitions_of_bytes(delivery.data, landed.name, landed.arrived_at, key_of)
-                )
-            except ValueError as exc:
-                context.log.warning(f"cannot place {landed.path} in a partition: {exc}")
-                continue
+                belongs = known["partitions"]
+            else:
+                frame = parse_bytes(delivery.data, landed.name).frame
+                fallback = fallback_time(landed.name, landed.arrived_at)
+                try:
+                    belongs = partitions_of_frame(frame, fallback, key_of, landed.path)
+                except ValueError as exc:
+                    context.log.warning(f"cannot place {landed.path} in a partition: {exc}")
+                    continue
+                delivery = replace(delivery, rows=None if frame is None else len(frame))
             if key not in belongs:
                 continue
             manifest, is_new = batch_store.ingest(delivery, belongs)

@@ -99,6 +99,38 @@ def test_an_s3_drop_and_a_local_drop_of_the_same_file_are_the_same_batch(
     assert parsed.frame is not None and len(parsed.frame) == 600
 
 
+def test_an_s3_landing_runs_through_the_sensor_into_raw(
+    settings: PipelineSettings,
+    tmp_path: Path,
+    s3_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CT_S3_ENDPOINT_URL", s3_endpoint)
+    on_s3 = replace(settings, landing_url="s3://ct-drops/landing")
+    defs = build_definitions(on_s3)
+    drop = defs.resources["file_drop"]  # its endpoint is an EnvVar, resolved when used
+    fs, _ = FileDropSource(url="s3://ct-drops", endpoint_url=s3_endpoint)._fs()
+    fs.mkdir("ct-drops")
+    data = SOURCE.day(1).to_csv(index=False).encode()
+    fs.pipe_file("ct-drops/landing/2026/events_2026-01-02.csv", data)
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        context = dg.build_sensor_context(
+            instance=instance, definitions=defs, resources={"file_drop": drop}
+        )
+        result = defs.get_sensor_def("file_drop_sensor").evaluate_tick(context)
+        assert [r.partition_key for r in result.run_requests] == ["2026-01-02"]
+        (event,) = result.asset_events
+        assert event.metadata["files"].value == ["s3://ct-drops/landing/2026/events_2026-01-02.csv"]
+
+        project = Project(on_s3, defs, instance, SOURCE)
+        assert project.materialize("2026-01-02", 'key:"raw_batches"').success
+        (manifest,) = project.resource("batch_store").batches("2026-01-02")
+        assert manifest["source_path"] == "s3://ct-drops/landing/2026/events_2026-01-02.csv"
+        assert manifest["rows"] == 600 and manifest["source"] == "file_drop"
+        assert Path(manifest["raw_path"]).read_bytes() == data
+
+
 # -- SQL table with a watermark ------------------------------------------------------------------
 
 
