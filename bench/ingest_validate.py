@@ -89,14 +89,14 @@ def bench_drift(rows: int = 50_000, columns: int = 20) -> None:
     Report([DataDriftPreset()]).run(current, reference)
     direct = time.perf_counter() - start
     # ct's path: the same preset through ct's wrapper, on numeric-only features.
-    numeric, categorical = drift.NUMERIC_FEATURES, drift.CATEGORICAL_FEATURES
-    drift.NUMERIC_FEATURES, drift.CATEGORICAL_FEATURES = tuple(names), ()
+    numeric, categorical = drift.ROW_FEATURES, drift.CATEGORICAL_FEATURES
+    drift.ROW_FEATURES, drift.CATEGORICAL_FEATURES = tuple(names), ()
     try:
         start = time.perf_counter()
         result, _ = drift.measure_drift(reference, current, ["reference"])
         ours = time.perf_counter() - start
     finally:
-        drift.NUMERIC_FEATURES, drift.CATEGORICAL_FEATURES = numeric, categorical
+        drift.ROW_FEATURES, drift.CATEGORICAL_FEATURES = numeric, categorical
     print(f"drift, {rows:,} vs {rows:,} rows x {columns} columns:")
     print(f"  Evidently directly {direct:6.2f} s")
     print(f"  ct measure_drift   {ours:6.2f} s  ({ours / direct:.2f}x), share {result.drift_share}")

@@ -6,11 +6,11 @@ import dagster as dg
 import pandas as pd
 
 from ct_assets.ml.evaluation import score
-from ct_assets.ml.features import FEATURE_COLUMNS
+from ct_assets.ml.features import FEATURE_COLUMNS, FEATURE_SET
 from ct_assets.ml.schema import LABEL
 from ct_assets.ml.training import FAMILIES, inputs, predict_proba, train_family
 from ct_assets.ml.windows import HOLDOUT, PARTITION, SPLIT, TRAIN
-from resources.mlflow_registry import MlflowRegistry
+from resources.mlflow_registry import FEATURE_SET_TAG, MlflowRegistry
 from sensors.automation import after_upstream
 
 CANDIDATE_MODELS = "candidate_models"
@@ -31,6 +31,7 @@ def training_tags(window: pd.DataFrame, partition: str, run_id: str) -> dict[str
         "ct.batch_ids": ",".join(sorted(window["batch_id"].unique())),
         "ct.train_rows": str(int((window[SPLIT] == TRAIN).sum())),
         "ct.features": ",".join(FEATURE_COLUMNS),
+        FEATURE_SET_TAG: str(window[FEATURE_SET].iloc[0]),
         "ct.code_version": CODE_VERSION,
         "ct.dagster_run_id": run_id,
     }
@@ -76,6 +77,7 @@ def build_candidates(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.A
                 "mlflow_run_ids": ", ".join(r["run_id"] for r in refs),
                 "training_partitions": tags["ct.training_partitions"],
                 "batch_ids": tags["ct.batch_ids"],
+                "feature_set_id": tags[FEATURE_SET_TAG],
                 "train_rows": len(train),
             },
         )

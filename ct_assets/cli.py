@@ -18,6 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     actions.add_parser(
         "readmit", help="re-check a batch with the current schema and re-run its partition"
     ).add_argument("batch_id")
+    features = commands.add_parser("features", help="the online feature store")
+    feature_actions = features.add_subparsers(dest="action", required=True)
+    get = feature_actions.add_parser("get", help="an entity's latest online feature vector")
+    get.add_argument("entity")
+    get.add_argument("--score", action="store_true", help="also score it with the champion")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from ct_assets.demo import run_demo
@@ -37,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
             return q.show_batch(console, q.batch_store(defs), args.batch_id)
         with q.instance_from_environment() as instance:
             return q.readmit_batch(console, defs, instance, args.batch_id)
+    if args.command == "features":
+        from ct_assets.definitions import defs
+        from ct_assets.feature_cli import get_entity
+
+        return get_entity(defs, args.entity, args.score)
     return 2
 
 

@@ -8,6 +8,7 @@ from ct_assets.candidates import CANDIDATE_MODELS, build_candidates
 from ct_assets.drift import build_drift
 from ct_assets.evaluations import MODEL_EVALUATIONS, build_evaluations
 from ct_assets.features import FEATURES, build_feature_assets
+from ct_assets.online import build_online_features
 from ct_assets.partitions import build_partitions
 from ct_assets.production import PRODUCTION_MODEL, build_production
 from ct_assets.raw import RAW_BATCHES, build_raw, build_source_specs
@@ -37,7 +38,8 @@ def build_definitions(settings: PipelineSettings) -> dg.Definitions:
     assets = [
         *build_raw(settings, partitions),
         *build_validated(settings, partitions),
-        *build_feature_assets(partitions),
+        *build_feature_assets(settings, partitions),
+        *build_online_features(partitions),
         *build_splits(settings, partitions),
         *build_candidates(partitions),
         *build_evaluations(partitions),

@@ -60,7 +60,14 @@ def build_production(
     ):
         """Which model version serves after this partition: promoted candidate or kept champion."""
         decision = gate_decision(model_evaluations, settings.auc_floor, settings.promotion_margin)
+        incomparable = model_evaluations.get("champion_incomparable")
         evaluated = decision.champion.version if decision.champion else None
+        if incomparable:
+            evaluated = incomparable["version"]
+            decision = replace(
+                decision,
+                reason=f"{incomparable['reason']}; judged on the floor alone: {decision.reason}",
+            )
         before = mlflow.champion_version()
         newer = sorted(
             k

@@ -12,6 +12,7 @@ from ct_assets.settings import PipelineSettings
 from resources.alerts import AlertHook
 from resources.io_managers import JsonIOManager, ParquetIOManager
 from resources.mlflow_registry import MlflowRegistry
+from resources.online_store import OnlineStore, RedisOnlineStore, SqliteOnlineStore
 from resources.sources import FileDropSource, HttpApiSource, RedisStreamSource, SqlTableSource
 from resources.storage import BatchStore
 
@@ -52,11 +53,22 @@ def pulled_sources(
     return built
 
 
+def online_store(settings: PipelineSettings, environment: str) -> OnlineStore:
+    """Redis when CT_ONLINE_STORE_URL is set (always in production); else a local SQLite file."""
+    if environment == "production" or os.environ.get("CT_ONLINE_STORE_URL"):
+        return RedisOnlineStore(
+            url=dg.EnvVar("CT_ONLINE_STORE_URL"),
+            prefix=os.environ.get("CT_ONLINE_STORE_PREFIX", "ct:features:"),
+        )
+    return SqliteOnlineStore(path=str(settings.data_dir / "online_features.sqlite"))
+
+
 def build_resources(settings: PipelineSettings, environment: str = "local") -> dict[str, Any]:
     """`local`: files under the project's `.ct/` and a SQLite MLflow store.
     `production`: every location and endpoint from environment variables."""
     common = {
         **pulled_sources(settings.pulled_sources),
+        "online_store": online_store(settings, environment),
         "alerts": AlertHook(webhook_url=_optional("CT_ALERT_WEBHOOK_URL", os.environ)),
     }
     if environment == "local":

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 CHAMPION = "champion"
 FAMILY_TAG = "ct.family"
+FEATURE_SET_TAG = "ct.feature_set_id"
 HISTORY_PREFIX = "ct.history."
 
 
@@ -116,6 +117,14 @@ class MlflowRegistry(dg.ConfigurableResource):
         self.client()
         flavor = mlflow.lightgbm if family == LIGHTGBM else mlflow.sklearn
         return family, flavor.load_model(self.model_uri(version))
+
+    def load_for(self, version: str, feature_set_id: str) -> tuple[str, Any]:
+        """Load a version only to score features of the set it was trained on."""
+        from ct_assets.ml.feature_spec import check_feature_set
+
+        model_set = self.version_tags(version).get(FEATURE_SET_TAG)
+        check_feature_set(model_set, feature_set_id, f"model version {version}")
+        return self.load(version)
 
     def champion_version(self) -> str | None:
         from mlflow.exceptions import MlflowException

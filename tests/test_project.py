@@ -29,7 +29,7 @@ def test_generic_top_level_packages_come_from_this_repository() -> None:
 def test_definitions_load_with_every_stage_check_and_sensor() -> None:
     graph = defs.resolve_asset_graph()
     materialized = {k.to_user_string() for k in graph.materializable_asset_keys}
-    assert materialized == {*STAGES, "feature_drift"}
+    assert materialized == {*STAGES, "feature_drift", "online_features"}
     # The one source on by default is the file drop, an external asset its sensor updates.
     assert {k.to_user_string() for k in graph.external_asset_keys} == {"sources/file_drop"}
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}

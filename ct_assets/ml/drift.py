@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from ct_assets.ml.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+from ct_assets.ml.features import CATEGORICAL_FEATURES, ROW_FEATURES
 from ct_assets.ml.files import atomic_write
 
 # A daily partition holds a single day of the week: against any other days it always "drifts",
@@ -67,7 +67,9 @@ def measure_drift(
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    numeric = [c for c in NUMERIC_FEATURES if c not in NOT_MONITORED]
+    # Window features depend on how much history precedes a partition (none near the start), so
+    # drift is measured on what each event brings by itself.
+    numeric = [c for c in ROW_FEATURES if c not in NOT_MONITORED]
     columns = [*numeric, *CATEGORICAL_FEATURES]
     definition = DataDefinition(
         numerical_columns=numeric, categorical_columns=list(CATEGORICAL_FEATURES)

@@ -5,9 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ct_assets.ml.feature_spec import default_spec, window_features
 from ct_assets.ml.schema import CHANNELS, COUNTRIES, ENTITY, EVENT_TIME, LABEL
 
-NUMERIC_FEATURES = (
+# The window features of the pipeline, declared once (see feature_spec.default_spec).
+SPEC = default_spec()
+# Bump when the code below changes what a feature means: it is part of the feature-set id.
+CODE_VERSION = "2"
+FEATURE_SET_ID = SPEC.set_id(CODE_VERSION)
+
+# Features of the event alone.
+ROW_FEATURES = (
     "log_amount",
     "amount_per_item",
     "n_items",
@@ -16,13 +24,26 @@ NUMERIC_FEATURES = (
     "day_of_week",
     "is_night",
 )
+NUMERIC_FEATURES = ROW_FEATURES + SPEC.names
 CATEGORICAL_FEATURES = ("channel", "country")
 FEATURE_COLUMNS = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 KEY_COLUMNS = ("event_id", ENTITY, EVENT_TIME, "batch_id")
+# Every features row says which definitions computed it, so a window never mixes two sets.
+FEATURE_SET = "feature_set_id"
 
 
-def build_features(events: pd.DataFrame) -> pd.DataFrame:
-    """Keys, label and the model's inputs for every validated event."""
+def build_features(events: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Keys, label and the model's inputs for every event of `events`.
+
+    Window features also read `history`, the same entities' earlier events (for a daily
+    partition, the partitions before it as far back as the longest window), so a 7-day window
+    on day 8 sees days 1-7.
+    """
+    if history is not None and len(history):
+        everything = pd.concat([history, events], ignore_index=True)
+        windows = window_features(everything, SPEC).iloc[len(history) :]
+    else:
+        windows = window_features(events, SPEC)
     times = events[EVENT_TIME]
     out = pd.DataFrame({c: events[c] for c in KEY_COLUMNS})
     out["log_amount"] = np.log1p(events["amount"].astype(float))
@@ -35,5 +56,8 @@ def build_features(events: pd.DataFrame) -> pd.DataFrame:
     # Fixed category sets keep the encoding identical across partitions and at serving time.
     out["channel"] = pd.Categorical(events["channel"], categories=list(CHANNELS))
     out["country"] = pd.Categorical(events["country"], categories=list(COUNTRIES))
+    for name in SPEC.names:
+        out[name] = windows[name].to_numpy()
     out[LABEL] = events[LABEL].astype(int)
+    out[FEATURE_SET] = FEATURE_SET_ID
     return out.reset_index(drop=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ct_assets.ml.features import FEATURE_SET
 from ct_assets.ml.schema import EVENT_TIME
 
 SPLIT = "split"
@@ -41,6 +42,13 @@ def assemble_window(parts: Mapping[str, pd.DataFrame], holdout_fraction: float) 
     if not frames:
         raise ValueError("training window is empty: no partition in it holds any rows")
     window = pd.concat(frames, ignore_index=True)
+    if FEATURE_SET in window.columns and window[FEATURE_SET].nunique() > 1:
+        sets = window.groupby(FEATURE_SET)[PARTITION].unique()
+        detail = "; ".join(f"{s}: {', '.join(sorted(p))}" for s, p in sets.items())
+        raise ValueError(
+            f"training window mixes feature sets ({detail}): re-materialize the features of "
+            "the older partitions with the current definitions"
+        )
     window = window.sort_values(EVENT_TIME, kind="stable").reset_index(drop=True)
     cutoff = window[EVENT_TIME].quantile(1.0 - holdout_fraction, interpolation="higher")
     is_holdout = window[EVENT_TIME] >= cutoff

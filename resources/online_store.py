@@ -1,0 +1,123 @@
+"""The online feature store: each entity's latest feature vector, with its feature-set id.
+
+Redis in production (one hash per entity, written in pipelined batches); a SQLite file for the
+local default, so the demo needs no server. Both keep the newer vector when writes race or data
+arrives late: a vector replaces the stored one only if its event time is not older, or if it
+belongs to another feature set (new definitions win).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import redis
+
+from ct_assets.ml.online import FeatureVector
+
+CHUNK = 1_000
+
+
+class OnlineStore(dg.ConfigurableResource):
+    """What the `online_features` asset writes and serving reads."""
+
+    def write(self, vectors: Sequence[FeatureVector]) -> int:
+        """Store vectors; returns how many replaced what was there (or were new)."""
+        raise NotImplementedError
+
+    def get(self, entity: str) -> FeatureVector | None:
+        raise NotImplementedError
+
+    def location(self) -> str:
+        raise NotImplementedError
+
+
+# KEYS[1] the entity's hash; ARGV: event time (µs), feature set, packed vector.
+_WRITE_IF_NEWER = """
+local t = redis.call('HGET', KEYS[1], 't')
+local s = redis.call('HGET', KEYS[1], 's')
+if (not t) or s ~= ARGV[2] or tonumber(t) <= tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 't', ARGV[1], 's', ARGV[2], 'v', ARGV[3])
+  return 1
+end
+return 0
+"""
+
+
+class RedisOnlineStore(OnlineStore):
+    url: str
+    prefix: str = "ct:features:"
+
+    def _client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, socket_timeout=30, socket_connect_timeout=5)
+
+    def key(self, entity: str) -> str:
+        return f"{self.prefix}{entity}"
+
+    def write(self, vectors: Sequence[FeatureVector]) -> int:
+        client = self._client()
+        script = client.register_script(_WRITE_IF_NEWER)
+        now = datetime.now(UTC)
+        written = 0
+        for start in range(0, len(vectors), CHUNK):
+            with client.pipeline(transaction=False) as pipe:
+                for vector in vectors[start : start + CHUNK]:
+                    script(
+                        keys=[self.key(vector.entity)],
+                        args=[vector.micros, vector.feature_set_id, vector.pack(now)],
+                        client=pipe,
+                    )
+                written += sum(int(r) for r in pipe.execute())
+        client.close()
+        return written
+
+    def get(self, entity: str) -> FeatureVector | None:
+        client = self._client()
+        blob = client.hget(self.key(entity), "v")
+        client.close()
+        return FeatureVector.unpack(blob) if blob else None  # type: ignore[arg-type]
+
+    def location(self) -> str:
+        return f"{self.url} ({self.prefix}*)"
+
+
+class SqliteOnlineStore(OnlineStore):
+    path: str
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            db.execute(
+                "create table if not exists online_features (entity text primary key, "
+                "t integer not null, s text not null, v blob not null)"
+            )
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def write(self, vectors: Sequence[FeatureVector]) -> int:
+        now = datetime.now(UTC)
+        with self._db() as db:
+            before = db.total_changes
+            db.executemany(
+                "insert into online_features values (?, ?, ?, ?) on conflict(entity) do update "
+                "set t = excluded.t, s = excluded.s, v = excluded.v "
+                "where excluded.t >= online_features.t or excluded.s != online_features.s",
+                [(v.entity, v.micros, v.feature_set_id, v.pack(now)) for v in vectors],
+            )
+            return db.total_changes - before
+
+    def get(self, entity: str) -> FeatureVector | None:
+        with self._db() as db:
+            row = db.execute("select v from online_features where entity = ?", (entity,)).fetchone()
+        return FeatureVector.unpack(row[0]) if row else None
+
+    def location(self) -> str:
+        return self.path
