@@ -8,13 +8,15 @@ import pandas as pd
 from ct_assets.ml.evaluation import score
 from ct_assets.ml.features import FEATURE_COLUMNS, FEATURE_SET
 from ct_assets.ml.schema import LABEL
-from ct_assets.ml.training import FAMILIES, inputs, predict_proba, train_family
+from ct_assets.ml.selection import Selection, SelectionConfig, select_features
+from ct_assets.ml.training import FAMILIES, importance, inputs, predict_proba, train_family
 from ct_assets.ml.windows import HOLDOUT, PARTITION, SPLIT, TRAIN
+from ct_assets.settings import PipelineSettings
 from resources.mlflow_registry import FEATURE_SET_TAG, MlflowRegistry
 from sensors.automation import after_upstream
 
 CANDIDATE_MODELS = "candidate_models"
-CODE_VERSION = "1"
+CODE_VERSION = "2"
 
 
 class CandidateConfig(dg.Config):
@@ -37,7 +39,17 @@ def training_tags(window: pd.DataFrame, partition: str, run_id: str) -> dict[str
     }
 
 
-def build_candidates(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.AssetsDefinition]:
+def feature_selection(train: pd.DataFrame, config: SelectionConfig) -> Selection:
+    """The features to train on this time; importance is computed only when it decides."""
+    first = select_features(train, list(FEATURE_COLUMNS), config)
+    if not config.top_k or len(first.kept) <= config.top_k:
+        return first
+    return select_features(train, list(FEATURE_COLUMNS), config, importance(train, first.kept))
+
+
+def build_candidates(
+    settings: PipelineSettings, partitions: dg.TimeWindowPartitionsDefinition
+) -> list[dg.AssetsDefinition]:
     @dg.asset(
         name=CANDIDATE_MODELS,
         partitions_def=partitions,
@@ -56,12 +68,16 @@ def build_candidates(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.A
         """Models trained on the window's training rows, each a registered MLflow version."""
         train = training_window[training_window[SPLIT] == TRAIN]
         example = inputs(training_window[training_window[SPLIT] == HOLDOUT].head(20))
+        selection = feature_selection(train, settings.selection)
+        for name, why in selection.dropped.items():
+            context.log.info(f"feature {name} left out: {why}")
         tags = training_tags(training_window, context.partition_key, context.run.run_id)
+        tags["ct.selected_features"] = ",".join(selection.kept)
         if config.permute_labels_seed is not None:
             tags["ct.permuted_labels_seed"] = str(config.permute_labels_seed)
         refs: list[dict[str, Any]] = []
         for family in config.families:
-            trained = train_family(family, train, config.permute_labels_seed)
+            trained = train_family(family, train, config.permute_labels_seed, selection.kept)
             fit = score(train[LABEL].to_numpy(), predict_proba(family, trained.model, train))
             ref = mlflow.log_candidate(
                 trained, example, {f"train_{k}": v for k, v in fit.items()}, tags
@@ -79,6 +95,11 @@ def build_candidates(partitions: dg.TimeWindowPartitionsDefinition) -> list[dg.A
                 "batch_ids": tags["ct.batch_ids"],
                 "feature_set_id": tags[FEATURE_SET_TAG],
                 "train_rows": len(train),
+                "feature_selection": dg.MetadataValue.md(
+                    selection.table().to_markdown(index=False)
+                ),
+                "features_kept": len(selection.kept),
+                "features_dropped": ", ".join(sorted(selection.dropped)) or "none",
             },
         )
 

@@ -41,7 +41,7 @@ def build_definitions(settings: PipelineSettings) -> dg.Definitions:
         *build_feature_assets(settings, partitions),
         *build_online_features(partitions),
         *build_splits(settings, partitions),
-        *build_candidates(partitions),
+        *build_candidates(settings, partitions),
         *build_evaluations(partitions),
         *build_production(settings, partitions),
         *build_drift(settings, partitions),

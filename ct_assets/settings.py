@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ct_assets.ml.quality import DIMENSIONS, QualityThresholds
+from ct_assets.ml.selection import SelectionConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GRANULARITIES = ("hourly", "daily", "weekly")
@@ -56,6 +57,7 @@ class PipelineSettings:
     # A source with no delivery for this long shows as overdue (warn, then fail) and alerts.
     source_freshness_warn: timedelta = timedelta(hours=26)
     source_freshness_fail: timedelta = timedelta(hours=36)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
 
     def __post_init__(self) -> None:
         if self.granularity not in GRANULARITIES:
@@ -139,6 +141,14 @@ def load_settings(environ: dict[str, str] | None = None) -> PipelineSettings:
             landing_url=env.get("CT_LANDING_URL") or None,
             pulled_sources=tuple(
                 s.strip() for s in env.get("CT_SOURCES", "").split(",") if s.strip()
+            ),
+            selection=SelectionConfig(
+                enabled=get("FEATURE_SELECTION", "on").lower() in ("on", "1", "true", "yes"),
+                near_constant_share=float(
+                    get("SELECTION_NEAR_CONSTANT", defaults.selection.near_constant_share)
+                ),
+                max_null_share=float(get("SELECTION_MAX_NULL", defaults.selection.max_null_share)),
+                top_k=int(get("SELECTION_TOP_K", defaults.selection.top_k)),
             ),
             source_freshness_warn=duration(get("SOURCE_FRESHNESS_WARN", "26h")),
             source_freshness_fail=duration(get("SOURCE_FRESHNESS_FAIL", "36h")),

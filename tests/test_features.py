@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ct_assets.ml.datagen import DriftingSource
 from ct_assets.ml.feature_spec import (
     AGGREGATIONS,
     FeatureSpec,
@@ -18,6 +19,10 @@ from ct_assets.ml.feature_spec import (
     default_spec,
     window_features,
 )
+from ct_assets.ml.features import build_features
+from ct_assets.ml.schema import COUNTRIES
+from ct_assets.ml.selection import SelectionConfig, select_features
+from ct_assets.ml.training import predict_proba, train_family
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 SPEC = FeatureSpec(
@@ -153,3 +158,46 @@ def test_bad_definitions_are_refused_by_name() -> None:
         WindowFeature("amount", "sum", "soon")
     with pytest.raises(ValueError, match="defined twice"):
         FeatureSpec((WindowFeature("amount", "sum", "1d"), WindowFeature("amount", "sum", "1d")))
+
+
+def test_selection_drops_constant_near_constant_and_mostly_null_features_with_reasons() -> None:
+    rng = np.random.default_rng(0)
+    n = 1000
+    train = pd.DataFrame(
+        {
+            "useful": rng.normal(size=n),
+            "constant": np.ones(n),
+            "near_constant": np.r_[np.zeros(n - 2), [1.0, 2.0]],
+            "mostly_null": np.r_[rng.normal(size=10), np.full(n - 10, np.nan)],
+            "weak": rng.normal(size=n),
+        }
+    )
+    names = list(train.columns)
+    chosen = select_features(train, names, SelectionConfig())
+    assert chosen.kept == ["useful", "weak"]
+    assert chosen.dropped["constant"] == "constant"
+    assert chosen.dropped["near_constant"].startswith("near-constant (99.80%")
+    assert chosen.dropped["mostly_null"].startswith("mostly null (99.0%")
+    ranked = select_features(
+        train, names, SelectionConfig(top_k=1), importance={"useful": 9.0, "weak": 1.0}
+    )
+    assert ranked.kept == ["useful"] and "top 1" in ranked.dropped["weak"]
+    assert select_features(train, names, SelectionConfig(enabled=False)).kept == names
+
+
+def test_categories_are_learned_on_the_training_rows_only() -> None:
+    source = DriftingSource(start=date(2026, 1, 1), rows_per_day=2000, drift_day=100)
+    rows = build_features(
+        pd.concat([source.day(0), source.day(1)], ignore_index=True).pipe(
+            lambda f: f.assign(event_time=pd.to_datetime(f["event_time"], utc=True), batch_id="b")
+        )
+    )
+    train = rows[rows["country"] != "BR"]
+    booster = train_family("lightgbm", train).model
+    learned = [c for cats in booster.pandas_categorical for c in cats]
+    assert "BR" not in learned and "US" in learned
+    brazil = rows[rows["country"] == "BR"].head(50)
+    unknown = brazil.assign(country=pd.Categorical([None] * len(brazil), categories=COUNTRIES))
+    assert np.allclose(
+        predict_proba("lightgbm", booster, brazil), predict_proba("lightgbm", booster, unknown)
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,17 +44,44 @@ class TrainedModel:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def inputs(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[list(FEATURE_COLUMNS)]
+def inputs(frame: pd.DataFrame, features: Sequence[str] = FEATURE_COLUMNS) -> pd.DataFrame:
+    return frame[list(features)]
 
 
-def train_lightgbm(train: pd.DataFrame, labels: pd.Series) -> TrainedModel:
-    data = lgb.Dataset(inputs(train), label=labels, categorical_feature=list(CATEGORICAL_FEATURES))
+def learned_categories(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns with only the categories seen in these (training) rows.
+
+    LightGBM keeps the training frame's categories and maps later values onto them, so a
+    category first seen in the holdout or at serving time counts as missing, as it should:
+    the encoding is learned on the training window only.
+    """
+    present = [c for c in CATEGORICAL_FEATURES if c in frame.columns]
+    return frame.assign(**{c: frame[c].cat.remove_unused_categories() for c in present})
+
+
+def train_lightgbm(
+    train: pd.DataFrame, labels: pd.Series, features: Sequence[str] = FEATURE_COLUMNS
+) -> TrainedModel:
+    categorical = [c for c in CATEGORICAL_FEATURES if c in features]
+    data = lgb.Dataset(
+        learned_categories(inputs(train, features)),
+        label=labels,
+        categorical_feature=categorical or "auto",
+    )
     booster = lgb.train(LIGHTGBM_PARAMS, data, num_boost_round=LIGHTGBM_ROUNDS)
     return TrainedModel(LIGHTGBM, booster, {**LIGHTGBM_PARAMS, "rounds": LIGHTGBM_ROUNDS})
 
 
-def train_logreg(train: pd.DataFrame, labels: pd.Series) -> TrainedModel:
+def importance(train: pd.DataFrame, features: Sequence[str]) -> dict[str, float]:
+    """Total gain per feature of a LightGBM model on the training rows (for top-K selection)."""
+    booster = train_lightgbm(train, train[LABEL].astype(int), features).model
+    gains = booster.feature_importance(importance_type="gain")
+    return {n: round(float(g), 3) for n, g in zip(booster.feature_name(), gains, strict=True)}
+
+
+def train_logreg(
+    train: pd.DataFrame, labels: pd.Series, features: Sequence[str] = FEATURE_COLUMNS
+) -> TrainedModel:
     pipeline = Pipeline(
         [
             (
@@ -69,12 +96,12 @@ def train_logreg(train: pd.DataFrame, labels: pd.Series) -> TrainedModel:
                                     ("scale", StandardScaler()),
                                 ]
                             ),
-                            list(NUMERIC_FEATURES),
+                            [c for c in NUMERIC_FEATURES if c in features],
                         ),
                         (
                             "categorical",
                             OneHotEncoder(handle_unknown="ignore"),
-                            list(CATEGORICAL_FEATURES),
+                            [c for c in CATEGORICAL_FEATURES if c in features],
                         ),
                     ]
                 ),
@@ -86,27 +113,31 @@ def train_logreg(train: pd.DataFrame, labels: pd.Series) -> TrainedModel:
     return TrainedModel(SKLEARN_LOGREG, pipeline, {"C": 1.0, "max_iter": 500})
 
 
-TRAINERS: dict[str, Callable[[pd.DataFrame, pd.Series], TrainedModel]] = {
+TRAINERS: dict[str, Callable[[pd.DataFrame, pd.Series, Sequence[str]], TrainedModel]] = {
     LIGHTGBM: train_lightgbm,
     SKLEARN_LOGREG: train_logreg,
 }
 
 
 def train_family(
-    family: str, train: pd.DataFrame, permute_labels_seed: int | None = None
+    family: str,
+    train: pd.DataFrame,
+    permute_labels_seed: int | None = None,
+    features: Sequence[str] = FEATURE_COLUMNS,
 ) -> TrainedModel:
     """Train one family; a permutation seed trains on shuffled labels (a negative control)."""
     labels = train[LABEL].astype(int)
     if permute_labels_seed is not None:
         rng = np.random.default_rng(permute_labels_seed)
         labels = pd.Series(rng.permutation(labels.to_numpy()), index=labels.index)
-    return TRAINERS[family](train, labels)
+    return TRAINERS[family](train, labels, features)
 
 
 def predict_proba(family: str, model: Any, frame: pd.DataFrame) -> np.ndarray:
     """Probability of the positive class, whichever family the model is."""
     if family == LIGHTGBM:
-        return np.asarray(model.predict(inputs(frame)), dtype=float)
+        # The booster reads the features it was trained on, by name.
+        return np.asarray(model.predict(inputs(frame, model.feature_name())), dtype=float)
     if family == SKLEARN_LOGREG:
         return np.asarray(model.predict_proba(inputs(frame))[:, 1], dtype=float)
     raise ValueError(f"unknown model family {family!r}")

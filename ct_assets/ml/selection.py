@@ -1,0 +1,73 @@
+"""Optional feature selection on the training rows: drop what cannot help, say why.
+
+Judged on the training split only (never the holdout), so selection cannot leak the evaluation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    enabled: bool = True
+    # A feature whose most frequent value covers at least this share of rows is near-constant.
+    near_constant_share: float = 0.995
+    # A feature null in more than this share of rows is mostly null.
+    max_null_share: float = 0.95
+    # Keep only the top K by importance (LightGBM gain on the training rows); 0 keeps all.
+    top_k: int = 0
+
+
+@dataclass
+class Selection:
+    kept: list[str]
+    dropped: dict[str, str] = field(default_factory=dict)
+    importance: dict[str, float] = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        rows = [
+            {
+                "feature": name,
+                "kept": name in self.kept,
+                "reason": self.dropped.get(name, ""),
+                "importance": self.importance.get(name),
+            }
+            for name in [*self.kept, *self.dropped]
+        ]
+        return pd.DataFrame(rows)
+
+
+def select_features(
+    train: pd.DataFrame,
+    candidates: list[str],
+    config: SelectionConfig,
+    importance: dict[str, float] | None = None,
+) -> Selection:
+    """Which of `candidates` to train on, and the reason for each one left out."""
+    if not config.enabled:
+        return Selection(kept=list(candidates))
+    dropped: dict[str, str] = {}
+    for name in candidates:
+        column = train[name]
+        null_share = float(column.isna().mean())
+        if null_share > config.max_null_share:
+            dropped[name] = f"mostly null ({null_share:.1%} > {config.max_null_share:.1%})"
+            continue
+        counts = column.value_counts(dropna=True)
+        if len(counts) <= 1:
+            dropped[name] = "constant"
+            continue
+        top_share = float(counts.iloc[0] / counts.sum())
+        if top_share >= config.near_constant_share:
+            dropped[name] = f"near-constant ({top_share:.2%} of rows hold {counts.index[0]!r})"
+    kept = [n for n in candidates if n not in dropped]
+    scores = dict(importance or {})
+    if config.top_k and scores and len(kept) > config.top_k:
+        ranked = sorted(kept, key=lambda n: (-scores.get(n, 0.0), n))
+        for name in ranked[config.top_k :]:
+            dropped[name] = f"not in the top {config.top_k} by importance"
+        kept = [n for n in kept if n in ranked[: config.top_k]]
+    return Selection(kept=kept, dropped=dropped, importance=scores)
