@@ -20,7 +20,7 @@ from ct_assets.ml.features import (
 )
 from ct_assets.partitions import frames_by_partition
 from ct_assets.settings import PipelineSettings
-from sensors.automation import after_window_upstream
+from sensors.automation import after_history_upstream
 
 FEATURES = "features"
 PARTITION_LENGTH = {
@@ -44,7 +44,7 @@ def build_feature_assets(
         group_name="features",
         code_version=CODE_VERSION,
         kinds={"polars", "parquet"},
-        automation_condition=after_window_upstream(),
+        automation_condition=after_history_upstream(),
         ins={
             "validated_batches": dg.AssetIn(
                 partition_mapping=dg.TimeWindowPartitionMapping(
@@ -54,9 +54,10 @@ def build_feature_assets(
                 metadata={"allow_missing_partitions": True},
             )
         },
-        output_required=False,
     )
-    def features(context: dg.AssetExecutionContext, validated_batches: Any):
+    def features(
+        context: dg.AssetExecutionContext, validated_batches: Any
+    ) -> dg.MaterializeResult[pd.DataFrame]:
         """Per-event features: the event's own and its entity's 1h/1d/7d history before it."""
         parts: dict[str, pd.DataFrame] = frames_by_partition(
             context, "validated_batches", validated_batches
@@ -64,15 +65,18 @@ def build_feature_assets(
         key = context.partition_key
         events = parts.get(key)
         if events is None or events.empty:
-            # Every batch of the day is in quarantine: there is nothing to compute, and the
-            # stages after this one must not run on an empty day.
-            context.log.warning(f"{key}: no valid events (see the quarantine); no features")
-            return
+            # Every batch of the day is in quarantine: the stages after this one must not run
+            # on an empty day, and the UI should say why.
+            raise dg.Failure(
+                f"{key} has no valid events: its batches are in quarantine "
+                "(`ct quarantine list`); nothing to compute until one is re-admitted",
+                allow_retries=False,
+            )
         earlier = [frame for k, frame in sorted(parts.items()) if k < key and not frame.empty]
         history = pd.concat(earlier, ignore_index=True) if earlier else None
         frame = build_features(events, history)
-        yield dg.Output(
-            frame,
+        return dg.MaterializeResult(
+            value=frame,
             metadata={
                 "dagster/row_count": len(frame),
                 "feature_set_id": FEATURE_SET_ID,

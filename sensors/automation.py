@@ -22,15 +22,28 @@ def after_upstream() -> dg.AutomationCondition:
     ).with_label("after_upstream")
 
 
+def after_history_upstream() -> dg.AutomationCondition:
+    """For an asset reading its own upstream partition plus earlier ones (a lookback).
+
+    It runs when any of them is updated (late data changes later windows) and all of them exist;
+    whether its own day passed its gates is decided in the asset, which fails visibly when its
+    day has nothing valid (partition identity cannot be expressed in a condition on a window).
+    """
+    return (
+        AC.any_deps_updated().since_last_handled()
+        & ~AC.any_deps_missing()
+        & ~AC.any_deps_in_progress()
+        & ~AC.in_progress()
+    ).with_label("after_history_upstream")
+
+
 def after_window_upstream() -> dg.AutomationCondition:
     """Like `after_upstream`, for an asset reading a rolling window of upstream partitions.
 
-    A day in the window that is missing only because its data was refused by a blocking check
-    will never arrive, so it must not hold the window back; any other missing day is still
-    expected and is waited for.
+    A day in the window whose upstream failed (its data was refused) will never arrive, so it
+    must not hold the window back; any other missing day is still expected and is waited for.
     """
-    refused = AC.any_deps_match(AC.any_checks_match(AC.check_failed(), blocking_only=True))
-    still_expected = (AC.missing() & ~AC.will_be_requested() & ~refused).with_label(
+    still_expected = (AC.missing() & ~AC.will_be_requested() & ~AC.execution_failed()).with_label(
         "still_expected"
     )
     return (

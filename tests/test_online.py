@@ -18,7 +18,7 @@ import redis
 from ct_assets.definitions import build_definitions
 from ct_assets.ml import features as feature_module
 from ct_assets.ml.datagen import DriftingSource
-from ct_assets.ml.feature_spec import FeatureSetMismatch
+from ct_assets.ml.feature_spec import FeatureSetMismatch, window_features
 from ct_assets.ml.schema import ENTITY, EVENT_TIME
 from ct_assets.observe import latest_metadata
 from ct_assets.serving import score_entity
@@ -135,3 +135,36 @@ def test_new_feature_definitions_are_judged_on_the_floor_not_against_the_old_cha
     assert decision is not None
     assert f"model version {old_champion} was trained on feature set" in decision["reason"]
     assert "judged on the floor alone" in decision["reason"]
+
+
+def test_windows_of_a_partition_read_the_earlier_partitions(project: Project) -> None:
+    selection = 'key:"raw_batches" or key:"validated_batches" or key:"features"'
+    for day in range(3):
+        project.drop_day(day)
+        assert project.materialize(project.partition(day), selection).success
+    data = project.settings.data_dir
+    validated = pd.concat(
+        [
+            pd.read_parquet(data / "validated_batches" / f"{project.partition(d)}.parquet")
+            for d in range(3)
+        ],
+        ignore_index=True,
+    )
+    expected = window_features(validated, feature_module.SPEC)
+    day2 = validated[EVENT_TIME] >= pd.Timestamp(project.partition(2), tz="UTC")
+    stored = pd.read_parquet(data / "features" / f"{project.partition(2)}.parquet")
+    assert len(stored) == int(day2.sum())
+    merged = stored.merge(
+        expected[day2].assign(event_id=validated.loc[day2, "event_id"].to_numpy()),
+        on="event_id",
+        suffixes=("", "_expected"),
+    )
+    assert len(merged) == len(stored)
+    for name in feature_module.SPEC.names:
+        pd.testing.assert_series_equal(merged[name], merged[f"{name}_expected"], check_names=False)
+    # The 7-day windows of day 2 really reached back: some counts include days 0 and 1.
+    assert (stored["amount_count_7d"] > stored["amount_count_1d"]).any()
+    recorded = latest_metadata(project.instance, "features", project.partition(2))
+    assert recorded is not None
+    assert recorded["history_partitions"] == f"{project.partition(0)}, {project.partition(1)}"
+    assert recorded["feature_set_id"] == feature_module.FEATURE_SET_ID
