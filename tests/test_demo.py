@@ -42,7 +42,9 @@ def test_the_daemon_promotes_a_model_and_quarantines_a_bad_batch(
     )
     champion = registry.champion_version()
     assert champion is not None
-    assert registry.version_tags(champion)["ct.training_partitions"] == reports[0].partition
+    promoted = [i for i, r in enumerate(reports) if r.outcome == "promote"][-1]
+    trained_on = ",".join(r.partition for r in reports[: promoted + 1])
+    assert registry.version_tags(champion)["ct.training_partitions"] == trained_on
     quarantine = tmp_path / "ct" / "data" / "quarantine"
     reasons = [json.loads(p.read_text()) for p in quarantine.glob("*/reason.json")]
     assert sorted(r["partitions"][0] for r in reasons) == [
