@@ -53,6 +53,17 @@ def pulled_sources(
     return built
 
 
+def offline_store(data: Any) -> dict[str, dg.ConfigurableIOManagerFactory]:
+    """Asset outputs (the offline feature store among them) beside the raw data, or on object
+    storage when CT_OFFLINE_URL names it (e.g. s3://bucket/ct)."""
+    where = dg.EnvVar("CT_OFFLINE_URL") if os.environ.get("CT_OFFLINE_URL") else data
+    endpoint = _optional("CT_S3_ENDPOINT_URL", os.environ)
+    return {
+        "io_manager": ParquetIOManager(base_dir=where, endpoint_url=endpoint),
+        "json_io_manager": JsonIOManager(base_dir=where, endpoint_url=endpoint),
+    }
+
+
 def online_store(settings: PipelineSettings, environment: str) -> OnlineStore:
     """Redis when CT_ONLINE_STORE_URL is set (always in production); else a local SQLite file."""
     if environment == "production" or os.environ.get("CT_ONLINE_STORE_URL"):
@@ -75,8 +86,7 @@ def build_resources(settings: PipelineSettings, environment: str = "local") -> d
         data = str(settings.data_dir)
         return {
             **common,
-            "io_manager": ParquetIOManager(base_dir=data),
-            "json_io_manager": JsonIOManager(base_dir=data),
+            **offline_store(data),
             "batch_store": BatchStore(base_dir=data),
             "file_drop": FileDropSource(
                 url=settings.landing,
@@ -92,8 +102,7 @@ def build_resources(settings: PipelineSettings, environment: str = "local") -> d
         data = dg.EnvVar("CT_DATA_DIR")
         return {
             **common,
-            "io_manager": ParquetIOManager(base_dir=data),
-            "json_io_manager": JsonIOManager(base_dir=data),
+            **offline_store(data),
             "batch_store": BatchStore(base_dir=data),
             "file_drop": FileDropSource(
                 url=dg.EnvVar("CT_LANDING_URL"),

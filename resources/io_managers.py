@@ -1,8 +1,15 @@
-"""Where asset outputs live: one file per partition, written atomically."""
+"""Where asset outputs live: one file per partition, written atomically.
+
+`base_dir` is a local folder or an object-store URL (`s3://bucket/prefix`, through fsspec). A
+local file is written to a hidden name and renamed; an object is written with one PUT, which
+object stores make visible whole or not at all.
+"""
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +20,21 @@ from upath import UPath
 from ct_assets.ml.files import atomic_write
 
 
-def local(path: UPath) -> Path:
-    # The rename that makes a write atomic is a local-filesystem operation.
-    return Path(str(path))
+def write_whole(path: UPath, write: Callable[[Any], object]) -> None:
+    """Write a partition so that no reader ever sees part of it."""
+    if path.protocol in ("", "file", "local"):
+        atomic_write(Path(path.path), write)
+        return
+    buffer = io.BytesIO()
+    write(buffer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue())
+
+
+def base_path(base_dir: str, endpoint_url: str | None) -> UPath:
+    if base_dir.startswith("s3://") and endpoint_url:
+        return UPath(base_dir, endpoint_url=endpoint_url)
+    return UPath(base_dir)
 
 
 class _ParquetPaths(dg.UPathIOManager):
@@ -24,36 +43,46 @@ class _ParquetPaths(dg.UPathIOManager):
     def dump_to_path(self, context: dg.OutputContext, obj: pd.DataFrame, path: UPath) -> None:
         if not isinstance(obj, pd.DataFrame):
             raise TypeError(f"{context.asset_key.to_user_string()}: expected a DataFrame")
-        atomic_write(local(path), lambda tmp: obj.to_parquet(tmp, index=False))
+        write_whole(path, lambda target: obj.to_parquet(target, index=False))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
-        return pd.read_parquet(str(path))
+        with path.open("rb") as handle:
+            return pd.read_parquet(handle)
 
 
 class _JsonPaths(dg.UPathIOManager):
     extension = ".json"
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
-        text = json.dumps(obj, indent=2, sort_keys=True, default=str)
-        atomic_write(local(path), lambda tmp: tmp.write_text(text))
+        data = json.dumps(obj, indent=2, sort_keys=True, default=str).encode()
+        write_whole(path, lambda target: _write_bytes(target, data))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         return json.loads(path.read_text())
+
+
+def _write_bytes(target: Any, data: bytes) -> None:
+    if isinstance(target, Path):
+        target.write_bytes(data)
+    else:
+        target.write(data)
 
 
 class ParquetIOManager(dg.ConfigurableIOManagerFactory):
     """Data frames as Parquet under `base_dir/<asset>/<partition>.parquet`."""
 
     base_dir: str
+    endpoint_url: str | None = None
 
     def create_io_manager(self, context: dg.InitResourceContext) -> dg.UPathIOManager:
-        return _ParquetPaths(base_path=UPath(self.base_dir))
+        return _ParquetPaths(base_path=base_path(self.base_dir, self.endpoint_url))
 
 
 class JsonIOManager(dg.ConfigurableIOManagerFactory):
     """Small records (model references, decisions) as JSON beside the data."""
 
     base_dir: str
+    endpoint_url: str | None = None
 
     def create_io_manager(self, context: dg.InitResourceContext) -> dg.UPathIOManager:
-        return _JsonPaths(base_path=UPath(self.base_dir))
+        return _JsonPaths(base_path=base_path(self.base_dir, self.endpoint_url))

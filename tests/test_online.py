@@ -24,6 +24,7 @@ from ct_assets.observe import latest_metadata
 from ct_assets.serving import score_entity
 from ct_assets.settings import PipelineSettings
 from resources.online_store import RedisOnlineStore
+from resources.sources import FileDropSource
 from tests.conftest import START, Project
 from tests.services import REDIS_URL
 
@@ -112,6 +113,10 @@ def test_serving_refuses_features_of_another_feature_set(project: Project) -> No
     assert shown.returncode == 0, shown.stderr
     printed = json.loads(shown.stdout)
     assert printed["entity"] == entity and printed["champion"]["score"] == scored["score"]
+    unknown = subprocess.run(
+        [ct, "features", "get", "nobody"], env=env, capture_output=True, text=True
+    )
+    assert unknown.returncode == 1 and "no online features for entity 'nobody'" in unknown.stdout
 
     vector = store.get(entity)
     assert vector is not None
@@ -168,3 +173,31 @@ def test_windows_of_a_partition_read_the_earlier_partitions(project: Project) ->
     assert recorded is not None
     assert recorded["history_partitions"] == f"{project.partition(0)}, {project.partition(1)}"
     assert recorded["feature_set_id"] == feature_module.FEATURE_SET_ID
+
+
+def test_the_offline_store_can_live_on_s3(
+    settings: PipelineSettings,
+    tmp_path: Path,
+    s3_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CT_OFFLINE_URL", "s3://ct-offline/data")
+    monkeypatch.setenv("CT_S3_ENDPOINT_URL", s3_endpoint)
+    fs = FileDropSource(url="s3://ct-offline", endpoint_url=s3_endpoint)._fs()[0]
+    fs.mkdir("ct-offline")
+    defs = build_definitions(settings)
+    (tmp_path / "dagster").mkdir()
+    selection = 'key:"raw_batches" or key:"validated_batches" or key:"features"'
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        source = DriftingSource(start=START, rows_per_day=600, drift_day=100)
+        project = Project(settings, defs, instance, source)
+        for day in range(2):
+            project.drop_day(day)
+            assert project.materialize(project.partition(day), selection).success
+        stored = sorted(fs.find("ct-offline/data"))
+        assert f"ct-offline/data/features/{project.partition(1)}.parquet" in stored
+        assert not (settings.data_dir / "features").exists()
+        with fs.open(f"ct-offline/data/features/{project.partition(1)}.parquet") as handle:
+            day1 = pd.read_parquet(handle)
+        # Day 1's 7-day windows read day 0's validated events back from S3.
+        assert len(day1) == 600 and (day1["amount_count_7d"] > day1["amount_count_1d"]).any()
