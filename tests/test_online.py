@@ -27,6 +27,7 @@ from resources.online_store import RedisOnlineStore
 from resources.sources import FileDropSource
 from tests.conftest import START, Project
 from tests.services import REDIS_URL
+from tests.test_features import assert_same, brute_force
 
 UP_TO_ONLINE = (
     'key:"raw_batches" or key:"validated_batches" or key:"features" or key:"online_features"'
@@ -167,6 +168,17 @@ def test_windows_of_a_partition_read_the_earlier_partitions(project: Project) ->
     assert len(merged) == len(stored)
     for name in feature_module.SPEC.names:
         pd.testing.assert_series_equal(merged[name], merged[f"{name}_expected"], check_names=False)
+    # And against the literal definition, for a sample of entities, across the day boundaries.
+    sample = sorted(validated[ENTITY].unique())[:25]
+    subset = validated[validated[ENTITY].isin(sample)].reset_index(drop=True)
+    reference = brute_force(subset, feature_module.SPEC)
+    in_day2 = (subset[EVENT_TIME] >= pd.Timestamp(project.partition(2), tz="UTC")).to_numpy()
+    assert in_day2.any()
+    got = stored.set_index("event_id").loc[subset.loc[in_day2, "event_id"]]
+    assert_same(
+        got[list(feature_module.SPEC.names)].reset_index(drop=True),
+        reference[in_day2].reset_index(drop=True),
+    )
     # The 7-day windows of day 2 really reached back: some counts include days 0 and 1.
     assert (stored["amount_count_7d"] > stored["amount_count_1d"]).any()
     recorded = latest_metadata(project.instance, "features", project.partition(2))
