@@ -10,7 +10,7 @@ from ct_assets.ml.features import FEATURE_COLUMNS, FEATURE_SET
 from ct_assets.ml.schema import LABEL
 from ct_assets.ml.selection import Selection, SelectionConfig, select_features
 from ct_assets.ml.training import FAMILIES, importance, inputs, predict_proba, train_family
-from ct_assets.ml.windows import HOLDOUT, PARTITION, SPLIT, TRAIN
+from ct_assets.ml.windows import HOLDOUT, PARTITION, SPLIT, TRAIN, split_warnings
 from ct_assets.settings import PipelineSettings
 from resources.mlflow_registry import FEATURE_SET_TAG, MlflowRegistry
 from sensors.automation import after_upstream
@@ -73,6 +73,11 @@ def build_candidates(
             context.log.info(f"feature {name} left out: {why}")
         tags = training_tags(training_window, context.partition_key, context.run.run_id)
         tags["ct.selected_features"] = ",".join(selection.kept)
+        tags["ct.split_strategy"] = settings.split_strategy
+        # MLflow tag values are bounded; the warnings are short sentences.
+        tags["ct.split_warnings"] = (
+            " | ".join(split_warnings(training_window, settings.split_strategy)) or "none"
+        )
         if config.permute_labels_seed is not None:
             tags["ct.permuted_labels_seed"] = str(config.permute_labels_seed)
         refs: list[dict[str, Any]] = []

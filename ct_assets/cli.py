@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     get = feature_actions.add_parser("get", help="an entity's latest online feature vector")
     get.add_argument("entity")
     get.add_argument("--score", action="store_true", help="also score it with the champion")
+    commands.add_parser("models", help="registered versions, aliases and the champion history")
+    back = commands.add_parser("rollback", help="move the champion alias back")
+    back.add_argument("--to", help="the version to serve (default: the one the champion replaced)")
+    back.add_argument("--reason", default="manual rollback", help="recorded in the history")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from ct_assets.demo import run_demo
@@ -42,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
             return q.show_batch(console, q.batch_store(defs), args.batch_id)
         with q.instance_from_environment() as instance:
             return q.readmit_batch(console, defs, instance, args.batch_id)
+    if args.command in ("models", "rollback"):
+        from ct_assets import models_cli
+        from ct_assets.definitions import defs
+
+        if args.command == "models":
+            return models_cli.list_models(defs)
+        return models_cli.rollback(defs, args.reason, args.to)
     if args.command == "features":
         from ct_assets.definitions import defs
         from ct_assets.feature_cli import get_entity

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ct_assets.ml.quality import DIMENSIONS, QualityThresholds
 from ct_assets.ml.selection import SelectionConfig
+from ct_assets.ml.split_strategies import BUILT_IN, CUSTOM
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GRANULARITIES = ("hourly", "daily", "weekly")
@@ -42,6 +43,9 @@ class PipelineSettings:
     granularity: str = "daily"
     training_window: int = 7
     holdout_fraction: float = 0.2
+    # time (default), sequential, random, shuffled, stratified, group, or custom:module:function
+    split_strategy: str = "time"
+    split_seed: int = 0
     auc_floor: float = 0.6
     promotion_margin: float = 0.01
     registered_model: str = "ct-model"
@@ -83,6 +87,11 @@ class PipelineSettings:
             raise ValueError("CT_SOURCE_FRESHNESS_WARN must be at least 1 minute")
         if self.source_freshness_warn > self.source_freshness_fail:
             raise ValueError("CT_SOURCE_FRESHNESS_WARN must not be longer than ..._FAIL")
+        if self.split_strategy not in BUILT_IN and not self.split_strategy.startswith(CUSTOM):
+            raise ValueError(
+                f"CT_SPLIT_STRATEGY={self.split_strategy!r}: expected one of "
+                f"{', '.join(BUILT_IN)} or {CUSTOM}module:function"
+            )
         if not 0.0 < self.holdout_fraction < 1.0:
             raise ValueError(f"CT_HOLDOUT_FRACTION={self.holdout_fraction}: must be in (0, 1)")
 
@@ -122,6 +131,8 @@ def load_settings(environ: dict[str, str] | None = None) -> PipelineSettings:
             granularity=get("GRANULARITY", defaults.granularity),
             training_window=int(get("TRAINING_WINDOW", defaults.training_window)),
             holdout_fraction=float(get("HOLDOUT_FRACTION", defaults.holdout_fraction)),
+            split_strategy=get("SPLIT_STRATEGY", defaults.split_strategy),
+            split_seed=int(get("SPLIT_SEED", defaults.split_seed)),
             auc_floor=float(get("AUC_FLOOR", defaults.auc_floor)),
             promotion_margin=float(get("PROMOTION_MARGIN", defaults.promotion_margin)),
             registered_model=get("REGISTERED_MODEL", defaults.registered_model),

@@ -5,7 +5,12 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from ct_assets.ml.windows import assemble_window, expected_partitions, summarize_window
+from ct_assets.ml.windows import (
+    assemble_window,
+    expected_partitions,
+    split_warnings,
+    summarize_window,
+)
 from ct_assets.partitions import frames_by_partition
 from ct_assets.settings import PipelineSettings
 from sensors.automation import after_window_upstream
@@ -39,7 +44,12 @@ def build_splits(
     ) -> dg.MaterializeResult[pd.DataFrame]:
         """The last N partitions of features; the most recent slice in time is the holdout."""
         features = frames_by_partition(context, "features", features)
-        window = assemble_window(features, settings.holdout_fraction)
+        window = assemble_window(
+            features, settings.holdout_fraction, settings.split_strategy, settings.split_seed
+        )
+        warnings = split_warnings(window, settings.split_strategy)
+        for warning in warnings:
+            context.log.warning(f"split {settings.split_strategy}: {warning}")
         expected = expected_partitions(
             partitions.get_partition_keys(), context.partition_key, settings.training_window
         )
@@ -57,6 +67,8 @@ def build_splits(
                 "train_rows": summary.train_rows,
                 "holdout_rows": summary.holdout_rows,
                 "label_rate": summary.label_rate,
+                "split_strategy": settings.split_strategy,
+                "split_warnings": "\n".join(warnings) or "none",
             },
         )
 

@@ -138,7 +138,9 @@ class MlflowRegistry(dg.ConfigurableResource):
         version = model.aliases.get(CHAMPION)
         return None if version is None else str(version)
 
-    def promote(self, version: str, previous: str | None, reason: str) -> None:
+    def promote(
+        self, version: str, previous: str | None, reason: str, kind: str = "promote"
+    ) -> None:
         """Move the alias, then record the move on the version and in the model's history."""
         client = self.client()
         moment = datetime.now(UTC)
@@ -149,9 +151,54 @@ class MlflowRegistry(dg.ConfigurableResource):
         client.set_model_version_tag(
             self.registered_model, version, "ct.previous_champion", previous or ""
         )
-        entry = {"to": version, "from": previous, "at": now, "reason": reason}
+        entry = {"kind": kind, "to": version, "from": previous, "at": now, "reason": reason}
         client.set_registered_model_tag(
             self.registered_model,
             f"{HISTORY_PREFIX}{moment.strftime('%Y%m%dT%H%M%S.%fZ')}",
             json.dumps(entry),
         )
+
+    def history(self) -> list[dict[str, Any]]:
+        """Every move of the champion alias, oldest first."""
+        tags = self.client().get_registered_model(self.registered_model).tags
+        entries = [json.loads(v) for k, v in sorted(tags.items()) if k.startswith(HISTORY_PREFIX)]
+        return [{"kind": "promote", **e} for e in entries]
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Every registered version with what it was trained on and its aliases."""
+        client = self.client()
+        aliases: dict[str, list[str]] = {}
+        for alias, version in client.get_registered_model(self.registered_model).aliases.items():
+            aliases.setdefault(str(version), []).append(alias)
+        found = client.search_model_versions(f"name='{self.registered_model}'")
+        return [
+            {
+                "version": str(v.version),
+                "family": v.tags.get(FAMILY_TAG, ""),
+                "partition": v.tags.get("ct.partition", ""),
+                "feature_set_id": v.tags.get(FEATURE_SET_TAG, ""),
+                "aliases": ",".join(sorted(aliases.get(str(v.version), []))),
+                "created": datetime.fromtimestamp(v.creation_timestamp / 1000, UTC).isoformat(),
+            }
+            for v in sorted(found, key=lambda v: int(v.version))
+        ]
+
+    def rollback(self, reason: str, to: str | None = None) -> dict[str, Any]:
+        """Move the champion back: to `to`, or to the version the current one replaced."""
+        current = self.champion_version()
+        if to is None:
+            moves = [e for e in self.history() if e["to"] == current and e.get("from")]
+            if current is None or not moves:
+                raise ValueError(
+                    f"champion v{current} replaced no earlier version: name one with --to"
+                )
+            to = str(moves[-1]["from"])
+        known = {v["version"] for v in self.versions()}
+        if to not in known:
+            raise ValueError(
+                f"{self.registered_model} has no version {to}; known: {sorted(known, key=int)}"
+            )
+        if to == current:
+            raise ValueError(f"v{to} is already the champion")
+        self.promote(to, current, reason, kind="rollback")
+        return {"from": current, "to": to, "reason": reason}

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ct_assets.ml.features import FEATURE_SET
 from ct_assets.ml.schema import EVENT_TIME
+from ct_assets.ml.split_strategies import holdout_mask, leakage_warnings
 
 SPLIT = "split"
 PARTITION = "partition"
@@ -32,11 +34,17 @@ def expected_partitions(all_keys: Sequence[str], last: str, size: int) -> list[s
     return list(all_keys[max(0, end - size) : end])
 
 
-def assemble_window(parts: Mapping[str, pd.DataFrame], holdout_fraction: float) -> pd.DataFrame:
-    """Concatenate partitions in time order and mark the most recent slice as the holdout.
+def assemble_window(
+    parts: Mapping[str, pd.DataFrame],
+    holdout_fraction: float,
+    strategy: str = "time",
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Concatenate partitions in delivery order and mark the holdout rows.
 
-    The cut is a point in time, never a random draw: every holdout row happened at or after every
-    training row, which is how the model will meet data in production.
+    By default (`time`) the cut is a point in time, never a random draw: every holdout row
+    happened at or after every training row, which is how the model will meet data in
+    production. Other strategies: see `split_strategies`.
     """
     frames = [parts[k].assign(**{PARTITION: k}) for k in sorted(parts) if not parts[k].empty]
     if not frames:
@@ -49,13 +57,13 @@ def assemble_window(parts: Mapping[str, pd.DataFrame], holdout_fraction: float) 
             f"training window mixes feature sets ({detail}): re-materialize the features of "
             "the older partitions with the current definitions"
         )
-    window = window.sort_values(EVENT_TIME, kind="stable").reset_index(drop=True)
-    cutoff = window[EVENT_TIME].quantile(1.0 - holdout_fraction, interpolation="higher")
-    is_holdout = window[EVENT_TIME] >= cutoff
-    if is_holdout.all():
-        raise ValueError(f"training window has no rows before the holdout cutoff {cutoff}")
-    window[SPLIT] = is_holdout.map({True: HOLDOUT, False: TRAIN})
-    return window
+    is_holdout = holdout_mask(window, strategy, holdout_fraction, seed)
+    window[SPLIT] = np.where(is_holdout, HOLDOUT, TRAIN)
+    return window.sort_values(EVENT_TIME, kind="stable").reset_index(drop=True)
+
+
+def split_warnings(window: pd.DataFrame, strategy: str) -> list[str]:
+    return leakage_warnings(window, (window[SPLIT] == HOLDOUT).to_numpy(), strategy)
 
 
 def summarize_window(window: pd.DataFrame, expected: list[str]) -> WindowSummary:

@@ -1,0 +1,120 @@
+"""How a training window is cut into train and holdout, and what each cut risks.
+
+`time` (the default) holds out the most recent slice in time, which is how a model meets data in
+production. The others are there because users ask for them; any cut that lets the holdout see
+the past of the training rows, or the same entities, still runs but says so.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
+
+from ct_assets.ml.schema import ENTITY, EVENT_TIME, LABEL
+
+BUILT_IN = ("time", "sequential", "random", "shuffled", "stratified", "group")
+CUSTOM = "custom:"  # custom:package.module:function(window, fraction, seed) -> holdout mask
+
+
+def _time(window: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
+    cutoff = window[EVENT_TIME].quantile(1.0 - fraction, interpolation="higher")
+    return (window[EVENT_TIME] >= cutoff).to_numpy()
+
+
+def _sequential(window: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
+    """The last rows in delivery order (partition, batch, row), whatever their event times."""
+    mask = np.zeros(len(window), dtype=bool)
+    mask[len(window) - max(1, round(len(window) * fraction)) :] = True
+    return mask
+
+
+def _random(window: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).random(len(window)) < fraction
+
+
+def _shuffled(window: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
+    _, held = train_test_split(np.arange(len(window)), test_size=fraction, random_state=seed)
+    mask = np.zeros(len(window), dtype=bool)
+    mask[held] = True
+    return mask
+
+
+def _stratified(window: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
+    _, held = train_test_split(
+        np.arange(len(window)), test_size=fraction, random_state=seed, stratify=window[LABEL]
+    )
+    mask = np.zeros(len(window), dtype=bool)
+    mask[held] = True
+    return mask
+
+
+def _group(window: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
+    splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+    _, held = next(splitter.split(window, groups=window[ENTITY]))
+    mask = np.zeros(len(window), dtype=bool)
+    mask[held] = True
+    return mask
+
+
+Strategy = Callable[[pd.DataFrame, float, int], np.ndarray]
+STRATEGIES: dict[str, Strategy] = {
+    "time": _time,
+    "sequential": _sequential,
+    "random": _random,
+    "shuffled": _shuffled,
+    "stratified": _stratified,
+    "group": _group,
+}
+
+
+def resolve(strategy: str) -> Strategy:
+    """A built-in strategy by name, or `custom:module:function` imported from the user's code."""
+    if strategy in STRATEGIES:
+        return STRATEGIES[strategy]
+    if strategy.startswith(CUSTOM):
+        module, _, name = strategy.removeprefix(CUSTOM).partition(":")
+        try:
+            found = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ValueError(f"split strategy {strategy!r}: cannot import it ({exc})") from exc
+        if not callable(found):
+            raise ValueError(f"split strategy {strategy!r} is not callable")
+        return found  # type: ignore[no-any-return]
+    raise ValueError(
+        f"split strategy {strategy!r}: expected one of {', '.join(BUILT_IN)} "
+        f"or {CUSTOM}module:function"
+    )
+
+
+def holdout_mask(window: pd.DataFrame, strategy: str, fraction: float, seed: int) -> np.ndarray:
+    mask = np.asarray(resolve(strategy)(window, fraction, seed), dtype=bool)
+    if mask.shape != (len(window),):
+        raise ValueError(f"split strategy {strategy!r} returned {mask.shape}, not ({len(window)},)")
+    if mask.all() or not mask.any():
+        raise ValueError(f"split strategy {strategy!r} left train or holdout empty")
+    return mask
+
+
+def leakage_warnings(window: pd.DataFrame, holdout: np.ndarray, strategy: str) -> list[str]:
+    """What in this cut could flatter the holdout score; empty when nothing does."""
+    warnings = []
+    times = window[EVENT_TIME]
+    first_held = times[holdout].min()
+    later_train = int((times[~holdout] > first_held).sum())
+    if later_train:
+        warnings.append(
+            f"time leakage: {later_train} training rows are later than the first holdout row "
+            f"({first_held.isoformat()}); the holdout is not the future of the training data"
+        )
+    if strategy != "time":
+        # Over time the same customers come back, so a time cut shares entities by nature.
+        shared = set(window.loc[holdout, ENTITY]) & set(window.loc[~holdout, ENTITY])
+        if shared:
+            warnings.append(
+                f"entity overlap: {len(shared)} entities appear in both train and holdout"
+            )
+    return warnings
