@@ -3,9 +3,10 @@
 from typing import Any
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
-from ct_assets.ml.evaluation import score
+from ct_assets.ml.evaluation import paired_bootstrap_gain, score
 from ct_assets.ml.feature_spec import FeatureSetMismatch
 from ct_assets.ml.features import FEATURE_SET
 from ct_assets.ml.schema import LABEL
@@ -17,14 +18,20 @@ from sensors.automation import after_upstream
 MODEL_EVALUATIONS = "model_evaluations"
 
 
-def score_version(mlflow: MlflowRegistry, version: str, holdout: pd.DataFrame) -> dict[str, Any]:
-    """Load a version as registered (not as trained in memory) and score it.
+def predict_version(
+    mlflow: MlflowRegistry, version: str, holdout: pd.DataFrame
+) -> tuple[str, np.ndarray]:
+    """Load a version as registered (not as trained in memory) and predict the holdout.
 
     Raises FeatureSetMismatch when the version was trained on other feature definitions.
     """
     family, model = mlflow.load_for(version, str(holdout[FEATURE_SET].iloc[0]))
-    metrics = score(holdout[LABEL].to_numpy(), predict_proba(family, model, holdout))
-    return {"version": version, "family": family, **metrics}
+    return family, predict_proba(family, model, holdout)
+
+
+def score_version(mlflow: MlflowRegistry, version: str, holdout: pd.DataFrame) -> dict[str, Any]:
+    family, proba = predict_version(mlflow, version, holdout)
+    return {"version": version, "family": family, **score(holdout[LABEL].to_numpy(), proba)}
 
 
 def build_evaluations(
@@ -47,20 +54,40 @@ def build_evaluations(
     ) -> dg.MaterializeResult[dict[str, Any]]:
         """Every candidate and the current champion, scored on the window's holdout."""
         holdout = training_window[training_window[SPLIT] == HOLDOUT]
-        candidates = [score_version(mlflow, c["version"], holdout) for c in candidate_models]
+        labels = holdout[LABEL].to_numpy()
+        predicted = {
+            c["version"]: predict_version(mlflow, c["version"], holdout) for c in candidate_models
+        }
+        candidates: list[dict[str, Any]] = [
+            {"version": v, "family": family, **score(labels, proba)}
+            for v, (family, proba) in predicted.items()
+        ]
         champion_version = mlflow.champion_version()
-        champion, incomparable = None, None
+        champion: dict[str, Any] | None = None
+        incomparable: dict[str, str] | None = None
         if champion_version:
             try:
-                champion = score_version(mlflow, champion_version, holdout)
+                family, champion_proba = predict_version(mlflow, champion_version, holdout)
+                champion = {
+                    "version": champion_version,
+                    "family": family,
+                    **score(labels, champion_proba),
+                }
             except FeatureSetMismatch as exc:
                 # New feature definitions: the champion cannot read these features at all.
                 context.log.warning(str(exc))
                 incomparable = {"version": champion_version, "reason": str(exc)}
+            else:
+                for candidate in candidates:
+                    candidate["gain_vs_champion"] = paired_bootstrap_gain(
+                        labels, predicted[candidate["version"]][1], champion_proba
+                    )
         rows = [{"role": "candidate", **c} for c in candidates]
         if champion:
             rows.append({"role": "champion", **champion})
-        table = pd.DataFrame(rows)[["role", "version", "family", "roc_auc", "log_loss"]]
+        table = pd.DataFrame(rows)[
+            ["role", "version", "family", "roc_auc", "pr_auc", "log_loss", "brier"]
+        ]
         result = {
             "holdout_rows": len(holdout),
             "candidates": candidates,

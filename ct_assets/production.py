@@ -20,7 +20,15 @@ PROMOTION_POOL = "promotion"
 def _scored(record: dict[str, Any] | None) -> ScoredModel | None:
     if record is None:
         return None
-    return ScoredModel(record["version"], record["family"], record["roc_auc"], record["log_loss"])
+    gain = record.get("gain_vs_champion") or {}
+    return ScoredModel(
+        record["version"],
+        record["family"],
+        record["roc_auc"],
+        record["log_loss"],
+        gain_lower=gain.get("lower"),
+        gain_upper=gain.get("upper"),
+    )
 
 
 def gate_decision(evaluations: dict[str, Any], floor: float, margin: float) -> GateDecision:
@@ -47,8 +55,9 @@ def build_production(
                 PRODUCTION_MODEL,
                 partitions,
                 description=(
-                    f"Best candidate has ROC AUC >= {settings.auc_floor} and beats the champion "
-                    f"by >= {settings.promotion_margin} on the same holdout."
+                    f"Best candidate has ROC AUC >= {settings.auc_floor}, and the lower bound of "
+                    "the 95% paired-bootstrap interval of its gain over the champion on the same "
+                    f"holdout is >= {settings.promotion_margin}."
                 ),
             )
         ],
@@ -100,6 +109,16 @@ def build_production(
             "candidate_version": decision.candidate.version if decision.candidate else "none",
             "candidate_roc_auc": decision.candidate.roc_auc if decision.candidate else 0.0,
             "champion_roc_auc": decision.champion.roc_auc if decision.champion else 0.0,
+            "gain_ci_lower": (
+                decision.candidate.gain_lower
+                if decision.candidate and decision.candidate.gain_lower is not None
+                else float("nan")
+            ),
+            "gain_ci_upper": (
+                decision.candidate.gain_upper
+                if decision.candidate and decision.candidate.gain_upper is not None
+                else float("nan")
+            ),
             "floor": decision.floor,
             "margin": decision.margin,
         }

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from ct_assets.ml.evaluation import ScoredModel, decide_promotion, score
+from ct_assets.ml.evaluation import ScoredModel, decide_promotion, paired_bootstrap_gain, score
 from ct_assets.ml.windows import (
     HOLDOUT,
     SPLIT,
@@ -97,3 +98,26 @@ def test_score_rejects_a_single_class_holdout() -> None:
     with pytest.raises(ValueError, match="single class"):
         score(pd.Series([1, 1]).to_numpy(), pd.Series([0.2, 0.9]).to_numpy())
     assert score(pd.Series([0, 1]).to_numpy(), pd.Series([0.2, 0.9]).to_numpy())["roc_auc"] == 1.0
+
+
+def test_the_paired_bootstrap_separates_a_real_gain_from_noise() -> None:
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 2, 600)
+    signal = labels + rng.normal(0, 1.0, 600)
+    same = paired_bootstrap_gain(labels, signal, signal, resamples=300)
+    assert same["gain"] == same["lower"] == same["upper"] == 0.0
+    noisy = paired_bootstrap_gain(labels, signal + rng.normal(0, 0.05, 600), signal, resamples=300)
+    assert noisy["lower"] < 0.0 < noisy["upper"]
+    better = paired_bootstrap_gain(labels, labels + rng.normal(0, 0.3, 600), signal, resamples=300)
+    assert better["lower"] > 0.1 and better["resamples"] == 300
+
+
+def test_a_gain_inside_the_noise_is_refused_and_a_clear_one_promoted() -> None:
+    champion = m("2", 0.70)
+    lucky = ScoredModel("5", "lightgbm", 0.72, 0.5, gain_lower=-0.01, gain_upper=0.05)
+    refused = decide_promotion([lucky], champion, 0.6, 0.01)
+    assert not refused.promote
+    assert "95% CI [-0.0100, +0.0500]: lower bound < margin 0.0100" in refused.reason
+    clear = ScoredModel("6", "lightgbm", 0.80, 0.5, gain_lower=0.06, gain_upper=0.14)
+    promoted = decide_promotion([clear], champion, 0.6, 0.01)
+    assert promoted.promote and "lower bound >= margin" in promoted.reason
