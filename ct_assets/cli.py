@@ -27,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     back = commands.add_parser("rollback", help="move the champion alias back")
     back.add_argument("--to", help="the version to serve (default: the one the champion replaced)")
     back.add_argument("--reason", default="manual rollback", help="recorded in the history")
+    lineage = commands.add_parser("lineage", help="what a model version was made from")
+    lineage_of = lineage.add_subparsers(dest="subject", required=True)
+    model = lineage_of.add_parser("model", help="from a model version back to its raw batches")
+    model.add_argument("version")
+    model.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from ct_assets.demo import run_demo
@@ -46,6 +51,28 @@ def main(argv: list[str] | None = None) -> int:
             return q.show_batch(console, q.batch_store(defs), args.batch_id)
         with q.instance_from_environment() as instance:
             return q.readmit_batch(console, defs, instance, args.batch_id)
+    if args.command == "lineage":
+        import json
+
+        import dagster as dg
+        from rich.console import Console
+
+        from ct_assets import quarantine as q
+        from ct_assets.definitions import defs
+        from ct_assets.lineage import as_tree, model_lineage
+
+        wanted = {k: (defs.resources or {})[k] for k in ("mlflow", "batch_store")}
+        with q.instance_from_environment() as instance, dg.build_resources(wanted) as res:
+            try:
+                found = model_lineage(instance, res.mlflow, res.batch_store, args.version)
+            except LookupError as exc:
+                print(exc)
+                return 1
+        if args.json:
+            print(json.dumps(found, indent=2, default=str))
+        else:
+            Console().print(as_tree(found))
+        return 0
     if args.command in ("models", "rollback"):
         from ct_assets import models_cli
         from ct_assets.definitions import defs

@@ -33,3 +33,29 @@ def latest_check_passed(
         evaluation = record.event.dagster_event.event_specific_data  # type: ignore[union-attr]
         return bool(evaluation.passed)  # type: ignore[union-attr]
     return None
+
+
+def materialization_record(
+    instance: dg.DagsterInstance, asset: str, partition: str, before: float | None = None
+) -> dict[str, Any] | None:
+    """The newest materialization of one asset partition (before a time, if given): when, by
+    which run, with which code version, and its metadata."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey(asset), asset_partitions=[partition], before_timestamp=before
+        ),
+        limit=1,
+    ).records
+    if not records or records[0].asset_materialization is None:
+        return None
+    record = records[0]
+    materialization = record.asset_materialization
+    assert materialization is not None
+    return {
+        "asset": asset,
+        "partition": partition,
+        "run_id": record.run_id,
+        "at": record.timestamp,
+        "code_version": (materialization.tags or {}).get("dagster/code_version"),
+        "metadata": {k: v.value for k, v in materialization.metadata.items()},
+    }

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from ct_assets.lineage import model_lineage
+from ct_assets.ml.landing import batch_id_for
 from tests.conftest import Project
 
 
@@ -46,3 +50,51 @@ def test_rollback_restores_the_previous_champion_and_the_history_shows_both_move
     missing = ct(project, "rollback", "--to", "999")
     assert missing.returncode == 1 and "has no version 999" in missing.stdout
     assert registry.champion_version() == first
+
+
+def test_lineage_of_a_promoted_model_names_exactly_the_batches_it_was_trained_on(
+    project: Project, tmp_path: Path
+) -> None:
+    dropped_by_day = {}
+    for day in range(3):
+        path = project.drop_day(day)
+        dropped_by_day[project.partition(day)] = (
+            batch_id_for(hashlib.sha256(path.read_bytes()).hexdigest()),
+            path,
+        )
+        assert project.materialize(project.partition(day)).success
+    registry = project.resource("mlflow")
+    champion = registry.champion_version()
+    assert champion is not None
+    trained_on = registry.version_tags(champion)["ct.training_partitions"].split(",")
+    # Exactly the files dropped for the days in the champion's window, whichever won.
+    dropped = dict(dropped_by_day[p] for p in trained_on)
+    found = model_lineage(project.instance, registry, project.resource("batch_store"), champion)
+    assert {b["batch_id"] for b in found["raw_batches"]} == set(dropped)
+    for batch in found["raw_batches"]:
+        path = dropped[batch["batch_id"]]
+        assert batch["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert batch["source_path"] == str(path) and batch["source"] == "file_drop"
+    assert list(found["partitions"]) == trained_on
+    for steps in found["partitions"].values():
+        assert steps["raw_batches"]["code_version"] and steps["features"]["feature_set_id"]
+        assert steps["schema_check_passed"] is True
+    assert (
+        found["model"]["feature_set_id"]
+        == found["partitions"][trained_on[-1]]["features"]["feature_set_id"]
+    )
+    assert found["decision"]["promotion_gate_passed"] in (True, False)
+    assert any(m["to"] == champion for m in found["champion_moves"])
+
+    env = {
+        **os.environ,
+        "CT_HOME": str(project.settings.home),
+        "DAGSTER_HOME": str(tmp_path / "dagster"),
+    }
+    ct_command = [str(Path(sys.executable).with_name("ct")), "lineage", "model", champion]
+    printed = subprocess.run([*ct_command, "--json"], env=env, capture_output=True, text=True)
+    assert printed.returncode == 0, printed.stderr
+    assert {b["batch_id"] for b in json.loads(printed.stdout)["raw_batches"]} == set(dropped)
+    tree = subprocess.run(ct_command, env={**env, "COLUMNS": "250"}, capture_output=True, text=True)
+    assert tree.returncode == 0 and f"v{champion}" in tree.stdout
+    assert all(batch_id in tree.stdout for batch_id in dropped)
