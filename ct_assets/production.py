@@ -5,8 +5,12 @@ from datetime import timedelta
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 
 from ct_assets.ml.evaluation import GateDecision, ScoredModel, decide_promotion
+from ct_assets.ml.infra_validation import validate_serving
+from ct_assets.ml.training import inputs
+from ct_assets.ml.windows import HOLDOUT, SPLIT
 from ct_assets.partitions import partitioned_check
 from ct_assets.settings import PipelineSettings
 from resources.mlflow_registry import MlflowRegistry
@@ -43,7 +47,7 @@ def build_production(
         name=PRODUCTION_MODEL,
         partitions_def=partitions,
         group_name="production",
-        code_version="1",
+        code_version="2",
         kinds={"mlflow"},
         io_manager_key="json_io_manager",
         automation_condition=after_upstream(),
@@ -57,7 +61,9 @@ def build_production(
                 description=(
                     f"Best candidate has ROC AUC >= {settings.auc_floor}, and the lower bound of "
                     "the 95% paired-bootstrap interval of its gain over the champion on the same "
-                    f"holdout is >= {settings.promotion_margin}."
+                    f"holdout is >= {settings.promotion_margin}; and it loads in a fresh process "
+                    f"through mlflow.pyfunc within {settings.infra.latency_ms_p95} ms per row "
+                    f"(p95) and {settings.infra.size_mb} MB."
                 ),
             )
         ],
@@ -65,6 +71,7 @@ def build_production(
     def production_model(
         context: dg.AssetExecutionContext,
         model_evaluations: dict[str, Any],
+        training_window: pd.DataFrame,
         mlflow: MlflowRegistry,
     ):
         """Which model version serves after this partition: promoted candidate or kept champion."""
@@ -101,6 +108,22 @@ def build_production(
                     f"{newer[-1]}: a retrain on late data is recorded, not promoted"
                 ),
             )
+        infra: dict[str, Any] = {}
+        if decision.promote and decision.candidate is not None:
+            # Last gate before the alias moves: can serving load and run this model at all?
+            holdout = training_window[training_window[SPLIT] == HOLDOUT]
+            checked = validate_serving(
+                mlflow.tracking_uri,
+                mlflow.model_uri(decision.candidate.version),
+                inputs(holdout.head(200)),
+                settings.infra,
+            )
+            infra = {f"infra_{k}": v for k, v in checked.figures.items() if k != "error"}
+            context.log.info(f"infrastructure gate: {checked.reason}")
+            if not checked.passed:
+                decision = replace(decision, promote=False, reason=checked.reason)
+            else:
+                decision = replace(decision, reason=f"{decision.reason}; {checked.reason}")
         if decision.promote and decision.candidate is not None:
             mlflow.promote(decision.candidate.version, before, decision.reason)
         after = mlflow.champion_version()
@@ -121,6 +144,7 @@ def build_production(
             ),
             "floor": decision.floor,
             "margin": decision.margin,
+            **infra,
         }
         return dg.MaterializeResult(
             value={**decision.as_dict(), "champion_before": before, "champion_after": after},

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ct_assets.ml.infra_validation import InfraBudget
 from ct_assets.ml.quality import DIMENSIONS, QualityThresholds
 from ct_assets.ml.selection import SelectionConfig
 from ct_assets.ml.split_strategies import BUILT_IN, CUSTOM
@@ -46,6 +47,8 @@ class PipelineSettings:
     # time (default), sequential, random, shuffled, stratified, group, or custom:module:function
     split_strategy: str = "time"
     split_seed: int = 0
+    # Infrastructure gate: a candidate must load in a fresh process within these budgets.
+    infra: InfraBudget = field(default_factory=InfraBudget)
     auc_floor: float = 0.6
     promotion_margin: float = 0.01
     registered_model: str = "ct-model"
@@ -133,6 +136,10 @@ def load_settings(environ: dict[str, str] | None = None) -> PipelineSettings:
             holdout_fraction=float(get("HOLDOUT_FRACTION", defaults.holdout_fraction)),
             split_strategy=get("SPLIT_STRATEGY", defaults.split_strategy),
             split_seed=int(get("SPLIT_SEED", defaults.split_seed)),
+            infra=InfraBudget(
+                latency_ms_p95=float(get("LATENCY_BUDGET_MS", defaults.infra.latency_ms_p95)),
+                size_mb=float(get("SIZE_BUDGET_MB", defaults.infra.size_mb)),
+            ),
             auc_floor=float(get("AUC_FLOOR", defaults.auc_floor)),
             promotion_margin=float(get("PROMOTION_MARGIN", defaults.promotion_margin)),
             registered_model=get("REGISTERED_MODEL", defaults.registered_model),

@@ -7,10 +7,13 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+from ct_assets.definitions import STAGES, build_definitions
 from ct_assets.lineage import model_lineage
 from ct_assets.ml.landing import batch_id_for
+from ct_assets.observe import latest_metadata
 from tests.conftest import Project
 
 
@@ -98,3 +101,36 @@ def test_lineage_of_a_promoted_model_names_exactly_the_batches_it_was_trained_on
     tree = subprocess.run(ct_command, env={**env, "COLUMNS": "250"}, capture_output=True, text=True)
     assert tree.returncode == 0 and f"v{champion}" in tree.stdout
     assert all(batch_id in tree.stdout for batch_id in dropped)
+
+
+def test_a_challenger_that_cannot_be_loaded_in_a_fresh_process_is_refused(
+    project: Project,
+) -> None:
+    # A margin of -1 would promote any challenger: only the infrastructure gate stands.
+    eager = replace(project.settings, promotion_margin=-1.0)
+    project = replace(project, settings=eager, defs=build_definitions(eager))
+    project.drop_day(0)
+    assert project.materialize(project.partition(0)).success
+    registry = project.resource("mlflow")
+    first = registry.champion_version()
+    decided = latest_metadata(project.instance, "production_model", project.partition(0))
+    assert decided is not None and decided["infra_loaded"] is True
+    assert decided["infra_latency_ms_p95"] < eager.infra.latency_ms_p95
+
+    project.drop_day(1)
+    before_gate = " or ".join(f'key:"{k}"' for k in STAGES[:-1])
+    assert project.materialize(project.partition(1), before_gate).success
+    evaluations = json.loads(
+        (eager.data_dir / "model_evaluations" / f"{project.partition(1)}.json").read_text()
+    )
+    best = max(evaluations["candidates"], key=lambda c: c["roc_auc"])["version"]
+    client = registry.client()
+    location = client.get_model_version_download_uri(registry.registered_model, best)
+    (Path(location.removeprefix("file://")) / "MLmodel").unlink()
+
+    assert project.materialize(project.partition(1), 'key:"production_model"').success
+    refused = latest_metadata(project.instance, "production_model", project.partition(1))
+    assert refused is not None and refused["decision"] == "keep champion"
+    assert "cannot be loaded in a fresh process" in refused["reason"]
+    assert refused["infra_loaded"] is False
+    assert registry.champion_version() == first

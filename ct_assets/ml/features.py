@@ -32,6 +32,13 @@ KEY_COLUMNS = ("event_id", ENTITY, EVENT_TIME, "batch_id")
 FEATURE_SET = "feature_set_id"
 
 
+def category_codes(values: pd.Series, categories: tuple[str, ...]) -> pd.Series:
+    return pd.Series(
+        pd.Categorical(values, categories=list(categories)).codes.astype("int64"),
+        index=values.index,
+    )
+
+
 def build_features(events: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
     """Keys, label and the model's inputs for every event of `events`.
 
@@ -53,9 +60,11 @@ def build_features(events: pd.DataFrame, history: pd.DataFrame | None = None) ->
     out["hour"] = times.dt.hour.astype(float)
     out["day_of_week"] = times.dt.dayofweek.astype(float)
     out["is_night"] = (times.dt.hour < 6).astype(float)
-    # Fixed category sets keep the encoding identical across partitions and at serving time.
-    out["channel"] = pd.Categorical(events["channel"], categories=list(CHANNELS))
-    out["country"] = pd.Categorical(events["country"], categories=list(COUNTRIES))
+    # Categories travel as integer codes of the schema's fixed sets (-1: missing or unknown):
+    # identical across partitions, and plain numbers in a model signature, so a model loads
+    # and predicts through mlflow.pyfunc exactly as it was trained (pandas categories do not).
+    out["channel"] = category_codes(events["channel"], CHANNELS)
+    out["country"] = category_codes(events["country"], COUNTRIES)
     for name in SPEC.names:
         out[name] = windows[name].to_numpy()
     out[LABEL] = events[LABEL].astype(int)

@@ -11,7 +11,7 @@ import msgpack
 import pandas as pd
 
 from ct_assets.ml.features import CATEGORICAL_FEATURES, FEATURE_COLUMNS, FEATURE_SET
-from ct_assets.ml.schema import CHANNELS, COUNTRIES, ENTITY, EVENT_TIME
+from ct_assets.ml.schema import ENTITY, EVENT_TIME
 
 
 @dataclass(frozen=True)
@@ -101,9 +101,7 @@ def _plain(value: Any) -> Any:
 def vector_frame(vector: FeatureVector) -> pd.DataFrame:
     """One model-input row from a stored vector, typed as the offline features are."""
     frame = pd.DataFrame([{c: vector.features.get(c) for c in FEATURE_COLUMNS}])
-    categories = {"channel": list(CHANNELS), "country": list(COUNTRIES)}
-    for column in CATEGORICAL_FEATURES:
-        frame[column] = pd.Categorical(frame[column], categories=categories[column])
     numeric = [c for c in FEATURE_COLUMNS if c not in CATEGORICAL_FEATURES]
     frame[numeric] = frame[numeric].astype(float)
+    frame[list(CATEGORICAL_FEATURES)] = frame[list(CATEGORICAL_FEATURES)].astype("int64")
     return frame

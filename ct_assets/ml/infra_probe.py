@@ -1,0 +1,61 @@
+"""Load a registered model in a fresh process, as serving would, and time it.
+
+    python -m ct_assets.ml.infra_probe TRACKING_URI MODEL_URI SAMPLE.parquet
+
+Prints one JSON line: loaded, size_bytes, load_seconds, single-row latency p50/p95 (ms), and the
+error when anything fails. Runs in its own process on purpose: a model that only works because
+the training process still has some module imported or object cached must fail here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def probe(tracking_uri: str, model_uri: str, sample_path: str) -> dict[str, Any]:
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    started = time.perf_counter()
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))
+    size = sum(p.stat().st_size for p in local.rglob("*") if p.is_file())
+    model = mlflow.pyfunc.load_model(str(local))
+    loaded = time.perf_counter() - started
+    sample = pd.read_parquet(sample_path)
+    model.predict(sample)  # the whole sample once: it must predict at all
+    timings = []
+    for i in range(min(len(sample), 50)):
+        row = sample.iloc[[i]]
+        mark = time.perf_counter()
+        model.predict(row)
+        timings.append((time.perf_counter() - mark) * 1000)
+    return {
+        "loaded": True,
+        "size_bytes": size,
+        "load_seconds": round(loaded, 3),
+        "latency_ms_p50": round(float(np.percentile(timings, 50)), 3),
+        "latency_ms_p95": round(float(np.percentile(timings, 95)), 3),
+    }
+
+
+def main() -> None:
+    tracking_uri, model_uri, sample_path = sys.argv[1:4]
+    try:
+        result = probe(tracking_uri, model_uri, sample_path)
+    except Exception as exc:  # anything at all means it cannot be served
+        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        result = {"loaded": False, "error": last}
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
