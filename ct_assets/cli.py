@@ -54,15 +54,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "lineage":
         import json
 
-        import dagster as dg
         from rich.console import Console
 
         from ct_assets import quarantine as q
         from ct_assets.definitions import defs
         from ct_assets.lineage import as_tree, model_lineage
+        from resources.environments import resolved_resources
 
-        wanted = {k: (defs.resources or {})[k] for k in ("mlflow", "batch_store")}
-        with q.instance_from_environment() as instance, dg.build_resources(wanted) as res:
+        with (
+            q.instance_from_environment() as instance,
+            resolved_resources(defs, "mlflow", "batch_store") as res,
+        ):
             try:
                 found = model_lineage(instance, res.mlflow, res.batch_store, args.version)
             except LookupError as exc:

@@ -29,11 +29,6 @@ def predict_version(
     return family, predict_proba(family, model, holdout)
 
 
-def score_version(mlflow: MlflowRegistry, version: str, holdout: pd.DataFrame) -> dict[str, Any]:
-    family, proba = predict_version(mlflow, version, holdout)
-    return {"version": version, "family": family, **score(holdout[LABEL].to_numpy(), proba)}
-
-
 def build_evaluations(
     partitions: dg.TimeWindowPartitionsDefinition,
 ) -> list[dg.AssetsDefinition]:

@@ -6,12 +6,12 @@ from typing import Any
 import dagster as dg
 
 from ct_assets.serving import score_entity
+from resources.environments import resolved_resources
 
 
 def get_entity(defs: dg.Definitions, entity: str, score: bool) -> int:
-    # build_resources resolves the EnvVars (Redis URL) the way a run would.
     keys = ("online_store", "mlflow") if score else ("online_store",)
-    with dg.build_resources({k: (defs.resources or {})[k] for k in keys}) as resources:
+    with resolved_resources(defs, *keys) as resources:
         vector = resources.online_store.get(entity)
         if vector is None:
             print(

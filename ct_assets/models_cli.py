@@ -3,29 +3,26 @@
 import dagster as dg
 from tabulate import tabulate
 
+from resources.environments import resolved_resources
 from resources.mlflow_registry import MlflowRegistry
 
 
-def registry(defs: dg.Definitions) -> MlflowRegistry:
-    found = (defs.resources or {})["mlflow"]
-    assert isinstance(found, MlflowRegistry)
-    return found
-
-
 def list_models(defs: dg.Definitions) -> int:
-    mlflow = registry(defs)
-    print(f"{mlflow.registered_model}: champion v{mlflow.champion_version() or '-'}\n")
-    print(tabulate(mlflow.versions(), headers="keys"))
-    print("\nhistory of the champion alias:")
-    print(tabulate(mlflow.history(), headers="keys") or "(none)")
+    with resolved_resources(defs, "mlflow") as resources:
+        mlflow: MlflowRegistry = resources.mlflow
+        print(f"{mlflow.registered_model}: champion v{mlflow.champion_version() or '-'}\n")
+        print(tabulate(mlflow.versions(), headers="keys"))
+        print("\nhistory of the champion alias:")
+        print(tabulate(mlflow.history(), headers="keys") or "(none)")
     return 0
 
 
 def rollback(defs: dg.Definitions, reason: str, to: str | None) -> int:
-    try:
-        move = registry(defs).rollback(reason, to)
-    except ValueError as exc:
-        print(f"rollback refused: {exc}")
-        return 1
+    with resolved_resources(defs, "mlflow") as resources:
+        try:
+            move = resources.mlflow.rollback(reason, to)
+        except ValueError as exc:
+            print(f"rollback refused: {exc}")
+            return 1
     print(f"champion v{move['from']} -> v{move['to']}: {move['reason']}")
     return 0

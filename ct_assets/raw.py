@@ -12,8 +12,7 @@ from datetime import datetime
 import dagster as dg
 import pandas as pd
 
-from ct_assets.ml.landing import batch_id_for, fallback_time, partitions_of_frame
-from ct_assets.ml.parsing import parse_bytes
+from ct_assets.ml.landing import batch_id_for, placement
 from ct_assets.settings import PipelineSettings
 from resources.sources import FILE_DROP, FileDropSource
 from resources.storage import BatchStore
@@ -88,14 +87,12 @@ def build_raw(
                 # Known bytes keep the placement they got; only new files are parsed here.
                 belongs = known["partitions"]
             else:
-                frame = parse_bytes(delivery.data, landed.name).frame
-                fallback = fallback_time(landed.name, landed.arrived_at)
                 try:
-                    belongs = partitions_of_frame(frame, fallback, key_of, landed.path)
+                    belongs, rows = placement(delivery.data, landed.name, landed.arrived_at, key_of)
                 except ValueError as exc:
                     context.log.warning(f"cannot place {landed.path} in a partition: {exc}")
                     continue
-                delivery = replace(delivery, rows=None if frame is None else len(frame))
+                delivery = replace(delivery, rows=rows)
             if key not in belongs:
                 continue
             manifest, is_new = batch_store.ingest(delivery, belongs)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -72,6 +73,14 @@ def online_store(settings: PipelineSettings, environment: str) -> OnlineStore:
             prefix=os.environ.get("CT_ONLINE_STORE_PREFIX", "ct:features:"),
         )
     return SqliteOnlineStore(path=str(settings.data_dir / "online_features.sqlite"))
+
+
+@contextmanager
+def resolved_resources(defs: dg.Definitions, *keys: str) -> Iterator[Any]:
+    """Resources of `defs` outside a run (CLI commands), with their EnvVars resolved as a run
+    would resolve them."""
+    with dg.build_resources({k: (defs.resources or {})[k] for k in keys}) as resources:
+        yield resources
 
 
 def build_resources(settings: PipelineSettings, environment: str = "local") -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ct_assets.definitions import build_definitions
-from ct_assets.ml.landing import partitions_of_file
+from ct_assets.ml.landing import partitions_of_bytes
 from ct_assets.observe import latest_metadata
 from ct_assets.raw import partition_key_of
 from tests.conftest import START, Project
@@ -29,6 +30,11 @@ def write_times(path: Path, times: list[datetime]) -> Path:
 moments = st.datetimes(
     min_value=datetime(2026, 1, 1), max_value=datetime(2026, 2, 27, 23, 59, 59)
 ).map(lambda d: d.replace(tzinfo=UTC))
+
+
+def partitions_of_file(path: Path, key_of: Callable[[datetime], str | None]) -> list[str]:
+    arrived = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    return partitions_of_bytes(path.read_bytes(), path.name, arrived, key_of)
 
 
 @settings(

@@ -7,7 +7,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 
@@ -94,14 +93,16 @@ def partitions_of_frame(
     return sorted(keys)
 
 
+def placement(
+    data: bytes, name: str, arrived_at: datetime, key_of: Callable[[datetime], str | None]
+) -> tuple[list[str], int | None]:
+    """A delivery's partitions and its row count (None when it cannot be parsed), from one parse."""
+    frame = parse_bytes(data, name).frame
+    partitions = partitions_of_frame(frame, fallback_time(name, arrived_at), key_of, name)
+    return partitions, None if frame is None else len(frame)
+
+
 def partitions_of_bytes(
     data: bytes, name: str, arrived_at: datetime, key_of: Callable[[datetime], str | None]
 ) -> list[str]:
-    return partitions_of_frame(
-        parse_bytes(data, name).frame, fallback_time(name, arrived_at), key_of, name
-    )
-
-
-def partitions_of_file(path: Path, key_of: Callable[[datetime], str | None]) -> list[str]:
-    arrived = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    return partitions_of_bytes(path.read_bytes(), path.name, arrived, key_of)
+    return placement(data, name, arrived_at, key_of)[0]
