@@ -1,5 +1,6 @@
 """Stage 5, candidates: one model per family, logged and registered in MLflow."""
 
+from dataclasses import replace
 from typing import Any
 
 import dagster as dg
@@ -7,20 +8,41 @@ import pandas as pd
 
 from ct_assets.ml.evaluation import score
 from ct_assets.ml.features import FEATURE_COLUMNS, FEATURE_SET
+from ct_assets.ml.hpo import search_lightgbm
+from ct_assets.ml.incremental import (
+    FULL,
+    MODE_TAG,
+    SINCE_FULL_TAG,
+    Base,
+    Plan,
+    plan_refresh,
+    refresh,
+)
 from ct_assets.ml.schema import LABEL
 from ct_assets.ml.selection import Selection, SelectionConfig, select_features
-from ct_assets.ml.training import FAMILIES, importance, inputs, predict_proba, train_family
+from ct_assets.ml.training import (
+    LIGHTGBM,
+    LIGHTGBM_INCREMENTAL,
+    TrainedModel,
+    fit_family,
+    importance,
+    inputs,
+    predict_proba,
+    train_lightgbm,
+    training_labels,
+)
 from ct_assets.ml.windows import HOLDOUT, PARTITION, SPLIT, TRAIN, split_warnings
 from ct_assets.settings import PipelineSettings
-from resources.mlflow_registry import FEATURE_SET_TAG, MlflowRegistry
+from resources.mlflow_registry import FAMILY_TAG, FEATURE_SET_TAG, MlflowRegistry
 from sensors.automation import after_upstream
 
 CANDIDATE_MODELS = "candidate_models"
-CODE_VERSION = "2"
+CODE_VERSION = "3"
 
 
 class CandidateConfig(dg.Config):
-    families: list[str] = list(FAMILIES)
+    families: list[str] | None = None
+    """Families to train in this run (default: CT_CANDIDATES)."""
     permute_labels_seed: int | None = None
     """Negative control: train on permuted labels to show the gate refuses a model of noise."""
 
@@ -36,6 +58,9 @@ def training_tags(window: pd.DataFrame, partition: str, run_id: str) -> dict[str
         FEATURE_SET_TAG: str(window[FEATURE_SET].iloc[0]),
         "ct.code_version": CODE_VERSION,
         "ct.dagster_run_id": run_id,
+        # A model trained from scratch starts (or restarts) a chain of incremental refreshes.
+        MODE_TAG: FULL,
+        SINCE_FULL_TAG: "0",
     }
 
 
@@ -45,6 +70,51 @@ def feature_selection(train: pd.DataFrame, config: SelectionConfig) -> Selection
     if not config.top_k or len(first.kept) <= config.top_k:
         return first
     return select_features(train, list(FEATURE_COLUMNS), config, importance(train, first.kept))
+
+
+def incremental_plan(
+    mlflow: MlflowRegistry, train: pd.DataFrame, feature_set_id: str, full_every: int
+) -> Plan:
+    """Whether the incremental candidate can continue the current champion, and on what."""
+    version = mlflow.champion_version()
+    base = None
+    if version is not None:
+        tags = mlflow.version_tags(version)
+        base = Base(version, tags.get(FAMILY_TAG, ""), tags)
+    return plan_refresh(train, base, feature_set_id, full_every)
+
+
+def train_candidate(
+    family: str,
+    train: pd.DataFrame,
+    labels: pd.Series,
+    features: list[str],
+    settings: PipelineSettings,
+    plan: Plan,
+    mlflow: MlflowRegistry,
+    run_id: str,
+) -> TrainedModel:
+    """One family's model: searched, continued from the champion, or trained from scratch."""
+    if family == LIGHTGBM and settings.search.enabled:
+        found = search_lightgbm(
+            train,
+            labels,
+            features,
+            settings.search,
+            lambda number, params, value: mlflow.log_trial(run_id, number, params, value),
+        )
+        searched = train_lightgbm(train, labels, features, found.best_params)
+        searched.tags.update(
+            {"ct.search_trials": str(found.trials), "ct.search_best_value": f"{found.best_value}"}
+        )
+        return searched
+    if family == LIGHTGBM_INCREMENTAL:
+        if plan.refresh and plan.base is not None:
+            _, booster = mlflow.load(plan.base.version)
+            return refresh(booster, train, labels, plan, settings.incremental_rounds)
+        # The chain restarts from scratch, as the root of the next one.
+        return replace(train_lightgbm(train, labels, features), family=LIGHTGBM_INCREMENTAL)
+    return fit_family(family, train, labels, features)
 
 
 def build_candidates(
@@ -66,12 +136,15 @@ def build_candidates(
         mlflow: MlflowRegistry,
     ) -> dg.MaterializeResult[list[dict[str, Any]]]:
         """Models trained on the window's training rows, each a registered MLflow version."""
+        families = list(config.families or settings.families)
         train = training_window[training_window[SPLIT] == TRAIN]
+        labels = training_labels(train, config.permute_labels_seed)
         example = inputs(training_window[training_window[SPLIT] == HOLDOUT].head(20))
         selection = feature_selection(train, settings.selection)
         for name, why in selection.dropped.items():
             context.log.info(f"feature {name} left out: {why}")
-        tags = training_tags(training_window, context.partition_key, context.run.run_id)
+        partition = context.partition_key
+        tags = training_tags(training_window, partition, context.run.run_id)
         tags["ct.selected_features"] = ",".join(selection.kept)
         tags["ct.split_strategy"] = settings.split_strategy
         # MLflow tag values are bounded; the warnings are short sentences.
@@ -80,16 +153,31 @@ def build_candidates(
         )
         if config.permute_labels_seed is not None:
             tags["ct.permuted_labels_seed"] = str(config.permute_labels_seed)
+        plan = incremental_plan(mlflow, train, tags[FEATURE_SET_TAG], settings.full_retrain_every)
+        incremental = plan.reason
+        if LIGHTGBM_INCREMENTAL not in families:
+            incremental = "not among the candidate families"
+        elif not plan.refresh and LIGHTGBM in families:
+            # This run's full LightGBM candidate is the retrain; training it twice would
+            # register one model under two names.
+            families.remove(LIGHTGBM_INCREMENTAL)
+            incremental = f"{plan.reason}: the {LIGHTGBM} candidate is the full retrain"
+        elif not plan.refresh:
+            incremental = f"{plan.reason}: full retrain"
+        context.log.info(f"incremental candidate: {incremental}")
         refs: list[dict[str, Any]] = []
-        for family in config.families:
-            trained = train_family(family, train, config.permute_labels_seed, selection.kept)
+        for family in families:
+            run_id = mlflow.start_candidate_run(family, partition)
+            trained = train_candidate(
+                family, train, labels, selection.kept, settings, plan, mlflow, run_id
+            )
             fit = score(train[LABEL].to_numpy(), predict_proba(family, trained.model, train))
             ref = mlflow.log_candidate(
-                trained, example, {f"train_{k}": v for k, v in fit.items()}, tags
+                trained, example, {f"train_{k}": v for k, v in fit.items()}, tags, run_id
             )
             context.log.info(f"{family}: version {ref['version']}, run {ref['run_id']}")
             refs.append({**ref, "train_roc_auc": fit["roc_auc"]})
-        table = pd.DataFrame(refs)[["family", "version", "run_id", "train_roc_auc"]]
+        table = pd.DataFrame(refs)[["family", "mode", "version", "run_id", "train_roc_auc"]]
         return dg.MaterializeResult(
             value=refs,
             metadata={
@@ -100,6 +188,8 @@ def build_candidates(
                 "batch_ids": tags["ct.batch_ids"],
                 "feature_set_id": tags[FEATURE_SET_TAG],
                 "train_rows": len(train),
+                "incremental": incremental,
+                "search_trials": settings.search.trials,
                 "feature_selection": dg.MetadataValue.md(
                     selection.table().to_markdown(index=False)
                 ),

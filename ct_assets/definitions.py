@@ -42,7 +42,7 @@ def build_definitions(settings: PipelineSettings) -> dg.Definitions:
         *build_online_features(partitions),
         *build_splits(settings, partitions),
         *build_candidates(settings, partitions),
-        *build_evaluations(partitions),
+        *build_evaluations(settings, partitions),
         *build_production(settings, partitions),
         *build_drift(settings, partitions),
     ]

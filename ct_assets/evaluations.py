@@ -6,12 +6,20 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from ct_assets.ml.evaluation import paired_bootstrap_gain, score
+from ct_assets.ml.evaluation import (
+    calibration_table,
+    comparison_table,
+    paired_bootstrap_gain,
+    score,
+    slice_metrics,
+)
 from ct_assets.ml.feature_spec import FeatureSetMismatch
 from ct_assets.ml.features import FEATURE_SET
+from ct_assets.ml.plots import comparison_figures, markdown_images
 from ct_assets.ml.schema import LABEL
 from ct_assets.ml.training import predict_proba
 from ct_assets.ml.windows import HOLDOUT, SPLIT
+from ct_assets.settings import PipelineSettings
 from resources.mlflow_registry import MlflowRegistry
 from sensors.automation import after_upstream
 
@@ -29,14 +37,41 @@ def predict_version(
     return family, predict_proba(family, model, holdout)
 
 
+def slices_table(records: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Slice rows, one ROC AUC column per model (blank where the slice is too small to judge)."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for label, record in records.items():
+        for s in record["slices"]:
+            row = rows.setdefault(
+                (s["column"], s["value"]),
+                {"slice": f"{s['column']}={s['value']}", "rows": s["rows"]},
+            )
+            row[label] = s["roc_auc"]
+    return pd.DataFrame(list(rows.values()))
+
+
 def build_evaluations(
-    partitions: dg.TimeWindowPartitionsDefinition,
+    settings: PipelineSettings, partitions: dg.TimeWindowPartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
+    def evaluated(
+        version: str, family: str, proba: np.ndarray, holdout: pd.DataFrame, **extra: Any
+    ) -> dict[str, Any]:
+        labels = holdout[LABEL].to_numpy()
+        return {
+            "version": version,
+            "family": family,
+            **extra,
+            **score(labels, proba),
+            "slices": slice_metrics(
+                holdout, labels, proba, settings.slice_columns, settings.slice_min_rows
+            ),
+        }
+
     @dg.asset(
         name=MODEL_EVALUATIONS,
         partitions_def=partitions,
         group_name="evaluations",
-        code_version="1",
+        code_version="2",
         kinds={"mlflow"},
         io_manager_key="json_io_manager",
         automation_condition=after_upstream(),
@@ -50,54 +85,78 @@ def build_evaluations(
         """Every candidate and the current champion, scored on the window's holdout."""
         holdout = training_window[training_window[SPLIT] == HOLDOUT]
         labels = holdout[LABEL].to_numpy()
-        predicted = {
-            c["version"]: predict_version(mlflow, c["version"], holdout) for c in candidate_models
-        }
-        candidates: list[dict[str, Any]] = [
-            {"version": v, "family": family, **score(labels, proba)}
-            for v, (family, proba) in predicted.items()
-        ]
+        # Curve label -> holdout probabilities, and each candidate's by version.
+        curves: dict[str, np.ndarray] = {}
+        proba_of: dict[str, np.ndarray] = {}
+        candidates: list[dict[str, Any]] = []
+        for c in candidate_models:
+            family, proba = predict_version(mlflow, c["version"], holdout)
+            candidates.append(evaluated(c["version"], family, proba, holdout, mode=c["mode"]))
+            proba_of[c["version"]] = curves[f"v{c['version']} {family}"] = proba
         champion_version = mlflow.champion_version()
         champion: dict[str, Any] | None = None
         incomparable: dict[str, str] | None = None
         if champion_version:
             try:
                 family, champion_proba = predict_version(mlflow, champion_version, holdout)
-                champion = {
-                    "version": champion_version,
-                    "family": family,
-                    **score(labels, champion_proba),
-                }
             except FeatureSetMismatch as exc:
                 # New feature definitions: the champion cannot read these features at all.
                 context.log.warning(str(exc))
                 incomparable = {"version": champion_version, "reason": str(exc)}
             else:
-                for candidate in candidates:
-                    candidate["gain_vs_champion"] = paired_bootstrap_gain(
-                        labels, predicted[candidate["version"]][1], champion_proba
+                champion = evaluated(champion_version, family, champion_proba, holdout)
+                curves[f"champion v{champion_version} {family}"] = champion_proba
+                for record in candidates:
+                    record["gain_vs_champion"] = paired_bootstrap_gain(
+                        labels, proba_of[record["version"]], champion_proba
                     )
-        rows = [{"role": "candidate", **c} for c in candidates]
+        labelled = {f"candidate v{c['version']}": c for c in candidates}
         if champion:
-            rows.append({"role": "champion", **champion})
-        table = pd.DataFrame(rows)[
-            ["role", "version", "family", "roc_auc", "pr_auc", "log_loss", "brier"]
-        ]
+            labelled[f"champion v{champion['version']}"] = champion
+        table = comparison_table(labelled)
+        slices = slices_table(labelled)
+        figures = comparison_figures(labels, curves)
+        best = max(candidates, key=lambda c: c["roc_auc"])
+        calibration = calibration_table(labels, proba_of[best["version"]])
+        run_id = mlflow.log_evaluation(
+            context.partition_key,
+            {
+                "ct.partition": context.partition_key,
+                "ct.dagster_run_id": context.run.run_id,
+                "ct.candidate_versions": ",".join(c["version"] for c in candidates),
+                "ct.champion_version": champion_version or "",
+                "ct.holdout_rows": str(len(holdout)),
+            },
+            figures,
+            {"comparison": table, "slices": slices, "calibration_of_best": calibration},
+        )
+        for ref, record in zip(candidate_models, candidates, strict=True):
+            mlflow.log_holdout_metrics(
+                ref["run_id"],
+                {k: v for k, v in record.items() if isinstance(v, float)},
+            )
         result = {
             "holdout_rows": len(holdout),
             "candidates": candidates,
             "champion": champion,
             "champion_incomparable": incomparable,
+            "mlflow_run_id": run_id,
         }
         return dg.MaterializeResult(
             value=result,
             metadata={
                 "comparison": dg.MetadataValue.md(table.to_markdown(index=False)),
+                "slices": dg.MetadataValue.md(slices.to_markdown(index=False)),
+                "curves": dg.MetadataValue.md(markdown_images(figures)),
+                f"calibration (best: v{best['version']})": dg.MetadataValue.md(
+                    calibration.to_markdown(index=False)
+                ),
                 "holdout_rows": len(holdout),
-                "best_candidate_roc_auc": max(c["roc_auc"] for c in candidates),
+                "best_candidate_roc_auc": best["roc_auc"],
                 "champion_version": champion_version or "none",
                 "feature_set_id": str(holdout[FEATURE_SET].iloc[0]),
                 "champion_roc_auc": champion["roc_auc"] if champion else float("nan"),
+                "mlflow_evaluation_run": run_id,
             },
         )
 

@@ -13,8 +13,9 @@ from rich.tree import Tree
 from ct_assets.candidates import CANDIDATE_MODELS
 from ct_assets.evaluations import MODEL_EVALUATIONS
 from ct_assets.features import FEATURES
+from ct_assets.ml.incremental import BASE_TAG, MODE_TAG, STEP_PARTITIONS_TAG
 from ct_assets.observe import latest_check_passed, materialization_record
-from ct_assets.production import PRODUCTION_MODEL, PROMOTION_GATE
+from ct_assets.production import GATE_CHECKS, PRODUCTION_MODEL, PROMOTION_GATE
 from ct_assets.raw import RAW_BATCHES
 from ct_assets.splits import TRAINING_WINDOW
 from ct_assets.validated import SCHEMA_CHECK, VALIDATED_BATCHES
@@ -36,37 +37,77 @@ def _step(record: dict[str, Any] | None, *keys: str) -> dict[str, Any] | None:
     }
 
 
+def chain_of(registry: MlflowRegistry, version: str) -> list[tuple[str, dict[str, str]]]:
+    """The version, then the champion it continued from, and so on to a full retrain."""
+    chain: list[tuple[str, dict[str, str]]] = []
+    current: str | None = version
+    while current and current not in {v for v, _ in chain}:
+        tags = registry.version_tags(current)
+        if not tags:
+            raise LookupError(f"{registry.registered_model} has no version {current}")
+        chain.append((current, tags))
+        current = tags.get(BASE_TAG)
+    return chain
+
+
+def partition_steps(
+    instance: dg.DagsterInstance, partition: str, cutoff: float | None
+) -> dict[str, Any]:
+    steps: dict[str, Any] = {
+        step: _step(
+            materialization_record(instance, step, partition, cutoff),
+            "dagster/row_count",
+            "batch_ids",
+            "accepted_batch_ids",
+            "quarantined_batch_ids",
+            "feature_set_id",
+        )
+        for step in DATA_STEPS
+    }
+    steps["schema_check_passed"] = latest_check_passed(
+        instance, VALIDATED_BATCHES, SCHEMA_CHECK, partition
+    )
+    return steps
+
+
+def training_cutoff(instance: dg.DagsterInstance, tags: dict[str, str]) -> float | None:
+    """The end of the run that trained a version: the data is read as it was then (the same
+    run may have produced the upstream steps too), not as it may have been re-run since."""
+    run = instance.get_run_record_by_id(tags["ct.dagster_run_id"])
+    return run.end_time if run and run.end_time else None
+
+
 def model_lineage(
     instance: dg.DagsterInstance, registry: MlflowRegistry, store: BatchStore, version: str
 ) -> dict[str, Any]:
-    """Everything an auditor asks about one model version, as plain data."""
-    tags = registry.version_tags(version)
-    if not tags:
-        raise LookupError(f"{registry.registered_model} has no version {version}")
+    """Everything an auditor asks about one model version, as plain data.
+
+    An incremental version learnt from its own rows and from everything its base learnt, so
+    the chain is followed back to its full retrain, each partition read as of the training of
+    the version that consumed it.
+    """
+    chain = chain_of(registry, version)
+    tags = chain[0][1]
     partition = tags["ct.partition"]
-    partitions = tags["ct.training_partitions"].split(",")
-    run = instance.get_run_record_by_id(tags["ct.dagster_run_id"])
-    # The data as it was when the model was trained (the training run's end: the same run may
-    # have produced the upstream steps too), not as it may have been re-run since.
-    cutoff = run.end_time if run and run.end_time else None
-    window = materialization_record(instance, TRAINING_WINDOW, partition, cutoff)
+    window = materialization_record(
+        instance, TRAINING_WINDOW, partition, training_cutoff(instance, tags)
+    )
     data: dict[str, dict[str, Any]] = {}
-    for p in partitions:
-        steps: dict[str, Any] = {
-            step: _step(
-                materialization_record(instance, step, p, cutoff),
-                "dagster/row_count",
-                "batch_ids",
-                "accepted_batch_ids",
-                "quarantined_batch_ids",
-                "feature_set_id",
-            )
-            for step in DATA_STEPS
-        }
-        steps["schema_check_passed"] = latest_check_passed(
-            instance, VALIDATED_BATCHES, SCHEMA_CHECK, p
+    trained: list[dict[str, Any]] = []
+    for member, member_tags in chain:
+        cutoff = training_cutoff(instance, member_tags)
+        step = member_tags.get(STEP_PARTITIONS_TAG) or member_tags["ct.training_partitions"]
+        trained.append(
+            {
+                "version": member,
+                "mode": member_tags.get(MODE_TAG, "full"),
+                "partition": member_tags.get("ct.partition"),
+                "partitions": step.split(","),
+                "continued_from": member_tags.get(BASE_TAG),
+            }
         )
-        data[p] = steps
+        for p in step.split(","):
+            data.setdefault(p, {"trained_by": member, **partition_steps(instance, p, cutoff)})
     batches = []
     for batch_id in tags["ct.batch_ids"].split(","):
         manifest = store.find_batch(batch_id) or {}
@@ -82,11 +123,15 @@ def model_lineage(
             }
         )
     decision = materialization_record(instance, PRODUCTION_MODEL, partition)
-    decided = _step(decision, "decision", "reason", "gain_ci_lower", "gain_ci_upper")
+    decided = _step(decision, "decision", "reason", "margin_gain_ci_lower", "margin_gain_ci_upper")
     if decided is not None:
         decided["promotion_gate_passed"] = latest_check_passed(
             instance, PRODUCTION_MODEL, PROMOTION_GATE, partition
         )
+        decided["gates"] = {
+            gate: latest_check_passed(instance, PRODUCTION_MODEL, check, partition)
+            for gate, check in GATE_CHECKS.items()
+        }
     return {
         "model": {
             "name": registry.registered_model,
@@ -103,6 +148,7 @@ def model_lineage(
             "promoted_at": tags.get("ct.promoted_at"),
             "promotion_reason": tags.get("ct.promotion_reason"),
         },
+        "trained": trained,
         "champion_moves": [
             m for m in registry.history() if version in (m.get("to"), m.get("from"))
         ],
@@ -125,7 +171,7 @@ def model_lineage(
             "holdout_rows",
             "holdout_cutoff",
         ),
-        "partitions": data,
+        "partitions": dict(sorted(data.items())),
         "raw_batches": batches,
     }
 
@@ -138,9 +184,17 @@ def as_tree(lineage: dict[str, Any]) -> Tree:
     )
     if lineage["decision"]:
         d = lineage["decision"]
-        tree.add(
+        decided = tree.add(
             f"decision: {d.get('decision')} — {d.get('reason')} (gate passed: "
             f"{d.get('promotion_gate_passed')})"
+        )
+        for gate, passed in d.get("gates", {}).items():
+            decided.add(f"{gate} gate passed: {passed}")
+    for member in lineage["trained"]:
+        base = f", continued from v{member['continued_from']}" if member["continued_from"] else ""
+        tree.add(
+            f"v{member['version']} trained ({member['mode']}{base}) at {member['partition']} on "
+            f"{', '.join(member['partitions'])}"
         )
     for move in lineage["champion_moves"]:
         tree.add(
@@ -160,7 +214,7 @@ def as_tree(lineage: dict[str, Any]) -> Tree:
         )
     parts = tree.add("partitions")
     for partition, steps in lineage["partitions"].items():
-        branch = parts.add(partition)
+        branch = parts.add(f"{partition} (trained into v{steps['trained_by']})")
         for step in DATA_STEPS:
             info = steps.get(step)
             if info is None:

@@ -13,10 +13,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from ct_assets.ml.evaluation import METRICS
+from ct_assets.ml.gates import GatePolicy, parse_bounds
+from ct_assets.ml.hpo import SearchBudget
 from ct_assets.ml.infra_validation import InfraBudget
 from ct_assets.ml.quality import DIMENSIONS, QualityThresholds
 from ct_assets.ml.selection import SelectionConfig
 from ct_assets.ml.split_strategies import BUILT_IN, CUSTOM
+from ct_assets.ml.training import FAMILIES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GRANULARITIES = ("hourly", "daily", "weekly")
@@ -47,10 +51,23 @@ class PipelineSettings:
     # time (default), sequential, random, shuffled, stratified, group, or custom:module:function
     split_strategy: str = "time"
     split_seed: int = 0
+    # Candidate families trained on every window (CT_CANDIDATES).
+    families: tuple[str, ...] = FAMILIES
+    # The incremental candidate's chain of refreshes ends after this many partitions.
+    full_retrain_every: int = 7
+    incremental_rounds: int = 30
+    # Hyper-parameter search of the LightGBM candidate (off unless CT_HPO_TRIALS > 0).
+    search: SearchBudget = field(default_factory=SearchBudget)
+    # Floors, margin over the champion and slice tolerance of the promotion gates.
+    gates: GatePolicy = field(default_factory=GatePolicy)
+    slice_columns: tuple[str, ...] = ("channel", "country")
+    # Slices with fewer holdout rows are listed but not judged: their AUC would be noise.
+    slice_min_rows: int = 100
     # Infrastructure gate: a candidate must load in a fresh process within these budgets.
     infra: InfraBudget = field(default_factory=InfraBudget)
-    auc_floor: float = 0.6
-    promotion_margin: float = 0.01
+    # No promotion decision for this long: the production model is overdue and is retrained.
+    model_freshness_warn: timedelta = timedelta(hours=26)
+    model_freshness_fail: timedelta = timedelta(hours=48)
     registered_model: str = "ct-model"
     sensor_interval_seconds: int = 5
     environment: str = "local"
@@ -97,6 +114,15 @@ class PipelineSettings:
             )
         if not 0.0 < self.holdout_fraction < 1.0:
             raise ValueError(f"CT_HOLDOUT_FRACTION={self.holdout_fraction}: must be in (0, 1)")
+        unknown_families = set(self.families) - set(FAMILIES)
+        if unknown_families or not self.families:
+            raise ValueError(
+                f"CT_CANDIDATES={','.join(self.families)!r}: expected some of {', '.join(FAMILIES)}"
+            )
+        if self.full_retrain_every < 1:
+            raise ValueError(f"CT_FULL_RETRAIN_EVERY={self.full_retrain_every}: must be >= 1")
+        if self.model_freshness_warn > self.model_freshness_fail:
+            raise ValueError("CT_MODEL_FRESHNESS_WARN must not be longer than ..._FAIL")
 
     @property
     def landing_dir(self) -> Path:
@@ -127,6 +153,15 @@ def load_settings(environ: dict[str, str] | None = None) -> PipelineSettings:
     def get(name: str, default: object) -> str:
         return env.get(f"CT_{name}", str(default))
 
+    def names(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(p.strip() for p in get(name, ",".join(default)).split(",") if p.strip())
+
+    if "CT_AUC_FLOOR" in env:
+        raise ValueError(
+            "invalid ct setting: CT_AUC_FLOOR is replaced by CT_GATE_FLOORS "
+            f"(e.g. CT_GATE_FLOORS='roc_auc>={env['CT_AUC_FLOOR']}')"
+        )
+
     try:
         return PipelineSettings(
             home=Path(get("HOME", defaults.home)).resolve(),
@@ -136,12 +171,26 @@ def load_settings(environ: dict[str, str] | None = None) -> PipelineSettings:
             holdout_fraction=float(get("HOLDOUT_FRACTION", defaults.holdout_fraction)),
             split_strategy=get("SPLIT_STRATEGY", defaults.split_strategy),
             split_seed=int(get("SPLIT_SEED", defaults.split_seed)),
+            families=names("CANDIDATES", defaults.families),
+            full_retrain_every=int(get("FULL_RETRAIN_EVERY", defaults.full_retrain_every)),
+            incremental_rounds=int(get("INCREMENTAL_ROUNDS", defaults.incremental_rounds)),
+            search=SearchBudget(
+                trials=int(get("HPO_TRIALS", defaults.search.trials)),
+                timeout_seconds=float(get("HPO_TIMEOUT_SECONDS", defaults.search.timeout_seconds)),
+            ),
+            gates=GatePolicy(
+                floors=parse_bounds(get("GATE_FLOORS", "roc_auc>=0.6"), METRICS),
+                margin=float(get("PROMOTION_MARGIN", defaults.gates.margin)),
+                slice_tolerance=float(get("SLICE_TOLERANCE", defaults.gates.slice_tolerance)),
+            ),
+            slice_columns=names("SLICE_COLUMNS", defaults.slice_columns),
+            slice_min_rows=int(get("SLICE_MIN_ROWS", defaults.slice_min_rows)),
             infra=InfraBudget(
                 latency_ms_p95=float(get("LATENCY_BUDGET_MS", defaults.infra.latency_ms_p95)),
                 size_mb=float(get("SIZE_BUDGET_MB", defaults.infra.size_mb)),
             ),
-            auc_floor=float(get("AUC_FLOOR", defaults.auc_floor)),
-            promotion_margin=float(get("PROMOTION_MARGIN", defaults.promotion_margin)),
+            model_freshness_warn=duration(get("MODEL_FRESHNESS_WARN", "26h")),
+            model_freshness_fail=duration(get("MODEL_FRESHNESS_FAIL", "48h")),
             registered_model=get("REGISTERED_MODEL", defaults.registered_model),
             sensor_interval_seconds=int(
                 get("SENSOR_INTERVAL_SECONDS", defaults.sensor_interval_seconds)

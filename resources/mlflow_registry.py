@@ -11,6 +11,7 @@ import dagster as dg
 import pandas as pd
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     from mlflow import MlflowClient
 
     from ct_assets.ml.training import TrainedModel
@@ -19,6 +20,22 @@ CHAMPION = "champion"
 FAMILY_TAG = "ct.family"
 FEATURE_SET_TAG = "ct.feature_set_id"
 HISTORY_PREFIX = "ct.history."
+# skops (MLflow's safe default for scikit-learn) loads only types named as trusted. These are
+# what ct's own pipelines hold: the imputer's fitted dtype, and HistGradientBoosting's trees and
+# input validator; ct writes these files itself, so it trusts them. Keyed by "is HGB".
+SKOPS_TRUSTED = {
+    False: ["numpy.dtype"],
+    True: [
+        "numpy.dtype",
+        "functools.partial",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.utils.validation.check_array",
+    ],
+}
+
+
+def _now_ms() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)
 
 
 class MlflowRegistry(dg.ConfigurableResource):
@@ -57,25 +74,51 @@ class MlflowRegistry(dg.ConfigurableResource):
     def model_uri(self, version: str) -> str:
         return f"models:/{self.registered_model}/{version}"
 
+    def start_candidate_run(self, family: str, partition: str) -> str:
+        """An MLflow run for one candidate, left open so search trials can hang under it."""
+        run = self.client().create_run(self.experiment_id(), run_name=f"{family}-{partition}")
+        return str(run.info.run_id)
+
+    def log_trial(
+        self, parent_run_id: str, number: int, params: dict[str, Any], value: float
+    ) -> None:
+        """One search trial as a child run of its candidate's run."""
+        from mlflow.entities import Metric, Param
+
+        client = self.client()
+        parent = client.get_run(parent_run_id)
+        child = client.create_run(
+            parent.info.experiment_id,
+            run_name=f"trial-{number}",
+            tags={"mlflow.parentRunId": parent_run_id, "ct.trial": str(number)},
+        )
+        client.log_batch(
+            child.info.run_id,
+            metrics=[Metric("validation_roc_auc", value, _now_ms(), 0)],
+            params=[Param(k, str(v)) for k, v in params.items()],
+        )
+        client.set_terminated(child.info.run_id)
+
     def log_candidate(
         self,
         trained: TrainedModel,
         example: pd.DataFrame,
         metrics: dict[str, float],
         tags: dict[str, str],
+        run_id: str | None = None,
     ) -> dict[str, str]:
-        """Log one candidate as its own run and register it as a new model version."""
+        """Log one candidate in its run (a new one unless `run_id` names an open one) and
+        register it as a new model version carrying the same tags."""
         import mlflow
         from mlflow.models import infer_signature
 
-        from ct_assets.ml.training import LIGHTGBM, predict_proba
+        from ct_assets.ml.training import BOOSTERS, SKLEARN_HGB, predict_proba
 
-        experiment_id = self.experiment_id()
+        if run_id is None:
+            run_id = self.start_candidate_run(trained.family, tags.get("ct.partition", ""))
         signature = infer_signature(example, predict_proba(trained.family, trained.model, example))
-        all_tags = {**tags, FAMILY_TAG: trained.family}
-        with mlflow.start_run(
-            experiment_id=experiment_id, run_name=f"{trained.family}-{tags.get('ct.partition')}"
-        ) as run:
+        all_tags = {**tags, **trained.tags, FAMILY_TAG: trained.family}
+        with mlflow.start_run(run_id=run_id):
             mlflow.set_tags(all_tags)
             mlflow.log_params({k: str(v) for k, v in trained.params.items()})
             mlflow.log_metrics(metrics)
@@ -85,13 +128,13 @@ class MlflowRegistry(dg.ConfigurableResource):
                 "input_example": example.head(5),
                 "registered_model_name": self.registered_model,
             }
-            if trained.family == LIGHTGBM:
+            if trained.family in BOOSTERS:
                 info = mlflow.lightgbm.log_model(trained.model, **common)
             else:
-                # skops (MLflow's safe default) refuses the imputer's fitted numpy dtype unless
-                # it is named as trusted.
                 info = mlflow.sklearn.log_model(
-                    trained.model, skops_trusted_types=["numpy.dtype"], **common
+                    trained.model,
+                    skops_trusted_types=SKOPS_TRUSTED[trained.family == SKLEARN_HGB],
+                    **common,
                 )
         version = str(info.registered_model_version)
         client = self.client()
@@ -99,10 +142,38 @@ class MlflowRegistry(dg.ConfigurableResource):
             client.set_model_version_tag(self.registered_model, version, key, value)
         return {
             "family": trained.family,
-            "run_id": run.info.run_id,
+            "run_id": run_id,
             "version": version,
             "model_uri": self.model_uri(version),
+            "mode": all_tags.get("ct.training_mode", "full"),
         }
+
+    def log_holdout_metrics(self, run_id: str, metrics: dict[str, float]) -> None:
+        """A candidate's holdout figures beside its training ones, in its own run."""
+        from mlflow.entities import Metric
+
+        at = _now_ms()
+        self.client().log_batch(
+            run_id, metrics=[Metric(f"holdout_{k}", float(v), at, 0) for k, v in metrics.items()]
+        )
+
+    def log_evaluation(
+        self,
+        partition: str,
+        tags: dict[str, str],
+        figures: dict[str, Figure],
+        tables: dict[str, pd.DataFrame],
+    ) -> str:
+        """One run per evaluation: the curves and tables that compared the models."""
+        client = self.client()
+        run = client.create_run(self.experiment_id(), run_name=f"evaluation-{partition}", tags=tags)
+        run_id = str(run.info.run_id)
+        for name, figure in figures.items():
+            client.log_figure(run_id, figure, f"{name}.png")
+        for name, table in tables.items():
+            client.log_table(run_id, data=table, artifact_file=f"{name}.json")
+        client.set_terminated(run_id)
+        return run_id
 
     def version_tags(self, version: str) -> dict[str, str]:
         return dict(self.client().get_model_version(self.registered_model, version).tags)
@@ -111,11 +182,11 @@ class MlflowRegistry(dg.ConfigurableResource):
         """The model of a version in its native flavour, with its family."""
         import mlflow
 
-        from ct_assets.ml.training import LIGHTGBM
+        from ct_assets.ml.training import BOOSTERS
 
         family = self.version_tags(version)[FAMILY_TAG]
         self.client()
-        flavor = mlflow.lightgbm if family == LIGHTGBM else mlflow.sklearn
+        flavor = mlflow.lightgbm if family in BOOSTERS else mlflow.sklearn
         return family, flavor.load_model(self.model_uri(version))
 
     def load_for(self, version: str, feature_set_id: str) -> tuple[str, Any]:
@@ -139,9 +210,16 @@ class MlflowRegistry(dg.ConfigurableResource):
         return None if version is None else str(version)
 
     def promote(
-        self, version: str, previous: str | None, reason: str, kind: str = "promote"
+        self,
+        version: str,
+        previous: str | None,
+        reason: str,
+        kind: str = "promote",
+        gates: dict[str, Any] | None = None,
     ) -> None:
-        """Move the alias, then record the move on the version and in the model's history."""
+        """Move the alias (one registry write, so serving sees the old or the new version, never
+        neither), then record the move, with the gate figures, on the version and in the
+        model's history."""
         client = self.client()
         moment = datetime.now(UTC)
         now = moment.isoformat()
@@ -151,7 +229,15 @@ class MlflowRegistry(dg.ConfigurableResource):
         client.set_model_version_tag(
             self.registered_model, version, "ct.previous_champion", previous or ""
         )
-        entry = {"kind": kind, "to": version, "from": previous, "at": now, "reason": reason}
+        entry: dict[str, Any] = {
+            "kind": kind,
+            "to": version,
+            "from": previous,
+            "at": now,
+            "reason": reason,
+        }
+        if gates:
+            entry["gates"] = gates
         client.set_registered_model_tag(
             self.registered_model,
             f"{HISTORY_PREFIX}{moment.strftime('%Y%m%dT%H%M%S.%fZ')}",

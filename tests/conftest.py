@@ -12,6 +12,7 @@ import pytest
 
 from ct_assets.definitions import build_definitions
 from ct_assets.ml.datagen import DriftingSource, write_atomically
+from ct_assets.ml.gates import GatePolicy
 from ct_assets.settings import PipelineSettings
 
 # Fixtures of the real services (PostgreSQL, Redis, S3 over HTTP, HTTP APIs) on localhost.
@@ -56,6 +57,15 @@ class Project:
 
     def resource(self, key: str):
         return self.defs.resources[key]
+
+    def reconfigure(self, **changes) -> None:
+        """Other settings for the same deployment: the definitions are rebuilt from them."""
+        self.settings = replace(self.settings, **changes)
+        self.defs = build_definitions(self.settings)
+
+
+# Gates that promote any candidate above the floor, so a test can watch one rule alone.
+EAGER_GATES = GatePolicy(margin=-1.0, slice_tolerance=1.0)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,11 +11,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ct_assets.definitions import build_definitions
 from ct_assets.ml.landing import partitions_of_bytes
 from ct_assets.observe import latest_metadata
 from ct_assets.raw import partition_key_of
-from tests.conftest import START, Project
+from tests.conftest import EAGER_GATES, START, Project
 
 DAILY = dg.DailyPartitionsDefinition(start_date=START.isoformat(), end_date="2026-03-01")
 
@@ -106,8 +104,7 @@ def test_late_data_reopens_the_day_it_belongs_to(project: Project) -> None:
 
 def test_a_late_day_never_takes_the_champion_from_a_newer_decision(project: Project) -> None:
     # A gate that promotes anything, so that only the late-data rule can refuse.
-    project.settings = replace(project.settings, promotion_margin=-1.0)
-    project.defs = build_definitions(project.settings)
+    project.reconfigure(gates=EAGER_GATES)
     project.drop_day(0)
     assert project.materialize(project.partition(0), "key:raw_batches+").success
     project.drop_day(2)

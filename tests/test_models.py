@@ -7,14 +7,13 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
-from ct_assets.definitions import STAGES, build_definitions
+from ct_assets.definitions import STAGES
 from ct_assets.lineage import model_lineage
 from ct_assets.ml.landing import batch_id_for
 from ct_assets.observe import latest_metadata
-from tests.conftest import Project
+from tests.conftest import EAGER_GATES, Project
 
 
 def ct(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
@@ -107,15 +106,15 @@ def test_a_challenger_that_cannot_be_loaded_in_a_fresh_process_is_refused(
     project: Project,
 ) -> None:
     # A margin of -1 would promote any challenger: only the infrastructure gate stands.
-    eager = replace(project.settings, promotion_margin=-1.0)
-    project = replace(project, settings=eager, defs=build_definitions(eager))
+    project.reconfigure(gates=EAGER_GATES)
+    eager = project.settings
     project.drop_day(0)
     assert project.materialize(project.partition(0)).success
     registry = project.resource("mlflow")
     first = registry.champion_version()
     decided = latest_metadata(project.instance, "production_model", project.partition(0))
-    assert decided is not None and decided["infra_loaded"] is True
-    assert decided["infra_latency_ms_p95"] < eager.infra.latency_ms_p95
+    assert decided is not None and decided["infrastructure_loaded"] is True
+    assert decided["infrastructure_latency_ms_p95"] < eager.infra.latency_ms_p95
 
     project.drop_day(1)
     before_gate = " or ".join(f'key:"{k}"' for k in STAGES[:-1])
@@ -132,5 +131,5 @@ def test_a_challenger_that_cannot_be_loaded_in_a_fresh_process_is_refused(
     refused = latest_metadata(project.instance, "production_model", project.partition(1))
     assert refused is not None and refused["decision"] == "keep champion"
     assert "cannot be loaded in a fresh process" in refused["reason"]
-    assert refused["infra_loaded"] is False
+    assert refused["infrastructure_loaded"] is False
     assert registry.champion_version() == first

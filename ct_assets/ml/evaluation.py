@@ -1,11 +1,13 @@
-"""Scoring on a holdout, and the promotion gate decision."""
+"""The evaluation library: metrics on a holdout, per slice, and the noise in a difference."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+from sklearn.calibration import calibration_curve
 from sklearn.metrics import (
     average_precision_score,
     brier_score_loss,
@@ -15,9 +17,40 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from ct_assets.ml.schema import CHANNELS, COUNTRIES
+
 # Paired bootstrap: resamples of the holdout, and the two-sided confidence level.
 BOOTSTRAP_RESAMPLES = 1000
 CONFIDENCE = 0.95
+CALIBRATION_BINS = 10
+# Categorical features travel as integer codes; slices are reported by their names.
+CATEGORY_NAMES: dict[str, tuple[str, ...]] = {"channel": CHANNELS, "country": COUNTRIES}
+# What `score` reports, and so what a floor may bound.
+METRICS = frozenset(
+    {
+        "roc_auc",
+        "pr_auc",
+        "log_loss",
+        "brier",
+        "calibration_error",
+        "precision_at_threshold",
+        "recall_at_threshold",
+        "positive_rate",
+    }
+)
+
+
+def calibration_error(labels: np.ndarray, proba: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
+    """Expected calibration error: the row-weighted gap between predicted and observed rates
+    over equal-width probability bins."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(proba, edges[1:-1]), 0, bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    predicted = np.bincount(which, weights=proba, minlength=bins)
+    observed = np.bincount(which, weights=labels, minlength=bins)
+    filled = counts > 0
+    gaps = np.abs(predicted[filled] - observed[filled]) / counts[filled]
+    return float(np.sum(gaps * counts[filled]) / len(labels))
 
 
 def score(labels: np.ndarray, proba: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
@@ -30,12 +63,86 @@ def score(labels: np.ndarray, proba: np.ndarray, threshold: float = 0.5) -> dict
         "pr_auc": round(float(average_precision_score(labels, proba)), 5),
         "log_loss": round(float(log_loss(labels, np.clip(proba, 1e-7, 1 - 1e-7))), 5),
         "brier": round(float(brier_score_loss(labels, proba)), 5),
+        "calibration_error": round(calibration_error(labels, proba), 5),
         "precision_at_threshold": round(
             float(precision_score(labels, decided, zero_division=0)), 5
         ),
         "recall_at_threshold": round(float(recall_score(labels, decided, zero_division=0)), 5),
         "positive_rate": round(float(np.mean(labels)), 5),
     }
+
+
+def calibration_table(
+    labels: np.ndarray, proba: np.ndarray, bins: int = CALIBRATION_BINS
+) -> pd.DataFrame:
+    """Observed positive rate against mean predicted probability, per non-empty bin."""
+    observed, predicted = calibration_curve(labels, proba, n_bins=bins, strategy="uniform")
+    return pd.DataFrame(
+        {"mean_predicted": np.round(predicted, 4), "observed_rate": np.round(observed, 4)}
+    )
+
+
+def slice_label(column: str, value: object) -> str:
+    names = CATEGORY_NAMES.get(column)
+    if names is not None and isinstance(value, int | np.integer):
+        return names[int(value)] if 0 <= int(value) < len(names) else "missing"
+    return str(value)
+
+
+def slice_metrics(
+    frame: pd.DataFrame,
+    labels: np.ndarray,
+    proba: np.ndarray,
+    columns: Sequence[str],
+    min_rows: int,
+) -> list[dict[str, object]]:
+    """ROC AUC per value of each slice column, for slices large enough to judge.
+
+    A slice with fewer than `min_rows` rows, or a single class, is listed without an AUC: its
+    score would be noise, and a gate must not act on noise.
+    """
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"slice columns {missing} are not in the features; known: {', '.join(frame.columns)}"
+        )
+    rows = []
+    for column in columns:
+        values = frame[column].to_numpy()
+        for value in pd.unique(values):
+            mask = values == value
+            sliced = labels[mask]
+            judged = mask.sum() >= min_rows and 0 < sliced.sum() < len(sliced)
+            rows.append(
+                {
+                    "column": column,
+                    "value": slice_label(column, value),
+                    "rows": int(mask.sum()),
+                    "positive_rate": round(float(sliced.mean()), 4),
+                    "roc_auc": round(float(roc_auc_score(sliced, proba[mask])), 5)
+                    if judged
+                    else None,
+                }
+            )
+    return sorted(rows, key=lambda r: (str(r["column"]), str(r["value"])))
+
+
+def _bootstrap_aucs(labels: np.ndarray, scores: Sequence[np.ndarray], rows: np.ndarray) -> list:
+    """ROC AUC of each score on every resample (rows: resamples x n indices), by ranks.
+
+    The Mann-Whitney form (mean rank of the positives) is exactly sklearn's ROC AUC, ties
+    included, and ranks a whole block of resamples at once instead of one call per resample.
+    """
+    sampled = labels[rows].astype(bool)
+    positives = sampled.sum(axis=1)
+    negatives = rows.shape[1] - positives
+    out = []
+    for s in scores:
+        ranks = rankdata(s[rows], axis=1)
+        rank_sum = np.where(sampled, ranks, 0.0).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.append((rank_sum - positives * (positives + 1) / 2) / (positives * negatives))
+    return out
 
 
 def paired_bootstrap_gain(
@@ -51,98 +158,40 @@ def paired_bootstrap_gain(
     noise in the difference, not in each score alone.
     """
     rng = np.random.default_rng(seed)
-    gains = []
-    for _ in range(resamples):
-        rows = rng.integers(0, len(labels), len(labels))
-        sample = labels[rows]
-        if sample.min() == sample.max():
-            continue
-        gains.append(roc_auc_score(sample, candidate[rows]) - roc_auc_score(sample, champion[rows]))
+    n = len(labels)
+    # Blocks of resamples bounded to a few million cells, so memory stays flat for any holdout.
+    block = max(1, 4_000_000 // max(n, 1))
+    gains: list[np.ndarray] = []
+    for start in range(0, resamples, block):
+        rows = rng.integers(0, n, (min(block, resamples - start), n))
+        ours, theirs = _bootstrap_aucs(labels, (candidate, champion), rows)
+        both_classes = np.isfinite(ours) & np.isfinite(theirs)
+        gains.append((ours - theirs)[both_classes])
+    all_gains = np.concatenate(gains)
     tail = (1.0 - CONFIDENCE) / 2
-    lower, upper = np.quantile(gains, [tail, 1.0 - tail])
+    lower, upper = np.quantile(all_gains, [tail, 1.0 - tail])
     observed = roc_auc_score(labels, candidate) - roc_auc_score(labels, champion)
     return {
         "gain": round(float(observed), 5),
         "lower": round(float(lower), 5),
         "upper": round(float(upper), 5),
-        "resamples": len(gains),
+        "resamples": len(all_gains),
     }
 
 
-@dataclass(frozen=True)
-class ScoredModel:
-    version: str
-    family: str
-    roc_auc: float
-    log_loss: float
-    # Bootstrap interval of the ROC AUC gain over the champion, when there is one.
-    gain_lower: float | None = None
-    gain_upper: float | None = None
-
-
-@dataclass(frozen=True)
-class GateDecision:
-    promote: bool
-    candidate: ScoredModel | None
-    champion: ScoredModel | None
-    reason: str
-    floor: float
-    margin: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def decide_promotion(
-    candidates: list[ScoredModel],
-    champion: ScoredModel | None,
-    floor: float,
-    margin: float,
-) -> GateDecision:
-    """Promote the best candidate only if it clears the floor and beats the champion by `margin`.
-
-    The first model (no champion yet) is judged on the floor alone.
-    """
-    if not candidates:
-        return GateDecision(False, None, champion, "no candidate to judge", floor, margin)
-    best = max(candidates, key=lambda c: c.roc_auc)
-
-    def refuse(reason: str) -> GateDecision:
-        return GateDecision(False, best, champion, reason, floor, margin)
-
-    if best.roc_auc < floor:
-        return refuse(
-            f"best candidate v{best.version} ({best.family}) ROC AUC {best.roc_auc:.4f} "
-            f"is below the floor {floor:.4f}"
-        )
-    if champion is None:
-        return GateDecision(
-            True,
-            best,
-            None,
-            f"first model: v{best.version} ({best.family}) ROC AUC {best.roc_auc:.4f} "
-            f"clears the floor {floor:.4f}",
-            floor,
-            margin,
-        )
-    if best.version == champion.version:
-        return refuse(f"v{best.version} is already the champion")
-    gain = best.roc_auc - champion.roc_auc
-    versus = (
-        f"v{best.version} ({best.family}) ROC AUC {best.roc_auc:.4f} vs champion "
-        f"v{champion.version} {champion.roc_auc:.4f}: gain {gain:+.4f}"
+def comparison_table(models: Mapping[str, Mapping[str, object]]) -> pd.DataFrame:
+    """One row per model (keyed by a label such as 'candidate v3'), its holdout metrics."""
+    columns = (
+        "family",
+        "mode",
+        "roc_auc",
+        "pr_auc",
+        "log_loss",
+        "brier",
+        "calibration_error",
+        "precision_at_threshold",
+        "recall_at_threshold",
     )
-    beats = (
-        f"v{best.version} ({best.family}) ROC AUC {best.roc_auc:.4f} beats champion "
-        f"v{champion.version} {champion.roc_auc:.4f} by {gain:+.4f}"
+    return pd.DataFrame(
+        [{"model": name, **{c: m.get(c, "") for c in columns}} for name, m in models.items()]
     )
-    if best.gain_lower is not None:
-        # Noise must not promote: the whole confidence interval has to clear the margin.
-        interval = f"{CONFIDENCE:.0%} CI [{best.gain_lower:+.4f}, {best.gain_upper or 0.0:+.4f}]"
-        if best.gain_lower < margin:
-            return refuse(f"{versus}, {interval}: lower bound < margin {margin:.4f}")
-        reason = f"{beats}, {interval}: lower bound >= margin {margin:.4f}"
-        return GateDecision(True, best, champion, reason, floor, margin)
-    if gain < margin:
-        return refuse(f"{versus} < margin {margin:.4f}")
-    return GateDecision(True, best, champion, f"{beats} >= margin {margin:.4f}", floor, margin)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -42,9 +43,12 @@ def validate_serving(
             model_uri,
             str(sample_path),
         ]
+        # A serving process runs one thread: an OpenMP team per one-row call would measure
+        # contention with the rest of the machine, not the model (see PERF_NOTES).
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
         try:
             done = subprocess.run(
-                command, capture_output=True, text=True, timeout=budget.timeout_seconds
+                command, capture_output=True, text=True, timeout=budget.timeout_seconds, env=env
             )
         except subprocess.TimeoutExpired:
             return InfraResult(

@@ -1,0 +1,159 @@
+"""The incremental candidate: the champion's booster continued on the rows it has not seen.
+
+A refresh is much cheaper than a full retrain, but every refresh stacks trees fitted to a short
+slice of data on top of the old ones; errors and drift in that path would accumulate forever.
+So a chain of refreshes is bounded: once it spans `full_every` partitions since its last full
+retrain, no refresh is offered and the full LightGBM candidate of the same run is the retrain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from ct_assets.ml.training import (
+    BOOSTERS,
+    LIGHTGBM_INCREMENTAL,
+    LIGHTGBM_PARAMS,
+    TrainedModel,
+    lightgbm_dataset,
+)
+from ct_assets.ml.windows import PARTITION
+
+MODE_TAG = "ct.training_mode"
+BASE_TAG = "ct.continued_from"
+SINCE_FULL_TAG = "ct.partitions_since_full"
+STEP_PARTITIONS_TAG = "ct.step_partitions"
+STEP_BATCHES_TAG = "ct.step_batch_ids"
+INCREMENTAL, FULL = "incremental", "full"
+
+
+@dataclass(frozen=True)
+class Base:
+    """What the incremental path needs to know of the champion it would continue."""
+
+    version: str
+    family: str
+    tags: Mapping[str, str]
+
+    @property
+    def partitions(self) -> set[str]:
+        return set(filter(None, self.tags.get("ct.training_partitions", "").split(",")))
+
+    @property
+    def batch_ids(self) -> set[str]:
+        return set(filter(None, self.tags.get("ct.batch_ids", "").split(",")))
+
+    @property
+    def since_full(self) -> int:
+        return int(self.tags.get(SINCE_FULL_TAG, "0"))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Whether to refresh, from which base, on which rows; or why not."""
+
+    refresh: bool
+    reason: str
+    base: Base | None = None
+    new_rows: np.ndarray | None = None
+    new_partitions: tuple[str, ...] = ()
+    since_full: int = 0
+
+
+def unseen_rows(train: pd.DataFrame, base: Base) -> np.ndarray:
+    """Training rows the base was not trained on: outside its partitions or its batches.
+
+    A row is identified by (partition, batch): a late batch for a day the base saw is new, and
+    so is a day it never saw. The base's own holdout rows count as seen; it never trained on
+    them, but they are a small slice of a partition it knew.
+    """
+    in_partitions = train[PARTITION].isin(base.partitions).to_numpy()
+    in_batches = train["batch_id"].isin(base.batch_ids).to_numpy()
+    return ~(in_partitions & in_batches)
+
+
+def plan_refresh(
+    train: pd.DataFrame, base: Base | None, feature_set_id: str, full_every: int
+) -> Plan:
+    """Decide whether the incremental candidate is a refresh of `base`, and on which rows."""
+    if base is None:
+        return Plan(False, "no champion to continue from")
+    if base.family not in BOOSTERS:
+        return Plan(False, f"champion v{base.version} is {base.family}, not a LightGBM booster")
+    if base.tags.get("ct.feature_set_id") != feature_set_id:
+        return Plan(
+            False,
+            f"champion v{base.version} was trained on feature set "
+            f"{base.tags.get('ct.feature_set_id')}, these rows are {feature_set_id}",
+        )
+    rows = unseen_rows(train, base)
+    if not rows.any():
+        return Plan(False, f"no training row that champion v{base.version} has not seen")
+    new_partitions = tuple(sorted(set(train.loc[rows, PARTITION]) - base.partitions))
+    since_full = base.since_full + len(new_partitions)
+    if since_full >= full_every:
+        return Plan(
+            False,
+            f"full retrain due: champion v{base.version} is {base.since_full} partition(s) from "
+            f"its last full retrain, {len(new_partitions)} more would reach {full_every}",
+            base,
+            since_full=since_full,
+        )
+    return Plan(
+        True,
+        f"continues champion v{base.version} on {int(rows.sum())} unseen rows "
+        f"({', '.join(new_partitions) or 'late batches'}), {since_full} of {full_every} "
+        "partitions before a full retrain",
+        base,
+        rows,
+        new_partitions,
+        since_full,
+    )
+
+
+def refresh(
+    booster: lgb.Booster,
+    train: pd.DataFrame,
+    labels: pd.Series,
+    plan: Plan,
+    rounds: int,
+) -> TrainedModel:
+    """Continue `booster` (the champion) with `rounds` more trees fitted to the unseen rows.
+
+    The booster's own features are used, whatever this run's selection chose: continued trees
+    must read the columns the first ones read.
+    """
+    assert plan.refresh and plan.base is not None and plan.new_rows is not None
+    features: Sequence[str] = booster.feature_name()
+    new = train[plan.new_rows]
+    data = lightgbm_dataset(new, labels.to_numpy()[plan.new_rows], features)
+    continued = lgb.train(LIGHTGBM_PARAMS, data, num_boost_round=rounds, init_model=booster)
+    step_partitions = sorted(new[PARTITION].unique())
+    step_batches = sorted(new["batch_id"].unique())
+    return TrainedModel(
+        LIGHTGBM_INCREMENTAL,
+        continued,
+        {
+            **LIGHTGBM_PARAMS,
+            "rounds": rounds,
+            "base_trees": booster.num_trees(),
+            "new_rows": len(new),
+        },
+        tags={
+            MODE_TAG: INCREMENTAL,
+            BASE_TAG: plan.base.version,
+            SINCE_FULL_TAG: str(plan.since_full),
+            STEP_PARTITIONS_TAG: ",".join(step_partitions),
+            STEP_BATCHES_TAG: ",".join(step_batches),
+            "ct.selected_features": ",".join(features),
+            "ct.train_rows": str(len(new)),
+            # The model carries everything its base learnt from, plus this step.
+            "ct.training_partitions": ",".join(sorted(plan.base.partitions | set(step_partitions))),
+            "ct.batch_ids": ",".join(sorted(plan.base.batch_ids | set(step_batches))),
+        },
+    )

@@ -1,0 +1,103 @@
+"""The evaluation library on known data: metrics, calibration, slices, the bootstrap, curves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from ct_assets.ml.evaluation import (
+    _bootstrap_aucs,
+    calibration_error,
+    calibration_table,
+    paired_bootstrap_gain,
+    score,
+    slice_metrics,
+)
+from ct_assets.ml.plots import CURVES, comparison_figures, markdown_images, png
+
+
+def test_score_rejects_a_single_class_holdout() -> None:
+    with pytest.raises(ValueError, match="single class"):
+        score(np.array([1, 1]), np.array([0.2, 0.9]))
+    assert score(np.array([0, 1]), np.array([0.2, 0.9]))["roc_auc"] == 1.0
+
+
+def test_score_reports_precision_and_recall_at_the_threshold() -> None:
+    labels = np.array([0, 0, 1, 1, 1])
+    proba = np.array([0.1, 0.6, 0.4, 0.7, 0.9])
+    scored = score(labels, proba, threshold=0.5)
+    assert scored["precision_at_threshold"] == pytest.approx(2 / 3, abs=1e-5)
+    assert scored["recall_at_threshold"] == pytest.approx(2 / 3, abs=1e-5)
+    assert scored["positive_rate"] == 0.6
+
+
+def test_calibration_error_is_zero_when_rates_match_and_large_when_they_do_not() -> None:
+    # In each bin the observed rate equals the predicted probability exactly.
+    proba = np.repeat([0.25, 0.75], 4)
+    labels = np.array([1, 0, 0, 0, 1, 1, 1, 0])
+    assert calibration_error(labels, proba) == pytest.approx(0.0)
+    # Always 0.9 for a 50% outcome: off by 0.4 everywhere.
+    assert calibration_error(np.array([0, 1] * 50), np.full(100, 0.9)) == pytest.approx(0.4)
+    table = calibration_table(labels, proba)
+    assert list(table["observed_rate"]) == [0.25, 0.75]
+
+
+def test_slices_are_named_and_small_ones_are_not_judged() -> None:
+    rng = np.random.default_rng(0)
+    channel = np.array([0] * 300 + [1] * 300 + [2] * 40)
+    labels = rng.integers(0, 2, len(channel))
+    proba = np.where(channel == 0, labels * 0.8 + 0.1, rng.random(len(channel)))
+    frame = pd.DataFrame({"channel": channel})
+    rows = {r["value"]: r for r in slice_metrics(frame, labels, proba, ["channel"], 100)}
+    assert set(rows) == {"web", "app", "store"}
+    assert rows["web"]["roc_auc"] == 1.0 and rows["web"]["rows"] == 300
+    assert 0.4 < rows["app"]["roc_auc"] < 0.6  # type: ignore[operator]
+    assert rows["store"]["roc_auc"] is None and rows["store"]["rows"] == 40
+    with pytest.raises(ValueError, match=r"slice columns \['region'\]"):
+        slice_metrics(frame, labels, proba, ["region"], 100)
+
+
+def test_the_rank_form_of_the_bootstrap_auc_is_sklearn_s_auc_ties_included() -> None:
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 200)
+    scores = np.round(rng.random(200), 1)  # many ties
+    rows = rng.integers(0, 200, (25, 200))
+    (ranked,) = _bootstrap_aucs(labels, [scores], rows)
+    expected = [roc_auc_score(labels[r], scores[r]) for r in rows]
+    assert np.allclose(ranked, expected)
+
+
+def test_the_paired_bootstrap_separates_a_real_gain_from_noise() -> None:
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 2, 600)
+    signal = labels + rng.normal(0, 1.0, 600)
+    same = paired_bootstrap_gain(labels, signal, signal, resamples=300)
+    assert same["gain"] == same["lower"] == same["upper"] == 0.0
+    noisy = paired_bootstrap_gain(labels, signal + rng.normal(0, 0.05, 600), signal, resamples=300)
+    assert noisy["lower"] < 0.0 < noisy["upper"]
+    better = paired_bootstrap_gain(labels, labels + rng.normal(0, 0.3, 600), signal, resamples=300)
+    assert better["lower"] > 0.1 and better["resamples"] == 300
+
+
+def test_the_bootstrap_skips_resamples_with_a_single_class() -> None:
+    labels = np.array([1] + [0] * 9)  # a resample often misses the only positive
+    proba = np.linspace(0, 1, 10)
+    found = paired_bootstrap_gain(labels, proba, proba[::-1], resamples=200, seed=2)
+    assert 0 < found["resamples"] < 200
+
+
+def test_curves_draw_every_model_on_one_figure_each() -> None:
+    rng = np.random.default_rng(4)
+    labels = rng.integers(0, 2, 300)
+    figures = comparison_figures(
+        labels, {"v1 lightgbm": labels * 0.5 + rng.random(300) * 0.5, "v2": rng.random(300)}
+    )
+    assert set(figures) == set(CURVES)
+    roc_lines = [line.get_label() for line in figures["roc"].axes[0].get_lines()]
+    assert any(label.startswith("v1 lightgbm") for label in roc_lines)
+    assert any(label.startswith("v2") for label in roc_lines)
+    assert png(figures["roc"]).startswith(b"\x89PNG")
+    embedded = markdown_images(figures)
+    assert embedded.count("data:image/png;base64,") == 3

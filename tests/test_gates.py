@@ -1,0 +1,138 @@
+"""The promotion gates on evaluation figures, without Dagster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ct_assets.ml.evaluation import METRICS
+from ct_assets.ml.gates import (
+    FLOOR,
+    INFRASTRUCTURE,
+    MARGIN,
+    SLICES,
+    Bound,
+    GatePolicy,
+    GateResult,
+    Scored,
+    decide,
+    parse_bounds,
+    verdict,
+)
+
+POLICY = GatePolicy(floors=(Bound("roc_auc", ">=", 0.6),), margin=0.01, slice_tolerance=0.05)
+
+
+def m(
+    version: str,
+    auc: float,
+    gain: tuple[float, float] | None = None,
+    slices: dict[str, float | None] | None = None,
+    **metrics: float,
+) -> Scored:
+    return Scored(
+        version,
+        "lightgbm",
+        {"roc_auc": auc, "brier": 0.2, **metrics},
+        slices=[
+            {"column": "channel", "value": k, "rows": 200, "roc_auc": v}
+            for k, v in (slices or {}).items()
+        ],
+        gain=None if gain is None else {"lower": gain[0], "upper": gain[1], "resamples": 1000},
+    )
+
+
+def gates_of(candidates: list[Scored], champion: Scored | None) -> dict[str, GateResult]:
+    _, results = decide(candidates, champion, POLICY)
+    return {r.gate: r for r in results}
+
+
+def test_first_model_is_judged_on_the_floor_alone() -> None:
+    best, results = decide([m("1", 0.7), m("2", 0.65)], None, POLICY)
+    assert best is not None and best.version == "1"
+    assert all(r.passed for r in results)
+    refused = gates_of([m("1", 0.55)], None)
+    assert not refused[FLOOR].passed and "breaks roc_auc >= 0.6" in refused[FLOOR].reason
+    assert refused[FLOOR].figures["roc_auc"] == 0.55
+
+
+def test_every_floor_is_applied_and_named() -> None:
+    policy = GatePolicy(floors=parse_bounds("roc_auc>=0.6, brier<=0.15", METRICS))
+    _, results = decide([m("1", 0.8)], None, policy)
+    floor = results[0]
+    assert not floor.passed and "brier 0.2000 breaks brier <= 0.15" in floor.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [("roc_auc>0.6", "not a bound"), ("accuracy>=0.9", "unknown metric 'accuracy'")],
+)
+def test_bounds_that_cannot_be_read_are_refused_by_name(text: str, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        parse_bounds(text, METRICS)
+
+
+@pytest.mark.parametrize(
+    ("candidate", "champion", "passed"),
+    [(0.80, 0.75, True), (0.755, 0.75, False), (0.76, 0.75, True), (0.70, 0.75, False)],
+)
+def test_margin_without_an_interval_is_the_plain_gain(
+    candidate: float, champion: float, passed: bool
+) -> None:
+    assert gates_of([m("5", candidate)], m("2", champion))[MARGIN].passed is passed
+
+
+def test_the_floor_applies_even_when_the_champion_is_worse() -> None:
+    results = gates_of([m("5", 0.58)], m("2", 0.40))
+    assert not results[FLOOR].passed and results[MARGIN].passed
+
+
+def test_the_champion_cannot_be_its_own_challenger() -> None:
+    assert not gates_of([m("2", 0.9)], m("2", 0.9))[MARGIN].passed
+
+
+def test_a_gain_inside_the_noise_is_refused_and_a_clear_one_promoted() -> None:
+    champion = m("2", 0.70)
+    lucky = gates_of([m("5", 0.72, gain=(-0.01, 0.05))], champion)[MARGIN]
+    assert not lucky.passed
+    assert "95% CI [-0.0100, +0.0500]: lower bound < margin 0.0100" in lucky.reason
+    assert lucky.figures["gain_ci_lower"] == -0.01
+    clear = gates_of([m("6", 0.80, gain=(0.06, 0.14))], champion)[MARGIN]
+    assert clear.passed and "lower bound >= margin" in clear.reason
+
+
+def test_a_slice_that_regresses_beyond_the_tolerance_refuses_the_candidate() -> None:
+    champion = m("2", 0.70, slices={"web": 0.75, "app": 0.70, "store": None})
+    regressing = m("5", 0.80, gain=(0.05, 0.15), slices={"web": 0.85, "app": 0.62, "store": 0.9})
+    slices = gates_of([regressing], champion)[SLICES]
+    assert not slices.passed
+    assert "channel=app 0.7000 -> 0.6200" in slices.reason
+    assert slices.figures["worst_slice"] == "channel=app"
+    assert slices.figures["worst_regression"] == pytest.approx(0.08)
+    # The store slice is too small in the champion to compare: only two slices are.
+    assert slices.figures["slices_compared"] == 2
+    within = m("6", 0.80, gain=(0.05, 0.15), slices={"web": 0.85, "app": 0.67})
+    assert gates_of([within], champion)[SLICES].passed
+
+
+def test_all_evaluation_gates_record_figures_even_after_one_refused() -> None:
+    results = gates_of([m("5", 0.55, gain=(-0.2, -0.1))], m("2", 0.70))
+    assert [r.gate for r in results.values()] == [FLOOR, MARGIN, SLICES]
+    assert all(r.ran for r in results.values())
+    assert not results[FLOOR].passed and not results[MARGIN].passed
+    assert results[MARGIN].figures["gain_ci_upper"] == -0.1
+
+
+def verdict_of(results: dict[str, Any]) -> Any:
+    best = m("5", 0.8)
+    gates = [GateResult(g, p, f"{g} says {p}") for g, p in results.items()]
+    return verdict(best, m("2", 0.7), gates)
+
+
+def test_promotion_needs_every_gate_and_names_the_first_refusal() -> None:
+    passed = verdict_of({FLOOR: True, MARGIN: True, SLICES: True, INFRASTRUCTURE: True})
+    assert passed.promote and "infrastructure: infrastructure says True" in passed.reason
+    refused = verdict_of({FLOOR: True, MARGIN: False, SLICES: False, INFRASTRUCTURE: False})
+    assert not refused.promote and refused.reason == "margin gate: margin says False"
+    assert not verdict(None, None, []).promote
