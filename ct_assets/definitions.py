@@ -19,6 +19,7 @@ from resources import build_resources
 from sensors.automation import build_automation_sensor
 from sensors.file_drop import build_file_drop_sensor
 from sensors.freshness import build_freshness_sensor
+from sensors.model_freshness import build_model_freshness_sensor
 from sensors.pulled import build_pulled_sensor
 
 # The stages in pipeline order, for anything that walks the whole graph.
@@ -53,6 +54,7 @@ def build_definitions(settings: PipelineSettings) -> dg.Definitions:
             build_file_drop_sensor(partitions, interval),
             *(build_pulled_sensor(name, partitions, interval) for name in settings.pulled_sources),
             build_freshness_sensor(settings),
+            build_model_freshness_sensor(settings),
             build_automation_sensor(interval),
         ],
         resources=build_resources(settings, settings.environment),

@@ -172,8 +172,12 @@ def build_production(
             refused = held if judged_now.promote and held else "an evaluation gate refused"
             infra = not_run(INFRASTRUCTURE, refused)
         decision = verdict(judged_now.candidate, judged_now.champion, [*judged_now.gates, infra])
-        if held is None and decision.promote and mlflow.champion_version() != before:
-            held = "the champion was moved by hand during infrastructure validation"
+        now_serving = mlflow.champion_version()
+        if held is None and decision.promote and now_serving != before:
+            # The pool serialises decisions; a rollback by hand is not in it.
+            held = (
+                f"champion moved from v{before} to v{now_serving} during infrastructure validation"
+            )
         if held is not None and judged_now.promote:
             decision = replace(decision, promote=False, reason=held)
         if decision.promote and decision.candidate is not None:

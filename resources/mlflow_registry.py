@@ -112,10 +112,13 @@ class MlflowRegistry(dg.ConfigurableResource):
         import mlflow
         from mlflow.models import infer_signature
 
-        from ct_assets.ml.training import BOOSTERS, SKLEARN_HGB, predict_proba
+        from ct_assets.ml.training import BOOSTERS, SKLEARN_HGB, model_features, predict_proba
 
         if run_id is None:
             run_id = self.start_candidate_run(trained.family, tags.get("ct.partition", ""))
+        # The signature names exactly the columns the model reads: serving may send more (they
+        # are dropped by MLflow's schema enforcement), never fewer.
+        example = example[model_features(trained.family, trained.model)]
         signature = infer_signature(example, predict_proba(trained.family, trained.model, example))
         all_tags = {**tags, **trained.tags, FAMILY_TAG: trained.family}
         with mlflow.start_run(run_id=run_id):

@@ -15,6 +15,7 @@ import sensors
 from ct_assets.definitions import STAGES, build_definitions, defs
 from ct_assets.ml.datagen import DriftingSource, write_atomically
 from ct_assets.ml.quality import DIMENSIONS
+from ct_assets.production import GATE_CHECKS
 from ct_assets.settings import PROJECT_ROOT, load_settings
 from tests.conftest import START
 
@@ -36,6 +37,7 @@ def test_definitions_load_with_every_stage_check_and_sensor() -> None:
     assert checks == {
         ("validated_batches", "events_match_schema"),
         ("production_model", "promotion_gate"),
+        *(("production_model", check) for check in GATE_CHECKS.values()),
         *(("validated_batches", f"quality_{d}") for d in DIMENSIONS),
         ("feature_drift", "drift_share_below_threshold"),
     }
@@ -50,7 +52,12 @@ def test_definitions_load_with_every_stage_check_and_sensor() -> None:
         if key != dg.AssetKey("raw_batches"):
             assert node.automation_condition is not None, key
     sensors_by_name = {s.name: s for s in defs.sensors or []}
-    assert set(sensors_by_name) == {"file_drop_sensor", "freshness_alert_sensor", "ct_automation"}
+    assert set(sensors_by_name) == {
+        "file_drop_sensor",
+        "freshness_alert_sensor",
+        "model_freshness_sensor",
+        "ct_automation",
+    }
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors_by_name.values())
     defs.resolve_implicit_global_asset_job_def()
 
@@ -90,6 +97,23 @@ def test_settings_reject_bad_values() -> None:
         load_settings({"CT_DQ_BLOCKING": "volume,freshness"})
     tuned = load_settings({"CT_DQ_MAX_LAG_HOURS": "6", "CT_DQ_BLOCKING": "volume"})
     assert tuned.quality.max_lag_hours == 6.0 and tuned.quality_blocking == {"volume"}
+    with pytest.raises(ValueError, match="CT_AUC_FLOOR is replaced by CT_GATE_FLOORS"):
+        load_settings({"CT_AUC_FLOOR": "0.7"})
+    with pytest.raises(ValueError, match="unknown metric 'acc'"):
+        load_settings({"CT_GATE_FLOORS": "acc>=0.9"})
+    with pytest.raises(ValueError, match="CT_CANDIDATES"):
+        load_settings({"CT_CANDIDATES": "lightgbm,xgboost"})
+    gated = load_settings(
+        {
+            "CT_GATE_FLOORS": "roc_auc>=0.7,brier<=0.2",
+            "CT_CANDIDATES": "lightgbm, lightgbm_incremental",
+            "CT_SLICE_COLUMNS": "country",
+            "CT_HPO_TRIALS": "5",
+        }
+    )
+    assert [str(b) for b in gated.gates.floors] == ["roc_auc >= 0.7", "brier <= 0.2"]
+    assert gated.families == ("lightgbm", "lightgbm_incremental")
+    assert gated.slice_columns == ("country",) and gated.search.trials == 5
 
 
 def test_dagster_cli_materializes_a_partition(tmp_path: Path, monkeypatch) -> None:

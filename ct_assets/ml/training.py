@@ -182,14 +182,18 @@ def train_family(
     return fit_family(family, train, training_labels(train, permute_labels_seed), features)
 
 
+def model_features(family: str, model: Any) -> list[str]:
+    """The columns a trained model reads, in order: its serving contract (and signature)."""
+    if family in BOOSTERS:
+        return list(model.feature_name())
+    if family in (SKLEARN_LOGREG, SKLEARN_HGB):
+        return list(model.feature_names_in_)
+    raise ValueError(f"unknown model family {family!r}")
+
+
 def predict_proba(family: str, model: Any, frame: pd.DataFrame) -> np.ndarray:
     """Probability of the positive class, whichever family the model is."""
+    columns = inputs(frame, model_features(family, model))
     if family in BOOSTERS:
-        # The booster reads the features it was trained on, by name.
-        return np.asarray(model.predict(inputs(frame, model.feature_name())), dtype=float)
-    if family in (SKLEARN_LOGREG, SKLEARN_HGB):
-        # A fitted estimator knows the columns it was fitted on, in order.
-        return np.asarray(
-            model.predict_proba(inputs(frame, model.feature_names_in_))[:, 1], dtype=float
-        )
-    raise ValueError(f"unknown model family {family!r}")
+        return np.asarray(model.predict(columns), dtype=float)
+    return np.asarray(model.predict_proba(columns)[:, 1], dtype=float)

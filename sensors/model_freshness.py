@@ -1,0 +1,87 @@
+"""The production model's freshness: overdue means retrain.
+
+`production_model` carries a freshness policy, so the UI shows when no promotion decision has
+been taken for too long. A policy only reports; this sensor acts on the same window. An overdue
+decision usually means the pipeline is stuck upstream (a day that never arrived holds its
+windows back), so the retrain is a run of the window, the candidates, the evaluation and the
+decision on the newest partition that has features, whatever automation is waiting for.
+"""
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from ct_assets.candidates import CANDIDATE_MODELS
+from ct_assets.evaluations import MODEL_EVALUATIONS
+from ct_assets.features import FEATURES
+from ct_assets.production import PRODUCTION_MODEL
+from ct_assets.settings import PipelineSettings
+from ct_assets.splits import TRAINING_WINDOW
+from sensors.freshness import FAIL, freshness_state
+
+RETRAIN = (TRAINING_WINDOW, CANDIDATE_MODELS, MODEL_EVALUATIONS, PRODUCTION_MODEL)
+TRIGGER_TAG = "ct/trigger"
+
+
+def overdue_since(
+    last_decision: float | None, first_features: float | None, now: float, fail: timedelta
+) -> float | None:
+    """When the overdue clock started (the last decision, or the first features when no decision
+    was ever taken), if it has run past `fail`; None while the decision is fresh."""
+    reference = last_decision if last_decision is not None else first_features
+    if reference is None or freshness_state(reference, now, fail, fail) != FAIL:
+        return None
+    return reference
+
+
+def _timestamp(instance: dg.DagsterInstance, asset: str, ascending: bool) -> float | None:
+    records = instance.fetch_materializations(
+        dg.AssetKey(asset), limit=1, ascending=ascending
+    ).records
+    return records[0].timestamp if records else None
+
+
+def build_model_freshness_sensor(
+    settings: PipelineSettings, clock: Callable[[], float] = time.time
+) -> dg.SensorDefinition:
+    fail = settings.model_freshness_fail
+
+    @dg.sensor(
+        name="model_freshness_sensor",
+        minimum_interval_seconds=max(60, settings.sensor_interval_seconds),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        asset_selection=list(RETRAIN),
+        description=f"Retrains the newest partition with features when {PRODUCTION_MODEL} has "
+        f"had no decision for {fail} (its freshness policy's fail window).",
+    )
+    def model_freshness_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        instance = context.instance
+        since = overdue_since(
+            _timestamp(instance, PRODUCTION_MODEL, ascending=False),
+            _timestamp(instance, FEATURES, ascending=True),
+            clock(),
+            fail,
+        )
+        if since is None:
+            return dg.SensorResult(skip_reason=f"{PRODUCTION_MODEL} is fresh (or has no data)")
+        with_features = instance.get_materialized_partitions(dg.AssetKey(FEATURES))
+        if not with_features:
+            return dg.SensorResult(skip_reason="overdue, but no partition has features")
+        newest = max(with_features)
+        moment = datetime.fromtimestamp(since, UTC).isoformat()
+        context.log.warning(f"{PRODUCTION_MODEL} overdue since {moment}: retraining {newest}")
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(
+                    # One retrain per partition and overdue episode; a new decision ends it.
+                    run_key=f"retrain-{newest}-{since:.0f}",
+                    partition_key=newest,
+                    asset_selection=[dg.AssetKey(a) for a in RETRAIN],
+                    tags={TRIGGER_TAG: f"{PRODUCTION_MODEL} overdue since {moment}"},
+                )
+            ]
+        )
+
+    return model_freshness_sensor
