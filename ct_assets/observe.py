@@ -20,10 +20,11 @@ def latest_metadata(
     return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
 
 
-def latest_check_passed(
+def latest_check(
     instance: dg.DagsterInstance, asset: str, check: str, partition: str
-) -> bool | None:
-    """Whether the newest evaluation of a check on one partition passed (None: never ran)."""
+) -> dict[str, Any] | None:
+    """The newest evaluation of a check on one partition: passed, description and metadata
+    as plain values (None: never ran)."""
     records = instance.event_log_storage.get_asset_check_execution_history(
         dg.AssetCheckKey(dg.AssetKey(asset), check), limit=100
     )
@@ -31,8 +32,20 @@ def latest_check_passed(
         if record.partition != partition or record.event is None:
             continue
         evaluation = record.event.dagster_event.event_specific_data  # type: ignore[union-attr]
-        return bool(evaluation.passed)  # type: ignore[union-attr]
+        return {
+            "passed": bool(evaluation.passed),  # type: ignore[union-attr]
+            "description": evaluation.description,  # type: ignore[union-attr]
+            "metadata": {k: v.value for k, v in evaluation.metadata.items()},  # type: ignore[union-attr]
+        }
     return None
+
+
+def latest_check_passed(
+    instance: dg.DagsterInstance, asset: str, check: str, partition: str
+) -> bool | None:
+    """Whether the newest evaluation of a check on one partition passed (None: never ran)."""
+    found = latest_check(instance, asset, check, partition)
+    return None if found is None else found["passed"]
 
 
 def materialization_record(

@@ -75,9 +75,16 @@ class MlflowRegistry(dg.ConfigurableResource):
         return f"models:/{self.registered_model}/{version}"
 
     def start_candidate_run(self, family: str, partition: str) -> str:
-        """An MLflow run for one candidate, left open so search trials can hang under it."""
-        run = self.client().create_run(self.experiment_id(), run_name=f"{family}-{partition}")
-        return str(run.info.run_id)
+        """An MLflow run for one candidate; search trials hang under it as child runs, and the
+        model is logged into it (`log_candidate` resumes it). Started through the fluent API so
+        that MLflow records its source tags (user, entry point, git commit) as usual."""
+        import mlflow
+
+        self.client()
+        with mlflow.start_run(
+            experiment_id=self.experiment_id(), run_name=f"{family}-{partition}"
+        ) as run:
+            return str(run.info.run_id)
 
     def log_trial(
         self, parent_run_id: str, number: int, params: dict[str, Any], value: float

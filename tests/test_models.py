@@ -9,10 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ct_assets.definitions import STAGES
 from ct_assets.lineage import model_lineage
 from ct_assets.ml.landing import batch_id_for
-from ct_assets.observe import latest_metadata
+from ct_assets.observe import latest_check, latest_metadata
 from tests.conftest import EAGER_GATES, Project
 
 
@@ -133,3 +135,45 @@ def test_a_challenger_that_cannot_be_loaded_in_a_fresh_process_is_refused(
     assert "cannot be loaded in a fresh process" in refused["reason"]
     assert refused["infrastructure_loaded"] is False
     assert registry.champion_version() == first
+
+
+def test_the_evaluation_and_every_gate_are_shown_in_dagster_and_logged_to_mlflow(
+    project: Project,
+) -> None:
+    for day in range(2):
+        project.drop_day(day)
+        assert project.materialize(project.partition(day)).success
+    partition = project.partition(1)
+    registry = project.resource("mlflow")
+    evaluations = json.loads(
+        (project.settings.data_dir / "model_evaluations" / f"{partition}.json").read_text()
+    )
+    champion = evaluations["champion"]
+    assert champion is not None
+    shown = latest_metadata(project.instance, "model_evaluations", partition)
+    assert shown is not None
+    assert f"champion v{champion['version']}" in shown["comparison"]
+    assert "calibration_error" in shown["comparison"]
+    assert "channel=web" in shown["slices"] and "country=BR" in shown["slices"]
+    assert shown["curves"].count("data:image/png;base64,") == 3
+
+    client = registry.client()
+    run_id = shown["mlflow_evaluation_run"]
+    artifacts = {a.path for a in client.list_artifacts(run_id)}
+    assert {"roc.png", "precision_recall.png", "calibration.png", "comparison.json"} <= artifacts
+    assert "slices.json" in artifacts
+    # Every candidate's own run carries its holdout figures beside its training ones.
+    candidates = json.loads(
+        (project.settings.data_dir / "candidate_models" / f"{partition}.json").read_text()
+    )
+    for ref, record in zip(candidates, evaluations["candidates"], strict=True):
+        metrics = client.get_run(ref["run_id"]).data.metrics
+        assert metrics["holdout_roc_auc"] == pytest.approx(record["roc_auc"])
+        assert "train_roc_auc" in metrics
+
+    margin = latest_check(project.instance, "production_model", "margin_gate", partition)
+    assert margin is not None and margin["metadata"]["ran"] is True
+    best = max(evaluations["candidates"], key=lambda c: c["roc_auc"])
+    assert margin["metadata"]["gain_ci_lower"] == best["gain_vs_champion"]["lower"]
+    for check in ("floor_gate", "slices_gate", "infrastructure_gate", "promotion_gate"):
+        assert latest_check(project.instance, "production_model", check, partition), check

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import (
     average_precision_score,
@@ -128,20 +127,30 @@ def slice_metrics(
 
 
 def _bootstrap_aucs(labels: np.ndarray, scores: Sequence[np.ndarray], rows: np.ndarray) -> list:
-    """ROC AUC of each score on every resample (rows: resamples x n indices), by ranks.
+    """ROC AUC of each score on every resample (rows: resamples x n indices).
 
-    The Mann-Whitney form (mean rank of the positives) is exactly sklearn's ROC AUC, ties
-    included, and ranks a whole block of resamples at once instead of one call per resample.
+    A resample is the holdout with a weight per row (how often it was drawn). Sorted once by
+    score, the AUC of a weighted sample is the weighted share of (positive, negative) pairs in
+    the right order, ties counting half: exactly sklearn's ROC AUC, computed for a whole block
+    of resamples with sums instead of one sort per resample.
     """
-    sampled = labels[rows].astype(bool)
-    positives = sampled.sum(axis=1)
-    negatives = rows.shape[1] - positives
+    resamples, n = rows.shape
+    offsets = np.arange(resamples)[:, None] * n
     out = []
     for s in scores:
-        ranks = rankdata(s[rows], axis=1)
-        rank_sum = np.where(sampled, ranks, 0.0).sum(axis=1)
+        order = np.argsort(s, kind="stable")
+        position = np.empty(n, dtype=np.int64)
+        position[order] = np.arange(n)
+        weights = np.bincount((offsets + position[rows]).ravel(), minlength=resamples * n)
+        weights = weights.reshape(resamples, n).astype(float)
+        positive = labels[order].astype(bool)
+        ordered = s[order]
+        ties = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        pos = np.add.reduceat(weights * positive, ties, axis=1)
+        neg = np.add.reduceat(weights * ~positive, ties, axis=1)
+        below = np.cumsum(neg, axis=1) - neg
         with np.errstate(invalid="ignore", divide="ignore"):
-            out.append((rank_sum - positives * (positives + 1) / 2) / (positives * negatives))
+            out.append((pos * (below + 0.5 * neg)).sum(axis=1) / (pos.sum(1) * neg.sum(1)))
     return out
 
 
