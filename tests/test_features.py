@@ -21,7 +21,7 @@ from ct_assets.ml.feature_spec import (
 )
 from ct_assets.ml.features import build_features
 from ct_assets.ml.schema import COUNTRIES
-from ct_assets.ml.selection import SelectionConfig, select_features
+from ct_assets.ml.selection import SelectionConfig, dominant_value, select_features
 from ct_assets.ml.training import predict_proba, train_family
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -202,3 +202,15 @@ def test_categories_are_learned_on_the_training_rows_only() -> None:
         predict_proba("lightgbm", booster, held),
         predict_proba("lightgbm", booster, held.assign(country=99)),
     )
+
+
+@pytest.mark.parametrize("share", [0.5001, 0.9, 0.995, 1.0])
+def test_the_dominant_value_by_selection_agrees_with_counting(share: float) -> None:
+    rng = np.random.default_rng(5)
+    n = 20_000
+    held = int(n * share)
+    column = pd.Series(np.r_[np.full(held, 3.25), rng.normal(size=n - held), [np.nan] * 50])
+    column = column.sample(frac=1.0, random_state=1)
+    value, found = dominant_value(column, 0.6)
+    counts = column.value_counts()
+    assert value == 3.25 and found == pytest.approx(counts.iloc[0] / counts.sum())

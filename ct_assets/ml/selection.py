@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 
@@ -40,6 +41,22 @@ class Selection:
         return pd.DataFrame(rows)
 
 
+def dominant_value(column: pd.Series, threshold: float) -> tuple[object, float]:
+    """The value that may cover at least `threshold` of the non-null rows, and its share.
+
+    A value held by more than half of the rows is the median, so for thresholds above one half
+    a selection (O(n), no hashing of a million floats) finds the only candidate exactly.
+    """
+    values = column.dropna().to_numpy()
+    if len(values) == 0:
+        return None, 1.0
+    if threshold <= 0.5 or values.dtype.kind not in "biuf":
+        counts = column.value_counts(dropna=True)
+        return counts.index[0], float(counts.iloc[0] / counts.sum())
+    middle = np.partition(values, len(values) // 2)[len(values) // 2]
+    return middle.item(), float(np.count_nonzero(values == middle) / len(values))
+
+
 def select_features(
     train: pd.DataFrame,
     candidates: list[str],
@@ -56,13 +73,11 @@ def select_features(
         if null_share > config.max_null_share:
             dropped[name] = f"mostly null ({null_share:.1%} > {config.max_null_share:.1%})"
             continue
-        counts = column.value_counts(dropna=True)
-        if len(counts) <= 1:
+        value, top_share = dominant_value(column, config.near_constant_share)
+        if top_share >= 1.0:
             dropped[name] = "constant"
-            continue
-        top_share = float(counts.iloc[0] / counts.sum())
-        if top_share >= config.near_constant_share:
-            dropped[name] = f"near-constant ({top_share:.2%} of rows hold {counts.index[0]!r})"
+        elif top_share >= config.near_constant_share:
+            dropped[name] = f"near-constant ({top_share:.2%} of rows hold {value!r})"
     kept = [n for n in candidates if n not in dropped]
     scores = dict(importance or {})
     if config.top_k and scores and len(kept) > config.top_k:
