@@ -41,6 +41,25 @@ def runs_since(instance: dg.DagsterInstance, since: float) -> list[str]:
             f"    {record.start_time - since:6.1f} s -> {end - since:6.1f} s  "
             f"{record.dagster_run.status.value:<8} {assets}"
         )
+        lines.extend(step_lines(instance, record.dagster_run.run_id, since))
+    return lines
+
+
+def step_lines(instance: dg.DagsterInstance, run_id: str, since: float) -> list[str]:
+    """Where a run's time went: each step's start and end, and the gaps between them."""
+    started: dict[str, float] = {}
+    lines = []
+    for event in instance.all_logs(
+        run_id, of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}
+    ):
+        key = event.step_key or "?"
+        if event.dagster_event_type == dg.DagsterEventType.STEP_START:
+            started[key] = event.timestamp
+        elif key in started:
+            lines.append(
+                f"        {started[key] - since:6.1f} s -> {event.timestamp - since:6.1f} s  "
+                f"{event.timestamp - started[key]:5.1f} s  {key}"
+            )
     return lines
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 from ct_assets.ml.evaluation import (
     calibration_table,
     comparison_table,
-    paired_bootstrap_gain,
+    paired_bootstrap_gains,
     score,
     slice_metrics,
 )
@@ -106,10 +106,9 @@ def build_evaluations(
             else:
                 champion = evaluated(champion_version, family, champion_proba, holdout)
                 curves[f"champion v{champion_version} {family}"] = champion_proba
+                gains = paired_bootstrap_gains(labels, proba_of, champion_proba)
                 for record in candidates:
-                    record["gain_vs_champion"] = paired_bootstrap_gain(
-                        labels, proba_of[record["version"]], champion_proba
-                    )
+                    record["gain_vs_champion"] = gains[record["version"]]
         labelled = {f"candidate v{c['version']}": c for c in candidates}
         if champion:
             labelled[f"champion v{champion['version']}"] = champion

@@ -8,10 +8,11 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from ct_assets.ml.evaluation import (
-    _bootstrap_aucs,
+    _Ranked,
+    _resample_weights,
     calibration_error,
     calibration_table,
-    paired_bootstrap_gain,
+    paired_bootstrap_gains,
     score,
     slice_metrics,
 )
@@ -64,7 +65,7 @@ def test_the_rank_form_of_the_bootstrap_auc_is_sklearn_s_auc_ties_included() -> 
     labels = rng.integers(0, 2, 200)
     scores = np.round(rng.random(200), 1)  # many ties
     rows = rng.integers(0, 200, (25, 200))
-    (ranked,) = _bootstrap_aucs(labels, [scores], rows)
+    ranked = _Ranked.of(labels, scores).aucs(_resample_weights(rows))
     expected = [roc_auc_score(labels[r], scores[r]) for r in rows]
     assert np.allclose(ranked, expected)
 
@@ -73,18 +74,26 @@ def test_the_paired_bootstrap_separates_a_real_gain_from_noise() -> None:
     rng = np.random.default_rng(3)
     labels = rng.integers(0, 2, 600)
     signal = labels + rng.normal(0, 1.0, 600)
-    same = paired_bootstrap_gain(labels, signal, signal, resamples=300)
+    candidates = {
+        "same": signal,
+        "noisy": signal + rng.normal(0, 0.05, 600),
+        "better": labels + rng.normal(0, 0.3, 600),
+    }
+    found = paired_bootstrap_gains(labels, candidates, signal, resamples=300)
+    same, noisy, better = found["same"], found["noisy"], found["better"]
     assert same["gain"] == same["lower"] == same["upper"] == 0.0
-    noisy = paired_bootstrap_gain(labels, signal + rng.normal(0, 0.05, 600), signal, resamples=300)
     assert noisy["lower"] < 0.0 < noisy["upper"]
-    better = paired_bootstrap_gain(labels, labels + rng.normal(0, 0.3, 600), signal, resamples=300)
     assert better["lower"] > 0.1 and better["resamples"] == 300
+    # Pairing holds per candidate: each one's interval is the one it gets compared alone.
+    assert paired_bootstrap_gains(labels, {"better": candidates["better"]}, signal, 300) == {
+        "better": better
+    }
 
 
 def test_the_bootstrap_skips_resamples_with_a_single_class() -> None:
     labels = np.array([1] + [0] * 9)  # a resample often misses the only positive
     proba = np.linspace(0, 1, 10)
-    found = paired_bootstrap_gain(labels, proba, proba[::-1], resamples=200, seed=2)
+    found = paired_bootstrap_gains(labels, {"v": proba}, proba[::-1], resamples=200, seed=2)["v"]
     assert 0 < found["resamples"] < 200
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -22,6 +24,7 @@ from ct_assets.ml.schema import CHANNELS, COUNTRIES
 BOOTSTRAP_RESAMPLES = 1000
 CONFIDENCE = 0.95
 CALIBRATION_BINS = 10
+K = TypeVar("K")
 # Categorical features travel as integer codes; slices are reported by their names.
 CATEGORY_NAMES: dict[str, tuple[str, ...]] = {"channel": CHANNELS, "country": COUNTRIES}
 # What `score` reports, and so what a floor may bound.
@@ -126,66 +129,89 @@ def slice_metrics(
     return sorted(rows, key=lambda r: (str(r["column"]), str(r["value"])))
 
 
-def _bootstrap_aucs(labels: np.ndarray, scores: Sequence[np.ndarray], rows: np.ndarray) -> list:
-    """ROC AUC of each score on every resample (rows: resamples x n indices).
+@dataclass(frozen=True)
+class _Ranked:
+    """One model's holdout scores sorted once, for AUCs on any number of resamples."""
 
-    A resample is the holdout with a weight per row (how often it was drawn). Sorted once by
-    score, the AUC of a weighted sample is the weighted share of (positive, negative) pairs in
-    the right order, ties counting half: exactly sklearn's ROC AUC, computed for a whole block
-    of resamples with sums instead of one sort per resample.
-    """
-    resamples, n = rows.shape
-    offsets = np.arange(resamples)[:, None] * n
-    out = []
-    for s in scores:
-        order = np.argsort(s, kind="stable")
-        position = np.empty(n, dtype=np.int64)
-        position[order] = np.arange(n)
-        weights = np.bincount((offsets + position[rows]).ravel(), minlength=resamples * n)
-        weights = weights.reshape(resamples, n).astype(float)
-        positive = labels[order].astype(bool)
-        ordered = s[order]
-        ties = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        pos = np.add.reduceat(weights * positive, ties, axis=1)
-        neg = np.add.reduceat(weights * ~positive, ties, axis=1)
-        below = np.cumsum(neg, axis=1) - neg
+    order: np.ndarray
+    positive: np.ndarray
+    ties: np.ndarray | None  # start of each group of equal scores; None when all differ
+
+    @classmethod
+    def of(cls, labels: np.ndarray, scores: np.ndarray) -> _Ranked:
+        order = np.argsort(scores, kind="stable")
+        ordered = scores[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        ties = None if len(starts) == len(ordered) else starts
+        return cls(order, labels[order].astype(bool), ties)
+
+    def aucs(self, weights: np.ndarray) -> np.ndarray:
+        """ROC AUC on each resample, given as a weight per holdout row (resamples x n).
+
+        The AUC of a weighted sample is the weighted share of (positive, negative) pairs in the
+        right order, ties counting half: exactly sklearn's ROC AUC, for a whole block of
+        resamples with sums instead of one sort per resample.
+        """
+        w = weights[:, self.order]
+        pos = w * self.positive
+        if self.ties is None:
+            neg = w - pos
+        else:
+            pos = np.add.reduceat(pos, self.ties, axis=1)
+            neg = np.add.reduceat(w, self.ties, axis=1) - pos
+        # Pairs with the negative strictly below, plus half of the tied ones.
+        ordered_pairs = np.einsum("ij,ij->i", pos, np.cumsum(neg, axis=1) - 0.5 * neg)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out.append((pos * (below + 0.5 * neg)).sum(axis=1) / (pos.sum(1) * neg.sum(1)))
-    return out
+            return ordered_pairs / (pos.sum(axis=1) * neg.sum(axis=1))
 
 
-def paired_bootstrap_gain(
+def _resample_weights(rows: np.ndarray) -> np.ndarray:
+    """How often each holdout row was drawn in each resample (rows: resamples x n indices)."""
+    resamples, n = rows.shape
+    flat = (np.arange(resamples)[:, None] * n + rows).ravel()
+    return np.bincount(flat, minlength=resamples * n).reshape(resamples, n).astype(float)
+
+
+def paired_bootstrap_gains(
     labels: np.ndarray,
-    candidate: np.ndarray,
+    candidates: Mapping[K, np.ndarray],
     champion: np.ndarray,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
-) -> dict[str, float]:
-    """ROC AUC gain of candidate over champion, with a paired bootstrap confidence interval.
+) -> dict[K, dict[str, float]]:
+    """ROC AUC gain of each candidate over the champion, with a paired bootstrap interval.
 
-    Both models are scored on the same resampled rows each time, so the interval reflects the
-    noise in the difference, not in each score alone.
+    Every model is scored on the same resampled rows each time, so each interval reflects the
+    noise in the difference, not in each score alone; the champion's AUC on a resample is
+    computed once for all candidates.
     """
     rng = np.random.default_rng(seed)
     n = len(labels)
+    ranked = {key: _Ranked.of(labels, scores) for key, scores in candidates.items()}
+    theirs_ranked = _Ranked.of(labels, champion)
     # Blocks of resamples bounded to a few million cells, so memory stays flat for any holdout.
     block = max(1, 4_000_000 // max(n, 1))
-    gains: list[np.ndarray] = []
+    gains: dict[K, list[np.ndarray]] = {key: [] for key in candidates}
     for start in range(0, resamples, block):
-        rows = rng.integers(0, n, (min(block, resamples - start), n))
-        ours, theirs = _bootstrap_aucs(labels, (candidate, champion), rows)
-        both_classes = np.isfinite(ours) & np.isfinite(theirs)
-        gains.append((ours - theirs)[both_classes])
-    all_gains = np.concatenate(gains)
+        weights = _resample_weights(rng.integers(0, n, (min(block, resamples - start), n)))
+        theirs = theirs_ranked.aucs(weights)
+        for key, model in ranked.items():
+            ours = model.aucs(weights)
+            both_classes = np.isfinite(ours) & np.isfinite(theirs)
+            gains[key].append((ours - theirs)[both_classes])
     tail = (1.0 - CONFIDENCE) / 2
-    lower, upper = np.quantile(all_gains, [tail, 1.0 - tail])
-    observed = roc_auc_score(labels, candidate) - roc_auc_score(labels, champion)
-    return {
-        "gain": round(float(observed), 5),
-        "lower": round(float(lower), 5),
-        "upper": round(float(upper), 5),
-        "resamples": len(all_gains),
-    }
+    champion_auc = roc_auc_score(labels, champion)
+    out: dict[K, dict[str, float]] = {}
+    for key, blocks in gains.items():
+        all_gains = np.concatenate(blocks)
+        lower, upper = np.quantile(all_gains, [tail, 1.0 - tail])
+        out[key] = {
+            "gain": round(float(roc_auc_score(labels, candidates[key]) - champion_auc), 5),
+            "lower": round(float(lower), 5),
+            "upper": round(float(upper), 5),
+            "resamples": len(all_gains),
+        }
+    return out
 
 
 def comparison_table(models: Mapping[str, Mapping[str, object]]) -> pd.DataFrame:
