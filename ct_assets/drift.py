@@ -34,6 +34,10 @@ def build_drift(
         code_version="1",
         kinds={"evidently"},
         io_manager_key="json_io_manager",
+        # In a run that also retrains, the champion path goes first: a new batch reaches
+        # production without waiting for Evidently (whose import alone takes seconds). The
+        # reference stays the partitions before this one, so the figures do not depend on it.
+        op_tags={"dagster/priority": "-1"},
         automation_condition=after_window_upstream(),
         ins={
             "features": dg.AssetIn(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,18 @@ SKOPS_TRUSTED = {
         "sklearn.utils.validation.check_array",
     ],
 }
+
+# What a model needs wherever it is served: its flavour's library and what it reads frames with,
+# pinned to what trained it. Left to infer, MLflow exports the whole uv project (~180 packages,
+# Dagster and Evidently among them) into every model and checks them all on every load.
+MODEL_PACKAGES = {
+    "lightgbm": ("lightgbm", "numpy", "pandas"),
+    "sklearn": ("scikit-learn", "skops", "numpy", "pandas", "scipy"),
+}
+
+
+def model_requirements(flavour: str) -> list[str]:
+    return [f"{name}=={installed_version(name)}" for name in MODEL_PACKAGES[flavour]]
 
 
 def _now_ms() -> int:
@@ -136,20 +149,21 @@ class MlflowRegistry(dg.ConfigurableResource):
                 "name": "model",
                 "signature": signature,
                 "input_example": example.head(5),
-                "registered_model_name": self.registered_model,
             }
             if trained.family in BOOSTERS:
-                info = mlflow.lightgbm.log_model(trained.model, **common)
+                info = mlflow.lightgbm.log_model(
+                    trained.model, pip_requirements=model_requirements("lightgbm"), **common
+                )
             else:
                 info = mlflow.sklearn.log_model(
                     trained.model,
                     skops_trusted_types=SKOPS_TRUSTED[trained.family == SKLEARN_HGB],
+                    pip_requirements=model_requirements("sklearn"),
                     **common,
                 )
-        version = str(info.registered_model_version)
-        client = self.client()
-        for key, value in all_tags.items():
-            client.set_model_version_tag(self.registered_model, version, key, value)
+        # Registered with its tags in one write, so no reader sees a version without them.
+        registered = mlflow.register_model(info.model_uri, self.registered_model, tags=all_tags)
+        version = str(registered.version)
         return {
             "family": trained.family,
             "run_id": run_id,
