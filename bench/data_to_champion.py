@@ -37,16 +37,18 @@ def runs_since(instance: dg.DagsterInstance, since: float) -> list[str]:
             sorted(k.to_user_string() for k in record.dagster_run.asset_selection or [])
         )
         end = record.end_time or time.time()
+        created = record.create_timestamp.timestamp()
         lines.append(
             f"    {record.start_time - since:6.1f} s -> {end - since:6.1f} s  "
-            f"{record.dagster_run.status.value:<8} {assets}"
+            f"{record.dagster_run.status.value:<8} {assets}  "
+            f"(requested at {created - since:.1f} s)"
         )
         lines.extend(step_lines(instance, record.dagster_run.run_id, since))
     return lines
 
 
 def step_lines(instance: dg.DagsterInstance, run_id: str, since: float) -> list[str]:
-    """Where a run's time went: each step's start and end, and the gaps between them."""
+    """Where a run's time went: each step's start, end and duration."""
     started: dict[str, float] = {}
     lines = []
     for event in instance.all_logs(

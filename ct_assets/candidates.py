@@ -1,12 +1,15 @@
-"""Stage 5, candidates: one model per family, logged and registered in MLflow."""
+"""Stage 5, candidates: one model per family, logged and registered in MLflow.
+
+LightGBM and scikit-learn are imported by the step, not with the module: the code location is
+loaded by every run worker and sensor tick, most of which never train.
+"""
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import pandas as pd
 
-from ct_assets.ml.evaluation import score
 from ct_assets.ml.features import FEATURE_COLUMNS, FEATURE_SET
 from ct_assets.ml.hpo import search_lightgbm
 from ct_assets.ml.incremental import (
@@ -20,21 +23,14 @@ from ct_assets.ml.incremental import (
 )
 from ct_assets.ml.schema import LABEL
 from ct_assets.ml.selection import Selection, SelectionConfig, select_features
-from ct_assets.ml.training import (
-    LIGHTGBM,
-    LIGHTGBM_INCREMENTAL,
-    TrainedModel,
-    fit_family,
-    importance,
-    inputs,
-    predict_proba,
-    train_lightgbm,
-    training_labels,
-)
+from ct_assets.ml.vocabulary import LIGHTGBM, LIGHTGBM_INCREMENTAL
 from ct_assets.ml.windows import HOLDOUT, PARTITION, SPLIT, TRAIN, split_warnings
 from ct_assets.settings import PipelineSettings
 from resources.mlflow_registry import FAMILY_TAG, FEATURE_SET_TAG, MlflowRegistry
 from sensors.automation import after_upstream
+
+if TYPE_CHECKING:
+    from ct_assets.ml.training import TrainedModel
 
 CANDIDATE_MODELS = "candidate_models"
 CODE_VERSION = "3"
@@ -70,6 +66,8 @@ def training_tags(window: pd.DataFrame, partition: str, run_id: str) -> dict[str
 
 def feature_selection(train: pd.DataFrame, config: SelectionConfig) -> Selection:
     """The features to train on this time; importance is computed only when it decides."""
+    from ct_assets.ml.training import importance
+
     first = select_features(train, list(FEATURE_COLUMNS), config)
     if not config.top_k or len(first.kept) <= config.top_k:
         return first
@@ -97,8 +95,10 @@ def train_candidate(
     plan: Plan,
     mlflow: MlflowRegistry,
     run_id: str,
-) -> TrainedModel:
+) -> "TrainedModel":
     """One family's model: searched, continued from the champion, or trained from scratch."""
+    from ct_assets.ml.training import fit_family, train_lightgbm
+
     if family == LIGHTGBM and settings.search.enabled:
         found = search_lightgbm(
             train,
@@ -140,6 +140,9 @@ def build_candidates(
         mlflow: MlflowRegistry,
     ) -> dg.MaterializeResult[list[dict[str, Any]]]:
         """Models trained on the window's training rows, each a registered MLflow version."""
+        from ct_assets.ml.evaluation import score
+        from ct_assets.ml.training import inputs, predict_proba, training_labels
+
         families = list(config.families or settings.families)
         train = training_window[training_window[SPLIT] == TRAIN]
         labels = training_labels(train, config.permute_labels_seed)
@@ -157,7 +160,7 @@ def build_candidates(
         )
         if config.permute_labels_seed is not None:
             tags["ct.permuted_labels_seed"] = str(config.permute_labels_seed)
-        fit_rows = train.iloc[:: max(1, len(train) // TRAIN_METRIC_ROWS)]
+        fit_rows = train.iloc[:: -(-len(train) // TRAIN_METRIC_ROWS)]
         plan = incremental_plan(mlflow, train, tags[FEATURE_SET_TAG], settings.full_retrain_every)
         incremental = plan.reason
         if LIGHTGBM_INCREMENTAL not in families:

@@ -1,4 +1,8 @@
-"""Stage 6, evaluations: candidates and the champion scored on the same holdout."""
+"""Stage 6, evaluations: candidates and the champion scored on the same holdout.
+
+The scoring and plotting libraries (scikit-learn, SciPy, matplotlib) are imported by the step,
+not with the module: the code location is loaded by every run worker and sensor tick.
+"""
 
 from typing import Any
 
@@ -6,18 +10,9 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from ct_assets.ml.evaluation import (
-    calibration_table,
-    comparison_table,
-    paired_bootstrap_gains,
-    score,
-    slice_metrics,
-)
 from ct_assets.ml.feature_spec import FeatureSetMismatch
 from ct_assets.ml.features import FEATURE_SET
-from ct_assets.ml.plots import comparison_figures, markdown_images
 from ct_assets.ml.schema import LABEL
-from ct_assets.ml.training import predict_proba
 from ct_assets.ml.windows import HOLDOUT, SPLIT
 from ct_assets.settings import PipelineSettings
 from resources.mlflow_registry import MlflowRegistry
@@ -33,6 +28,8 @@ def predict_version(
 
     Raises FeatureSetMismatch when the version was trained on other feature definitions.
     """
+    from ct_assets.ml.training import predict_proba
+
     family, model = mlflow.load_for(version, str(holdout[FEATURE_SET].iloc[0]))
     return family, predict_proba(family, model, holdout)
 
@@ -56,6 +53,8 @@ def build_evaluations(
     def evaluated(
         version: str, family: str, proba: np.ndarray, holdout: pd.DataFrame, **extra: Any
     ) -> dict[str, Any]:
+        from ct_assets.ml.evaluation import score, slice_metrics
+
         labels = holdout[LABEL].to_numpy()
         return {
             "version": version,
@@ -83,6 +82,13 @@ def build_evaluations(
         mlflow: MlflowRegistry,
     ) -> dg.MaterializeResult[dict[str, Any]]:
         """Every candidate and the current champion, scored on the window's holdout."""
+        from ct_assets.ml.evaluation import (
+            calibration_table,
+            comparison_table,
+            paired_bootstrap_gains,
+        )
+        from ct_assets.ml.plots import comparison_figures, markdown_images
+
         holdout = training_window[training_window[SPLIT] == HOLDOUT]
         labels = holdout[LABEL].to_numpy()
         # Curve label -> holdout probabilities, and each candidate's by version.

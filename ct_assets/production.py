@@ -20,7 +20,6 @@ from ct_assets.ml.gates import (
     verdict,
 )
 from ct_assets.ml.infra_validation import validate_serving
-from ct_assets.ml.training import inputs
 from ct_assets.ml.windows import HOLDOUT, SPLIT
 from ct_assets.partitions import partitioned_check
 from ct_assets.settings import PipelineSettings
@@ -157,6 +156,8 @@ def build_production(
         )
         held = guard(evaluated, before, newer, context.partition_key)
         if judged_now.promote and judged_now.candidate is not None and held is None:
+            from ct_assets.ml.training import inputs  # LightGBM and sklearn: not at load
+
             # Last gate before the alias moves: can serving load and run this model at all?
             holdout = training_window[training_window[SPLIT] == HOLDOUT]
             checked = validate_serving(

@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ct_assets.ml.evaluation import METRICS
 from ct_assets.ml.gates import GatePolicy, parse_bounds
 from ct_assets.ml.hpo import SearchBudget
 from ct_assets.ml.infra_validation import InfraBudget
 from ct_assets.ml.quality import DIMENSIONS, QualityThresholds
 from ct_assets.ml.selection import SelectionConfig
 from ct_assets.ml.split_strategies import BUILT_IN, CUSTOM
-from ct_assets.ml.training import FAMILIES
+from ct_assets.ml.vocabulary import FAMILIES, METRICS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GRANULARITIES = ("hourly", "daily", "weekly")

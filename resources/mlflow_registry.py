@@ -132,7 +132,8 @@ class MlflowRegistry(dg.ConfigurableResource):
         import mlflow
         from mlflow.models import infer_signature
 
-        from ct_assets.ml.training import BOOSTERS, SKLEARN_HGB, model_features, predict_proba
+        from ct_assets.ml.training import model_features, predict_proba
+        from ct_assets.ml.vocabulary import BOOSTERS, SKLEARN_HGB
 
         if run_id is None:
             run_id = self.start_candidate_run(trained.family, tags.get("ct.partition", ""))
@@ -206,7 +207,7 @@ class MlflowRegistry(dg.ConfigurableResource):
         """The model of a version in its native flavour, with its family."""
         import mlflow
 
-        from ct_assets.ml.training import BOOSTERS
+        from ct_assets.ml.vocabulary import BOOSTERS
 
         family = self.version_tags(version)[FAMILY_TAG]
         self.client()

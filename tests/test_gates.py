@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from ct_assets.ml.evaluation import METRICS
 from ct_assets.ml.gates import (
     FLOOR,
     INFRASTRUCTURE,
@@ -20,6 +19,7 @@ from ct_assets.ml.gates import (
     parse_bounds,
     verdict,
 )
+from ct_assets.ml.vocabulary import METRICS
 
 POLICY = GatePolicy(floors=(Bound("roc_auc", ">=", 0.6),), margin=0.01, slice_tolerance=0.05)
 

@@ -27,6 +27,20 @@ def test_generic_top_level_packages_come_from_this_repository() -> None:
         assert Path(module.__file__).resolve().parent.parent == PROJECT_ROOT
 
 
+def test_loading_the_code_location_imports_no_training_or_monitoring_library() -> None:
+    # Every run worker, sensor tick and CLI call loads the definitions: seconds each on two
+    # cores if they pulled in what only the training, scoring and drift steps use.
+    heavy = ("lightgbm", "sklearn", "scipy", "matplotlib", "optuna", "mlflow", "evidently")
+    probe = (
+        "import sys, ct_assets.definitions; "
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
+    )
+    assert done.stdout.strip() == ""
+
+
 def test_definitions_load_with_every_stage_check_and_sensor() -> None:
     graph = defs.resolve_asset_graph()
     materialized = {k.to_user_string() for k in graph.materializable_asset_keys}

@@ -19,27 +19,14 @@ from sklearn.metrics import (
 )
 
 from ct_assets.ml.schema import CHANNELS, COUNTRIES
+from ct_assets.ml.vocabulary import CONFIDENCE
 
-# Paired bootstrap: resamples of the holdout, and the two-sided confidence level.
+# Paired bootstrap: resamples of the holdout.
 BOOTSTRAP_RESAMPLES = 1000
-CONFIDENCE = 0.95
 CALIBRATION_BINS = 10
 K = TypeVar("K")
 # Categorical features travel as integer codes; slices are reported by their names.
 CATEGORY_NAMES: dict[str, tuple[str, ...]] = {"channel": CHANNELS, "country": COUNTRIES}
-# What `score` reports, and so what a floor may bound.
-METRICS = frozenset(
-    {
-        "roc_auc",
-        "pr_auc",
-        "log_loss",
-        "brier",
-        "calibration_error",
-        "precision_at_threshold",
-        "recall_at_threshold",
-        "positive_rate",
-    }
-)
 
 
 def calibration_error(labels: np.ndarray, proba: np.ndarray, bins: int = CALIBRATION_BINS) -> float:

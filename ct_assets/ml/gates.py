@@ -13,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ct_assets.ml.evaluation import CONFIDENCE, METRICS
+from ct_assets.ml.vocabulary import CONFIDENCE, METRICS
 
 FLOOR, MARGIN, SLICES, INFRASTRUCTURE = "floor", "margin", "slices", "infrastructure"
 GATES = (FLOOR, MARGIN, SLICES, INFRASTRUCTURE)

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
-import optuna
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 from ct_assets.ml.schema import EVENT_TIME
-from ct_assets.ml.training import LIGHTGBM_PARAMS, lightgbm_dataset
+
+if TYPE_CHECKING:
+    import optuna
 
 # Called once per finished trial: its number, parameters and validation ROC AUC.
 TrialLog = Callable[[int, dict[str, Any], float], None]
@@ -63,6 +62,13 @@ def search_lightgbm(
 
     Stops after `budget.trials` trials or `budget.timeout_seconds`, whichever comes first.
     """
+    # Settings read SearchBudget at every code-location load; the search libraries wait for it.
+    import lightgbm as lgb
+    import optuna
+    from sklearn.metrics import roc_auc_score
+
+    from ct_assets.ml.training import LIGHTGBM_PARAMS, lightgbm_dataset
+
     order = train[EVENT_TIME].argsort(kind="stable").to_numpy()
     cut = int(len(order) * (1.0 - budget.validation_fraction))
     if cut < 1 or cut >= len(order):

@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from ct_assets.ml.training import (
-    BOOSTERS,
-    LIGHTGBM_INCREMENTAL,
-    LIGHTGBM_PARAMS,
-    TrainedModel,
-    lightgbm_dataset,
-)
+from ct_assets.ml.vocabulary import BOOSTERS, LIGHTGBM_INCREMENTAL
 from ct_assets.ml.windows import PARTITION
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
+
+    from ct_assets.ml.training import TrainedModel
 
 MODE_TAG = "ct.training_mode"
 BASE_TAG = "ct.continued_from"
@@ -128,6 +127,10 @@ def refresh(
     The booster's own features are used, whatever this run's selection chose: continued trees
     must read the columns the first ones read.
     """
+    import lightgbm as lgb  # planning a refresh is cheap to import; training one is not
+
+    from ct_assets.ml.training import LIGHTGBM_PARAMS, TrainedModel, lightgbm_dataset
+
     assert plan.refresh and plan.base is not None and plan.new_rows is not None
     features: Sequence[str] = booster.feature_name()
     new = train[plan.new_rows]

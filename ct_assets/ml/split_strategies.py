@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from ct_assets.ml.schema import ENTITY, EVENT_TIME, LABEL
 
@@ -36,28 +35,36 @@ def _random(window: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).random(len(window)) < fraction
 
 
-def _shuffled(window: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
-    _, held = train_test_split(np.arange(len(window)), test_size=fraction, random_state=seed)
-    mask = np.zeros(len(window), dtype=bool)
+def _mask(size: int, held: np.ndarray) -> np.ndarray:
+    mask = np.zeros(size, dtype=bool)
     mask[held] = True
     return mask
+
+
+# scikit-learn (and SciPy under it) is imported by the strategies that use it, not with the code
+# location: the default strategy never needs it.
+def _shuffled(window: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
+    from sklearn.model_selection import train_test_split
+
+    _, held = train_test_split(np.arange(len(window)), test_size=fraction, random_state=seed)
+    return _mask(len(window), held)
 
 
 def _stratified(window: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
+    from sklearn.model_selection import train_test_split
+
     _, held = train_test_split(
         np.arange(len(window)), test_size=fraction, random_state=seed, stratify=window[LABEL]
     )
-    mask = np.zeros(len(window), dtype=bool)
-    mask[held] = True
-    return mask
+    return _mask(len(window), held)
 
 
 def _group(window: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
+    from sklearn.model_selection import GroupShuffleSplit
+
     splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
     _, held = next(splitter.split(window, groups=window[ENTITY]))
-    mask = np.zeros(len(window), dtype=bool)
-    mask[held] = True
-    return mask
+    return _mask(len(window), held)
 
 
 Strategy = Callable[[pd.DataFrame, float, int], np.ndarray]

@@ -18,13 +18,12 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from ct_assets.ml.features import CATEGORICAL_FEATURES, FEATURE_COLUMNS, NUMERIC_FEATURES
 from ct_assets.ml.schema import LABEL
-
-LIGHTGBM, SKLEARN_LOGREG, SKLEARN_HGB = "lightgbm", "sklearn_logreg", "sklearn_hgb"
-# Continues the champion's booster on the rows it has not seen (see `incremental`).
-LIGHTGBM_INCREMENTAL = "lightgbm_incremental"
-FAMILIES = (LIGHTGBM, SKLEARN_LOGREG, SKLEARN_HGB, LIGHTGBM_INCREMENTAL)
-# Families whose model is a LightGBM booster (logged in MLflow's lightgbm flavour).
-BOOSTERS = frozenset({LIGHTGBM, LIGHTGBM_INCREMENTAL})
+from ct_assets.ml.vocabulary import (
+    BOOSTERS,
+    LIGHTGBM,
+    SKLEARN_HGB,
+    SKLEARN_LOGREG,
+)
 
 LIGHTGBM_PARAMS: dict[str, Any] = {
     "objective": "binary",
