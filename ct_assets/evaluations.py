@@ -4,6 +4,7 @@ The scoring and plotting libraries (scikit-learn, SciPy, matplotlib) are importe
 not with the module: the code location is loaded by every run worker and sensor tick.
 """
 
+from dataclasses import asdict
 from typing import Any
 
 import dagster as dg
@@ -12,6 +13,7 @@ import pandas as pd
 
 from ct_assets.ml.feature_spec import FeatureSetMismatch
 from ct_assets.ml.features import FEATURE_SET
+from ct_assets.ml.infra_validation import SERVING_SAMPLE_ROWS, ServingProbe
 from ct_assets.ml.schema import LABEL
 from ct_assets.ml.windows import HOLDOUT, SPLIT
 from ct_assets.settings import PipelineSettings
@@ -82,15 +84,9 @@ def build_evaluations(
         mlflow: MlflowRegistry,
     ) -> dg.MaterializeResult[dict[str, Any]]:
         """Every candidate and the current champion, scored on the window's holdout."""
-        from ct_assets.ml.evaluation import (
-            calibration_table,
-            comparison_table,
-            paired_bootstrap_gains,
-        )
-        from ct_assets.ml.plots import comparison_figures, markdown_images
+        from ct_assets.ml.training import inputs
 
         holdout = training_window[training_window[SPLIT] == HOLDOUT]
-        labels = holdout[LABEL].to_numpy()
         # Curve label -> holdout probabilities, and each candidate's by version.
         curves: dict[str, np.ndarray] = {}
         proba_of: dict[str, np.ndarray] = {}
@@ -99,6 +95,46 @@ def build_evaluations(
             family, proba = predict_version(mlflow, c["version"], holdout)
             candidates.append(evaluated(c["version"], family, proba, holdout, mode=c["mode"]))
             proba_of[c["version"]] = curves[f"v{c['version']} {family}"] = proba
+        best = max(candidates, key=lambda c: c["roc_auc"])
+        # The infrastructure gate's fresh process spends seconds importing MLflow: it loads
+        # the best candidate while the comparison runs, and the gate reads its figures.
+        with ServingProbe(
+            mlflow.tracking_uri,
+            mlflow.model_uri(best["version"]),
+            inputs(holdout.head(SERVING_SAMPLE_ROWS)),
+            settings.infra,
+        ) as probe:
+            result, metadata = compared(
+                context, mlflow, holdout, candidates, best, proba_of, curves
+            )
+            for ref, record in zip(candidate_models, candidates, strict=True):
+                mlflow.log_holdout_metrics(
+                    ref["run_id"], {k: v for k, v in record.items() if isinstance(v, float)}
+                )
+            serving = probe.result()
+        result["serving"] = {"version": best["version"], **asdict(serving)}
+        return dg.MaterializeResult(
+            value=result, metadata={**metadata, "serving_of_best": serving.reason}
+        )
+
+    def compared(
+        context: dg.AssetExecutionContext,
+        mlflow: MlflowRegistry,
+        holdout: pd.DataFrame,
+        candidates: list[dict[str, Any]],
+        best: dict[str, Any],
+        proba_of: dict[str, np.ndarray],
+        curves: dict[str, np.ndarray],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The champion re-scored beside the candidates; tables, curves, the MLflow run."""
+        from ct_assets.ml.evaluation import (
+            calibration_table,
+            comparison_table,
+            paired_bootstrap_gains,
+        )
+        from ct_assets.ml.plots import comparison_figures, markdown_images
+
+        labels = holdout[LABEL].to_numpy()
         champion_version = mlflow.champion_version()
         champion: dict[str, Any] | None = None
         incomparable: dict[str, str] | None = None
@@ -112,16 +148,18 @@ def build_evaluations(
             else:
                 champion = evaluated(champion_version, family, champion_proba, holdout)
                 curves[f"champion v{champion_version} {family}"] = champion_proba
-                gains = paired_bootstrap_gains(labels, proba_of, champion_proba)
-                for record in candidates:
-                    record["gain_vs_champion"] = gains[record["version"]]
+                # The margin gate judges the best candidate alone: its interval is the one
+                # worth a thousand resamples of the holdout.
+                gains = paired_bootstrap_gains(
+                    labels, {best["version"]: proba_of[best["version"]]}, champion_proba
+                )
+                best["gain_vs_champion"] = gains[best["version"]]
         labelled = {f"candidate v{c['version']}": c for c in candidates}
         if champion:
             labelled[f"champion v{champion['version']}"] = champion
         table = comparison_table(labelled)
         slices = slices_table(labelled)
         figures = comparison_figures(labels, curves)
-        best = max(candidates, key=lambda c: c["roc_auc"])
         calibration = calibration_table(labels, proba_of[best["version"]])
         run_id = mlflow.log_evaluation(
             context.partition_key,
@@ -135,11 +173,6 @@ def build_evaluations(
             figures,
             {"comparison": table, "slices": slices, "calibration_of_best": calibration},
         )
-        for ref, record in zip(candidate_models, candidates, strict=True):
-            mlflow.log_holdout_metrics(
-                ref["run_id"],
-                {k: v for k, v in record.items() if isinstance(v, float)},
-            )
         result = {
             "holdout_rows": len(holdout),
             "candidates": candidates,
@@ -147,22 +180,20 @@ def build_evaluations(
             "champion_incomparable": incomparable,
             "mlflow_run_id": run_id,
         }
-        return dg.MaterializeResult(
-            value=result,
-            metadata={
-                "comparison": dg.MetadataValue.md(table.to_markdown(index=False)),
-                "slices": dg.MetadataValue.md(slices.to_markdown(index=False)),
-                "curves": dg.MetadataValue.md(markdown_images(figures)),
-                f"calibration (best: v{best['version']})": dg.MetadataValue.md(
-                    calibration.to_markdown(index=False)
-                ),
-                "holdout_rows": len(holdout),
-                "best_candidate_roc_auc": best["roc_auc"],
-                "champion_version": champion_version or "none",
-                "feature_set_id": str(holdout[FEATURE_SET].iloc[0]),
-                "champion_roc_auc": champion["roc_auc"] if champion else float("nan"),
-                "mlflow_evaluation_run": run_id,
-            },
-        )
+        metadata = {
+            "comparison": dg.MetadataValue.md(table.to_markdown(index=False)),
+            "slices": dg.MetadataValue.md(slices.to_markdown(index=False)),
+            "curves": dg.MetadataValue.md(markdown_images(figures)),
+            f"calibration (best: v{best['version']})": dg.MetadataValue.md(
+                calibration.to_markdown(index=False)
+            ),
+            "holdout_rows": len(holdout),
+            "best_candidate_roc_auc": best["roc_auc"],
+            "champion_version": champion_version or "none",
+            "feature_set_id": str(holdout[FEATURE_SET].iloc[0]),
+            "champion_roc_auc": champion["roc_auc"] if champion else float("nan"),
+            "mlflow_evaluation_run": run_id,
+        }
+        return result, metadata
 
     return [model_evaluations]

@@ -19,7 +19,11 @@ from ct_assets.ml.gates import (
     not_run,
     verdict,
 )
-from ct_assets.ml.infra_validation import validate_serving
+from ct_assets.ml.infra_validation import (
+    SERVING_SAMPLE_ROWS,
+    InfraResult,
+    validate_serving,
+)
 from ct_assets.ml.windows import HOLDOUT, SPLIT
 from ct_assets.partitions import partitioned_check
 from ct_assets.settings import PipelineSettings
@@ -156,16 +160,21 @@ def build_production(
         )
         held = guard(evaluated, before, newer, context.partition_key)
         if judged_now.promote and judged_now.candidate is not None and held is None:
-            from ct_assets.ml.training import inputs  # LightGBM and sklearn: not at load
-
             # Last gate before the alias moves: can serving load and run this model at all?
-            holdout = training_window[training_window[SPLIT] == HOLDOUT]
-            checked = validate_serving(
-                mlflow.tracking_uri,
-                mlflow.model_uri(judged_now.candidate.version),
-                inputs(holdout.head(200)),
-                settings.infra,
-            )
+            version = judged_now.candidate.version
+            probed = model_evaluations.get("serving") or {}
+            if probed.get("version") == version:
+                checked = InfraResult(probed["passed"], probed["reason"], probed["figures"])
+            else:  # an evaluation recorded before the probe moved there
+                from ct_assets.ml.training import inputs  # LightGBM and sklearn: not at load
+
+                holdout = training_window[training_window[SPLIT] == HOLDOUT]
+                checked = validate_serving(
+                    mlflow.tracking_uri,
+                    mlflow.model_uri(version),
+                    inputs(holdout.head(SERVING_SAMPLE_ROWS)),
+                    settings.infra,
+                )
             context.log.info(f"infrastructure gate: {checked.reason}")
             figures = {k: v for k, v in checked.figures.items() if k != "error"}
             infra = GateResult(INFRASTRUCTURE, checked.passed, checked.reason, figures)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ct_assets.definitions import STAGES
 from ct_assets.lineage import model_lineage
@@ -119,16 +120,26 @@ def test_a_challenger_that_cannot_be_loaded_in_a_fresh_process_is_refused(
     assert decided["infrastructure_latency_ms_p95"] < eager.infra.latency_ms_p95
 
     project.drop_day(1)
-    before_gate = " or ".join(f'key:"{k}"' for k in STAGES[:-1])
-    assert project.materialize(project.partition(1), before_gate).success
-    evaluations = json.loads(
-        (eager.data_dir / "model_evaluations" / f"{project.partition(1)}.json").read_text()
+    # Every candidate of the day loses its pyfunc flavour: MLflow still loads it natively (the
+    # evaluation scores it), but serving, which loads through pyfunc, cannot.
+    to_candidates = " or ".join(
+        f'key:"{k}"' for k in STAGES[: STAGES.index("candidate_models") + 1]
     )
-    best = max(evaluations["candidates"], key=lambda c: c["roc_auc"])["version"]
+    assert project.materialize(project.partition(1), to_candidates).success
+    candidates = json.loads(
+        (eager.data_dir / "candidate_models" / f"{project.partition(1)}.json").read_text()
+    )
     client = registry.client()
-    location = client.get_model_version_download_uri(registry.registered_model, best)
-    (Path(location.removeprefix("file://")) / "MLmodel").unlink()
+    for candidate in candidates:
+        location = client.get_model_version_download_uri(
+            registry.registered_model, candidate["version"]
+        )
+        mlmodel = Path(location.removeprefix("file://")) / "MLmodel"
+        described = yaml.safe_load(mlmodel.read_text())
+        del described["flavors"]["python_function"]
+        mlmodel.write_text(yaml.safe_dump(described))
 
+    assert project.materialize(project.partition(1), 'key:"model_evaluations"').success
     assert project.materialize(project.partition(1), 'key:"production_model"').success
     refused = latest_metadata(project.instance, "production_model", project.partition(1))
     assert refused is not None and refused["decision"] == "keep champion"

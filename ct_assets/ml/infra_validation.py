@@ -7,11 +7,15 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+# Holdout rows the probe predicts: once all together, then one by one for the latency figure.
+SERVING_SAMPLE_ROWS = 200
 
 
 @dataclass(frozen=True)
@@ -28,12 +32,19 @@ class InfraResult:
     figures: dict[str, Any]
 
 
-def validate_serving(
-    tracking_uri: str, model_uri: str, sample: pd.DataFrame, budget: InfraBudget
-) -> InfraResult:
-    """Load `model_uri` through mlflow.pyfunc in a new Python process and judge the figures."""
-    with tempfile.TemporaryDirectory() as tmp:
-        sample_path = Path(tmp) / "sample.parquet"
+class ServingProbe:
+    """A probe process started now and judged later, so the caller can work in the meantime.
+
+    It loads `model_uri` through mlflow.pyfunc in a new Python process; most of its time is that
+    process importing MLflow and the model's flavour, which needs no help from the caller.
+    """
+
+    def __init__(
+        self, tracking_uri: str, model_uri: str, sample: pd.DataFrame, budget: InfraBudget
+    ) -> None:
+        self.model_uri, self.budget = model_uri, budget
+        self._tmp = tempfile.TemporaryDirectory()
+        sample_path = Path(self._tmp.name) / "sample.parquet"
         sample.to_parquet(sample_path, index=False)
         command = [
             sys.executable,
@@ -46,17 +57,49 @@ def validate_serving(
         # A serving process runs one thread: an OpenMP team per one-row call would measure
         # contention with the rest of the machine, not the model (see PERF_NOTES).
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        self._deadline = time.monotonic() + budget.timeout_seconds
+        self._process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+
+    def __enter__(self) -> ServingProbe:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process.poll() is None:  # the caller failed before asking for the result
+            self._process.kill()
+            self._process.communicate()
+        self._tmp.cleanup()
+
+    def result(self) -> InfraResult:
         try:
-            done = subprocess.run(
-                command, capture_output=True, text=True, timeout=budget.timeout_seconds, env=env
+            stdout, stderr = self._process.communicate(
+                timeout=max(0.0, self._deadline - time.monotonic())
             )
         except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.communicate()
             return InfraResult(
-                False, f"{model_uri} did not load and predict within {budget.timeout_seconds}s", {}
+                False,
+                f"{self.model_uri} did not load and predict within {self.budget.timeout_seconds}s",
+                {},
             )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        return judge(self.model_uri, stdout, stderr, self.budget)
+
+
+def validate_serving(
+    tracking_uri: str, model_uri: str, sample: pd.DataFrame, budget: InfraBudget
+) -> InfraResult:
+    """Load `model_uri` through mlflow.pyfunc in a new Python process and judge the figures."""
+    with ServingProbe(tracking_uri, model_uri, sample, budget) as probe:
+        return probe.result()
+
+
+def judge(model_uri: str, stdout: str, stderr: str, budget: InfraBudget) -> InfraResult:
+    """The probe's printed figures against the budget."""
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
     if not lines:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        tail = (stderr.strip().splitlines() or ["no output"])[-1]
         return InfraResult(False, f"{model_uri}: the probe process failed: {tail}", {})
     figures = json.loads(lines[-1])
     if not figures.get("loaded"):
