@@ -87,23 +87,21 @@ def build_evaluations(
         from ct_assets.ml.training import inputs
 
         holdout = training_window[training_window[SPLIT] == HOLDOUT]
-        # Curve label -> holdout probabilities, and each candidate's by version.
-        curves: dict[str, np.ndarray] = {}
-        proba_of: dict[str, np.ndarray] = {}
-        candidates: list[dict[str, Any]] = []
-        for c in candidate_models:
-            family, proba = predict_version(mlflow, c["version"], holdout)
-            candidates.append(evaluated(c["version"], family, proba, holdout, mode=c["mode"]))
-            proba_of[c["version"]] = curves[f"v{c['version']} {family}"] = proba
-        best = max(candidates, key=lambda c: c["roc_auc"])
-        # The infrastructure gate's fresh process spends seconds importing MLflow: it loads
-        # the best candidate while the comparison runs, and the gate reads its figures.
-        with ServingProbe(
-            mlflow.tracking_uri,
-            mlflow.model_uri(best["version"]),
-            inputs(holdout.head(SERVING_SAMPLE_ROWS)),
-            settings.infra,
-        ) as probe:
+        # The infrastructure gate's fresh process spends seconds booting (importing MLflow):
+        # it boots while the models are scored, loads the best one while the comparison runs,
+        # and the gate reads its figures.
+        sample = inputs(holdout.head(SERVING_SAMPLE_ROWS))
+        with ServingProbe(mlflow.tracking_uri, sample, settings.infra) as probe:
+            # Curve label -> holdout probabilities, and each candidate's by version.
+            curves: dict[str, np.ndarray] = {}
+            proba_of: dict[str, np.ndarray] = {}
+            candidates: list[dict[str, Any]] = []
+            for c in candidate_models:
+                family, proba = predict_version(mlflow, c["version"], holdout)
+                candidates.append(evaluated(c["version"], family, proba, holdout, mode=c["mode"]))
+                proba_of[c["version"]] = curves[f"v{c['version']} {family}"] = proba
+            best = max(candidates, key=lambda c: c["roc_auc"])
+            probe.load(mlflow.model_uri(best["version"]))
             result, metadata = compared(
                 context, mlflow, holdout, candidates, best, proba_of, curves
             )

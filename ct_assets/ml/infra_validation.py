@@ -33,16 +33,15 @@ class InfraResult:
 
 
 class ServingProbe:
-    """A probe process started now and judged later, so the caller can work in the meantime.
+    """A serving process booted now, given its model later, judged last.
 
-    It loads `model_uri` through mlflow.pyfunc in a new Python process; most of its time is that
-    process importing MLflow and the model's flavour, which needs no help from the caller.
+    The new Python process loads the model through mlflow.pyfunc. Most of its time is booting
+    (importing MLflow), which needs no model: it starts before the caller has chosen one and
+    boots while the caller works.
     """
 
-    def __init__(
-        self, tracking_uri: str, model_uri: str, sample: pd.DataFrame, budget: InfraBudget
-    ) -> None:
-        self.model_uri, self.budget = model_uri, budget
+    def __init__(self, tracking_uri: str, sample: pd.DataFrame, budget: InfraBudget) -> None:
+        self.model_uri, self.budget = "", budget
         self._tmp = tempfile.TemporaryDirectory()
         sample_path = Path(self._tmp.name) / "sample.parquet"
         sample.to_parquet(sample_path, index=False)
@@ -51,7 +50,6 @@ class ServingProbe:
             "-m",
             "ct_assets.ml.infra_probe",
             tracking_uri,
-            model_uri,
             str(sample_path),
         ]
         # A serving process runs one thread: an OpenMP team per one-row call would measure
@@ -59,8 +57,23 @@ class ServingProbe:
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         self._deadline = time.monotonic() + budget.timeout_seconds
         self._process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
+
+    def load(self, model_uri: str) -> None:
+        """The model to load; the figures come from `result`."""
+        self.model_uri = model_uri
+        try:
+            assert self._process.stdin is not None
+            self._process.stdin.write(model_uri + "\n")
+            self._process.stdin.flush()  # communicate() closes it
+        except BrokenPipeError:  # it died booting: `result` reports why
+            pass
 
     def __enter__(self) -> ServingProbe:
         return self
@@ -72,6 +85,7 @@ class ServingProbe:
         self._tmp.cleanup()
 
     def result(self) -> InfraResult:
+        assert self.model_uri, "load() names the model before its result is asked for"
         try:
             stdout, stderr = self._process.communicate(
                 timeout=max(0.0, self._deadline - time.monotonic())
@@ -91,7 +105,8 @@ def validate_serving(
     tracking_uri: str, model_uri: str, sample: pd.DataFrame, budget: InfraBudget
 ) -> InfraResult:
     """Load `model_uri` through mlflow.pyfunc in a new Python process and judge the figures."""
-    with ServingProbe(tracking_uri, model_uri, sample, budget) as probe:
+    with ServingProbe(tracking_uri, sample, budget) as probe:
+        probe.load(model_uri)
         return probe.result()
 
 
