@@ -13,11 +13,12 @@ import pandas as pd
 
 from ct_assets.ml.feature_spec import FeatureSetMismatch
 from ct_assets.ml.features import FEATURE_SET
-from ct_assets.ml.infra_validation import SERVING_SAMPLE_ROWS, ServingProbe
+from ct_assets.ml.infra_validation import SERVING_SAMPLE_ROWS
 from ct_assets.ml.schema import LABEL
 from ct_assets.ml.windows import HOLDOUT, SPLIT
 from ct_assets.settings import PipelineSettings
 from resources.mlflow_registry import MlflowRegistry
+from resources.serving_probe import ServingProbes
 from sensors.automation import after_upstream
 
 MODEL_EVALUATIONS = "model_evaluations"
@@ -82,16 +83,15 @@ def build_evaluations(
         candidate_models: list[dict[str, Any]],
         training_window: pd.DataFrame,
         mlflow: MlflowRegistry,
+        serving_probes: ServingProbes,
     ) -> dg.MaterializeResult[dict[str, Any]]:
         """Every candidate and the current champion, scored on the window's holdout."""
         from ct_assets.ml.training import inputs
 
         holdout = training_window[training_window[SPLIT] == HOLDOUT]
-        # The infrastructure gate's fresh process spends seconds booting (importing MLflow):
-        # it boots while the models are scored, loads the best one while the comparison runs,
-        # and the gate reads its figures.
-        sample = inputs(holdout.head(SERVING_SAMPLE_ROWS))
-        with ServingProbe(mlflow.tracking_uri, sample, settings.infra) as probe:
+        # The infrastructure gate's fresh process, booted as the run started, loads the best
+        # candidate while the comparison runs; the gate reads its figures.
+        with serving_probes.fresh() as probe:
             # Curve label -> holdout probabilities, and each candidate's by version.
             curves: dict[str, np.ndarray] = {}
             proba_of: dict[str, np.ndarray] = {}
@@ -101,7 +101,7 @@ def build_evaluations(
                 candidates.append(evaluated(c["version"], family, proba, holdout, mode=c["mode"]))
                 proba_of[c["version"]] = curves[f"v{c['version']} {family}"] = proba
             best = max(candidates, key=lambda c: c["roc_auc"])
-            probe.load(mlflow.model_uri(best["version"]))
+            probe.load(mlflow.model_uri(best["version"]), inputs(holdout.head(SERVING_SAMPLE_ROWS)))
             result, metadata = compared(
                 context, mlflow, holdout, candidates, best, proba_of, curves
             )
@@ -109,7 +109,7 @@ def build_evaluations(
                 mlflow.log_holdout_metrics(
                     ref["run_id"], {k: v for k, v in record.items() if isinstance(v, float)}
                 )
-            serving = probe.result()
+            serving = probe.result(settings.infra)
         result["serving"] = {"version": best["version"], **asdict(serving)}
         return dg.MaterializeResult(
             value=result, metadata={**metadata, "serving_of_best": serving.reason}

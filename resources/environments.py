@@ -14,6 +14,7 @@ from resources.alerts import AlertHook
 from resources.io_managers import JsonIOManager, ParquetIOManager
 from resources.mlflow_registry import MlflowRegistry
 from resources.online_store import OnlineStore, RedisOnlineStore, SqliteOnlineStore
+from resources.serving_probe import ServingProbes
 from resources.sources import FileDropSource, HttpApiSource, RedisStreamSource, SqlTableSource
 from resources.storage import BatchStore
 
@@ -93,6 +94,11 @@ def build_resources(settings: PipelineSettings, environment: str = "local") -> d
     }
     if environment == "local":
         data = str(settings.data_dir)
+        registry = MlflowRegistry(
+            tracking_uri=f"sqlite:///{settings.mlflow_dir / 'mlflow.db'}",
+            artifact_root=str(settings.mlflow_dir / "artifacts"),
+            registered_model=settings.registered_model,
+        )
         return {
             **common,
             **offline_store(data),
@@ -101,14 +107,16 @@ def build_resources(settings: PipelineSettings, environment: str = "local") -> d
                 url=settings.landing,
                 endpoint_url=_optional("CT_S3_ENDPOINT_URL", os.environ),
             ),
-            "mlflow": MlflowRegistry(
-                tracking_uri=f"sqlite:///{settings.mlflow_dir / 'mlflow.db'}",
-                artifact_root=str(settings.mlflow_dir / "artifacts"),
-                registered_model=settings.registered_model,
-            ),
+            "mlflow": registry,
+            "serving_probes": ServingProbes(mlflow=registry),
         }
     if environment == "production":
         data = dg.EnvVar("CT_DATA_DIR")
+        registry = MlflowRegistry(
+            tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI"),
+            artifact_root=dg.EnvVar("CT_MLFLOW_ARTIFACT_ROOT"),
+            registered_model=settings.registered_model,
+        )
         return {
             **common,
             **offline_store(data),
@@ -117,10 +125,7 @@ def build_resources(settings: PipelineSettings, environment: str = "local") -> d
                 url=dg.EnvVar("CT_LANDING_URL"),
                 endpoint_url=_optional("CT_S3_ENDPOINT_URL", os.environ),
             ),
-            "mlflow": MlflowRegistry(
-                tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI"),
-                artifact_root=dg.EnvVar("CT_MLFLOW_ARTIFACT_ROOT"),
-                registered_model=settings.registered_model,
-            ),
+            "mlflow": registry,
+            "serving_probes": ServingProbes(mlflow=registry),
         }
     raise ValueError(f"CT_ENV={environment!r}: expected one of {', '.join(ENVIRONMENTS)}")

@@ -1,12 +1,12 @@
 """Load a registered model in a fresh process, as serving would, and time it.
 
-    echo MODEL_URI | python -m ct_assets.ml.infra_probe TRACKING_URI SAMPLE.parquet
+    printf 'MODEL_URI\nSAMPLE.parquet\n' | python -m ct_assets.ml.infra_probe TRACKING_URI
 
 Like a serving process, it boots (imports MLflow) before it knows the model, then reads the
-model URI from stdin, loads it and predicts. Prints one JSON line: loaded, size_bytes,
-load_seconds, single-row latency p50/p95 (ms), and the error when anything fails. Runs in its own
-process on purpose: a model that only works because the training process still has some module
-imported or object cached must fail here.
+model URI and a sample's path from stdin, loads the model and predicts the sample. Prints one
+JSON line: loaded, size_bytes, load_seconds, single-row latency p50/p95 (ms), and the error when
+anything fails. Runs in its own process on purpose: a model that only works because the training
+process still has some module imported or object cached must fail here.
 """
 
 from __future__ import annotations
@@ -22,16 +22,16 @@ import numpy as np
 import pandas as pd
 
 
-def probe(tracking_uri: str, sample_path: str) -> dict[str, Any]:
+def probe(tracking_uri: str) -> dict[str, Any]:
     import mlflow
     import mlflow.artifacts
     import mlflow.pyfunc
 
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
-    model_uri = sys.stdin.readline().strip()
-    if not model_uri:
-        raise ValueError("no model URI on stdin")
+    model_uri, sample_path = sys.stdin.readline().strip(), sys.stdin.readline().strip()
+    if not model_uri or not sample_path:
+        raise ValueError("expected a model URI and a sample path on stdin")
     started = time.perf_counter()
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))
     size = sum(p.stat().st_size for p in local.rglob("*") if p.is_file())
@@ -57,9 +57,8 @@ def probe(tracking_uri: str, sample_path: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    tracking_uri, sample_path = sys.argv[1:3]
     try:
-        result = probe(tracking_uri, sample_path)
+        result = probe(sys.argv[1])
     except Exception as exc:  # anything at all means it cannot be served
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
         result = {"loaded": False, "error": last}
