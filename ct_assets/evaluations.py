@@ -130,7 +130,7 @@ def build_evaluations(
             comparison_table,
             paired_bootstrap_gains,
         )
-        from ct_assets.ml.plots import comparison_figures, markdown_images
+        from ct_assets.ml.plots import comparison_figures, markdown_images, png
 
         labels = holdout[LABEL].to_numpy()
         champion_version = mlflow.champion_version()
@@ -157,7 +157,8 @@ def build_evaluations(
             labelled[f"champion v{champion['version']}"] = champion
         table = comparison_table(labelled)
         slices = slices_table(labelled)
-        figures = comparison_figures(labels, curves)
+        # Rendered once, for the UI and for MLflow.
+        images = {name: png(f) for name, f in comparison_figures(labels, curves).items()}
         calibration = calibration_table(labels, proba_of[best["version"]])
         run_id = mlflow.log_evaluation(
             context.partition_key,
@@ -168,7 +169,7 @@ def build_evaluations(
                 "ct.champion_version": champion_version or "",
                 "ct.holdout_rows": str(len(holdout)),
             },
-            figures,
+            images,
             {"comparison": table, "slices": slices, "calibration_of_best": calibration},
         )
         result = {
@@ -181,7 +182,7 @@ def build_evaluations(
         metadata = {
             "comparison": dg.MetadataValue.md(table.to_markdown(index=False)),
             "slices": dg.MetadataValue.md(slices.to_markdown(index=False)),
-            "curves": dg.MetadataValue.md(markdown_images(figures)),
+            "curves": dg.MetadataValue.md(markdown_images(images)),
             f"calibration (best: v{best['version']})": dg.MetadataValue.md(
                 calibration.to_markdown(index=False)
             ),

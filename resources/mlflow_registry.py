@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import UTC, datetime
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -12,7 +13,6 @@ import dagster as dg
 import pandas as pd
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
     from mlflow import MlflowClient
 
     from ct_assets.ml.training import TrainedModel
@@ -186,15 +186,17 @@ class MlflowRegistry(dg.ConfigurableResource):
         self,
         partition: str,
         tags: dict[str, str],
-        figures: dict[str, Figure],
+        images: dict[str, bytes],
         tables: dict[str, pd.DataFrame],
     ) -> str:
-        """One run per evaluation: the curves and tables that compared the models."""
+        """One run per evaluation: the curves (PNG) and tables that compared the models."""
         client = self.client()
         run = client.create_run(self.experiment_id(), run_name=f"evaluation-{partition}", tags=tags)
         run_id = str(run.info.run_id)
-        for name, figure in figures.items():
-            client.log_figure(run_id, figure, f"{name}.png")
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, image in images.items():
+                (Path(tmp) / f"{name}.png").write_bytes(image)
+            client.log_artifacts(run_id, tmp)
         for name, table in tables.items():
             client.log_table(run_id, data=table, artifact_file=f"{name}.json")
         client.set_terminated(run_id)

@@ -108,5 +108,5 @@ def test_curves_draw_every_model_on_one_figure_each() -> None:
     assert any(label.startswith("v1 lightgbm") for label in roc_lines)
     assert any(label.startswith("v2") for label in roc_lines)
     assert png(figures["roc"]).startswith(b"\x89PNG")
-    embedded = markdown_images(figures)
+    embedded = markdown_images({name: png(f) for name, f in figures.items()})
     assert embedded.count("data:image/png;base64,") == 3

@@ -50,9 +50,9 @@ def png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def markdown_images(figures: Mapping[str, Figure]) -> str:
-    """Figures inline in a markdown metadata value, which the Dagster UI renders."""
+def markdown_images(images: Mapping[str, bytes]) -> str:
+    """PNG images inline in a markdown metadata value, which the Dagster UI renders."""
     return "\n\n".join(
-        f"![{name}](data:image/png;base64,{base64.b64encode(png(f)).decode()})"
-        for name, f in figures.items()
+        f"![{name}](data:image/png;base64,{base64.b64encode(image).decode()})"
+        for name, image in images.items()
     )
