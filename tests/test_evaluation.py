@@ -17,6 +17,7 @@ from ct_assets.ml.evaluation import (
     slice_metrics,
 )
 from ct_assets.ml.plots import CURVES, comparison_figures, markdown_images, png
+from ct_assets.ml.vocabulary import METRIC_NAMES
 
 
 def test_score_rejects_a_single_class_holdout() -> None:
@@ -32,6 +33,8 @@ def test_score_reports_precision_and_recall_at_the_threshold() -> None:
     assert scored["precision_at_threshold"] == pytest.approx(2 / 3, abs=1e-5)
     assert scored["recall_at_threshold"] == pytest.approx(2 / 3, abs=1e-5)
     assert scored["positive_rate"] == 0.6
+    # Floors are checked against the vocabulary: it must name exactly what is reported.
+    assert tuple(scored) == METRIC_NAMES
 
 
 def test_calibration_error_is_zero_when_rates_match_and_large_when_they_do_not() -> None:

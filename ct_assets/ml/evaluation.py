@@ -19,7 +19,7 @@ from sklearn.metrics import (
 )
 
 from ct_assets.ml.schema import CHANNELS, COUNTRIES
-from ct_assets.ml.vocabulary import CONFIDENCE
+from ct_assets.ml.vocabulary import CONFIDENCE, METRIC_NAMES
 
 # Paired bootstrap: resamples of the holdout.
 BOOTSTRAP_RESAMPLES = 1000
@@ -203,17 +203,7 @@ def paired_bootstrap_gains(
 
 def comparison_table(models: Mapping[str, Mapping[str, object]]) -> pd.DataFrame:
     """One row per model (keyed by a label such as 'candidate v3'), its holdout metrics."""
-    columns = (
-        "family",
-        "mode",
-        "roc_auc",
-        "pr_auc",
-        "log_loss",
-        "brier",
-        "calibration_error",
-        "precision_at_threshold",
-        "recall_at_threshold",
-    )
+    columns = ("family", "mode", *METRIC_NAMES)
     return pd.DataFrame(
         [{"model": name, **{c: m.get(c, "") for c in columns}} for name, m in models.items()]
     )
