@@ -14,11 +14,15 @@ from rich.table import Table
 from ct_assets.ml.parsing import check_file
 from ct_assets.settings import load_settings
 from ct_assets.validated import VALIDATED_BATCHES
+from resources.environments import resolved_resources
 from resources.storage import BatchStore
 
 
 def batch_store(defs: dg.Definitions) -> BatchStore:
-    store = (defs.resources or {})["batch_store"]
+    """The batch store as a run sees it: in production its directory is an EnvVar
+    (CT_DATA_DIR), which only resolving the resource turns into the path."""
+    with resolved_resources(defs, "batch_store") as resources:
+        store = resources.batch_store
     assert isinstance(store, BatchStore)
     return store
 

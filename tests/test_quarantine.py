@@ -15,6 +15,7 @@ from ct_assets import quarantine
 from ct_assets.ml import schema
 from ct_assets.observe import latest_metadata
 from ct_assets.settings import PROJECT_ROOT
+from resources.storage import BatchStore
 from tests.conftest import Project
 
 
@@ -80,3 +81,34 @@ def test_cli_help_runs_from_the_project() -> None:
         [ct, "quarantine", "--help"], cwd=PROJECT_ROOT, capture_output=True, text=True
     )
     assert out.returncode == 0 and "readmit" in out.stdout
+
+
+def test_list_reads_the_quarantine_the_production_environment_names(tmp_path: Path) -> None:
+    # In production the data directory is an EnvVar; an unresolved one would be read as the
+    # literal path "CT_DATA_DIR" and the list would come back empty.
+    data = tmp_path / "prod-data"
+    raw = tmp_path / "orders.csv"
+    raw.write_text("event_id\n1\n")
+    BatchStore(base_dir=str(data)).quarantine(
+        {
+            "batch_id": "b-prod",
+            "sha256": "0" * 64,
+            "partitions": ["2026-01-01"],
+            "raw_path": str(raw),
+            "file_name": raw.name,
+        },
+        {"file": raw.name, "rules": ["schema"]},
+    )
+    env = {
+        **os.environ,
+        "CT_ENV": "production",
+        "CT_DATA_DIR": str(data),
+        "CT_HOME": str(tmp_path / "unused-local-home"),
+        "COLUMNS": "200",
+    }
+    ct = [str(Path(sys.executable).with_name("ct")), "quarantine"]
+    listed = subprocess.run([*ct, "list"], env=env, capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr
+    assert "1 quarantined batch" in listed.stdout and "b-prod" in listed.stdout
+    shown = subprocess.run([*ct, "show", "b-prod"], env=env, capture_output=True, text=True)
+    assert json.loads(shown.stdout)["rules"] == ["schema"]
