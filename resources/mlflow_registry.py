@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import warnings
 from datetime import UTC, datetime
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -140,7 +141,13 @@ class MlflowRegistry(dg.ConfigurableResource):
         # The signature names exactly the columns the model reads: serving may send more (they
         # are dropped by MLflow's schema enforcement), never fewer.
         example = example[model_features(trained.family, trained.model)]
-        signature = infer_signature(example, predict_proba(trained.family, trained.model, example))
+        with warnings.catch_warnings():
+            # MLflow hints that integer columns cannot carry missing values. Ours never do: they
+            # are int64 in the whole feature frame, and a missing category is the code -1.
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+            signature = infer_signature(
+                example, predict_proba(trained.family, trained.model, example)
+            )
         all_tags = {**tags, **trained.tags, FAMILY_TAG: trained.family}
         with mlflow.start_run(run_id=run_id):
             mlflow.set_tags(all_tags)
