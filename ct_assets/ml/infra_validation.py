@@ -47,14 +47,19 @@ class ServingProbe:
         # A serving process runs one thread: an OpenMP team per one-row call would measure
         # contention with the rest of the machine, not the model (see PERF_NOTES).
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "ct_assets.ml.infra_probe", tracking_uri],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
+        # Output goes to files, not pipes: nobody reads it until `result`, and a full pipe would
+        # stall the process mid-measurement and show as latency of the model.
+        self._out = Path(self._tmp.name) / "stdout"
+        self._err = Path(self._tmp.name) / "stderr"
+        with self._out.open("w") as out, self._err.open("w") as err:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "ct_assets.ml.infra_probe", tracking_uri],
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=err,
+                text=True,
+                env=env,
+            )
 
     def __enter__(self) -> ServingProbe:
         return self
@@ -87,9 +92,7 @@ class ServingProbe:
         assert self.model_uri, "load() names the model before its result is asked for"
         waited = time.monotonic() - self._loaded_at
         try:
-            stdout, stderr = self._process.communicate(
-                timeout=max(0.0, budget.timeout_seconds - waited)
-            )
+            self._process.communicate(timeout=max(0.0, budget.timeout_seconds - waited))
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.communicate()
@@ -98,7 +101,7 @@ class ServingProbe:
                 f"{self.model_uri} did not load and predict within {budget.timeout_seconds}s",
                 {},
             )
-        return judge(self.model_uri, stdout, stderr, budget)
+        return judge(self.model_uri, self._out.read_text(), self._err.read_text(), budget)
 
 
 def validate_serving(
