@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ct_assets.ml.datagen import DriftingSource
-from ct_assets.ml.parsing import check_file
+from ct_assets.ingest.parsing import check_file
 from resources.sources import FileDropSource
 from resources.storage import BatchStore
 

@@ -1,20 +1,25 @@
-"""The one `Definitions` of ct: every stage, sensor and resource, assembled in one place."""
+"""The one `Definitions` of ct: every stage, sensor and resource of one project, in one place.
+
+`dagster dev` and `dagster asset materialize -m ct_assets.definitions` load the project that
+CT_PROJECT (else the current directory) names; `build_definitions` builds any project's.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from ct_assets.candidates import CANDIDATE_MODELS, build_candidates
+from ct_assets.candidates import build_candidates
 from ct_assets.drift import build_drift
-from ct_assets.evaluations import MODEL_EVALUATIONS, build_evaluations
-from ct_assets.features import FEATURES, build_feature_assets
+from ct_assets.evaluations import build_evaluations
+from ct_assets.features import build_feature_assets
+from ct_assets.names import STAGES
 from ct_assets.online import build_online_features
 from ct_assets.partitions import build_partitions
-from ct_assets.production import PRODUCTION_MODEL, build_production
-from ct_assets.raw import RAW_BATCHES, build_raw, build_source_specs
-from ct_assets.settings import PipelineSettings, load_settings
-from ct_assets.splits import TRAINING_WINDOW, build_splits
-from ct_assets.validated import VALIDATED_BATCHES, build_validated
+from ct_assets.production import build_production
+from ct_assets.project.load import Project, load_project
+from ct_assets.raw import build_raw, build_source_specs
+from ct_assets.splits import build_splits
+from ct_assets.validated import build_validated
 from resources import build_resources
 from sensors.automation import build_automation_sensor
 from sensors.file_drop import build_file_drop_sensor
@@ -22,45 +27,38 @@ from sensors.freshness import build_freshness_sensor
 from sensors.model_freshness import build_model_freshness_sensor
 from sensors.pulled import build_pulled_sensor
 
-# The stages in pipeline order, for anything that walks the whole graph.
-STAGES = (
-    RAW_BATCHES,
-    VALIDATED_BATCHES,
-    FEATURES,
-    TRAINING_WINDOW,
-    CANDIDATE_MODELS,
-    MODEL_EVALUATIONS,
-    PRODUCTION_MODEL,
-)
+__all__ = ["STAGES", "build_definitions", "defs"]
 
 
-def build_definitions(settings: PipelineSettings) -> dg.Definitions:
-    partitions = build_partitions(settings)
+def build_definitions(project: Project) -> dg.Definitions:
+    partitions = build_partitions(project.spec)
     assets = [
-        *build_raw(settings, partitions),
-        *build_validated(settings, partitions),
-        *build_feature_assets(settings, partitions),
-        *build_online_features(partitions),
-        *build_splits(settings, partitions),
-        *build_candidates(settings, partitions),
-        *build_evaluations(settings, partitions),
-        *build_production(settings, partitions),
-        *build_drift(settings, partitions),
+        *build_raw(project, partitions),
+        *build_validated(project, partitions),
+        *build_feature_assets(project, partitions),
+        *build_online_features(project, partitions),
+        *build_splits(project, partitions),
+        *build_candidates(project, partitions),
+        *build_evaluations(project, partitions),
+        *build_production(project, partitions),
+        *build_drift(project, partitions),
     ]
-    interval = settings.sensor_interval_seconds
     return dg.Definitions(
-        assets=[*build_source_specs(settings), *assets],
+        assets=[*build_source_specs(project), *assets],
         sensors=[
-            build_file_drop_sensor(partitions, interval),
-            *(build_pulled_sensor(name, partitions, interval) for name in settings.pulled_sources),
-            build_freshness_sensor(settings),
-            build_model_freshness_sensor(settings),
-            build_automation_sensor(interval),
+            build_file_drop_sensor(project, partitions),
+            *(build_pulled_sensor(n, project, partitions) for n in project.spec.sources.pulled),
+            build_freshness_sensor(project),
+            build_model_freshness_sensor(project),
+            build_automation_sensor(project.poll_seconds),
         ],
-        resources=build_resources(settings, settings.environment),
+        resources=build_resources(project),
         # Steps of one partition are small; a process per step would cost more than the work.
         executor=dg.in_process_executor,
     )
 
 
-defs = build_definitions(load_settings())
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The project of CT_PROJECT (else the current directory), loaded when Dagster asks."""
+    return build_definitions(load_project())

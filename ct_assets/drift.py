@@ -5,14 +5,12 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from ct_assets.ml.drift import choose_reference, measure_drift, save_report
+from ct_assets.ml.drift import choose_reference, measure_drift, monitored, save_report
+from ct_assets.names import DRIFT_CHECK, FEATURE_DRIFT
 from ct_assets.partitions import frames_by_partition, partitioned_check
-from ct_assets.settings import PipelineSettings
+from ct_assets.policy import after_window_upstream, stage_asset
+from ct_assets.project.load import Project
 from resources.mlflow_registry import MlflowRegistry
-from sensors.automation import after_window_upstream
-
-FEATURE_DRIFT = "feature_drift"
-DRIFT_CHECK = "drift_share_below_threshold"
 
 
 def champion_partitions(mlflow: MlflowRegistry) -> list[str] | None:
@@ -23,22 +21,27 @@ def champion_partitions(mlflow: MlflowRegistry) -> list[str] | None:
 
 
 def build_drift(
-    settings: PipelineSettings, partitions: dg.TimeWindowPartitionsDefinition
+    project: Project, partitions: dg.TimeWindowPartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
-    lookback = 2 * settings.training_window
+    spec = project.spec
+    lookback = 2 * spec.training.window
+    threshold = spec.drift.threshold
+    numeric, categorical = monitored(spec)
+    excluded = spec.drift_excluded
 
-    @dg.asset(
-        name=FEATURE_DRIFT,
-        partitions_def=partitions,
-        group_name="drift",
-        code_version="1",
+    @stage_asset(
+        FEATURE_DRIFT,
+        group="drift",
+        partitions=partitions,
+        project=spec.name,
+        code_version="2",
         kinds={"evidently"},
+        automation=after_window_upstream(),
         io_manager_key="json_io_manager",
         # In a run that also retrains, the champion path goes first: a new batch reaches
         # production without waiting for Evidently (whose import alone takes seconds). The
         # reference stays the partitions before this one, so the figures do not depend on it.
         op_tags={"dagster/priority": "-1"},
-        automation_condition=after_window_upstream(),
         ins={
             "features": dg.AssetIn(
                 partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-lookback),
@@ -51,7 +54,7 @@ def build_drift(
                 FEATURE_DRIFT,
                 partitions,
                 description=(
-                    f"Share of drifted features below {settings.drift_share_threshold} "
+                    f"Share of drifted features below {threshold} "
                     "(a signal for retraining, not a gate)."
                 ),
             )
@@ -64,23 +67,34 @@ def build_drift(
         reference_keys, basis = choose_reference(features, key, champion_partitions(mlflow))
         if key not in features:
             raise dg.Failure(f"features of {key} are missing: nothing to compare")
-        if not reference_keys:
-            summary = {"drift_share": 0.0, "reference_partitions": [], "basis": "no reference"}
+        nothing = (
+            "none yet: first partition"
+            if not reference_keys
+            else "no row-level feature is monitored (see not_monitored)"
+            if not numeric + categorical
+            else None
+        )
+        if nothing is not None:
+            summary = {"drift_share": 0.0, "reference_partitions": [], "basis": nothing}
             return dg.MaterializeResult(
                 value=summary,
-                metadata={"drift_share": 0.0, "reference": "none yet: first partition"},
+                metadata={
+                    "drift_share": 0.0,
+                    "reference": nothing,
+                    "not_monitored": dg.MetadataValue.json(excluded),
+                },
                 check_results=[
-                    dg.AssetCheckResult(
-                        check_name=DRIFT_CHECK, passed=True, description="no reference yet"
-                    )
+                    dg.AssetCheckResult(check_name=DRIFT_CHECK, passed=True, description=nothing)
                 ],
             )
         reference = pd.concat([features[k] for k in reference_keys], ignore_index=True)
-        result, snapshot = measure_drift(reference, features[key], reference_keys)
-        report = save_report(snapshot, settings.data_dir / "drift_reports" / f"{key}.html")
+        result, snapshot = measure_drift(
+            reference, features[key], reference_keys, numeric, categorical
+        )
+        report = save_report(snapshot, project.data_dir / "drift_reports" / f"{key}.html")
         table = pd.DataFrame([f.__dict__ for f in result.features])
         drifted = ", ".join(result.drifted_features) or "none"
-        passed = result.drift_share < settings.drift_share_threshold
+        passed = result.drift_share < threshold
         return dg.MaterializeResult(
             value={**result.as_dict(), "basis": basis, "report": str(report)},
             metadata={
@@ -90,6 +104,7 @@ def build_drift(
                 "reference_rows": result.reference_rows,
                 "current_rows": result.current_rows,
                 "per_feature": dg.MetadataValue.md(table.to_markdown(index=False)),
+                "not_monitored": dg.MetadataValue.json(excluded),
                 "report": dg.MetadataValue.path(str(report)),
                 "report_url": dg.MetadataValue.url(report.resolve().as_uri()),
             },

@@ -5,50 +5,60 @@ a partition mapping: each event's aggregates use only its entity's earlier event
 """
 
 import math
-from datetime import timedelta
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
-from ct_assets.ml.features import (
-    CODE_VERSION,
-    FEATURE_COLUMNS,
-    FEATURE_SET_ID,
-    SPEC,
-    build_features,
-)
-from ct_assets.partitions import frames_by_partition
-from ct_assets.settings import PipelineSettings
-from sensors.automation import after_history_upstream
-
-FEATURES = "features"
-PARTITION_LENGTH = {
-    "hourly": timedelta(hours=1),
-    "daily": timedelta(days=1),
-    "weekly": timedelta(days=7),
-}
+from ct_assets.ml.feature_spec import window_spec
+from ct_assets.ml.features import CODE_VERSION, FeatureReport, build_features, feature_set_id
+from ct_assets.ml.frames import BATCH
+from ct_assets.names import FEATURES
+from ct_assets.partitions import PARTITION_LENGTH, frames_by_partition
+from ct_assets.policy import after_history_upstream, stage_asset
+from ct_assets.project.load import Project
+from ct_assets.project.spec import ProjectSpec
 
 
-def lookback_partitions(settings: PipelineSettings) -> int:
+def lookback_partitions(spec: ProjectSpec) -> int:
     """Earlier partitions the longest window can reach into."""
-    return math.ceil(SPEC.lookback / PARTITION_LENGTH[settings.granularity])
+    return math.ceil(window_spec(spec).lookback / PARTITION_LENGTH[spec.partitions.granularity])
+
+
+def definitions_table(spec: ProjectSpec) -> str:
+    """Every feature, where it comes from and how, for the UI."""
+    rows = [
+        {"feature": c, "from": c, "how": f"as declared ({spec.column(c).type})"}
+        for c in spec.features.columns
+    ]
+    for t in spec.features.transforms:
+        sources = getattr(t, "columns", None) or (t.column,)  # type: ignore[union-attr]
+        rows.append({"feature": t.name, "from": ", ".join(sources), "how": t.op})
+    rows += [
+        {"feature": f.name, "from": f.source, "how": f"{f.aggregation} over {f.window}"}
+        for f in window_spec(spec).features
+    ]
+    return pd.DataFrame(rows).to_markdown(index=False)
 
 
 def build_feature_assets(
-    settings: PipelineSettings, partitions: dg.TimeWindowPartitionsDefinition
+    project: Project, partitions: dg.TimeWindowPartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
-    @dg.asset(
-        name=FEATURES,
-        partitions_def=partitions,
-        group_name="features",
+    spec = project.spec
+    set_id = feature_set_id(spec)
+
+    @stage_asset(
+        FEATURES,
+        group="features",
+        partitions=partitions,
+        project=spec.name,
         code_version=CODE_VERSION,
         kinds={"polars", "parquet"},
-        automation_condition=after_history_upstream(),
+        automation=after_history_upstream(),
         ins={
             "validated_batches": dg.AssetIn(
                 partition_mapping=dg.TimeWindowPartitionMapping(
-                    start_offset=-lookback_partitions(settings)
+                    start_offset=-lookback_partitions(spec)
                 ),
                 # History may have gaps (no delivery, or refused); windows then see less of it.
                 metadata={"allow_missing_partitions": True},
@@ -58,7 +68,7 @@ def build_feature_assets(
     def features(
         context: dg.AssetExecutionContext, validated_batches: Any
     ) -> dg.MaterializeResult[pd.DataFrame]:
-        """Per-event features: the event's own and its entity's 1h/1d/7d history before it."""
+        """Per-event model inputs: the event's own, as declared, and its entity's history."""
         parts: dict[str, pd.DataFrame] = frames_by_partition(
             context, "validated_batches", validated_batches
         )
@@ -74,29 +84,25 @@ def build_feature_assets(
             )
         earlier = [frame for k, frame in sorted(parts.items()) if k < key and not frame.empty]
         history = pd.concat(earlier, ignore_index=True) if earlier else None
-        frame = build_features(events, history)
+        report = FeatureReport()
+        frame = build_features(events, spec, history, report)
+        for column, unseen in report.unseen.items():
+            context.log.warning(
+                f"{column}: {unseen['rows']} rows hold values outside its categories "
+                f"({', '.join(unseen['values'])}): encoded as unknown"
+            )
         return dg.MaterializeResult(
             value=frame,
             metadata={
                 "dagster/row_count": len(frame),
-                "feature_set_id": FEATURE_SET_ID,
-                "feature_columns": ", ".join(FEATURE_COLUMNS),
-                "window_features": dg.MetadataValue.md(
-                    pd.DataFrame(
-                        [
-                            {
-                                "name": f.name,
-                                "source": f.source,
-                                "aggregation": f.aggregation,
-                                "window": f.window,
-                            }
-                            for f in SPEC.features
-                        ]
-                    ).to_markdown(index=False)
-                ),
+                "feature_set_id": set_id,
+                "feature_columns": ", ".join(spec.feature_names),
+                "definitions": dg.MetadataValue.md(definitions_table(spec)),
+                "unseen_category_rows": report.unseen_rows,
+                "unseen_categories": dg.MetadataValue.json(report.unseen),
                 "history_partitions": ", ".join(k for k in sorted(parts) if k < key) or "none",
                 "history_rows": 0 if history is None else len(history),
-                "batch_ids": ", ".join(sorted(frame["batch_id"].unique())),
+                "batch_ids": ", ".join(sorted(frame[BATCH].unique())),
             },
         )
 

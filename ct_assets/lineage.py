@@ -10,15 +10,21 @@ from typing import Any
 import dagster as dg
 from rich.tree import Tree
 
-from ct_assets.candidates import CANDIDATE_MODELS
-from ct_assets.evaluations import MODEL_EVALUATIONS
-from ct_assets.features import FEATURES
+from ct_assets.ml.gates import GATES
 from ct_assets.ml.incremental import BASE_TAG, MODE_TAG, STEP_PARTITIONS_TAG
+from ct_assets.names import (
+    CANDIDATE_MODELS,
+    FEATURES,
+    MODEL_EVALUATIONS,
+    PRODUCTION_MODEL,
+    PROMOTION_GATE,
+    RAW_BATCHES,
+    SCHEMA_CHECK,
+    TRAINING_WINDOW,
+    VALIDATED_BATCHES,
+    gate_check_name,
+)
 from ct_assets.observe import latest_check_passed, materialization_record
-from ct_assets.production import GATE_CHECKS, PRODUCTION_MODEL, PROMOTION_GATE
-from ct_assets.raw import RAW_BATCHES
-from ct_assets.splits import TRAINING_WINDOW
-from ct_assets.validated import SCHEMA_CHECK, VALIDATED_BATCHES
 from resources.mlflow_registry import FAMILY_TAG, FEATURE_SET_TAG, MlflowRegistry
 from resources.storage import BatchStore
 
@@ -129,8 +135,8 @@ def model_lineage(
             instance, PRODUCTION_MODEL, PROMOTION_GATE, partition
         )
         decided["gates"] = {
-            gate: latest_check_passed(instance, PRODUCTION_MODEL, check, partition)
-            for gate, check in GATE_CHECKS.items()
+            gate: latest_check_passed(instance, PRODUCTION_MODEL, gate_check_name(gate), partition)
+            for gate in GATES
         }
     return {
         "model": {
@@ -157,8 +163,8 @@ def model_lineage(
             materialization_record(instance, MODEL_EVALUATIONS, partition),
             "holdout_rows",
             "champion_version",
-            "champion_roc_auc",
-            "best_candidate_roc_auc",
+            "metric",
+            "best_candidate_version",
         ),
         "candidates": _step(
             materialization_record(instance, CANDIDATE_MODELS, partition), "model_versions"

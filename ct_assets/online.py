@@ -1,35 +1,44 @@
 """Stage 3b, online features: each entity's latest vector in the online store, after every
-features partition, so serving reads exactly what training read."""
+features partition, so serving reads exactly what training read.
+
+Only for a dataset with an entity: without one there is no history to look up at serving time,
+and a request carries every feature itself.
+"""
 
 import time
 
 import dagster as dg
 import pandas as pd
 
-from ct_assets.ml.features import FEATURE_SET
+from ct_assets.ml.frames import FEATURE_SET
 from ct_assets.ml.online import latest_vectors
+from ct_assets.names import ONLINE_FEATURES
+from ct_assets.policy import after_upstream, stage_asset
+from ct_assets.project.load import Project
 from resources.online_store import OnlineStore
-from sensors.automation import after_upstream
-
-ONLINE_FEATURES = "online_features"
 
 
 def build_online_features(
-    partitions: dg.TimeWindowPartitionsDefinition,
+    project: Project, partitions: dg.TimeWindowPartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
-    @dg.asset(
-        name=ONLINE_FEATURES,
-        partitions_def=partitions,
-        group_name="features",
-        code_version="1",
+    spec = project.spec
+    if spec.dataset.entity is None:
+        return []
+
+    @stage_asset(
+        ONLINE_FEATURES,
+        group="features",
+        partitions=partitions,
+        project=spec.name,
+        code_version="2",
         kinds={"redis"},
-        automation_condition=after_upstream(),
+        automation=after_upstream(),
     )
     def online_features(
         context: dg.AssetExecutionContext, features: pd.DataFrame, online_store: OnlineStore
     ) -> dg.MaterializeResult:
         """The latest feature vector of every entity of the partition, in the online store."""
-        vectors = latest_vectors(features)
+        vectors = latest_vectors(features, spec)
         started = time.perf_counter()
         written = online_store.write(vectors)
         seconds = time.perf_counter() - started

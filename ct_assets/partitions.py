@@ -1,21 +1,30 @@
-"""The one time-window partitioning every stage shares, built from the settings."""
+"""The one time-window partitioning every stage shares, built from the project."""
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import dagster as dg
 
-from ct_assets.settings import PipelineSettings
+from ct_assets.project.spec import ProjectSpec
+
+PARTITION_LENGTH = {
+    "hourly": timedelta(hours=1),
+    "daily": timedelta(days=1),
+    "weekly": timedelta(days=7),
+}
 
 
-def build_partitions(settings: PipelineSettings) -> dg.TimeWindowPartitionsDefinition:
-    if settings.granularity == "hourly":
-        return dg.HourlyPartitionsDefinition(start_date=f"{settings.partition_start}-00:00")
-    if settings.granularity == "weekly":
-        return dg.WeeklyPartitionsDefinition(start_date=settings.partition_start)
-    return dg.DailyPartitionsDefinition(start_date=settings.partition_start)
+def build_partitions(spec: ProjectSpec) -> dg.TimeWindowPartitionsDefinition:
+    start = spec.partitions.start
+    if spec.partitions.granularity == "hourly":
+        return dg.HourlyPartitionsDefinition(start_date=f"{start}-00:00")
+    if spec.partitions.granularity == "weekly":
+        return dg.WeeklyPartitionsDefinition(start_date=start)
+    return dg.DailyPartitionsDefinition(start_date=start)
 
 
 def partitioned_check(
@@ -46,3 +55,16 @@ def frames_by_partition(
         return loaded
     (only,) = context.asset_partition_keys_for_input(input_name)
     return {only: loaded}
+
+
+def partition_key_of(
+    partitions: dg.TimeWindowPartitionsDefinition,
+) -> Callable[[datetime], str | None]:
+    """Maps an event time to its partition (existing partitions only)."""
+    existing = set(partitions.get_partition_keys())
+
+    def key_of(moment: datetime) -> str | None:
+        key = partitions.get_partition_key_for_timestamp(moment.timestamp())
+        return key if key in existing else None
+
+    return key_of

@@ -5,72 +5,52 @@ delivers; its freshness policy makes a source that stops delivering show as over
 """
 
 import json
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 
 import dagster as dg
 import pandas as pd
 
-from ct_assets.ml.landing import batch_id_for, placement
-from ct_assets.settings import PipelineSettings
-from resources.sources import FILE_DROP, FileDropSource
+from ct_assets.ingest.landing import batch_id_for, placement
+from ct_assets.names import FILE_DROP, RAW_BATCHES, source_key
+from ct_assets.partitions import partition_key_of
+from ct_assets.policy import freshness, stage_asset
+from ct_assets.project.load import Project
+from resources.sources import FileDropSource
 from resources.storage import BatchStore
 
-RAW_BATCHES = "raw_batches"
+
+def source_names(project: Project) -> list[str]:
+    return [FILE_DROP, *project.spec.sources.pulled]
 
 
-def source_key(name: str) -> dg.AssetKey:
-    return dg.AssetKey(["sources", name])
-
-
-def source_names(settings: PipelineSettings) -> list[str]:
-    return [FILE_DROP, *settings.pulled_sources]
-
-
-def partition_key_of(
-    partitions: dg.TimeWindowPartitionsDefinition,
-) -> Callable[[datetime], str | None]:
-    """Maps an event time to its partition (existing partitions only)."""
-    existing = set(partitions.get_partition_keys())
-
-    def key_of(moment: datetime) -> str | None:
-        key = partitions.get_partition_key_for_timestamp(moment.timestamp())
-        return key if key in existing else None
-
-    return key_of
-
-
-def source_freshness(settings: PipelineSettings) -> dg.FreshnessPolicy:
-    return dg.FreshnessPolicy.time_window(
-        fail_window=settings.source_freshness_fail, warn_window=settings.source_freshness_warn
-    )
-
-
-def build_source_specs(settings: PipelineSettings) -> list[dg.AssetSpec]:
+def build_source_specs(project: Project) -> list[dg.AssetSpec]:
     return [
         dg.AssetSpec(
             key=source_key(name),
             group_name="sources",
             description=f"Deliveries of the {name} source, recorded by its sensor.",
-            kinds={"s3" if name == FILE_DROP and settings.landing.startswith("s3://") else name},
-            freshness_policy=source_freshness(settings),
+            kinds={"s3" if name == FILE_DROP and project.landing.startswith("s3://") else name},
+            freshness_policy=freshness(project.spec.freshness.sources),
         )
-        for name in source_names(settings)
+        for name in source_names(project)
     ]
 
 
 def build_raw(
-    settings: PipelineSettings, partitions: dg.TimeWindowPartitionsDefinition
+    project: Project, partitions: dg.TimeWindowPartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
-    @dg.asset(
-        name=RAW_BATCHES,
-        partitions_def=partitions,
-        group_name="raw",
+    spec = project.spec
+
+    @stage_asset(
+        RAW_BATCHES,
+        group="raw",
+        partitions=partitions,
+        project=spec.name,
         code_version="2",
         kinds={"file"},
-        deps=[source_key(name) for name in source_names(settings)],
-        freshness_policy=source_freshness(settings),
+        automation=None,
+        deps=[source_key(name) for name in source_names(project)],
+        freshness_policy=freshness(project.spec.freshness.sources),
     )
     def raw_batches(
         context: dg.AssetExecutionContext, batch_store: BatchStore, file_drop: FileDropSource
@@ -88,7 +68,9 @@ def build_raw(
                 belongs = known["partitions"]
             else:
                 try:
-                    belongs, rows = placement(delivery.data, landed.name, landed.arrived_at, key_of)
+                    belongs, rows = placement(
+                        delivery.data, landed.name, landed.arrived_at, key_of, spec
+                    )
                 except ValueError as exc:
                     context.log.warning(f"cannot place {landed.path} in a partition: {exc}")
                     continue
@@ -102,7 +84,7 @@ def build_raw(
         if not manifests:
             raise dg.Failure(
                 f"no batch has landed for partition {key} (sources: "
-                f"{', '.join(source_names(settings))}; landing {file_drop.url})",
+                f"{', '.join(source_names(project))}; landing {file_drop.url})",
                 allow_retries=False,
             )
         # Parquet has no type for free-form dicts; the details stay readable as JSON text.

@@ -11,27 +11,29 @@ from ct_assets.ml.windows import (
     split_warnings,
     summarize_window,
 )
+from ct_assets.names import TRAINING_WINDOW
 from ct_assets.partitions import frames_by_partition
-from ct_assets.settings import PipelineSettings
-from sensors.automation import after_window_upstream
-
-TRAINING_WINDOW = "training_window"
+from ct_assets.policy import after_window_upstream, stage_asset
+from ct_assets.project.load import Project
 
 
 def build_splits(
-    settings: PipelineSettings, partitions: dg.TimeWindowPartitionsDefinition
+    project: Project, partitions: dg.TimeWindowPartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
-    @dg.asset(
-        name=TRAINING_WINDOW,
-        partitions_def=partitions,
-        group_name="splits",
-        code_version="1",
+    training = project.spec.training
+
+    @stage_asset(
+        TRAINING_WINDOW,
+        group="splits",
+        partitions=partitions,
+        project=project.spec.name,
+        code_version="2",
         kinds={"pandas", "parquet"},
-        automation_condition=after_window_upstream(),
+        automation=after_window_upstream(),
         ins={
             "features": dg.AssetIn(
                 partition_mapping=dg.TimeWindowPartitionMapping(
-                    start_offset=-(settings.training_window - 1)
+                    start_offset=-(training.window - 1)
                 ),
                 # A day whose data was quarantined has no features; the window goes on without
                 # it and says so in its metadata.
@@ -45,13 +47,13 @@ def build_splits(
         """The last N partitions of features; the most recent slice in time is the holdout."""
         features = frames_by_partition(context, "features", features)
         window = assemble_window(
-            features, settings.holdout_fraction, settings.split_strategy, settings.split_seed
+            features, training.holdout_fraction, training.split, training.seed
         )
-        warnings = split_warnings(window, settings.split_strategy)
+        warnings = split_warnings(window, training.split)
         for warning in warnings:
-            context.log.warning(f"split {settings.split_strategy}: {warning}")
+            context.log.warning(f"split {training.split}: {warning}")
         expected = expected_partitions(
-            partitions.get_partition_keys(), context.partition_key, settings.training_window
+            partitions.get_partition_keys(), context.partition_key, training.window
         )
         summary = summarize_window(window, expected)
         if summary.missing:
@@ -66,8 +68,8 @@ def build_splits(
                 "holdout_cutoff": summary.cutoff,
                 "train_rows": summary.train_rows,
                 "holdout_rows": summary.holdout_rows,
-                "label_rate": summary.label_rate,
-                "split_strategy": settings.split_strategy,
+                "label_mean": summary.label_mean,
+                "split_strategy": training.split,
                 "split_warnings": "\n".join(warnings) or "none",
             },
         )

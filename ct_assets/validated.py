@@ -7,38 +7,38 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from ct_assets.ml.parsing import check_file
-from ct_assets.ml.quality import DIMENSIONS, DimensionResult, measure_quality
-from ct_assets.ml.schema import EVENT_TIME, EventSchema, ValidationOutcome, empty_events
+from ct_assets.ingest.parsing import check_file
+from ct_assets.ml.features import with_row_ids
+from ct_assets.ml.frames import BATCH
+from ct_assets.ml.quality import DimensionResult, measure_quality
+from ct_assets.ml.schema import ValidationOutcome, build_schema, empty_events
+from ct_assets.names import SCHEMA_CHECK, VALIDATED_BATCHES, quality_check_name
 from ct_assets.observe import latest_metadata
 from ct_assets.partitions import partitioned_check
-from ct_assets.settings import PipelineSettings
+from ct_assets.policy import after_upstream, freshness, stage_asset
+from ct_assets.project.load import Project
+from ct_assets.project.spec import ProjectSpec
 from resources.storage import BatchStore
-from sensors.automation import after_upstream
-
-VALIDATED_BATCHES = "validated_batches"
-SCHEMA_CHECK = "events_match_schema"
 
 
-def validate_manifest(manifest: dict[str, Any]) -> ValidationOutcome:
+def validate_manifest(manifest: dict[str, Any], spec: ProjectSpec) -> ValidationOutcome:
     """Parse and validate one raw batch; an unreadable file is a refusal, not a crash."""
-    return check_file(Path(manifest["raw_path"]), manifest["file_name"])
+    return check_file(Path(manifest["raw_path"]), spec, manifest["file_name"])
 
 
-def _table_schema() -> dg.TableSchema:
-    columns = EventSchema.to_schema().columns
+def _table_schema(spec: ProjectSpec) -> dg.TableSchema:
+    columns = build_schema(spec).columns
     return dg.TableSchema(
-        columns=[dg.TableColumn(name, str(col.dtype)) for name, col in columns.items()]
+        columns=[
+            dg.TableColumn(name, str(col.dtype), description=col.description)
+            for name, col in columns.items()
+        ]
     )
 
 
-def in_window(events: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
-    times = events[EVENT_TIME]
+def in_window(events: pd.DataFrame, time: str, start: datetime, end: datetime) -> pd.DataFrame:
+    times = events[time]
     return events[(times >= start) & (times < end)].reset_index(drop=True)
-
-
-def quality_check_name(dimension: str) -> str:
-    return f"quality_{dimension}"
 
 
 def trailing_row_counts(
@@ -76,38 +76,40 @@ def quality_results(
 
 
 def build_validated(
-    settings: PipelineSettings, partitions: dg.TimeWindowPartitionsDefinition
+    project: Project, partitions: dg.TimeWindowPartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
+    spec = project.spec
+    blocking = spec.blocking
     quality_specs = [
         partitioned_check(
             quality_check_name(dimension),
             VALIDATED_BATCHES,
             partitions,
-            blocking=dimension in settings.quality_blocking,
+            blocking=dimension in blocking,
             description=f"Data-quality dimension {dimension!r} within its configured thresholds.",
         )
-        for dimension in DIMENSIONS
+        for dimension in spec.dimensions
     ]
 
-    @dg.asset(
-        name=VALIDATED_BATCHES,
-        partitions_def=partitions,
-        group_name="validated",
-        code_version="2",
+    @stage_asset(
+        VALIDATED_BATCHES,
+        group="validated",
+        partitions=partitions,
+        project=spec.name,
+        code_version="3",
         kinds={"pandas", "parquet"},
-        automation_condition=after_upstream(),
+        automation=after_upstream(),
         # Validated data goes stale with its sources: same windows, so the UI shows both.
-        freshness_policy=dg.FreshnessPolicy.time_window(
-            fail_window=settings.source_freshness_fail, warn_window=settings.source_freshness_warn
-        ),
+        freshness_policy=freshness(spec.freshness.sources),
         check_specs=[
             partitioned_check(
                 SCHEMA_CHECK,
                 VALIDATED_BATCHES,
                 partitions,
                 blocking=True,
-                description="Every batch of the partition matches EventSchema (pandera); "
-                "refused batches are quarantined and warn, a partition with none valid stops.",
+                description="Every batch of the partition matches the declared dataset "
+                "(pandera schema built from ct.yaml); refused batches are quarantined and warn, "
+                "a partition with none valid stops.",
             ),
             *quality_specs,
         ],
@@ -115,7 +117,7 @@ def build_validated(
     def validated_batches(
         context: dg.AssetExecutionContext, raw_batches: pd.DataFrame, batch_store: BatchStore
     ):
-        """Events of the partition's accepted batches, typed by the pandera EventSchema."""
+        """Events of the partition's accepted batches, typed by the declared dataset."""
         accepted: list[pd.DataFrame] = []
         refused: list[dict[str, Any]] = []
         readmitted: list[str] = []
@@ -123,11 +125,12 @@ def build_validated(
         manifests: list[dict[str, Any]] = raw_batches.to_dict("records")  # type: ignore[assignment]
         window = context.partition_time_window
         for manifest in manifests:
-            outcome = validate_manifest(manifest)
+            outcome = validate_manifest(manifest, spec)
             if outcome.ok and outcome.frame is not None:
-                # A batch is judged whole; the partition keeps the rows of its own time window.
-                rows = in_window(outcome.frame, window.start, window.end)
-                accepted.append(rows.assign(batch_id=manifest["batch_id"]))
+                # A batch is judged whole (row ids number it as delivered); the partition keeps
+                # the rows of its own time window.
+                batch = with_row_ids(outcome.frame, manifest["batch_id"], spec)
+                accepted.append(in_window(batch, spec.dataset.time, window.start, window.end))
                 if batch_store.release(manifest["batch_id"]):
                     readmitted.append(manifest["batch_id"])
                 continue
@@ -137,11 +140,7 @@ def build_validated(
             refused.append(
                 {"batch_id": manifest["batch_id"], "reason": outcome.reason(), "at": str(where)}
             )
-        events = (
-            pd.concat(accepted, ignore_index=True)
-            if accepted
-            else empty_events().assign(batch_id=pd.Series(dtype=object))
-        )
+        events = pd.concat(accepted, ignore_index=True) if accepted else empty_events(spec)
         reasons = "\n".join(f"- {r['batch_id']}: {r['reason']}" for r in refused)
         check = dg.AssetCheckResult(
             check_name=SCHEMA_CHECK,
@@ -161,19 +160,18 @@ def build_validated(
             refused_rows,
             arrived=max(datetime.fromisoformat(m["ingested_at"]) for m in manifests),
             trailing_rows=trailing_row_counts(context.instance, partitions, context.partition_key),
-            thresholds=settings.quality,
+            spec=spec,
         )
         return dg.MaterializeResult(
             value=events,
             metadata={
                 "dagster/row_count": len(events),
-                "dagster/column_schema": _table_schema(),
-                "accepted_batch_ids": ", ".join(sorted(events["batch_id"].unique())) or "none",
+                "dagster/column_schema": _table_schema(spec),
+                "accepted_batch_ids": ", ".join(sorted(events[BATCH].unique())) or "none",
                 "quarantined_batch_ids": ", ".join(r["batch_id"] for r in refused) or "none",
                 "readmitted_batch_ids": ", ".join(readmitted) or "none",
-                "label_rate": round(float(events["label"].mean()), 4) if len(events) else 0.0,
             },
-            check_results=[check, *quality_results(quality, settings.quality_blocking)],
+            check_results=[check, *quality_results(quality, blocking)],
         )
 
     return [validated_batches]

@@ -9,7 +9,7 @@ from typing import Any
 
 import dagster as dg
 
-from ct_assets.settings import PipelineSettings
+from ct_assets.project.load import Project
 from resources.alerts import AlertHook
 from resources.io_managers import JsonIOManager, ParquetIOManager
 from resources.mlflow_registry import MlflowRegistry
@@ -26,32 +26,35 @@ def _optional(name: str, environ: Mapping[str, str]) -> Any:
     return dg.EnvVar(name) if environ.get(name) else None
 
 
-def pulled_sources(
-    names: tuple[str, ...], environ: Mapping[str, str] | None = None
-) -> dict[str, dg.ConfigurableResource]:
-    """The pulled sources named in CT_SOURCES; endpoints and secrets stay environment variables."""
-    env = os.environ if environ is None else environ
+def pulled_sources(project: Project) -> dict[str, dg.ConfigurableResource]:
+    """The pulled sources declared in ct.yaml; endpoints and secrets stay environment variables
+    (ct.yaml names the variable, never the value)."""
+    sources, spec = project.spec.sources, project.spec
     built: dict[str, dg.ConfigurableResource] = {}
-    if "sql_table" in names:
-        columns = env.get("CT_SQL_COLUMNS")
+    if sources.sql is not None:
+        sql = sources.sql
+        key = sql.key_column or spec.dataset.event_id
+        assert key is not None  # the project refuses a SQL source with no key
         built["sql_table"] = SqlTableSource(
-            url=dg.EnvVar("CT_SQL_URL"),
-            table=env.get("CT_SQL_TABLE", "events"),
-            watermark_column=env.get("CT_SQL_WATERMARK_COLUMN", "ingested_at"),
-            key_column=env.get("CT_SQL_KEY_COLUMN", "event_id"),
-            columns=[c.strip() for c in columns.split(",")] if columns else None,
+            url=dg.EnvVar(sql.url_env),
+            table=sql.table,
+            watermark_column=sql.watermark_column,
+            key_column=key,
+            columns=sql.columns,
+            batch_rows=sql.batch_rows,
         )
-    if "redis_stream" in names:
+    if sources.redis_stream is not None:
+        stream = sources.redis_stream
         built["redis_stream"] = RedisStreamSource(
-            url=dg.EnvVar("CT_REDIS_URL"),
-            stream=env.get("CT_REDIS_STREAM", "ct:events"),
-            group=env.get("CT_REDIS_GROUP", "ct"),
-            consumer=env.get("CT_REDIS_CONSUMER", "ct-ingest"),
+            url=dg.EnvVar(stream.url_env),
+            stream=stream.stream,
+            group=stream.group,
+            consumer=stream.consumer,
         )
-    if "http_api" in names:
-        built["http_api"] = HttpApiSource(
-            url=dg.EnvVar("CT_HTTP_URL"), token=_optional("CT_HTTP_TOKEN", env)
-        )
+    if sources.http_api is not None:
+        api = sources.http_api
+        token = _optional(api.token_env, os.environ) if api.token_env else None
+        built["http_api"] = HttpApiSource(url=dg.EnvVar(api.url_env), token=token)
     return built
 
 
@@ -66,14 +69,14 @@ def offline_store(data: Any) -> dict[str, dg.ConfigurableIOManagerFactory]:
     }
 
 
-def online_store(settings: PipelineSettings, environment: str) -> OnlineStore:
+def online_store(project: Project, environment: str) -> OnlineStore:
     """Redis when CT_ONLINE_STORE_URL is set (always in production); else a local SQLite file."""
     if environment == "production" or os.environ.get("CT_ONLINE_STORE_URL"):
         return RedisOnlineStore(
             url=dg.EnvVar("CT_ONLINE_STORE_URL"),
             prefix=os.environ.get("CT_ONLINE_STORE_PREFIX", "ct:features:"),
         )
-    return SqliteOnlineStore(path=str(settings.data_dir / "online_features.sqlite"))
+    return SqliteOnlineStore(path=str(project.data_dir / "online_features.sqlite"))
 
 
 @contextmanager
@@ -84,48 +87,37 @@ def resolved_resources(defs: dg.Definitions, *keys: str) -> Iterator[Any]:
         yield resources
 
 
-def build_resources(settings: PipelineSettings, environment: str = "local") -> dict[str, Any]:
+def build_resources(project: Project) -> dict[str, Any]:
     """`local`: files under the project's `.ct/` and a SQLite MLflow store.
     `production`: every location and endpoint from environment variables."""
+    environment = project.spec.environment
+    endpoint = _optional(project.spec.sources.s3_endpoint_env, os.environ)
     common = {
-        **pulled_sources(settings.pulled_sources),
-        "online_store": online_store(settings, environment),
+        **pulled_sources(project),
+        "online_store": online_store(project, environment),
         "alerts": AlertHook(webhook_url=_optional("CT_ALERT_WEBHOOK_URL", os.environ)),
     }
     if environment == "local":
-        data = str(settings.data_dir)
+        data: Any = str(project.data_dir)
         registry = MlflowRegistry(
-            tracking_uri=f"sqlite:///{settings.mlflow_dir / 'mlflow.db'}",
-            artifact_root=str(settings.mlflow_dir / "artifacts"),
-            registered_model=settings.registered_model,
+            tracking_uri=f"sqlite:///{project.mlflow_dir / 'mlflow.db'}",
+            artifact_root=str(project.mlflow_dir / "artifacts"),
+            registered_model=project.spec.model_name,
         )
-        return {
-            **common,
-            **offline_store(data),
-            "batch_store": BatchStore(base_dir=data),
-            "file_drop": FileDropSource(
-                url=settings.landing,
-                endpoint_url=_optional("CT_S3_ENDPOINT_URL", os.environ),
-            ),
-            "mlflow": registry,
-            "serving_probes": ServingProbes(mlflow=registry),
-        }
-    if environment == "production":
+    elif environment == "production":
         data = dg.EnvVar("CT_DATA_DIR")
         registry = MlflowRegistry(
             tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI"),
             artifact_root=dg.EnvVar("CT_MLFLOW_ARTIFACT_ROOT"),
-            registered_model=settings.registered_model,
+            registered_model=project.spec.model_name,
         )
-        return {
-            **common,
-            **offline_store(data),
-            "batch_store": BatchStore(base_dir=data),
-            "file_drop": FileDropSource(
-                url=dg.EnvVar("CT_LANDING_URL"),
-                endpoint_url=_optional("CT_S3_ENDPOINT_URL", os.environ),
-            ),
-            "mlflow": registry,
-            "serving_probes": ServingProbes(mlflow=registry),
-        }
-    raise ValueError(f"CT_ENV={environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
+    else:
+        raise ValueError(f"CT_ENV={environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
+    return {
+        **common,
+        **offline_store(data),
+        "batch_store": BatchStore(base_dir=data),
+        "file_drop": FileDropSource(url=project.landing, endpoint_url=endpoint),
+        "mlflow": registry,
+        "serving_probes": ServingProbes(mlflow=registry),
+    }

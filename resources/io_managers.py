@@ -15,9 +15,10 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+from pydantic import BaseModel
 from upath import UPath
 
-from ct_assets.ml.files import atomic_write
+from ct_assets.ingest.files import atomic_write
 
 
 def write_whole(path: UPath, write: Callable[[Any], object]) -> None:
@@ -51,14 +52,22 @@ class _ParquetPaths(dg.UPathIOManager):
 
 
 class _JsonPaths(dg.UPathIOManager):
+    """JSON records; a pydantic model (a typed contract between stages) is validated on load
+    against the type the reading asset declares, so a mismatch fails where it is read."""
+
     extension = ".json"
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
-        data = json.dumps(obj, indent=2, sort_keys=True, default=str).encode()
+        plain = obj.model_dump(mode="json") if isinstance(obj, BaseModel) else obj
+        data = json.dumps(plain, indent=2, sort_keys=True, default=str).encode()
         write_whole(path, lambda target: _write_bytes(target, data))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
-        return json.loads(path.read_text())
+        loaded = json.loads(path.read_text())
+        wanted = context.dagster_type.typing_type
+        if isinstance(wanted, type) and issubclass(wanted, BaseModel):
+            return wanted.model_validate(loaded)
+        return loaded
 
 
 def _write_bytes(target: Any, data: bytes) -> None:

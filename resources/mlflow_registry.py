@@ -101,7 +101,12 @@ class MlflowRegistry(dg.ConfigurableResource):
             return str(run.info.run_id)
 
     def log_trial(
-        self, parent_run_id: str, number: int, params: dict[str, Any], value: float
+        self,
+        parent_run_id: str,
+        number: int,
+        params: dict[str, Any],
+        value: float,
+        metric: str = "roc_auc",
     ) -> None:
         """One search trial as a child run of its candidate's run."""
         from mlflow.entities import Metric, Param
@@ -115,7 +120,7 @@ class MlflowRegistry(dg.ConfigurableResource):
         )
         client.log_batch(
             child.info.run_id,
-            metrics=[Metric("validation_roc_auc", value, _now_ms(), 0)],
+            metrics=[Metric(f"validation_{metric}", value, _now_ms(), 0)],
             params=[Param(k, str(v)) for k, v in params.items()],
         )
         client.set_terminated(child.info.run_id)
@@ -133,7 +138,7 @@ class MlflowRegistry(dg.ConfigurableResource):
         import mlflow
         from mlflow.models import infer_signature
 
-        from ct_assets.ml.training import model_features, predict_proba
+        from ct_assets.ml.training import model_features, predict
         from ct_assets.ml.vocabulary import BOOSTERS, SKLEARN_HGB
 
         if run_id is None:
@@ -146,7 +151,7 @@ class MlflowRegistry(dg.ConfigurableResource):
             # are int64 in the whole feature frame, and a missing category is the code -1.
             warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
             signature = infer_signature(
-                example, predict_proba(trained.family, trained.model, example)
+                example, predict(trained.family, trained.model, example)
             )
         all_tags = {**tags, **trained.tags, FAMILY_TAG: trained.family}
         with mlflow.start_run(run_id=run_id):

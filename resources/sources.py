@@ -24,11 +24,11 @@ import sqlalchemy as sa
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from ct_assets.ml.landing import LandedFile, is_ready, partitions_of_bytes
-from ct_assets.ml.schema import EVENT_TIME, SchemaFailure, ValidationOutcome
+from ct_assets.ingest.landing import LandedFile, is_ready, partitions_of_bytes
+from ct_assets.ml.schema import SchemaFailure, ValidationOutcome
+from ct_assets.names import FILE_DROP
+from ct_assets.project.spec import ProjectSpec
 from resources.storage import BatchStore, Delivery
-
-FILE_DROP = "file_drop"
 
 
 class SourceError(Exception):
@@ -119,6 +119,7 @@ def land_pulled(
     source: PulledSource,
     store: BatchStore,
     key_of: Callable[[datetime], str | None],
+    spec: ProjectSpec,
 ) -> Landing | None:
     """Land what `source` has beyond its progress as one raw batch; None when nothing is new.
 
@@ -140,13 +141,13 @@ def land_pulled(
         details=pulled.details,
     )
     try:
-        partitions = partitions_of_bytes(pulled.data, pulled.file_name, arrived, key_of)
+        partitions = partitions_of_bytes(pulled.data, pulled.file_name, arrived, key_of, spec)
     except ValueError as exc:
         partitions, unplaced = [], str(exc)
     manifest, is_new = store.ingest_pulled(delivery, partitions, pulled.progress)
     pulled.acknowledge()
     if not partitions:
-        failure = SchemaFailure(EVENT_TIME, "no_partition", unplaced)
+        failure = SchemaFailure(spec.dataset.time, "no_partition", unplaced)
         store.quarantine(manifest, ValidationOutcome(pulled.file_name, None, [failure]).as_record())
     return Landing(manifest, is_new, quarantined=not partitions)
 
@@ -188,7 +189,7 @@ class SqlTableSource(dg.ConfigurableResource):
     url: str
     table: str = "events"
     watermark_column: str = "ingested_at"
-    key_column: str = "event_id"
+    key_column: str
     columns: list[str] | None = None
     batch_rows: int = 100_000
 

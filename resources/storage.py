@@ -22,8 +22,8 @@ from typing import Any
 
 import dagster as dg
 
-from ct_assets.ml.files import atomic_write, fsync_path
-from ct_assets.ml.landing import batch_id_for, bytes_hash
+from ct_assets.ingest.files import atomic_write, fsync_path
+from ct_assets.ingest.landing import batch_id_for, bytes_hash
 
 
 @dataclass(frozen=True)

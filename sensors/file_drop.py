@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from ct_assets.ml.landing import LandedFile, partitions_of_bytes
-from ct_assets.raw import RAW_BATCHES, partition_key_of, source_key
-from resources.sources import FILE_DROP, FileDropSource
+from ct_assets.ingest.landing import LandedFile, partitions_of_bytes
+from ct_assets.names import FILE_DROP, RAW_BATCHES, TRIGGER_TAG, source_key
+from ct_assets.partitions import partition_key_of
+from ct_assets.project.load import Project
+from resources.sources import FileDropSource
 from resources.storage import Delivery
 
 
@@ -79,12 +81,14 @@ def run_key(partition: str, hashes: list[str]) -> str:
 
 
 def build_file_drop_sensor(
-    partitions: dg.TimeWindowPartitionsDefinition, interval_seconds: int
+    project: Project, partitions: dg.TimeWindowPartitionsDefinition
 ) -> dg.SensorDefinition:
+    spec = project.spec
+
     @dg.sensor(
         name="file_drop_sensor",
         asset_selection=[RAW_BATCHES],
-        minimum_interval_seconds=interval_seconds,
+        minimum_interval_seconds=project.poll_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Requests raw_batches for the partitions of files new in the landing folder.",
     )
@@ -105,7 +109,7 @@ def build_file_drop_sensor(
             cursor,
             lambda item: delivery(item).sha256,
             lambda item: partitions_of_bytes(
-                delivery(item).data, item.name, item.arrived_at, key_of
+                delivery(item).data, item.name, item.arrived_at, key_of, spec
             ),
         )
         for path, first in plan.duplicates:
@@ -117,7 +121,7 @@ def build_file_drop_sensor(
                 run_key=run_key(partition, hashes),
                 partition_key=partition,
                 asset_selection=[dg.AssetKey(RAW_BATCHES)],
-                tags={"ct/trigger": "file_drop", "ct/new_batches": str(len(hashes))},
+                tags={TRIGGER_TAG: FILE_DROP, "ct/new_batches": str(len(hashes))},
             )
             for partition, hashes in sorted(plan.partitions.items())
         ]

@@ -12,9 +12,9 @@ from datetime import timedelta
 
 import dagster as dg
 
-from ct_assets.raw import RAW_BATCHES, source_key, source_names
-from ct_assets.settings import PipelineSettings
-from ct_assets.validated import VALIDATED_BATCHES
+from ct_assets.names import FILE_DROP, RAW_BATCHES, VALIDATED_BATCHES, source_key
+from ct_assets.project.load import Project
+from ct_assets.project.spec import parse_duration
 from resources.alerts import AlertHook
 
 PASS, WARN, FAIL, UNKNOWN = "pass", "warn", "fail", "unknown"
@@ -45,8 +45,9 @@ def transitions(previous: Mapping[str, str], current: Mapping[str, str]) -> dict
     return changed
 
 
-def watched_assets(settings: PipelineSettings) -> dict[str, dg.AssetKey]:
-    keys = {f"sources/{name}": source_key(name) for name in source_names(settings)}
+def watched_assets(project: Project) -> dict[str, dg.AssetKey]:
+    names = [FILE_DROP, *project.spec.sources.pulled]
+    keys = {f"sources/{name}": source_key(name) for name in names}
     return {
         **keys,
         RAW_BATCHES: dg.AssetKey(RAW_BATCHES),
@@ -55,14 +56,15 @@ def watched_assets(settings: PipelineSettings) -> dict[str, dg.AssetKey]:
 
 
 def build_freshness_sensor(
-    settings: PipelineSettings, clock: Callable[[], float] = time.time
+    project: Project, clock: Callable[[], float] = time.time
 ) -> dg.SensorDefinition:
-    watched = watched_assets(settings)
-    warn, fail = settings.source_freshness_warn, settings.source_freshness_fail
+    watched = watched_assets(project)
+    window = project.spec.freshness.sources
+    warn, fail = parse_duration(window.warn), parse_duration(window.fail)
 
     @dg.sensor(
         name="freshness_alert_sensor",
-        minimum_interval_seconds=max(30, settings.sensor_interval_seconds),
+        minimum_interval_seconds=max(30, project.poll_seconds),
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Alerts (log line and optional webhook) when a source, raw or validated "
         f"goes without an update for {warn} (warn) or {fail} (fail), and when it recovers.",

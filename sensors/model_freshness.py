@@ -13,16 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from ct_assets.candidates import CANDIDATE_MODELS
-from ct_assets.evaluations import MODEL_EVALUATIONS
-from ct_assets.features import FEATURES
-from ct_assets.production import PRODUCTION_MODEL
-from ct_assets.settings import PipelineSettings
-from ct_assets.splits import TRAINING_WINDOW
+from ct_assets.names import FEATURES, PRODUCTION_MODEL, RETRAIN, TRIGGER_TAG
+from ct_assets.project.load import Project
+from ct_assets.project.spec import parse_duration
 from sensors.freshness import FAIL, freshness_state
-
-RETRAIN = (TRAINING_WINDOW, CANDIDATE_MODELS, MODEL_EVALUATIONS, PRODUCTION_MODEL)
-TRIGGER_TAG = "ct/trigger"
 
 
 def overdue_since(
@@ -44,13 +38,13 @@ def _timestamp(instance: dg.DagsterInstance, asset: str, ascending: bool) -> flo
 
 
 def build_model_freshness_sensor(
-    settings: PipelineSettings, clock: Callable[[], float] = time.time
+    project: Project, clock: Callable[[], float] = time.time
 ) -> dg.SensorDefinition:
-    fail = settings.model_freshness_fail
+    fail = parse_duration(project.spec.freshness.model.fail)
 
     @dg.sensor(
         name="model_freshness_sensor",
-        minimum_interval_seconds=max(60, settings.sensor_interval_seconds),
+        minimum_interval_seconds=max(60, project.poll_seconds),
         default_status=dg.DefaultSensorStatus.RUNNING,
         asset_selection=list(RETRAIN),
         description=f"Retrains the newest partition with features when {PRODUCTION_MODEL} has "

@@ -9,7 +9,9 @@ from typing import Any
 
 import dagster as dg
 
-from ct_assets.raw import RAW_BATCHES, partition_key_of, source_key
+from ct_assets.names import RAW_BATCHES, TRIGGER_TAG, source_key
+from ct_assets.partitions import partition_key_of
+from ct_assets.project.load import Project
 from resources.sources import Landing, PulledSource, SourceError, land_pulled
 from resources.storage import BatchStore
 
@@ -29,7 +31,7 @@ def requests_for(source: str, landings: list[Landing]) -> list[dg.RunRequest]:
             run_key=f"{RAW_BATCHES}:{partition}:{'+'.join(sorted(ids))}",
             partition_key=partition,
             asset_selection=[dg.AssetKey(RAW_BATCHES)],
-            tags={"ct/trigger": source, "ct/new_batches": str(len(ids))},
+            tags={TRIGGER_TAG: source, "ct/new_batches": str(len(ids))},
         )
         for partition, ids in sorted(touched.items())
     ]
@@ -50,12 +52,12 @@ def delivery_event(source: str, landings: list[Landing]) -> dg.AssetMaterializat
 
 
 def build_pulled_sensor(
-    source_name: str, partitions: dg.TimeWindowPartitionsDefinition, interval_seconds: int
+    source_name: str, project: Project, partitions: dg.TimeWindowPartitionsDefinition
 ) -> dg.SensorDefinition:
     @dg.sensor(
         name=f"{source_name}_sensor",
         asset_selection=[RAW_BATCHES],
-        minimum_interval_seconds=interval_seconds,
+        minimum_interval_seconds=project.poll_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         required_resource_keys={source_name, "batch_store"},
         description=f"Lands new records of the {source_name} source in raw, then requests "
@@ -68,7 +70,7 @@ def build_pulled_sensor(
         landings: list[Landing] = []
         try:
             for _ in range(MAX_BATCHES_PER_TICK):
-                landing = land_pulled(source, store, key_of)
+                landing = land_pulled(source, store, key_of, project.spec)
                 if landing is None:
                     break
                 landings.append(landing)

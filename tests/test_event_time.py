@@ -11,7 +11,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ct_assets.ml.landing import partitions_of_bytes
+from ct_assets.ingest.landing import partitions_of_bytes
 from ct_assets.observe import latest_metadata
 from ct_assets.raw import partition_key_of
 from tests.conftest import EAGER_GATES, START, Project

@@ -14,7 +14,7 @@ import yaml
 
 from ct_assets.definitions import STAGES
 from ct_assets.lineage import model_lineage
-from ct_assets.ml.landing import batch_id_for
+from ct_assets.ingest.landing import batch_id_for
 from ct_assets.observe import latest_check, latest_metadata
 from tests.conftest import EAGER_GATES, Project
 

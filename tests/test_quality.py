@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from ct_assets.ml.datagen import DriftingSource, write_atomically
-from ct_assets.ml.parsing import check_file
+from ct_assets.ingest.parsing import check_file
 from ct_assets.ml.quality import QualityThresholds, measure_quality
 from ct_assets.observe import latest_check_passed, latest_metadata
 from tests.conftest import Project

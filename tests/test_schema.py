@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from ct_assets.ml.datagen import MALFORMED_RULES, DriftingSource, malformed_csv, write_atomically
-from ct_assets.ml.parsing import check_file
+from ct_assets.ingest.parsing import check_file
 from ct_assets.ml.schema import SCHEMA_COLUMNS, validate_batch
 
 SOURCE = DriftingSource(start=date(2026, 1, 1), rows_per_day=300)

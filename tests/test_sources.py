@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from ct_assets.definitions import build_definitions
 from ct_assets.ml.datagen import DriftingSource
-from ct_assets.ml.parsing import parse_bytes
+from ct_assets.ingest.parsing import parse_bytes
 from ct_assets.observe import latest_metadata
 from ct_assets.settings import PROJECT_ROOT, PipelineSettings
 from resources.sources import (

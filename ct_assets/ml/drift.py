@@ -9,12 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from ct_assets.ml.features import CATEGORICAL_FEATURES, ROW_FEATURES
-from ct_assets.ml.files import atomic_write
-
-# A daily partition holds a single day of the week: against any other days it always "drifts",
-# which would drown the signal in a false alarm every day.
-NOT_MONITORED = ("day_of_week",)
+from ct_assets.ingest.files import atomic_write
+from ct_assets.project.spec import ProjectSpec
 
 
 @dataclass(frozen=True)
@@ -60,20 +56,33 @@ def _drifted(method: str, score: float, threshold: float) -> bool:
     return score < threshold if "p_value" in method else score >= threshold
 
 
+def monitored(spec: ProjectSpec) -> tuple[list[str], list[str]]:
+    """(numeric, categorical) features whose drift is measured.
+
+    Window features depend on how much history precedes a partition (none near the start), so
+    drift is measured on what each event brings by itself, less what the project excludes and
+    what is constant within a partition (a day of week in a daily partition always "drifts"
+    against other days, a false alarm every day).
+    """
+    excluded = spec.drift_excluded
+    kept = [f for f in spec.row_features if f not in excluded]
+    categorical = [f for f in kept if f in spec.categorical_inputs]
+    return [f for f in kept if f not in categorical], categorical
+
+
 def measure_drift(
-    reference: pd.DataFrame, current: pd.DataFrame, reference_partitions: list[str]
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    reference_partitions: list[str],
+    numeric: list[str],
+    categorical: list[str],
 ) -> tuple[DriftResult, Any]:
     """Per-feature drift and the share of drifted features; also returns Evidently's snapshot."""
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    # Window features depend on how much history precedes a partition (none near the start), so
-    # drift is measured on what each event brings by itself.
-    numeric = [c for c in ROW_FEATURES if c not in NOT_MONITORED]
-    columns = [*numeric, *CATEGORICAL_FEATURES]
-    definition = DataDefinition(
-        numerical_columns=numeric, categorical_columns=list(CATEGORICAL_FEATURES)
-    )
+    columns = [*numeric, *categorical]
+    definition = DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
     snapshot = Report([DataDriftPreset(columns=columns)]).run(
         Dataset.from_pandas(current[columns], data_definition=definition),
         Dataset.from_pandas(reference[columns], data_definition=definition),

@@ -1,25 +1,22 @@
-"""Feature definitions in one place, and the point-in-time computation derived from them.
+"""Window features: the point-in-time computation derived from the declared windows.
 
 A window feature is (source column, aggregation, window); for every event it aggregates the
 same entity's events strictly before the event's own time (or, when `inclusive`, at or before
 it, the event itself included), within the window. Both the offline features and the online
-vectors are computed from these definitions, and their hash is the feature-set id.
+vectors are computed from these definitions, declared in the project's `features.windows`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
 import pandas as pd
 import polars as pl
 
-from ct_assets.ml.schema import ENTITY, EVENT_TIME
-
-AGGREGATIONS = ("count", "sum", "mean", "std", "min", "max", "last", "time_since_last")
+from ct_assets.ml.frames import ENTITY, ROW_ID, TIME
+from ct_assets.project.spec import AGGREGATIONS, ProjectSpec
 
 
 @dataclass(frozen=True)
@@ -55,11 +52,11 @@ class FeatureSpec:
 
     features: tuple[WindowFeature, ...]
     entity: str = ENTITY
-    time: str = EVENT_TIME
+    time: str = TIME
     # Ties: an event at exactly the same time as this one is "before" it only when inclusive.
     inclusive: bool = False
     # Deterministic order among events at the same time (for `last`).
-    order_by: str = "event_id"
+    order_by: str = ROW_ID
     names: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -73,21 +70,6 @@ class FeatureSpec:
     def lookback(self) -> timedelta:
         """How far back in time the longest window reads."""
         return max((f.period for f in self.features), default=timedelta(0))
-
-    def set_id(self, code_version: str) -> str:
-        """A short hash of the definitions and the code computing them."""
-        canonical = json.dumps(
-            {
-                "features": [asdict(f) for f in self.features],
-                "entity": self.entity,
-                "time": self.time,
-                "inclusive": self.inclusive,
-                "order_by": self.order_by,
-                "code_version": code_version,
-            },
-            sort_keys=True,
-        )
-        return "fs-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
 class FeatureSetMismatch(ValueError):
@@ -150,14 +132,9 @@ def window_features(events: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     return out.to_pandas().set_axis(events.index)
 
 
-def default_spec() -> FeatureSpec:
-    """ct's demo pipeline: basket value per customer over 1h, 1d and 7d."""
-    windows = ("1h", "1d", "7d")
-    features = [
-        WindowFeature("amount", aggregation, window)
-        for window in windows
-        for aggregation in ("count", "sum", "mean", "std")
-    ]
-    features += [WindowFeature("amount", "last", "7d"), WindowFeature("amount", "max", "7d")]
-    features += [WindowFeature("amount", "time_since_last", "7d")]
-    return FeatureSpec(features=tuple(features))
+def window_spec(spec: ProjectSpec) -> FeatureSpec:
+    """The declared window features, over the frames' canonical entity, time and row id."""
+    return FeatureSpec(
+        features=tuple(WindowFeature(*f) for f in spec.window_features),
+        inclusive=spec.features.windows.inclusive,
+    )

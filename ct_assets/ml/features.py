@@ -1,72 +1,202 @@
-"""Per-row features derived from a validated event."""
+"""The model's inputs for every validated event, as the project declares them.
+
+Declared columns enter as numbers (booleans as 0/1, categories as integer codes of their declared
+categories), transforms from a small vocabulary are computed row by row, and window features
+aggregate each entity's earlier events (`feature_spec`). The keys, label and slice values travel
+under ct's own column names (`frames`), so later stages read one frame shape for any dataset.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ct_assets.ml.feature_spec import default_spec, window_features
-from ct_assets.ml.schema import CHANNELS, COUNTRIES, ENTITY, EVENT_TIME, LABEL
-
-# The window features of the pipeline, declared once (see feature_spec.default_spec).
-SPEC = default_spec()
-# Bump when the code below changes what a feature means: it is part of the feature-set id.
-CODE_VERSION = "2"
-FEATURE_SET_ID = SPEC.set_id(CODE_VERSION)
-
-# Features of the event alone.
-ROW_FEATURES = (
-    "log_amount",
-    "amount_per_item",
-    "n_items",
-    "log_account_age",
-    "hour",
-    "day_of_week",
-    "is_night",
+from ct_assets.ml.feature_spec import window_features, window_spec
+from ct_assets.ml.frames import (
+    BATCH,
+    ENTITY,
+    FEATURE_SET,
+    LABEL,
+    ROW_ID,
+    TIME,
+    slice_column,
 )
-NUMERIC_FEATURES = ROW_FEATURES + SPEC.names
-CATEGORICAL_FEATURES = ("channel", "country")
-FEATURE_COLUMNS = NUMERIC_FEATURES + CATEGORICAL_FEATURES
-KEY_COLUMNS = ("event_id", ENTITY, EVENT_TIME, "batch_id")
-# Every features row says which definitions computed it, so a window never mixes two sets.
-FEATURE_SET = "feature_set_id"
+from ct_assets.ml.vocabulary import BINARY
+from ct_assets.project.spec import Clip, DayOfWeek, Hour, Log1p, ProjectSpec, Ratio
+
+# Bump when the code below changes what a feature means: it is part of the feature-set id.
+CODE_VERSION = "3"
+# A category value outside the declared categories (or missing) is this code.
+UNKNOWN_CODE = -1
+SHOWN_VALUES = 5
 
 
-def category_codes(values: pd.Series, categories: tuple[str, ...]) -> pd.Series:
-    return pd.Series(
-        pd.Categorical(values, categories=list(categories)).codes.astype("int64"),
-        index=values.index,
-    )
+def feature_set_id(spec: ProjectSpec) -> str:
+    return spec.feature_set_id(CODE_VERSION)
 
 
-def build_features(events: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Keys, label and the model's inputs for every event of `events`.
+def key_columns(spec: ProjectSpec) -> tuple[str, ...]:
+    return (ROW_ID, *((ENTITY,) if spec.dataset.entity else ()), TIME, BATCH)
+
+
+@dataclass
+class FeatureReport:
+    """What the features of a partition met that the declaration did not foresee."""
+
+    # Category column -> rows whose value is outside its categories, and a few such values.
+    unseen: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def unseen_rows(self) -> int:
+        return sum(int(u["rows"]) for u in self.unseen.values())
+
+
+def category_codes(values: pd.Series, categories: list[str]) -> tuple[pd.Series, pd.Series]:
+    """Integer codes of the declared categories (-1: missing or unseen), and the unseen values."""
+    text = values.astype(object).where(values.notna(), None)
+    codes = pd.Categorical(text, categories=categories).codes.astype("int64")
+    unseen = text[(codes == UNKNOWN_CODE) & text.notna().to_numpy()]
+    return pd.Series(codes, index=values.index), unseen
+
+
+def label_values(events: pd.DataFrame, spec: ProjectSpec) -> pd.Series:
+    """The label as a model learns it: 0/1 for binary (1 = the positive value), else a number."""
+    label = events[spec.dataset.label]
+    if spec.task.type != BINARY:
+        return label.astype(float)
+    kind = spec.column(spec.dataset.label).type
+    positive = spec.positive
+    if kind == "bool":
+        hit = label.astype(bool) == (positive == "true")
+    elif kind in ("int", "float"):
+        hit = label.astype(float) == float(positive)
+    else:
+        hit = label.astype(str) == positive
+    return hit.astype("int64")
+
+
+def _number(values: pd.Series) -> pd.Series:
+    # Nullable ints and booleans too: their missing values become NaN.
+    return values.astype("float64")
+
+
+def local_times(events: pd.DataFrame, spec: ProjectSpec, name: str) -> pd.Series:
+    """Times in the column's declared zone: an hour of day means the producer's hour."""
+    times = events[name]
+    zone = spec.column(name).timezone
+    return times if zone == "UTC" else times.dt.tz_convert(zone)
+
+
+def transform(events: pd.DataFrame, spec: ProjectSpec, t: Any) -> pd.Series:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if isinstance(t, Log1p):
+            values = _number(events[t.column])
+            # log1p of a value at or below -1 has no meaning; missing, not -inf or a warning.
+            return pd.Series(np.log1p(values.where(values > -1)), index=events.index)
+        if isinstance(t, Clip):
+            return _number(events[t.column]).clip(lower=t.lower, upper=t.upper)
+        if isinstance(t, Hour):
+            return local_times(events, spec, t.column).dt.hour.astype(float)
+        if isinstance(t, DayOfWeek):
+            return local_times(events, spec, t.column).dt.dayofweek.astype(float)
+        if isinstance(t, Ratio):
+            top, bottom = (_number(events[c]) for c in t.columns)
+            # A zero denominator is missing, not infinite: trees and scalers both choke on inf.
+            return (top / bottom.where(bottom != 0)).astype(float)
+    raise ValueError(f"unknown transform {t!r}")
+
+
+def row_features(
+    events: pd.DataFrame, spec: ProjectSpec, report: FeatureReport | None = None
+) -> dict[str, pd.Series]:
+    """Features of each event alone, by name: declared columns, then transforms."""
+    out: dict[str, pd.Series] = {}
+    for name in spec.features.columns:
+        column = spec.column(name)
+        if column.type == "category":
+            codes, unseen = category_codes(events[name], list(column.categories or []))
+            out[name] = codes
+            if report is not None and len(unseen):
+                report.unseen[name] = {
+                    "rows": len(unseen),
+                    "values": sorted({str(v) for v in unseen})[:SHOWN_VALUES],
+                }
+        else:
+            out[name] = _number(events[name])
+    for t in spec.features.transforms:
+        out[t.name] = transform(events, spec, t)
+    return out
+
+
+def row_ids(events: pd.DataFrame, spec: ProjectSpec) -> pd.Series:
+    """The declared event id as text; without one, `<batch id>:<row number in the batch>`
+    (validated batches carry it already, see `with_row_ids`)."""
+    if spec.dataset.event_id is not None:
+        return events[spec.dataset.event_id].astype(str)
+    return events[ROW_ID].astype(str)
+
+
+def with_row_ids(events: pd.DataFrame, batch_id: str, spec: ProjectSpec) -> pd.DataFrame:
+    """A validated batch with its batch id and row ids (derived when none is declared).
+
+    Derived ids number the rows of the batch as delivered, so they are stable: the same bytes
+    always give the same ids, and lineage can point at a row of a raw file.
+    """
+    if spec.dataset.event_id is not None:
+        ids = events[spec.dataset.event_id].astype(str)
+    else:
+        ids = pd.Series([f"{batch_id}:{i}" for i in range(len(events))], index=events.index)
+    return events.assign(**{BATCH: batch_id, ROW_ID: ids.astype("string[pyarrow]")})
+
+
+def _canonical(events: pd.DataFrame, spec: ProjectSpec) -> pd.DataFrame:
+    keys = {ROW_ID: row_ids(events, spec), TIME: events[spec.dataset.time]}
+    if spec.dataset.entity:
+        keys[ENTITY] = events[spec.dataset.entity].astype(str)
+    sources = sorted({c for c, _, _ in spec.window_features})
+    return pd.DataFrame({**keys, **{c: events[c] for c in sources}})
+
+
+def build_features(
+    events: pd.DataFrame,
+    spec: ProjectSpec,
+    history: pd.DataFrame | None = None,
+    report: FeatureReport | None = None,
+) -> pd.DataFrame:
+    """Keys, label, slices and the model's inputs for every event of `events`.
 
     Window features also read `history`, the same entities' earlier events (for a daily
     partition, the partitions before it as far back as the longest window), so a 7-day window
     on day 8 sees days 1-7.
     """
-    if history is not None and len(history):
-        everything = pd.concat([history, events], ignore_index=True)
-        windows = window_features(everything, SPEC).iloc[len(history) :]
-    else:
-        windows = window_features(events, SPEC)
-    times = events[EVENT_TIME]
-    out = pd.DataFrame({c: events[c] for c in KEY_COLUMNS})
-    out["log_amount"] = np.log1p(events["amount"].astype(float))
-    out["amount_per_item"] = events["amount"].astype(float) / events["n_items"].astype(float)
-    out["n_items"] = events["n_items"].astype(float)
-    out["log_account_age"] = np.log1p(events["account_age_days"].astype(float))
-    out["hour"] = times.dt.hour.astype(float)
-    out["day_of_week"] = times.dt.dayofweek.astype(float)
-    out["is_night"] = (times.dt.hour < 6).astype(float)
-    # Categories travel as integer codes of the schema's fixed sets (-1: missing or unknown):
-    # identical across partitions, and plain numbers in a model signature, so a model loads
-    # and predicts through mlflow.pyfunc exactly as it was trained (pandas categories do not).
-    out["channel"] = category_codes(events["channel"], CHANNELS)
-    out["country"] = category_codes(events["country"], COUNTRIES)
-    for name in SPEC.names:
-        out[name] = windows[name].to_numpy()
-    out[LABEL] = events[LABEL].astype(int)
-    out[FEATURE_SET] = FEATURE_SET_ID
+    windows = window_spec(spec)
+    computed: pd.DataFrame | None = None
+    if windows.features:
+        current = _canonical(events, spec)
+        if history is not None and len(history):
+            everything = pd.concat([_canonical(history, spec), current], ignore_index=True)
+            computed = window_features(everything, windows).iloc[len(history) :]
+        else:
+            computed = window_features(current, windows)
+    out = pd.DataFrame(
+        {
+            ROW_ID: row_ids(events, spec),
+            **({ENTITY: events[spec.dataset.entity].astype(str)} if spec.dataset.entity else {}),
+            TIME: events[spec.dataset.time],
+            BATCH: events[BATCH],
+        }
+    )
+    for name, values in row_features(events, spec, report).items():
+        out[name] = values.to_numpy()
+    for name in windows.names:
+        assert computed is not None
+        out[name] = computed[name].to_numpy()
+    for name in spec.slice_columns:
+        values = events[name].astype(object)
+        out[slice_column(name)] = values.where(values.notna(), "missing").astype(str).to_numpy()
+    out[LABEL] = label_values(events, spec).to_numpy()
+    out[FEATURE_SET] = feature_set_id(spec)
     return out.reset_index(drop=True)

@@ -1,9 +1,11 @@
 """Promotion gates: each judges the best candidate on one question and records its figures.
 
 The floor (absolute bounds on holdout metrics), the margin over the champion (the lower bound of
-a paired-bootstrap interval must clear it, so noise does not promote), and slices (no slice may
-regress by more than a tolerance) are decided here on evaluation figures. The infrastructure gate
-needs a fresh process and is judged from its probe's figures (`infra_validation`).
+a paired-bootstrap interval of the improvement must clear it, so noise does not promote), and
+slices (no slice may be worse by more than a tolerance) are decided here on evaluation figures.
+Every comparison follows the primary metric's direction (higher ROC AUC, lower RMSE), and every
+message says which way is better. The infrastructure gate needs a fresh process and is judged
+from its probe's figures (`infra_validation`).
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ct_assets.ml.vocabulary import CONFIDENCE, METRICS
+from ct_assets.ml.contracts import Scored
+from ct_assets.ml.vocabulary import CONFIDENCE, METRIC, METRICS, Metric
+from ct_assets.project.spec import ProjectSpec, Threshold
 
 FLOOR, MARGIN, SLICES, INFRASTRUCTURE = "floor", "margin", "slices", "infrastructure"
 GATES = (FLOOR, MARGIN, SLICES, INFRASTRUCTURE)
 _OPS = {">=": operator.ge, "<=": operator.le}
-_BOUND = re.compile(r"^\s*([a-z_]+)\s*(>=|<=)\s*(-?[0-9.eE+-]+)\s*$")
+_BOUND = re.compile(r"^\s*([a-z_0-9]+)\s*(>=|<=)\s*(-?[0-9.eE+-]+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ def parse_bounds(text: str, known: frozenset[str] | None = None) -> tuple[Bound,
     for part in (p for p in text.split(",") if p.strip()):
         found = _BOUND.match(part)
         if not found:
-            raise ValueError(f"{part.strip()!r} is not a bound such as roc_auc>=0.6 or brier<=0.2")
+            raise ValueError(f"{part.strip()!r} is not a bound such as roc_auc>=0.6 or rmse<=3")
         metric, op, value = found.groups()
         if known is not None and metric not in known:
             raise ValueError(f"{part.strip()!r}: unknown metric {metric!r}; known: {sorted(known)}")
@@ -52,41 +56,23 @@ def parse_bounds(text: str, known: frozenset[str] | None = None) -> tuple[Bound,
 
 @dataclass(frozen=True)
 class GatePolicy:
+    metric: str = "roc_auc"
     floors: tuple[Bound, ...] = (Bound("roc_auc", ">=", 0.6),)
-    margin: float = 0.01
-    # Largest ROC AUC drop of any judged slice against the champion on the same slice.
-    slice_tolerance: float = 0.05
-
-
-@dataclass(frozen=True)
-class Scored:
-    """A model as evaluated on the holdout: its metrics, its slices, and for a candidate the
-    bootstrap interval of its ROC AUC gain over the champion."""
-
-    version: str
-    family: str
-    metrics: dict[str, float]
-    slices: list[dict[str, Any]] = field(default_factory=list)
-    gain: dict[str, float] | None = None
-    mode: str = "full"
+    margin: Threshold = field(default_factory=lambda: Threshold(value=0.01))
+    # Largest loss of any judged slice against the champion on the same slice.
+    slice_tolerance: Threshold = field(default_factory=lambda: Threshold(value=0.05))
 
     @property
-    def roc_auc(self) -> float:
-        return self.metrics["roc_auc"]
-
-    @property
-    def label(self) -> str:
-        return f"v{self.version} ({self.family})"
+    def direction(self) -> Metric:
+        return METRIC[self.metric]
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> Scored:
+    def of(cls, spec: ProjectSpec) -> GatePolicy:
         return cls(
-            version=record["version"],
-            family=record["family"],
-            metrics={k: v for k, v in record.items() if k in METRICS},
-            slices=record.get("slices", []),
-            gain=record.get("gain_vs_champion"),
-            mode=record.get("mode", "full"),
+            metric=spec.metric,
+            floors=parse_bounds(",".join(spec.floors), METRICS),
+            margin=spec.margin,
+            slice_tolerance=spec.slice_tolerance,
         )
 
 
@@ -112,7 +98,13 @@ class Decision:
         return next((g for g in self.gates if g.gate == name), None)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "promote": self.promote,
+            "reason": self.reason,
+            "candidate": self.candidate.model_dump() if self.candidate else None,
+            "champion": self.champion.model_dump() if self.champion else None,
+            "gates": [asdict(g) for g in self.gates],
+        }
 
 
 def floor_gate(best: Scored, floors: tuple[Bound, ...]) -> GateResult:
@@ -132,95 +124,114 @@ def floor_gate(best: Scored, floors: tuple[Bound, ...]) -> GateResult:
     return GateResult(FLOOR, True, f"{best.label} holds {held}", figures)
 
 
-def margin_gate(best: Scored, champion: Scored | None, margin: float) -> GateResult:
+def margin_gate(best: Scored, champion: Scored | None, policy: GatePolicy) -> GateResult:
+    metric = policy.direction
+    margin_text = policy.margin.text()
     if champion is None:
-        return GateResult(MARGIN, True, "first model: no champion to beat", {"margin": margin})
+        return GateResult(MARGIN, True, "first model: no champion to beat", {"margin": margin_text})
     if best.version == champion.version:
         return GateResult(MARGIN, False, f"{best.label} is already the champion", {})
-    gain = best.roc_auc - champion.roc_auc
+    ours, theirs = best.value(metric.name), champion.value(metric.name)
+    gain = metric.improvement(ours, theirs)
+    margin = policy.margin.absolute(theirs)
     figures: dict[str, Any] = {
-        "candidate_roc_auc": best.roc_auc,
-        "champion_roc_auc": champion.roc_auc,
-        "gain": round(gain, 5),
-        "margin": margin,
+        "metric": metric.name,
+        "candidate_value": ours,
+        "champion_value": theirs,
+        "improvement": round(gain, 6),
+        "margin": round(margin, 6),
     }
+    relative = f" ({margin_text} of the champion's)" if policy.margin.relative else ""
     versus = (
-        f"{best.label} ROC AUC {best.roc_auc:.4f} vs champion {champion.label} "
-        f"{champion.roc_auc:.4f}: gain {gain:+.4f}"
+        f"{best.label} {metric.title} {ours:.4f} vs champion {champion.label} {theirs:.4f} "
+        f"({metric.direction}): improvement {gain:+.4f}"
     )
     if best.gain is None:
         passed = gain >= margin
-        return GateResult(
-            MARGIN, passed, f"{versus} {'>=' if passed else '<'} margin {margin:.4f}", figures
-        )
-    lower, upper = best.gain["lower"], best.gain["upper"]
-    figures.update(gain_ci_lower=lower, gain_ci_upper=upper, resamples=best.gain["resamples"])
-    interval = f"{CONFIDENCE:.0%} CI [{lower:+.4f}, {upper:+.4f}]"
+        sign = ">=" if passed else "<"
+        return GateResult(MARGIN, passed, f"{versus} {sign} margin {margin:.4f}{relative}", figures)
+    lower, upper = best.gain.lower, best.gain.upper
+    figures.update(gain_ci_lower=lower, gain_ci_upper=upper, resamples=best.gain.resamples)
+    interval = f"{CONFIDENCE:.0%} CI of the improvement [{lower:+.4f}, {upper:+.4f}]"
     # Noise must not promote: the whole confidence interval has to clear the margin.
-    if lower < margin:
-        return GateResult(
-            MARGIN, False, f"{versus}, {interval}: lower bound < margin {margin:.4f}", figures
-        )
+    passed = lower >= margin
+    sign = ">=" if passed else "<"
     return GateResult(
-        MARGIN, True, f"{versus}, {interval}: lower bound >= margin {margin:.4f}", figures
+        MARGIN,
+        passed,
+        f"{versus}, {interval}: lower bound {sign} margin {margin:.4f}{relative}",
+        figures,
     )
 
 
-def slice_regressions(best: Scored, champion: Scored) -> list[dict[str, Any]]:
-    """Per slice judged for both models: champion AUC minus candidate AUC (positive is worse)."""
+def slice_changes(best: Scored, champion: Scored, metric: Metric) -> list[dict[str, Any]]:
+    """Per slice judged for both models: how much the candidate is worse than the champion
+    in the metric (positive is worse, negative an improvement), worst first."""
     theirs = {
-        (s["column"], s["value"]): s["roc_auc"] for s in champion.slices if s["roc_auc"] is not None
+        (s["column"], s["value"]): s[metric.name]
+        for s in champion.slices
+        if s.get(metric.name) is not None
     }
     rows = []
     for s in best.slices:
         key = (s["column"], s["value"])
-        if s["roc_auc"] is None or key not in theirs:
+        if s.get(metric.name) is None or key not in theirs:
             continue
         rows.append(
             {
                 "slice": f"{key[0]}={key[1]}",
                 "rows": s["rows"],
-                "candidate_roc_auc": s["roc_auc"],
-                "champion_roc_auc": theirs[key],
-                "regression": round(theirs[key] - s["roc_auc"], 5),
+                "candidate": s[metric.name],
+                "champion": theirs[key],
+                "worsening": round(-metric.improvement(s[metric.name], theirs[key]), 6),
             }
         )
-    return sorted(rows, key=lambda r: -r["regression"])
+    return sorted(rows, key=lambda r: -r["worsening"])
 
 
-def slice_gate(best: Scored, champion: Scored | None, tolerance: float) -> GateResult:
+def _moved(r: dict[str, Any]) -> str:
+    how = "worse" if r["worsening"] > 0 else "better" if r["worsening"] < 0 else "unchanged"
+    return f"{r['slice']} {r['champion']:.4f} -> {r['candidate']:.4f} ({how})"
+
+
+def slice_gate(best: Scored, champion: Scored | None, policy: GatePolicy) -> GateResult:
+    metric = policy.direction
     if champion is None:
         return GateResult(SLICES, True, "first model: no champion slices to regress from", {})
-    compared = slice_regressions(best, champion)
+    compared = slice_changes(best, champion, metric)
     if not compared:
         return GateResult(
-            SLICES, True, "no slice large enough to judge in both models", {"tolerance": tolerance}
+            SLICES,
+            True,
+            "no slice large enough to judge in both models",
+            {"tolerance": policy.slice_tolerance.text()},
         )
     worst = compared[0]
     figures = {
+        "metric": metric.name,
         "slices_compared": len(compared),
         "worst_slice": worst["slice"],
-        "worst_regression": worst["regression"],
-        "tolerance": tolerance,
+        "worst_worsening": worst["worsening"],
+        "tolerance": policy.slice_tolerance.text(),
     }
-    regressed = [r for r in compared if r["regression"] > tolerance]
+    regressed = [
+        r for r in compared if r["worsening"] > policy.slice_tolerance.absolute(r["champion"])
+    ]
+    what = f"{metric.title}, {metric.direction}"
     if regressed:
-        named = ", ".join(
-            f"{r['slice']} {r['champion_roc_auc']:.4f} -> {r['candidate_roc_auc']:.4f}"
-            for r in regressed
-        )
+        named = ", ".join(_moved(r) for r in regressed)
         return GateResult(
             SLICES,
             False,
-            f"{best.label} regresses {len(regressed)} slice(s) by more than {tolerance:.4f}: "
-            f"{named}",
+            f"{best.label} is worse by more than {policy.slice_tolerance.text()} {metric.title} "
+            f"on {len(regressed)} slice(s) ({what}): {named}",
             figures,
         )
     return GateResult(
         SLICES,
         True,
-        f"{best.label}: no slice of {len(compared)} regresses by more than {tolerance:.4f} "
-        f"(worst {worst['slice']} {worst['regression']:+.4f})",
+        f"{best.label}: no slice of {len(compared)} worse by more than "
+        f"{policy.slice_tolerance.text()} ({what}); least favourable {_moved(worst)}",
         figures,
     )
 
@@ -232,7 +243,7 @@ def not_run(gate: str, because: str) -> GateResult:
 def decide(
     candidates: list[Scored], champion: Scored | None, policy: GatePolicy
 ) -> tuple[Scored | None, list[GateResult]]:
-    """The best candidate by holdout ROC AUC and the evaluation gates judged on it.
+    """The best candidate in the primary metric and the evaluation gates judged on it.
 
     These gates are cheap, so all of them run and record their figures even after one refused;
     the infrastructure gate (a fresh process) is left to the caller, for a candidate all of
@@ -240,11 +251,12 @@ def decide(
     """
     if not candidates:
         return None, [not_run(g, "no candidate to judge") for g in (FLOOR, MARGIN, SLICES)]
-    best = max(candidates, key=lambda c: c.roc_auc)
+    sign = 1.0 if policy.direction.higher_is_better else -1.0
+    best = max(candidates, key=lambda c: sign * c.value(policy.metric))
     return best, [
         floor_gate(best, policy.floors),
-        margin_gate(best, champion, policy.margin),
-        slice_gate(best, champion, policy.slice_tolerance),
+        margin_gate(best, champion, policy),
+        slice_gate(best, champion, policy),
     ]
 
 

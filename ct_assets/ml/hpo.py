@@ -6,18 +6,20 @@ holdout decides promotion, and a search that saw it would flatter every candidat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ct_assets.ml.schema import EVENT_TIME
+from ct_assets.ml.frames import TIME
 
 if TYPE_CHECKING:
     import optuna
 
-# Called once per finished trial: its number, parameters and validation ROC AUC.
+    from ct_assets.ml.training import Inputs
+
+# Called once per finished trial: its number, parameters and validation metric.
 TrialLog = Callable[[int, dict[str, Any], float], None]
 
 
@@ -54,44 +56,49 @@ def _suggest(trial: optuna.Trial) -> dict[str, Any]:
 def search_lightgbm(
     train: pd.DataFrame,
     labels: pd.Series,
-    features: Sequence[str],
+    inputs: Inputs,
     budget: SearchBudget,
     on_trial: TrialLog,
+    metric: str,
 ) -> SearchResult:
-    """Tree-structured Parzen search (optuna) over LightGBM's main parameters.
+    """Tree-structured Parzen search (optuna) over LightGBM's main parameters, judged by the
+    project's primary metric in its own direction.
 
     Stops after `budget.trials` trials or `budget.timeout_seconds`, whichever comes first.
     """
     # Settings read SearchBudget at every code-location load; the search libraries wait for it.
     import lightgbm as lgb
     import optuna
-    from sklearn.metrics import roc_auc_score
 
-    from ct_assets.ml.training import LIGHTGBM_PARAMS, lightgbm_dataset
+    from ct_assets.ml.evaluation import metric_value
+    from ct_assets.ml.training import lightgbm_dataset, lightgbm_params
+    from ct_assets.ml.vocabulary import METRIC
 
-    order = train[EVENT_TIME].argsort(kind="stable").to_numpy()
+    order = train[TIME].argsort(kind="stable").to_numpy()
     cut = int(len(order) * (1.0 - budget.validation_fraction))
     if cut < 1 or cut >= len(order):
         raise ValueError(f"{len(train)} training rows are too few to hold out a validation slice")
     fit_rows, valid_rows = order[:cut], order[cut:]
-    fit = lightgbm_dataset(train.iloc[fit_rows], labels.iloc[fit_rows], features, reusable=True)
-    valid = train.iloc[valid_rows][list(features)]
+    fit = lightgbm_dataset(train.iloc[fit_rows], labels.iloc[fit_rows], inputs, reusable=True)
+    valid = train.iloc[valid_rows][list(inputs.features)]
     valid_labels = labels.iloc[valid_rows].to_numpy()
-    if len(set(valid_labels)) < 2:
+    if metric == "roc_auc" and len(set(valid_labels)) < 2:
         raise ValueError("the validation slice of the training rows holds a single class")
 
     def objective(trial: optuna.Trial) -> float:
         chosen = _suggest(trial)
-        params = {**LIGHTGBM_PARAMS, **chosen}
+        params = {**lightgbm_params(inputs.task), **chosen}
         rounds = params.pop("rounds")
         booster = lgb.train(params, fit, num_boost_round=rounds)
-        value = float(roc_auc_score(valid_labels, booster.predict(valid)))
+        value = metric_value(metric, valid_labels, booster.predict(valid))
+        assert value is not None
         on_trial(trial.number, chosen, value)
         return value
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
-        direction="maximize", sampler=optuna.samplers.TPESampler(seed=budget.seed)
+        direction="maximize" if METRIC[metric].higher_is_better else "minimize",
+        sampler=optuna.samplers.TPESampler(seed=budget.seed),
     )
     study.optimize(objective, n_trials=budget.trials, timeout=budget.timeout_seconds)
     return SearchResult(dict(study.best_params), float(study.best_value), len(study.trials))

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ct_assets.ml.frames import BATCH, PARTITION
 from ct_assets.ml.vocabulary import BOOSTERS, LIGHTGBM_INCREMENTAL
-from ct_assets.ml.windows import PARTITION
 
 if TYPE_CHECKING:
     import lightgbm as lgb
 
-    from ct_assets.ml.training import TrainedModel
+    from ct_assets.ml.training import Inputs, TrainedModel
 
 MODE_TAG = "ct.training_mode"
 BASE_TAG = "ct.continued_from"
@@ -72,7 +72,7 @@ def unseen_rows(train: pd.DataFrame, base: Base) -> np.ndarray:
     them, but they are a small slice of a partition it knew.
     """
     in_partitions = train[PARTITION].isin(base.partitions).to_numpy()
-    in_batches = train["batch_id"].isin(base.batch_ids).to_numpy()
+    in_batches = train[BATCH].isin(base.batch_ids).to_numpy()
     return ~(in_partitions & in_batches)
 
 
@@ -121,6 +121,7 @@ def refresh(
     labels: pd.Series,
     plan: Plan,
     rounds: int,
+    inputs: Inputs,
 ) -> TrainedModel:
     """Continue `booster` (the champion) with `rounds` more trees fitted to the unseen rows.
 
@@ -129,20 +130,21 @@ def refresh(
     """
     import lightgbm as lgb  # planning a refresh is cheap to import; training one is not
 
-    from ct_assets.ml.training import LIGHTGBM_PARAMS, TrainedModel, lightgbm_dataset
+    from ct_assets.ml.training import TrainedModel, lightgbm_dataset, lightgbm_params
 
     assert plan.refresh and plan.base is not None and plan.new_rows is not None
     features: Sequence[str] = booster.feature_name()
     new = train[plan.new_rows]
-    data = lightgbm_dataset(new, labels.to_numpy()[plan.new_rows], features)
-    continued = lgb.train(LIGHTGBM_PARAMS, data, num_boost_round=rounds, init_model=booster)
+    data = lightgbm_dataset(new, labels.to_numpy()[plan.new_rows], inputs.only(features))
+    params = lightgbm_params(inputs.task)
+    continued = lgb.train(params, data, num_boost_round=rounds, init_model=booster)
     step_partitions = sorted(new[PARTITION].unique())
-    step_batches = sorted(new["batch_id"].unique())
+    step_batches = sorted(new[BATCH].unique())
     return TrainedModel(
         LIGHTGBM_INCREMENTAL,
         continued,
         {
-            **LIGHTGBM_PARAMS,
+            **params,
             "rounds": rounds,
             "base_trees": booster.num_trees(),
             "new_rows": len(new),

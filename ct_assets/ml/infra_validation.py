@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from ct_assets.project.spec import Serving
+
 # Holdout rows the probe predicts: once all together, then one by one for the latency figure.
 SERVING_SAMPLE_ROWS = 200
 
@@ -23,6 +25,10 @@ class InfraBudget:
     latency_ms_p95: float = 50.0
     size_mb: float = 100.0
     timeout_seconds: float = 120.0
+
+    @classmethod
+    def of(cls, serving: Serving) -> InfraBudget:
+        return cls(latency_ms_p95=serving.latency_ms_p95, size_mb=serving.size_mb)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from typing import Any
 import msgpack
 import pandas as pd
 
-from ct_assets.ml.features import CATEGORICAL_FEATURES, FEATURE_COLUMNS, FEATURE_SET
-from ct_assets.ml.schema import ENTITY, EVENT_TIME
+from ct_assets.ml.frames import ENTITY, FEATURE_SET, ROW_ID, TIME
+from ct_assets.project.spec import ProjectSpec
 
 
 @dataclass(frozen=True)
@@ -66,11 +66,11 @@ class FeatureVector:
         }
 
 
-def latest_vectors(features: pd.DataFrame) -> list[FeatureVector]:
-    """The last row of each entity (by event time, then event id), as online vectors."""
-    ordered = features.sort_values([ENTITY, EVENT_TIME, "event_id"], kind="stable")
+def latest_vectors(features: pd.DataFrame, spec: ProjectSpec) -> list[FeatureVector]:
+    """The last row of each entity (by event time, then row id), as online vectors."""
+    ordered = features.sort_values([ENTITY, TIME, ROW_ID], kind="stable")
     last = ordered.drop_duplicates(ENTITY, keep="last")
-    columns = list(FEATURE_COLUMNS)
+    columns = list(spec.feature_names)
     values = last[columns].astype(object).where(last[columns].notna(), float("nan"))
     return [
         FeatureVector(
@@ -83,8 +83,8 @@ def latest_vectors(features: pd.DataFrame) -> list[FeatureVector]:
         for entity, feature_set, time, event_id, row in zip(
             last[ENTITY],
             last[FEATURE_SET],
-            last[EVENT_TIME],
-            last["event_id"],
+            last[TIME],
+            last[ROW_ID],
             values.itertuples(index=False, name=None),
             strict=True,
         )
@@ -98,10 +98,10 @@ def _plain(value: Any) -> Any:
     return float(value)
 
 
-def vector_frame(vector: FeatureVector) -> pd.DataFrame:
+def vector_frame(vector: FeatureVector, spec: ProjectSpec) -> pd.DataFrame:
     """One model-input row from a stored vector, typed as the offline features are."""
-    frame = pd.DataFrame([{c: vector.features.get(c) for c in FEATURE_COLUMNS}])
-    numeric = [c for c in FEATURE_COLUMNS if c not in CATEGORICAL_FEATURES]
-    frame[numeric] = frame[numeric].astype(float)
-    frame[list(CATEGORICAL_FEATURES)] = frame[list(CATEGORICAL_FEATURES)].astype("int64")
+    frame = pd.DataFrame([{c: vector.features.get(c) for c in spec.feature_names}])
+    frame[list(spec.numeric_inputs)] = frame[list(spec.numeric_inputs)].astype(float)
+    categorical = list(spec.categorical_inputs)
+    frame[categorical] = frame[categorical].astype("int64")
     return frame

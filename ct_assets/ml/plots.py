@@ -1,4 +1,4 @@
-"""Curves that compare models on one holdout: ROC, precision-recall and calibration."""
+"""Curves that compare models on one holdout, per task."""
 
 from __future__ import annotations
 
@@ -9,35 +9,62 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.figure import Figure
 from sklearn.calibration import CalibrationDisplay
-from sklearn.metrics import PrecisionRecallDisplay, RocCurveDisplay
+from sklearn.metrics import PrecisionRecallDisplay, PredictionErrorDisplay, RocCurveDisplay
 
 from ct_assets.ml.evaluation import CALIBRATION_BINS
+from ct_assets.ml.vocabulary import BINARY, REGRESSION
 
-CURVES = ("roc", "precision_recall", "calibration")
+CURVES = {
+    BINARY: ("roc", "precision_recall", "calibration"),
+    REGRESSION: ("predicted_vs_actual", "residuals"),
+}
+
+
+def _binary(curve: str, labels: np.ndarray, predictions: Mapping[str, np.ndarray], axes) -> None:
+    for name, proba in predictions.items():
+        if curve == "roc":
+            RocCurveDisplay.from_predictions(labels, proba, name=name, ax=axes)
+        elif curve == "precision_recall":
+            PrecisionRecallDisplay.from_predictions(labels, proba, name=name, ax=axes)
+        else:
+            CalibrationDisplay.from_predictions(
+                labels, proba, n_bins=CALIBRATION_BINS, name=name, ax=axes
+            )
+
+
+def _regression(
+    curve: str, labels: np.ndarray, predictions: Mapping[str, np.ndarray], axes
+) -> None:
+    kind = "actual_vs_predicted" if curve == "predicted_vs_actual" else "residual_vs_predicted"
+    # A few thousand points show the shape; a million would only slow the step down.
+    step = max(1, len(labels) // 3000)
+    for name, predicted in predictions.items():
+        PredictionErrorDisplay.from_predictions(
+            labels[::step],
+            predicted[::step],
+            kind=kind,
+            ax=axes,
+            scatter_kwargs={"alpha": 0.3, "s": 6, "label": name},
+        )
 
 
 def comparison_figures(
-    labels: np.ndarray, predictions: Mapping[str, np.ndarray]
+    task: str, labels: np.ndarray, predictions: Mapping[str, np.ndarray]
 ) -> dict[str, Figure]:
-    """One figure per curve, every model (keyed by its label) on the same axes.
+    """One figure per curve of the task, every model (keyed by its label) on the same axes:
+    ROC, precision-recall and calibration for binary; predicted against actual and residuals
+    for regression.
 
     Figures are built without pyplot, so nothing global is touched and runs in threads of the
     same process cannot draw on each other's axes.
     """
     figures = {}
-    for curve in CURVES:
+    draw = _binary if task == BINARY else _regression
+    for curve in CURVES[task]:
         figure = Figure(figsize=(5, 4), dpi=80)
         axes = figure.subplots()
-        for name, proba in predictions.items():
-            if curve == "roc":
-                RocCurveDisplay.from_predictions(labels, proba, name=name, ax=axes)
-            elif curve == "precision_recall":
-                PrecisionRecallDisplay.from_predictions(labels, proba, name=name, ax=axes)
-            else:
-                CalibrationDisplay.from_predictions(
-                    labels, proba, n_bins=CALIBRATION_BINS, name=name, ax=axes
-                )
-        axes.set_title(curve.replace("_", "-"))
+        draw(curve, labels, predictions, axes)
+        axes.set_title(curve.replace("_", " "))
         axes.legend(fontsize=7, loc="best")
         figure.tight_layout()
         figures[curve] = figure

@@ -8,22 +8,9 @@ from statistics import median
 
 import pandas as pd
 
-from ct_assets.ml.schema import EVENT_TIME, LABEL
-
-DIMENSIONS = ("completeness", "uniqueness", "validity", "timeliness", "volume", "label_balance")
-KEY = "event_id"
-
-
-@dataclass(frozen=True)
-class QualityThresholds:
-    max_null_rate: float = 0.01
-    max_duplicate_rate: float = 0.0
-    min_valid_row_share: float = 0.95
-    max_lag_hours: float = 48.0
-    min_volume_ratio: float = 0.5
-    max_volume_ratio: float = 2.0
-    min_positive_rate: float = 0.02
-    max_positive_rate: float = 0.98
+from ct_assets.ml.features import label_values
+from ct_assets.ml.frames import BATCH, ROW_ID
+from ct_assets.project.spec import ProjectSpec, Quality
 
 
 @dataclass(frozen=True)
@@ -34,8 +21,12 @@ class DimensionResult:
     measured: dict[str, float | str] = field(default_factory=dict)
 
 
-def completeness(events: pd.DataFrame, t: QualityThresholds) -> DimensionResult:
-    rates = {c: round(float(events[c].isna().mean()), 4) for c in events.columns}
+def completeness(events: pd.DataFrame, t: Quality) -> DimensionResult:
+    rates = {
+        str(c): round(float(events[c].isna().mean()), 4)
+        for c in events.columns
+        if c not in (BATCH, ROW_ID)
+    }
     worst = max(rates, key=lambda c: rates[c])
     ok = rates[worst] <= t.max_null_rate
     summary = f"highest null rate {rates[worst]:.2%} in {worst!r} (max {t.max_null_rate:.2%})"
@@ -44,15 +35,16 @@ def completeness(events: pd.DataFrame, t: QualityThresholds) -> DimensionResult:
     )
 
 
-def uniqueness(events: pd.DataFrame, t: QualityThresholds) -> DimensionResult:
-    duplicates = int(events[KEY].duplicated().sum())
+def uniqueness(events: pd.DataFrame, t: Quality, key: str) -> DimensionResult:
+    """Rows delivered twice across the partition's batches (the same event id)."""
+    duplicates = int(events[ROW_ID].duplicated().sum())
     rate = duplicates / len(events)
     ok = rate <= t.max_duplicate_rate
-    summary = f"{duplicates} duplicate {KEY} values ({rate:.2%}, max {t.max_duplicate_rate:.2%})"
+    summary = f"{duplicates} duplicate {key} values ({rate:.2%}, max {t.max_duplicate_rate:.2%})"
     return DimensionResult("uniqueness", ok, summary, {"duplicate_keys": duplicates})
 
 
-def validity(accepted_rows: int, refused_rows: int, t: QualityThresholds) -> DimensionResult:
+def validity(accepted_rows: int, refused_rows: int, t: Quality) -> DimensionResult:
     delivered = accepted_rows + refused_rows
     share = accepted_rows / delivered if delivered else 1.0
     ok = share >= t.min_valid_row_share
@@ -62,10 +54,10 @@ def validity(accepted_rows: int, refused_rows: int, t: QualityThresholds) -> Dim
     )
 
 
-def timeliness(events: pd.DataFrame, arrived: datetime, t: QualityThresholds) -> DimensionResult:
-    newest = events[EVENT_TIME].max()
+def timeliness(times: pd.Series, arrived: datetime, t: Quality) -> DimensionResult:
+    newest = times.max()
     lag_hours = (pd.Timestamp(arrived) - newest).total_seconds() / 3600
-    future = int((events[EVENT_TIME] > pd.Timestamp(arrived)).sum())
+    future = int((times > pd.Timestamp(arrived)).sum())
     ok = lag_hours <= t.max_lag_hours and future == 0
     summary = (
         f"newest event {lag_hours:.1f} h before arrival (max {t.max_lag_hours:.0f} h), "
@@ -76,7 +68,7 @@ def timeliness(events: pd.DataFrame, arrived: datetime, t: QualityThresholds) ->
     )
 
 
-def volume(rows: int, trailing: list[int], t: QualityThresholds) -> DimensionResult:
+def volume(rows: int, trailing: list[int], t: Quality) -> DimensionResult:
     if not trailing:
         return DimensionResult("volume", True, f"{rows} rows; no earlier partitions to compare")
     typical = median(trailing)
@@ -91,8 +83,9 @@ def volume(rows: int, trailing: list[int], t: QualityThresholds) -> DimensionRes
     )
 
 
-def label_balance(events: pd.DataFrame, t: QualityThresholds) -> DimensionResult:
-    rate = float(events[LABEL].mean())
+def label_balance(labels: pd.Series, t: Quality) -> DimensionResult:
+    """Binary: the share of positives within bounds, so a feed that lost one class shows."""
+    rate = float(labels.mean())
     ok = t.min_positive_rate <= rate <= t.max_positive_rate
     summary = (
         f"positive rate {rate:.2%} (allowed {t.min_positive_rate:.0%}-{t.max_positive_rate:.0%})"
@@ -100,21 +93,40 @@ def label_balance(events: pd.DataFrame, t: QualityThresholds) -> DimensionResult
     return DimensionResult("label_balance", ok, summary, {"positive_rate": round(rate, 4)})
 
 
+def label_spread(labels: pd.Series, t: Quality) -> DimensionResult:
+    """Regression: a label that does not vary cannot be learnt (a feed stuck on one value)."""
+    distinct = int(labels.nunique())
+    spread = float(labels.std()) if len(labels) > 1 else 0.0
+    ok = distinct >= 2 and spread > 0
+    summary = f"label takes {distinct} distinct values, standard deviation {spread:.4g}"
+    measured: dict[str, float | str] = {
+        "distinct_labels": distinct,
+        "label_std": round(spread, 6),
+        "label_mean": round(float(labels.mean()), 6),
+    }
+    return DimensionResult("label_spread", ok, summary, measured)
+
+
 def measure_quality(
     events: pd.DataFrame,
     refused_rows: int,
     arrived: datetime,
     trailing_rows: list[int],
-    thresholds: QualityThresholds,
+    spec: ProjectSpec,
 ) -> list[DimensionResult]:
     """Every dimension of one partition; an empty partition fails them all, saying so."""
     if events.empty:
-        return [DimensionResult(d, False, "no accepted rows in this partition") for d in DIMENSIONS]
+        return [
+            DimensionResult(d, False, "no accepted rows in this partition") for d in spec.dimensions
+        ]
+    t = spec.quality
+    labels = label_values(events, spec)
+    label = label_balance if spec.dimensions[-1] == "label_balance" else label_spread
     return [
-        completeness(events, thresholds),
-        uniqueness(events, thresholds),
-        validity(len(events), refused_rows, thresholds),
-        timeliness(events, arrived, thresholds),
-        volume(len(events), trailing_rows, thresholds),
-        label_balance(events, thresholds),
+        completeness(events, t),
+        uniqueness(events, t, spec.dataset.event_id or "row id"),
+        validity(len(events), refused_rows, t),
+        timeliness(events[spec.dataset.time], arrived, t),
+        volume(len(events), trailing_rows, t),
+        label(labels, t),
     ]

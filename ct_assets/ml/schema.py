@@ -1,4 +1,9 @@
-"""The event schema every batch must satisfy, and the reasons a batch is refused."""
+"""The schema every batch must satisfy, built from the declared dataset, and why a batch is
+refused.
+
+The pandera `DataFrameSchema` is derived from `dataset.columns` (types, nullability, checks) and
+the task (a binary label holds both classes); nothing here knows a dataset's column names.
+"""
 
 from __future__ import annotations
 
@@ -11,53 +16,20 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-CHANNELS = ("web", "app", "store")
-COUNTRIES = ("US", "GB", "DE", "FR", "BR")
-LABEL = "label"
-EVENT_TIME = "event_time"
-ENTITY = "entity_id"
+from ct_assets.ml.frames import BATCH, ROW_ID
+from ct_assets.ml.vocabulary import BINARY
+from ct_assets.project.spec import Column, ProjectSpec
+
 # Producers' clocks drift; an event a few minutes ahead of ours is not "from the future".
 FUTURE_TOLERANCE = timedelta(minutes=10)
-# Above this share of nulls a column is reported as mostly null, not row by row.
-MOSTLY_NULL = 0.5
-
-
 # Text columns are Arrow-backed strings: pandera checks their dtype at once instead of testing
 # every value with isinstance (which took 2 s of 3 on a million rows), and Parquet reads them
 # without building a Python object per cell.
-TEXT = {"storage": "pyarrow"}
-
-
-class EventSchema(pa.DataFrameModel):
-    """One row per event: who, when, what, and the binary outcome to predict."""
-
-    event_id: pd.StringDtype = pa.Field(unique=True, dtype_kwargs=TEXT)
-    entity_id: pd.StringDtype = pa.Field(dtype_kwargs=TEXT)
-    event_time: pd.DatetimeTZDtype = pa.Field(dtype_kwargs={"unit": "ns", "tz": "UTC"})
-    amount: float = pa.Field(ge=0)
-    n_items: int = pa.Field(ge=1)
-    channel: pd.StringDtype = pa.Field(isin=list(CHANNELS), dtype_kwargs=TEXT)
-    country: pd.StringDtype = pa.Field(isin=list(COUNTRIES), dtype_kwargs=TEXT)
-    # Guest checkouts have no account: a null age is data, a mostly-null column is a broken feed.
-    account_age_days: float = pa.Field(ge=0, nullable=True)
-    label: int = pa.Field(isin=[0, 1])
-
-    @pa.check(EVENT_TIME, name="future_timestamp")
-    @classmethod
-    def not_in_future(cls, times: pd.Series) -> pd.Series:
-        return times <= pd.Timestamp.now(tz="UTC") + FUTURE_TOLERANCE
-
-    @pa.check(LABEL, name="single_class")
-    @classmethod
-    def both_classes(cls, labels: pd.Series) -> bool:
-        return bool(labels.nunique() >= 2)
-
-    class Config:
-        coerce = True
-        strict = True
-
-
-SCHEMA_COLUMNS: tuple[str, ...] = tuple(EventSchema.to_schema().columns)
+TEXT = pd.StringDtype("pyarrow")
+TIME = pd.DatetimeTZDtype("ns", "UTC")
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+EPOCH_UNITS = {"epoch_s": "s", "epoch_ms": "ms", "epoch_us": "us", "epoch_ns": "ns"}
 
 # pandera's check names, translated into the rule names ct reports.
 _RULES = (
@@ -65,6 +37,7 @@ _RULES = (
     (re.compile(r"^isin\("), "not_allowed_value"),
     (re.compile(r"^(greater|less)_than"), "out_of_range"),
     (re.compile(r"^in_range"), "out_of_range"),
+    (re.compile(r"^str_matches\("), "pattern_mismatch"),
     (re.compile(r"^field_uniqueness$"), "duplicate_key"),
     (re.compile(r"^not_nullable$"), "null_value"),
     (re.compile(r"^column_in_schema$"), "unexpected_column"),
@@ -72,6 +45,7 @@ _RULES = (
 )
 # Restating a failed coercion as a dtype mismatch adds nothing a reader needs.
 _REDUNDANT = re.compile(r"^dtype\(")
+_FRAME = "ct_batch"  # the schema's name: frame-level failures carry it as their column
 
 
 @dataclass(frozen=True)
@@ -118,6 +92,81 @@ class ValidationOutcome:
         }
 
 
+def dtype_of(column: Column) -> Any:
+    if column.type == "int":
+        return "Int64" if column.nullable else "int64"
+    if column.type == "float":
+        return "float64"
+    if column.type == "bool":
+        return "boolean" if column.nullable else "bool"
+    if column.type == "datetime":
+        return TIME
+    return TEXT
+
+
+def isin_values(column: Column) -> list[Any] | None:
+    """The allowed values typed as the column is, for pandera's isin."""
+    allowed = column.allowed
+    if allowed is None:
+        return None
+    if column.type == "int":
+        return [int(float(v)) for v in allowed]
+    if column.type == "float":
+        return [float(v) for v in allowed]
+    if column.type == "bool":
+        return [v in _TRUE for v in allowed]
+    return list(allowed)
+
+
+def _checks(name: str, column: Column, spec: ProjectSpec) -> list[pa.Check]:
+    checks = []
+    if column.checks.ge is not None:
+        checks.append(pa.Check.ge(column.checks.ge))
+    if column.checks.le is not None:
+        checks.append(pa.Check.le(column.checks.le))
+    allowed = isin_values(column)
+    if allowed is not None:
+        checks.append(pa.Check.isin(allowed))
+    if column.checks.regex is not None:
+        checks.append(pa.Check.str_matches(column.checks.regex))
+    if name == spec.dataset.time:
+        checks.append(
+            pa.Check(
+                lambda times: times <= pd.Timestamp.now(tz="UTC") + FUTURE_TOLERANCE,
+                name="future_timestamp",
+            )
+        )
+    if name == spec.dataset.label and spec.task.type == BINARY:
+        checks.append(pa.Check(lambda labels: bool(labels.nunique() >= 2), name="single_class"))
+    return checks
+
+
+_SCHEMAS: dict[str, pa.DataFrameSchema] = {}
+
+
+def build_schema(spec: ProjectSpec) -> pa.DataFrameSchema:
+    """The pandera schema of the declared dataset (built once per declaration)."""
+    key = spec.dataset.model_dump_json() + spec.task.model_dump_json()
+    if key not in _SCHEMAS:
+        event_id = spec.dataset.event_id
+        _SCHEMAS[key] = pa.DataFrameSchema(
+            {
+                name: pa.Column(
+                    dtype_of(column),
+                    checks=_checks(name, column, spec),
+                    nullable=column.nullable,
+                    unique=column.checks.unique or name == event_id,
+                    description=column.description or None,
+                )
+                for name, column in spec.dataset.columns.items()
+            },
+            name=_FRAME,
+            coerce=True,
+            strict=True,
+        )
+    return _SCHEMAS[key]
+
+
 def rule_for(check: str) -> str:
     for pattern, rule in _RULES:
         if pattern.search(check):
@@ -133,7 +182,7 @@ def _failures_from(errors: pa.errors.SchemaErrors, max_rows: int = 5) -> list[Sc
         if _REDUNDANT.search(check):
             continue
         values = [str(v) for v in group["failure_case"].tolist()[:max_rows]]
-        if column == EventSchema.__name__:
+        if column == _FRAME:
             # Frame-level checks name the offending column in the failure case itself.
             for name in values:
                 failures.append(SchemaFailure(name, rule_for(check)))
@@ -141,56 +190,139 @@ def _failures_from(errors: pa.errors.SchemaErrors, max_rows: int = 5) -> list[Sc
         rows = [int(i) for i in group["index"].dropna().tolist()[:max_rows]]
         detail = check if rule_for(check) != check else ""
         failures.append(SchemaFailure(str(column), rule_for(check), detail, rows, values))
+    return failures
+
+
+def _untyped_first(failures: list[SchemaFailure]) -> list[SchemaFailure]:
     # Once a column cannot be typed, its range and set checks only fail on the same values.
     untyped = {f.column for f in failures if f.rule == "wrong_type"}
     return [f for f in failures if f.column not in untyped or f.rule == "wrong_type"]
 
 
-def mostly_null_columns(frame: pd.DataFrame) -> list[SchemaFailure]:
+def mostly_null_columns(frame: pd.DataFrame, spec: ProjectSpec) -> list[SchemaFailure]:
     failures = []
-    for column in frame.columns:
-        share = float(frame[column].isna().mean())
-        if share > MOSTLY_NULL:
+    for name in frame.columns:
+        column = spec.dataset.columns.get(str(name))
+        if column is None:
+            continue
+        limit = column.checks.max_null_share
+        limit = spec.quality.max_null_share if limit is None else limit
+        share = float(frame[name].isna().mean())
+        if share > limit:
             failures.append(
                 SchemaFailure(
-                    str(column),
-                    "mostly_null",
-                    f"{share:.0%} of rows are null (max {MOSTLY_NULL:.0%})",
+                    str(name), "mostly_null", f"{share:.0%} of rows are null (max {limit:.0%})"
                 )
             )
     return failures
 
 
-def validate_batch(frame: pd.DataFrame, source: str) -> ValidationOutcome:
-    """Type and check a text frame against EventSchema, collecting every failure at once."""
+def parse_times(values: pd.Series, column: Column) -> tuple[pd.Series, np.ndarray]:
+    """Times of a datetime column in UTC, and which non-null values could not be read."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC"), np.zeros(len(values), dtype=bool)
+    fmt = column.format or "iso"
+    if fmt in EPOCH_UNITS:
+        numbers = pd.to_numeric(values, errors="coerce")
+        times = pd.to_datetime(numbers, unit=EPOCH_UNITS[fmt], utc=True, errors="coerce")
+    elif pd.api.types.is_datetime64_dtype(values.dtype):
+        times = values
+    else:
+        text = values.astype(object).where(values.notna(), None)
+        kwargs: dict[str, Any] = {"format": "ISO8601" if fmt == "iso" else fmt}
+        times = pd.to_datetime(text, errors="coerce", **kwargs)
+        if not isinstance(times.dtype, pd.DatetimeTZDtype):
+            # Mixed offsets come back as objects; utc=True reads them all.
+            times = pd.to_datetime(text, errors="coerce", utc=True, **kwargs)
+    if not isinstance(times.dtype, pd.DatetimeTZDtype):
+        times = times.dt.tz_localize(column.timezone, ambiguous="NaT", nonexistent="NaT")
+    bad = (times.isna() & values.notna()).to_numpy()
+    return times.dt.tz_convert("UTC").astype(TIME), bad
+
+
+def _as_bools(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values, np.zeros(len(values), dtype=bool)
+    text = values.astype(object).where(values.notna(), None)
+    lowered = text.map(lambda v: None if v is None else str(v).strip().lower())
+    mapped = lowered.map(lambda v: True if v in _TRUE else False if v in _FALSE else None)
+    bad = (mapped.isna() & text.notna()).to_numpy()
+    return mapped.astype("boolean"), bad
+
+
+def _typing_failure(name: str, values: pd.Series, bad: np.ndarray, kind: str) -> SchemaFailure:
+    rows = np.flatnonzero(bad)[:5].tolist()
+    shown = [str(v) for v in values.iloc[rows].tolist()]
+    return SchemaFailure(name, "wrong_type", f"expected {kind}", rows, shown)
+
+
+def prepare(frame: pd.DataFrame, spec: ProjectSpec) -> tuple[pd.DataFrame, list[SchemaFailure]]:
+    """Read what pandera's coercion reads wrongly or not at all: booleans written as text
+    ('false' is a non-empty string, so truthy), epoch and custom-format times, and times in a
+    declared zone. Values that cannot be read are named here, as wrong_type."""
+    failures = []
+    for name, column in spec.dataset.columns.items():
+        if name not in frame.columns:
+            continue
+        values = frame[name]
+        if column.type == "bool":
+            typed, bad = _as_bools(values)
+        elif column.type == "datetime" and (
+            (column.format or "iso") != "iso" or column.timezone != "UTC"
+        ):
+            # ISO times in UTC are left to pandera (and to Arrow, for Parquet): the fast path.
+            typed, bad = parse_times(values, column)
+        else:
+            continue
+        if bad.any():
+            kind = (
+                "true or false" if column.type == "bool" else f"a time ({column.format or 'iso'})"
+            )
+            failures.append(_typing_failure(name, values, bad, kind))
+        frame[name] = typed
+    return frame, failures
+
+
+def validate_batch(frame: pd.DataFrame, source: str, spec: ProjectSpec) -> ValidationOutcome:
+    """Type and check a frame against the declared dataset, collecting every failure at once."""
     if frame.empty:
         return ValidationOutcome(source, None, [SchemaFailure("*", "header_only", "no rows")])
     # An empty CSV cell is a missing value, not an empty string that happens to coerce. Only
     # text as delivered (object columns from CSV and JSON) has cells; typed Parquet has values.
     cells = frame.select_dtypes(include="object").columns
     text = frame.assign(**{c: frame[c].replace("", np.nan) for c in cells}) if len(cells) else frame
-    mostly_null = mostly_null_columns(text)
+    text, typing = prepare(text, spec)
+    mostly_null = mostly_null_columns(text, spec)
+    schema = build_schema(spec)
     try:
         # In place: the frame was parsed for this call, and a copy of a million rows costs.
-        typed = EventSchema.validate(text, lazy=True, inplace=True)
+        typed = schema.validate(text, lazy=True, inplace=True)
     except pa.errors.SchemaErrors as errors:
-        # A mostly-null column is one reason, not hundreds of null-value rows.
-        drowned = {f.column for f in mostly_null}
+        # A mostly-null column is one reason, not hundreds of null-value rows; a column that
+        # could not be read is one wrong_type, not also its nulls.
+        drowned = {f.column for f in mostly_null} | {f.column for f in typing}
         rest = [
             f
             for f in _failures_from(errors)
             if not (f.column in drowned and f.rule == "null_value")
         ]
-        return ValidationOutcome(source, None, mostly_null + rest, len(frame))
-    if mostly_null:
-        return ValidationOutcome(source, None, mostly_null, len(frame))
-    if list(typed.columns) != list(SCHEMA_COLUMNS):
-        typed = typed[list(SCHEMA_COLUMNS)]
+        return ValidationOutcome(
+            source, None, _untyped_first(typing + mostly_null + rest), len(frame)
+        )
+    if typing or mostly_null:
+        return ValidationOutcome(source, None, typing + mostly_null, len(frame))
+    columns = list(schema.columns)
+    if list(typed.columns) != columns:
+        typed = typed[columns]
     if not typed.index.equals(pd.RangeIndex(len(typed))):
         typed = typed.reset_index(drop=True)
     return ValidationOutcome(source, typed, [], len(frame))
 
 
-def empty_events() -> pd.DataFrame:
+def empty_events(spec: ProjectSpec) -> pd.DataFrame:
     """A typed frame with no rows, for partitions whose batches were all refused."""
-    return EventSchema.to_schema().coerce_dtype(pd.DataFrame(columns=list(SCHEMA_COLUMNS)))
+    schema = build_schema(spec)
+    frame = pd.DataFrame({n: pd.Series(dtype=dtype_of(c)) for n, c in spec.dataset.columns.items()})
+    return frame[list(schema.columns)].assign(
+        **{BATCH: pd.Series(dtype=TEXT), ROW_ID: pd.Series(dtype=TEXT)}
+    )

@@ -10,16 +10,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-
-@dataclass(frozen=True)
-class SelectionConfig:
-    enabled: bool = True
-    # A feature whose most frequent value covers at least this share of rows is near-constant.
-    near_constant_share: float = 0.995
-    # A feature null in more than this share of rows is mostly null.
-    max_null_share: float = 0.95
-    # Keep only the top K by importance (LightGBM gain on the training rows); 0 keeps all.
-    top_k: int = 0
+# enabled; near_constant_share (a feature whose most frequent value covers at least this share
+# of rows is near-constant); max_null_share (null in more is mostly null); top_k (keep only the
+# top K by LightGBM gain on the training rows, 0 keeps all).
+from ct_assets.project.spec import Selection as SelectionConfig
 
 
 @dataclass

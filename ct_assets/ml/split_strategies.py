@@ -13,15 +13,15 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ct_assets.ml.schema import ENTITY, EVENT_TIME, LABEL
+from ct_assets.ml.frames import ENTITY, LABEL, TIME
 
 BUILT_IN = ("time", "sequential", "random", "shuffled", "stratified", "group")
 CUSTOM = "custom:"  # custom:package.module:function(window, fraction, seed) -> holdout mask
 
 
 def _time(window: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
-    cutoff = window[EVENT_TIME].quantile(1.0 - fraction, interpolation="higher")
-    return (window[EVENT_TIME] >= cutoff).to_numpy()
+    cutoff = window[TIME].quantile(1.0 - fraction, interpolation="higher")
+    return (window[TIME] >= cutoff).to_numpy()
 
 
 def _sequential(window: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
@@ -109,7 +109,7 @@ def holdout_mask(window: pd.DataFrame, strategy: str, fraction: float, seed: int
 def leakage_warnings(window: pd.DataFrame, holdout: np.ndarray, strategy: str) -> list[str]:
     """What in this cut could flatter the holdout score; empty when nothing does."""
     warnings = []
-    times = window[EVENT_TIME]
+    times = window[TIME]
     first_held = times[holdout].min()
     later_train = int((times[~holdout] > first_held).sum())
     if later_train:
@@ -117,7 +117,7 @@ def leakage_warnings(window: pd.DataFrame, holdout: np.ndarray, strategy: str) -
             f"time leakage: {later_train} training rows are later than the first holdout row "
             f"({first_held.isoformat()}); the holdout is not the future of the training data"
         )
-    if strategy != "time":
+    if strategy != "time" and ENTITY in window.columns:
         # Over time the same customers come back, so a time cut shares entities by nature.
         shared = set(window.loc[holdout, ENTITY]) & set(window.loc[~holdout, ENTITY])
         if shared:

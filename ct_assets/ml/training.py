@@ -1,4 +1,9 @@
-"""Candidate model families: how each is trained and how each scores a frame."""
+"""Candidate model families per task: how each is trained and how each predicts a frame.
+
+Binary: the probability of the positive class; regression: the predicted value. Each family has
+a model per task (LightGBM's objective, logistic vs ridge regression, HistGradientBoosting's
+classifier vs regressor), so adding a task (multiclass) means a model per family here.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +15,23 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from ct_assets.ml.features import CATEGORICAL_FEATURES, FEATURE_COLUMNS, NUMERIC_FEATURES
-from ct_assets.ml.schema import LABEL
+from ct_assets.ml.frames import LABEL
 from ct_assets.ml.vocabulary import (
+    BINARY,
     BOOSTERS,
     LIGHTGBM,
     SKLEARN_HGB,
-    SKLEARN_LOGREG,
+    SKLEARN_LINEAR,
 )
 
+OBJECTIVES = {BINARY: "binary", "regression": "regression"}
 LIGHTGBM_PARAMS: dict[str, Any] = {
-    "objective": "binary",
     "learning_rate": 0.05,
     "num_leaves": 15,
     "min_data_in_leaf": 40,
@@ -48,6 +53,26 @@ HGB_PARAMS: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """What a model reads: the features in order, which of them are category codes, the task."""
+
+    task: str
+    features: tuple[str, ...]
+    categorical: tuple[str, ...] = ()
+
+    def only(self, kept: Sequence[str]) -> Inputs:
+        return Inputs(
+            self.task,
+            tuple(f for f in self.features if f in kept),
+            tuple(c for c in self.categorical if c in kept),
+        )
+
+    @property
+    def numeric(self) -> tuple[str, ...]:
+        return tuple(f for f in self.features if f not in self.categorical)
+
+
 @dataclass
 class TrainedModel:
     family: str
@@ -57,25 +82,24 @@ class TrainedModel:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def inputs(frame: pd.DataFrame, features: Sequence[str] = FEATURE_COLUMNS) -> pd.DataFrame:
-    return frame[list(features)]
+def lightgbm_params(task: str) -> dict[str, Any]:
+    return {"objective": OBJECTIVES[task], **LIGHTGBM_PARAMS}
 
 
 def lightgbm_dataset(
     frame: pd.DataFrame,
     labels: pd.Series | np.ndarray,
-    features: Sequence[str],
+    inputs: Inputs,
     reusable: bool = False,
 ) -> lgb.Dataset:
     """A LightGBM dataset; `reusable` keeps every feature so that trials with other leaf sizes
     can train on the same binned data."""
     # Category codes are learned from the training rows: a code first seen later (in the
     # holdout or at serving time) falls on the side LightGBM keeps for unseen categories.
-    categorical = [c for c in CATEGORICAL_FEATURES if c in features]
     return lgb.Dataset(
-        inputs(frame, features),
+        frame[list(inputs.features)],
         label=labels,
-        categorical_feature=categorical or "auto",
+        categorical_feature=list(inputs.categorical) or "auto",
         params={"feature_pre_filter": False} if reusable else None,
     )
 
@@ -83,116 +107,106 @@ def lightgbm_dataset(
 def train_lightgbm(
     train: pd.DataFrame,
     labels: pd.Series,
-    features: Sequence[str] = FEATURE_COLUMNS,
+    inputs: Inputs,
     tuned: dict[str, Any] | None = None,
 ) -> TrainedModel:
     """LightGBM with the default parameters, or with `tuned` ones (a search's best, which may
     set `rounds`) laid over them."""
-    params = {**LIGHTGBM_PARAMS, "rounds": LIGHTGBM_ROUNDS, **(tuned or {})}
+    params = {**lightgbm_params(inputs.task), "rounds": LIGHTGBM_ROUNDS, **(tuned or {})}
     rounds = int(params.pop("rounds"))
-    booster = lgb.train(params, lightgbm_dataset(train, labels, features), num_boost_round=rounds)
+    booster = lgb.train(params, lightgbm_dataset(train, labels, inputs), num_boost_round=rounds)
     return TrainedModel(LIGHTGBM, booster, {**params, "rounds": rounds})
 
 
-def importance(train: pd.DataFrame, features: Sequence[str]) -> dict[str, float]:
+def importance(train: pd.DataFrame, inputs: Inputs) -> dict[str, float]:
     """Total gain per feature of a LightGBM model on the training rows (for top-K selection)."""
-    booster = train_lightgbm(train, train[LABEL].astype(int), features).model
+    booster = train_lightgbm(train, train[LABEL], inputs).model
     gains = booster.feature_importance(importance_type="gain")
     return {n: round(float(g), 3) for n, g in zip(booster.feature_name(), gains, strict=True)}
 
 
-def train_logreg(
-    train: pd.DataFrame, labels: pd.Series, features: Sequence[str] = FEATURE_COLUMNS
-) -> TrainedModel:
-    pipeline = Pipeline(
+def train_linear(train: pd.DataFrame, labels: pd.Series, inputs: Inputs) -> TrainedModel:
+    """The linear baseline: logistic regression (binary) or ridge regression."""
+    encode = ColumnTransformer(
         [
             (
-                "encode",
-                ColumnTransformer(
-                    [
-                        (
-                            "numeric",
-                            Pipeline(
-                                [
-                                    ("impute", SimpleImputer(strategy="median")),
-                                    ("scale", StandardScaler()),
-                                ]
-                            ),
-                            [c for c in NUMERIC_FEATURES if c in features],
-                        ),
-                        (
-                            "categorical",
-                            OneHotEncoder(handle_unknown="ignore"),
-                            [c for c in CATEGORICAL_FEATURES if c in features],
-                        ),
-                    ]
+                "numeric",
+                Pipeline(
+                    [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
                 ),
+                list(inputs.numeric),
             ),
-            ("model", LogisticRegression(C=1.0, max_iter=500)),
+            ("categorical", OneHotEncoder(handle_unknown="ignore"), list(inputs.categorical)),
         ]
     )
-    pipeline.fit(inputs(train), labels)
-    return TrainedModel(SKLEARN_LOGREG, pipeline, {"C": 1.0, "max_iter": 500})
+    if inputs.task == BINARY:
+        model: Any = LogisticRegression(C=1.0, max_iter=500)
+        params: dict[str, Any] = {"model": "logistic_regression", "C": 1.0, "max_iter": 500}
+    else:
+        model, params = Ridge(alpha=1.0), {"model": "ridge", "alpha": 1.0}
+    pipeline = Pipeline([("encode", encode), ("model", model)])
+    pipeline.fit(train[list(inputs.features)], labels)
+    return TrainedModel(SKLEARN_LINEAR, pipeline, params)
 
 
-def train_hgb(
-    train: pd.DataFrame, labels: pd.Series, features: Sequence[str] = FEATURE_COLUMNS
-) -> TrainedModel:
+def train_hgb(train: pd.DataFrame, labels: pd.Series, inputs: Inputs) -> TrainedModel:
     # HistGradientBoosting reads missing values natively and treats negative category codes
     # (ct's "missing or unknown") as missing, so it needs no imputer or encoder.
-    categorical = [c for c in CATEGORICAL_FEATURES if c in features]
-    model = HistGradientBoostingClassifier(categorical_features=categorical or None, **HGB_PARAMS)
-    model.fit(inputs(train, features), labels)
+    kind = (
+        HistGradientBoostingClassifier if inputs.task == BINARY else HistGradientBoostingRegressor
+    )
+    model = kind(categorical_features=list(inputs.categorical) or None, **HGB_PARAMS)
+    model.fit(train[list(inputs.features)], labels)
     return TrainedModel(SKLEARN_HGB, model, dict(HGB_PARAMS))
 
 
-TRAINERS: dict[str, Callable[[pd.DataFrame, pd.Series, Sequence[str]], TrainedModel]] = {
+TRAINERS: dict[str, Callable[[pd.DataFrame, pd.Series, Inputs], TrainedModel]] = {
     LIGHTGBM: train_lightgbm,
-    SKLEARN_LOGREG: train_logreg,
+    SKLEARN_LINEAR: train_linear,
     SKLEARN_HGB: train_hgb,
 }
 
 
 def training_labels(train: pd.DataFrame, permute_labels_seed: int | None = None) -> pd.Series:
     """The labels to learn; a permutation seed shuffles them (a negative control)."""
-    labels = train[LABEL].astype(int)
+    labels = train[LABEL]
     if permute_labels_seed is not None:
         rng = np.random.default_rng(permute_labels_seed)
         labels = pd.Series(rng.permutation(labels.to_numpy()), index=labels.index)
     return labels
 
 
-def fit_family(
-    family: str, train: pd.DataFrame, labels: pd.Series, features: Sequence[str]
-) -> TrainedModel:
+def fit_family(family: str, train: pd.DataFrame, labels: pd.Series, inputs: Inputs) -> TrainedModel:
     """Train one family from scratch on the training rows and the given labels."""
     if family not in TRAINERS:
         raise ValueError(f"unknown model family {family!r}; known: {', '.join(TRAINERS)}")
-    return TRAINERS[family](train, labels, features)
+    return TRAINERS[family](train, labels, inputs)
 
 
 def train_family(
     family: str,
     train: pd.DataFrame,
+    inputs: Inputs,
     permute_labels_seed: int | None = None,
-    features: Sequence[str] = FEATURE_COLUMNS,
 ) -> TrainedModel:
     """Train one family from scratch on the training rows' own (or permuted) labels."""
-    return fit_family(family, train, training_labels(train, permute_labels_seed), features)
+    return fit_family(family, train, training_labels(train, permute_labels_seed), inputs)
 
 
 def model_features(family: str, model: Any) -> list[str]:
     """The columns a trained model reads, in order: its serving contract (and signature)."""
     if family in BOOSTERS:
         return list(model.feature_name())
-    if family in (SKLEARN_LOGREG, SKLEARN_HGB):
+    if family in (SKLEARN_LINEAR, SKLEARN_HGB):
         return list(model.feature_names_in_)
     raise ValueError(f"unknown model family {family!r}")
 
 
-def predict_proba(family: str, model: Any, frame: pd.DataFrame) -> np.ndarray:
-    """Probability of the positive class, whichever family the model is."""
-    columns = inputs(frame, model_features(family, model))
+def predict(family: str, model: Any, frame: pd.DataFrame) -> np.ndarray:
+    """Binary: probability of the positive class; regression: the value, whichever family."""
+    columns = frame[model_features(family, model)]
     if family in BOOSTERS:
         return np.asarray(model.predict(columns), dtype=float)
-    return np.asarray(model.predict_proba(columns)[:, 1], dtype=float)
+    if hasattr(model, "predict_proba"):
+        return np.asarray(model.predict_proba(columns)[:, 1], dtype=float)
+    return np.asarray(model.predict(columns), dtype=float)

@@ -1,28 +1,83 @@
-"""The names settings are checked against: model families, metrics, the confidence level.
+"""The names settings are checked against: tasks, model families, metrics and their direction.
 
 Kept apart from the modules that train and score (LightGBM, scikit-learn, SciPy) because the code
 location imports it at load, and every run worker, sensor tick and CLI call loads the code
 location: those libraries are imported only by the steps that use them.
 """
 
-LIGHTGBM, SKLEARN_LOGREG, SKLEARN_HGB = "lightgbm", "sklearn_logreg", "sklearn_hgb"
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BINARY, REGRESSION = "binary", "regression"
+# Multiclass would be a third task: a metric set, a label encoding and a family per task.
+TASKS = (BINARY, REGRESSION)
+
+LIGHTGBM, SKLEARN_LINEAR, SKLEARN_HGB = "lightgbm", "sklearn_linear", "sklearn_hgb"
 # Continues the champion's booster on the rows it has not seen (see `incremental`).
 LIGHTGBM_INCREMENTAL = "lightgbm_incremental"
-FAMILIES = (LIGHTGBM, SKLEARN_LOGREG, SKLEARN_HGB, LIGHTGBM_INCREMENTAL)
+FAMILIES = (LIGHTGBM, SKLEARN_LINEAR, SKLEARN_HGB, LIGHTGBM_INCREMENTAL)
 # Families whose model is a LightGBM booster (logged in MLflow's lightgbm flavour).
 BOOSTERS = frozenset({LIGHTGBM, LIGHTGBM_INCREMENTAL})
 
-# What `evaluation.score` reports, in the order tables show it; and so what a floor may bound.
-METRIC_NAMES = (
-    "roc_auc",
-    "pr_auc",
-    "log_loss",
-    "brier",
-    "calibration_error",
-    "precision_at_threshold",
-    "recall_at_threshold",
-    "positive_rate",
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    title: str
+    # True: higher is better; False: lower is better; None: descriptive, never compared.
+    higher_is_better: bool | None
+
+    @property
+    def direction(self) -> str:
+        if self.higher_is_better is None:
+            return "descriptive"
+        return "higher is better" if self.higher_is_better else "lower is better"
+
+    def improvement(self, candidate: float, reference: float) -> float:
+        """How much better `candidate` is than `reference`: positive is better, either way."""
+        if self.higher_is_better is None:
+            raise ValueError(f"{self.name} is descriptive: it has no better or worse")
+        return candidate - reference if self.higher_is_better else reference - candidate
+
+
+_METRICS = (
+    Metric("roc_auc", "ROC AUC", True),
+    Metric("pr_auc", "PR AUC", True),
+    Metric("log_loss", "log loss", False),
+    Metric("brier", "Brier score", False),
+    Metric("calibration_error", "calibration error", False),
+    Metric("precision_at_threshold", "precision at 0.5", True),
+    Metric("recall_at_threshold", "recall at 0.5", True),
+    Metric("positive_rate", "positive rate", None),
+    Metric("rmse", "RMSE", False),
+    Metric("mae", "MAE", False),
+    Metric("r2", "R²", True),
+    Metric("label_mean", "label mean", None),
+    Metric("prediction_mean", "prediction mean", None),
 )
+METRIC = {m.name: m for m in _METRICS}
+# What `evaluation.score` reports per task, in the order tables show it; what a floor may bound.
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    BINARY: (
+        "roc_auc",
+        "pr_auc",
+        "log_loss",
+        "brier",
+        "calibration_error",
+        "precision_at_threshold",
+        "recall_at_threshold",
+        "positive_rate",
+    ),
+    REGRESSION: ("rmse", "mae", "r2", "label_mean", "prediction_mean"),
+}
+# Metrics that may rank candidates and gate promotion (a paired bootstrap exists for each);
+# the first is the default.
+PRIMARY_METRICS: dict[str, tuple[str, ...]] = {
+    BINARY: ("roc_auc", "log_loss"),
+    REGRESSION: ("rmse", "mae"),
+}
+METRIC_NAMES = tuple(dict.fromkeys(n for names in TASK_METRICS.values() for n in names))
 METRICS = frozenset(METRIC_NAMES)
 # The two-sided level of the paired-bootstrap interval on a gain.
 CONFIDENCE = 0.95

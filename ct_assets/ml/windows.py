@@ -8,13 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ct_assets.ml.features import FEATURE_SET
-from ct_assets.ml.schema import EVENT_TIME
+from ct_assets.ml.frames import BATCH, FEATURE_SET, HOLDOUT, LABEL, PARTITION, SPLIT, TIME, TRAIN
 from ct_assets.ml.split_strategies import holdout_mask, leakage_warnings
-
-SPLIT = "split"
-PARTITION = "partition"
-TRAIN, HOLDOUT = "train", "holdout"
 
 
 @dataclass(frozen=True)
@@ -25,7 +20,7 @@ class WindowSummary:
     cutoff: str
     train_rows: int
     holdout_rows: int
-    label_rate: float
+    label_mean: float
 
 
 def expected_partitions(all_keys: Sequence[str], last: str, size: int) -> list[str]:
@@ -59,7 +54,7 @@ def assemble_window(
         )
     is_holdout = holdout_mask(window, strategy, holdout_fraction, seed)
     window[SPLIT] = np.where(is_holdout, HOLDOUT, TRAIN)
-    return window.sort_values(EVENT_TIME, kind="stable").reset_index(drop=True)
+    return window.sort_values(TIME, kind="stable").reset_index(drop=True)
 
 
 def split_warnings(window: pd.DataFrame, strategy: str) -> list[str]:
@@ -72,9 +67,9 @@ def summarize_window(window: pd.DataFrame, expected: list[str]) -> WindowSummary
     return WindowSummary(
         partitions=present,
         missing=[k for k in expected if k not in present],
-        batch_ids=sorted(window["batch_id"].unique().tolist()),
-        cutoff=holdout[EVENT_TIME].min().isoformat(),
+        batch_ids=sorted(window[BATCH].unique().tolist()),
+        cutoff=holdout[TIME].min().isoformat(),
         train_rows=len(window) - len(holdout),
         holdout_rows=len(holdout),
-        label_rate=round(float(window["label"].mean()), 4),
+        label_mean=round(float(window[LABEL].mean()), 4),
     )

@@ -1,4 +1,4 @@
-"""A drifting source of realistic tabular events for the demo and the tests.
+"""The shop example's data: a drifting source of orders, each a possible fraud.
 
 Each simulated day is one file. Until `drift_day` the label follows one relationship with the
 features; from then on the relationship shifts (the app channel turns risky, small baskets stop
@@ -14,8 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ct_assets.ml.files import atomic_write
-from ct_assets.ml.schema import CHANNELS, COUNTRIES
+from ct_assets.cli.demo import DemoDay
+from ct_assets.ingest.files import atomic_write
+
+CHANNELS = ("web", "app", "store")
+COUNTRIES = ("US", "GB", "DE", "FR", "BR")
 
 
 @dataclass(frozen=True)
@@ -134,3 +137,23 @@ def malformed_csv(frame: pd.DataFrame, kind: str) -> bytes:
 def write_atomically(frame: pd.DataFrame, path: Path) -> Path:
     """Write a CSV drop the way a well-behaved producer does: to a hidden name, then rename."""
     return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+# What `ct demo shop` drops, day by day, and what each day should show.
+SCRIPT = (
+    DemoDay(0, "first data: the first model is promoted on the floor alone"),
+    DemoDay(1, "more of the same: a challenger must beat the champion by the margin"),
+    DemoDay(
+        2,
+        "a broken export (text in 'amount') lands beside the good file: it is quarantined, "
+        "the good file goes on",
+        "wrong_type",
+    ),
+    DemoDay(3, "the world shifts: the champion's relationship no longer holds"),
+    DemoDay(4, "shifted data keeps arriving"),
+    DemoDay(5, "shifted data keeps arriving"),
+)
+
+
+def demo_source(first_day: date, rows_per_day: int | None = None) -> DriftingSource:
+    return DriftingSource(start=first_day, rows_per_day=rows_per_day or 3000, drift_day=3)

@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ct_assets.ml.schema import EVENT_TIME, SchemaFailure, ValidationOutcome, validate_batch
+from ct_assets.ml.schema import SchemaFailure, ValidationOutcome, validate_batch
+from ct_assets.project.spec import ProjectSpec
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -34,11 +35,14 @@ def _refused(rule: str, detail: str, rows: list[int] | None = None) -> Parsed:
     return Parsed(None, [SchemaFailure("*", rule, detail, rows or [])])
 
 
-def parse_bytes(data: bytes, name: str) -> Parsed:
-    """Parse CSV (optionally gzip) or Parquet bytes; never raises for bad content."""
+def parse_bytes(data: bytes, name: str, time_column: str | None = None) -> Parsed:
+    """Parse CSV (optionally gzip) or Parquet bytes; never raises for bad content.
+
+    `time_column` names a column of ISO times that Arrow parses while reading Parquet.
+    """
     lowered = name.lower()
     if lowered.endswith(PARQUET_SUFFIXES):
-        return _parse_parquet(data)
+        return _parse_parquet(data, time_column)
     if not lowered.endswith(CSV_SUFFIXES + JSONL_SUFFIXES):
         return _refused(
             "unsupported_format", f"{name}: expected .csv, .jsonl (optionally .gz) or .parquet"
@@ -74,7 +78,7 @@ def _parse_jsonl(data: bytes) -> Parsed:
     return Parsed(frame, [])
 
 
-def _parse_parquet(data: bytes) -> Parsed:
+def _parse_parquet(data: bytes, time_column: str | None) -> Parsed:
     if not data:
         return _refused("empty_file", "0 bytes: no schema and no rows")
     try:
@@ -83,9 +87,9 @@ def _parse_parquet(data: bytes) -> Parsed:
         return _refused("truncated", f"not a readable Parquet file ({exc})")
     frame = (
         table.set_column(
-            table.schema.get_field_index(EVENT_TIME), EVENT_TIME, _iso_times(table[EVENT_TIME])
+            table.schema.get_field_index(time_column), time_column, _iso_times(table[time_column])
         )
-        if EVENT_TIME in table.column_names
+        if time_column is not None and time_column in table.column_names
         else table
     )
     return Parsed(frame.to_pandas(types_mapper=_ARROW_STRINGS.get), [])
@@ -143,14 +147,21 @@ def _parse_csv(data: bytes) -> Parsed:
     return Parsed(pd.DataFrame(body, columns=header, dtype=str), [])
 
 
-def parse_file(path: Path) -> Parsed:
-    return parse_bytes(path.read_bytes(), path.name)
+def iso_time_column(spec: ProjectSpec) -> str | None:
+    """The event-time column when Arrow may parse it on read (ISO text in UTC)."""
+    column = spec.column(spec.dataset.time)
+    plain = (column.format or "iso") == "iso" and column.timezone == "UTC"
+    return spec.dataset.time if plain else None
 
 
-def check_file(path: Path, name: str | None = None) -> ValidationOutcome:
+def parse_file(path: Path, spec: ProjectSpec) -> Parsed:
+    return parse_bytes(path.read_bytes(), path.name, iso_time_column(spec))
+
+
+def check_file(path: Path, spec: ProjectSpec, name: str | None = None) -> ValidationOutcome:
     """Everything ct checks about one delivered file: its structure, then its schema."""
     source = name or path.name
-    parsed = parse_file(path)
+    parsed = parse_file(path, spec)
     if parsed.frame is None:
         return ValidationOutcome(source, None, parsed.failures)
-    return validate_batch(parsed.frame, source)
+    return validate_batch(parsed.frame, source, spec)

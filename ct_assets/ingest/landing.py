@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from ct_assets.ml.parsing import SUFFIXES, parse_bytes
-from ct_assets.ml.schema import EVENT_TIME
+from ct_assets.ingest.parsing import SUFFIXES, iso_time_column, parse_bytes
+from ct_assets.ml.schema import parse_times
+from ct_assets.project.spec import ProjectSpec
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
@@ -57,11 +58,13 @@ def fallback_time(name: str, arrived_at: datetime) -> datetime:
     return arrived_at
 
 
-def event_times(frame: pd.DataFrame | None) -> pd.Series | None:
+def event_times(frame: pd.DataFrame | None, spec: ProjectSpec) -> pd.Series | None:
     """The parseable event times of a frame, or None when it has none to offer."""
-    if frame is None or EVENT_TIME not in frame.columns:
+    name = spec.dataset.time
+    if frame is None or name not in frame.columns:
         return None
-    times = pd.to_datetime(frame[EVENT_TIME], utc=True, errors="coerce").dropna()
+    times, _ = parse_times(frame[name], spec.column(name))
+    times = times.dropna()
     return times if len(times) else None
 
 
@@ -70,6 +73,7 @@ def partitions_of_frame(
     fallback: datetime,
     key_of: Callable[[datetime], str | None],
     what: str,
+    spec: ProjectSpec,
 ) -> list[str]:
     """The partitions a batch's rows belong to, by event time.
 
@@ -77,7 +81,7 @@ def partitions_of_frame(
     with no placeable event time (unreadable, or times outside every partition) still lands, by
     its fallback time, so that it is validated and quarantined rather than lost.
     """
-    times = event_times(frame)
+    times = event_times(frame, spec)
     keys: set[str] = set()
     if times is not None:
         # Unique hours keep this cheap for big batches; no partitioning is finer than an hour.
@@ -94,15 +98,23 @@ def partitions_of_frame(
 
 
 def placement(
-    data: bytes, name: str, arrived_at: datetime, key_of: Callable[[datetime], str | None]
+    data: bytes,
+    name: str,
+    arrived_at: datetime,
+    key_of: Callable[[datetime], str | None],
+    spec: ProjectSpec,
 ) -> tuple[list[str], int | None]:
     """A delivery's partitions and its row count (None when it cannot be parsed), from one parse."""
-    frame = parse_bytes(data, name).frame
-    partitions = partitions_of_frame(frame, fallback_time(name, arrived_at), key_of, name)
+    frame = parse_bytes(data, name, iso_time_column(spec)).frame
+    partitions = partitions_of_frame(frame, fallback_time(name, arrived_at), key_of, name, spec)
     return partitions, None if frame is None else len(frame)
 
 
 def partitions_of_bytes(
-    data: bytes, name: str, arrived_at: datetime, key_of: Callable[[datetime], str | None]
+    data: bytes,
+    name: str,
+    arrived_at: datetime,
+    key_of: Callable[[datetime], str | None],
+    spec: ProjectSpec,
 ) -> list[str]:
-    return placement(data, name, arrived_at, key_of)[0]
+    return placement(data, name, arrived_at, key_of, spec)[0]

@@ -1,0 +1,46 @@
+"""What every command needs: the project, its definitions, its instance, its resources."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import dagster as dg
+
+from ct_assets.project.load import Project, ProjectError, load_project
+
+
+def project_of(args: argparse.Namespace) -> Project:
+    return load_project(getattr(args, "project", None))
+
+
+def definitions_of(project: Project) -> dg.Definitions:
+    from ct_assets.definitions import build_definitions
+
+    return build_definitions(project)
+
+
+@contextmanager
+def instance_of(project: Project) -> Iterator[dg.DagsterInstance]:
+    """The instance the project runs on: $DAGSTER_HOME when set, else the project's own."""
+    if os.environ.get("DAGSTER_HOME"):
+        with dg.DagsterInstance.get() as instance:
+            yield instance
+        return
+    if not (project.dagster_home / "dagster.yaml").exists():
+        raise ProjectError(
+            f"{project.root} has no Dagster instance yet ({project.dagster_home}): "
+            "run `ct up` first"
+        )
+    with dg.DagsterInstance.from_config(str(project.dagster_home)) as instance:
+        yield instance
+
+
+@contextmanager
+def resources_of(defs: dg.Definitions, *keys: str) -> Iterator[Any]:
+    """Resources of `defs` outside a run, with their EnvVars resolved as a run would."""
+    with dg.build_resources({k: (defs.resources or {})[k] for k in keys}) as resources:
+        yield resources

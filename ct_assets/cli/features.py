@@ -1,0 +1,46 @@
+"""`ct features get ENTITY`: what serving would read for an entity, and optionally its score."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ct_assets.cli import project_option
+from ct_assets.cli.context import definitions_of, project_of, resources_of
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("features", help="the online feature store")
+    project_option(parser)
+    actions = parser.add_subparsers(dest="action", required=True)
+    get = actions.add_parser("get", help="an entity's latest online feature vector")
+    get.add_argument("entity")
+    get.add_argument("--score", action="store_true", help="also score it with the champion")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ct_assets.serving import score_entity
+
+    project = project_of(args)
+    if project.spec.dataset.entity is None:
+        print(f"{project.spec.name} declares no entity: there is no online store to read")
+        return 1
+    defs = definitions_of(project)
+    keys = ("online_store", "mlflow") if args.score else ("online_store",)
+    with resources_of(defs, *keys) as resources:
+        vector = resources.online_store.get(args.entity)
+        if vector is None:
+            print(
+                f"no online features for entity {args.entity!r} in "
+                f"{resources.online_store.location()}"
+            )
+            return 1
+        shown: dict[str, Any] = vector.as_dict()
+        if args.score:
+            shown["champion"] = score_entity(
+                resources.mlflow, resources.online_store, args.entity, project.spec
+            )
+    print(json.dumps(shown, indent=2))
+    return 0

@@ -1,0 +1,264 @@
+"""`ct init --from FILE`: a runnable project guessed from a sample of the data.
+
+Reads the sample (at most `MAX_ROWS` rows), infers the declaration (`project.infer`), writes the
+commented ct.yaml (`project.render`) with an empty landing/ folder and a .gitignore, and prints
+every guess with its reason. Where it cannot decide, it writes nothing and names the flag to pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import io
+import json
+import os
+import shlex
+import tempfile
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from ct_assets.project.infer import (
+    MAX_ROWS,
+    Inference,
+    InitOptions,
+    Sample,
+    infer_project,
+    project_name,
+    shown_value,
+)
+from ct_assets.project.load import HOME_DIR, PROJECT_FILE, ProjectError
+
+CSV_SUFFIXES = (".csv", ".csv.gz")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
+LANDING = "landing"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "init",
+        help="create a project (ct.yaml) from a sample of the data",
+        description=(
+            "Infer a project from a sample file: column types, the label, event time, entity "
+            "and event id, the task, features and gates. Every guess is written with its "
+            "reason; pass a flag where the sample does not decide."
+        ),
+    )
+    parser.add_argument(
+        "--from",
+        dest="source",
+        metavar="FILE",
+        required=True,
+        help="a sample: .csv, .csv.gz, .parquet or .jsonl(.gz); at most "
+        f"{MAX_ROWS:,} rows are read",
+    )
+    parser.add_argument("--label", metavar="COL", help="the column to predict")
+    parser.add_argument("--time", metavar="COL", help="the event-time column")
+    parser.add_argument("--entity", metavar="COL", help="whose history window features use")
+    parser.add_argument("--task", choices=("binary", "regression"), help="default: from the label")
+    parser.add_argument("--out", metavar="DIR", default=".", help="the project folder (default: .)")
+    parser.add_argument("--name", help="the project name (default: the folder's name)")
+    parser.add_argument("--force", action="store_true", help="replace an existing ct.yaml")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    target = out / PROJECT_FILE
+    if target.exists() and not args.force:
+        raise ProjectError(_exists(target))
+    sample = read_sample(Path(args.source))
+    options = InitOptions(
+        label=args.label,
+        time=args.time,
+        entity=args.entity,
+        task=args.task,
+        name=project_name(args.name or out.resolve().name),
+    )
+    inference = infer_project(sample, options)
+    # Imported here: render validates through the project models, which init needs only now.
+    from ct_assets.project.render import render_yaml
+
+    text = render_yaml(inference)
+    written = write_project(out, text, force=args.force)
+    print(summary(inference, out, written))
+    return 0
+
+
+def _exists(target: Path) -> str:
+    return (
+        f"{target} exists: ct init does not overwrite it; pass --force to replace it, or "
+        "--out DIR for another folder"
+    )
+
+
+# -- reading the sample ------------------------------------------------------------------------
+
+
+def read_sample(path: Path, max_rows: int | None = None) -> Sample:
+    """The first `max_rows` rows of a CSV, JSON Lines or Parquet file, as ct would read them."""
+    max_rows = MAX_ROWS if max_rows is None else max_rows
+    if not path.is_file():
+        raise ProjectError(f"--from {path}: no such file")
+    lowered = path.name.lower()
+    try:
+        if lowered.endswith(PARQUET_SUFFIXES):
+            frame, total = _read_parquet(path, max_rows)
+        elif lowered.endswith(JSONL_SUFFIXES):
+            frame, total = _read_jsonl(path, max_rows), None
+        elif lowered.endswith(CSV_SUFFIXES):
+            frame, total = _read_csv(path, max_rows), None
+        else:
+            raise ProjectError(
+                f"--from {path}: expected .csv, .csv.gz, .parquet or .jsonl (optionally .gz)"
+            )
+    except UnicodeDecodeError as exc:
+        raise ProjectError(f"--from {path}: not UTF-8 text ({exc.reason})") from None
+    except (OSError, EOFError, ValueError) as exc:
+        if isinstance(exc, ProjectError):
+            raise
+        raise ProjectError(f"--from {path}: cannot be read ({exc})") from None
+    truncated = len(frame) > max_rows or (total is not None and total > max_rows)
+    return Sample(frame.iloc[:max_rows], path.name, total, truncated)
+
+
+def _open_text(path: Path) -> IO[str]:
+    if path.name.lower().endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return path.open(encoding="utf-8", newline="")
+
+
+def _read_csv(path: Path, max_rows: int) -> pd.DataFrame:
+    # Read as the validator reads a delivered CSV: every cell as text, a blank line skipped.
+    with _open_text(path) as handle:
+        rows: Iterator[list[str]] = (r for r in csv.reader(handle) if r)
+        header = next(rows, None)
+        if header is None:
+            raise ProjectError(f"--from {path}: empty: no header and no rows")
+        body = list(islice(rows, max_rows + 1))
+    ragged = next((i for i, row in enumerate(body) if len(row) != len(header)), None)
+    if ragged is not None:
+        raise ProjectError(
+            f"--from {path}: row {ragged + 1} has {len(body[ragged])} fields, the header has "
+            f"{len(header)}"
+        )
+    return pd.DataFrame(body, columns=header, dtype=str)
+
+
+def _read_jsonl(path: Path, max_rows: int) -> pd.DataFrame:
+    records = []
+    with _open_text(path) as handle:
+        lines = (line for line in handle if line.strip())
+        for number, line in enumerate(islice(lines, max_rows + 1)):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ProjectError(
+                    f"--from {path}: record {number + 1} is not JSON ({exc})"
+                ) from None
+            if not isinstance(record, dict):
+                raise ProjectError(f"--from {path}: record {number + 1} is not a JSON object")
+            records.append(record)
+    # Values as text, as ct reads JSON Lines: one declaration reads every format alike.
+    frame = pd.DataFrame.from_records(records).astype(object)
+    return frame.where(frame.isna(), frame.astype(str))
+
+
+def _read_parquet(path: Path, max_rows: int) -> tuple[pd.DataFrame, int]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+        batches = []
+        read = 0
+        for batch in parquet.iter_batches(batch_size=65_536):
+            batches.append(batch)
+            read += batch.num_rows
+            if read > max_rows:
+                break
+        table = pa.Table.from_batches(batches, schema=parquet.schema_arrow)
+    except pa.ArrowException as exc:
+        raise ProjectError(f"--from {path}: not a readable Parquet file ({exc})") from None
+    strings = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
+    frame = table.slice(0, max_rows + 1).to_pandas(types_mapper=strings.get)
+    return frame, int(parquet.metadata.num_rows)
+
+
+# -- writing the project -----------------------------------------------------------------------
+
+
+def write_project(out: Path, text: str, force: bool) -> list[Path]:
+    """ct.yaml (atomically, last, and never over one without `force`), landing/, .gitignore."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    landing = out / LANDING
+    if not landing.is_dir():
+        landing.mkdir()
+        # git keeps no empty folder; the landing sensor skips dotfiles.
+        (landing / ".gitkeep").touch()
+        written.append(landing)
+    ignore = out / ".gitignore"
+    entry = f"{HOME_DIR}/"
+    lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.is_file() else []
+    if entry not in lines and HOME_DIR not in lines:
+        _write_atomically(ignore, "".join(f"{line}\n" for line in [*lines, entry]), force=True)
+        written.append(ignore)
+    _write_atomically(out / PROJECT_FILE, text, force=force)
+    return [out / PROJECT_FILE, *written]
+
+
+def _write_atomically(target: Path, text: str, force: bool) -> None:
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        if force:
+            os.replace(temporary, target)
+        else:
+            # A link fails if a ct.yaml appeared since the check: one is never replaced.
+            os.link(temporary, target)
+    except FileExistsError:
+        raise ProjectError(_exists(target)) from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+# -- what it says ------------------------------------------------------------------------------
+
+
+def summary(inference: Inference, out: Path, written: list[Path]) -> str:
+    lines = [f"ct init: read {inference.sample}", "roles:"]
+    width = max(len(str(g.column or "-")) for g in inference.roles.values())
+    for role, guess in inference.roles.items():
+        lines.append(f"  {role:<10}  {guess.column or '-':<{width}}  {guess.reason}")
+    task = f"task: {inference.task.column} ({inference.task.reason})"
+    if inference.positive is not None:
+        task += f"; positive {shown_value(inference.positive.column)}: {inference.positive.reason}"
+    lines.append(task)
+    features = inference.spec["features"]
+    lines.append(f"features ({len(inference.features)}): {', '.join(inference.features) or '-'}")
+    made = ", ".join(t["name"] for t in features["transforms"])
+    lines.append(f"  transforms: {made} ({inference.transforms})")
+    lines.append(f"  windows: {inference.windows}")
+    if inference.left_out:
+        lines.append("left out:")
+        lines.extend(f"  {name}: {why}" for name, why in inference.left_out.items())
+    lines.append(f"slices: {inference.slices.column or '-'} ({inference.slices.reason})")
+    if inference.review:
+        lines.append("review:")
+        lines.extend(f"  - {note}" for note in inference.review)
+    lines.append("wrote " + ", ".join(_path(p) for p in written))
+    folder = shlex.quote(str(out))
+    lines.append(f"next: cd {folder} && ct up   then copy data files into {_path(out / LANDING)}")
+    return "\n".join(lines)
+
+
+def _path(path: Path) -> str:
+    return f"{path}/" if path.is_dir() else str(path)

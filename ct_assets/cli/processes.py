@@ -1,0 +1,153 @@
+"""Starting the Dagster daemon and UI for a project, and stopping all of them, children too.
+
+Each server starts in a session of its own, so that a Ctrl-C in the terminal reaches ct alone
+and ct decides the order of shutdown; stopping signals the whole process group, which holds the
+code servers (`dagster api grpc`) and run workers the daemon started: none outlives ct.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from ct_assets.project.load import Project
+
+# The repository's instance configuration, copied into a project's DAGSTER_HOME on first use.
+INSTANCE_TEMPLATE = Path(__file__).resolve().parents[2] / "dagster.yaml"
+# Every process ct starts carries this variable, so a test (or an operator) can find them all.
+TAG_VARIABLE = "CT_PROCESS_TAG"
+GRACE_SECONDS = 15.0
+
+
+def child_env(project: Project, tag: str) -> dict[str, str]:
+    """The environment of every process ct starts for a project: they must agree on it."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DAGSTER_HOME": str(project.dagster_home),
+            "CT_PROJECT": str(project.root),
+            "CT_HOME": str(project.home),
+            TAG_VARIABLE: tag,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def prepare_instance(project: Project) -> None:
+    """The project's Dagster home with ct's instance configuration (kept if already there)."""
+    project.dagster_home.mkdir(parents=True, exist_ok=True)
+    target = project.dagster_home / "dagster.yaml"
+    if not target.exists():
+        shutil.copyfile(INSTANCE_TEMPLATE, target)
+
+
+def _bin(name: str) -> str:
+    found = Path(sys.executable).with_name(name)
+    return str(found) if found.exists() else name
+
+
+@dataclass
+class Servers:
+    """The processes started for one project, and where their logs go."""
+
+    tag: str
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def alive(self) -> bool:
+        return all(p.poll() is None for p in self.procs)
+
+    def stop(self, grace: float = GRACE_SECONDS) -> None:
+        """Interrupt every process group (Dagster shuts down cleanly on SIGINT), then kill
+        whatever is left after `grace` seconds, group by group."""
+        for proc in self.procs:
+            _signal_group(proc, signal.SIGINT)
+        deadline = time.monotonic() + grace
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        # A group outlives its leader when a child (a code server) ignores the interrupt.
+        for proc in self.procs:
+            _signal_group(proc, signal.SIGKILL)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def dagster_servers(
+    project: Project, ui_port: int | None = None, host: str = "127.0.0.1"
+) -> Iterator[Servers]:
+    """The daemon (sensors, automation, run queue) and optionally the UI, for the project.
+
+    On leaving the block, by any path (an error, Ctrl-C, SIGTERM), everything started is
+    stopped, down to the code servers and run workers the daemon launched.
+    """
+    prepare_instance(project)
+    logs = project.home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    servers = Servers(tag=uuid.uuid4().hex)
+    env = child_env(project, servers.tag)
+    target = ["-m", "ct_assets.definitions"]
+    commands = [[_bin("dagster-daemon"), "run", *target]]
+    if ui_port is not None:
+        commands.append([_bin("dagster-webserver"), "-h", host, "-p", str(ui_port), *target])
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        for command in commands:
+            log = (logs / f"{Path(command[0]).name}.log").open("ab")
+            servers.procs.append(
+                subprocess.Popen(
+                    command,
+                    cwd=project.root,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        yield servers
+    finally:
+        servers.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def processes_tagged(tag: str) -> list[int]:
+    """Pids of live processes carrying `CT_PROCESS_TAG=tag` (Linux: read from /proc)."""
+    marker = f"{TAG_VARIABLE}={tag}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+                if state != "Z":
+                    found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

@@ -1,0 +1,90 @@
+"""`ct quarantine`: list, show and re-admit refused batches."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from ct_assets.cli import project_option
+from ct_assets.cli.context import definitions_of, instance_of, project_of, resources_of
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("quarantine", help="list, show and re-admit refused batches")
+    project_option(parser)
+    actions = parser.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="every batch in quarantine with its rules")
+    actions.add_parser("show", help="the full reason of one batch").add_argument("batch_id")
+    actions.add_parser(
+        "readmit", help="re-check a batch with the current schema and re-run its partition"
+    ).add_argument("batch_id")
+    parser.set_defaults(run=run)
+
+
+def find(records: list[dict[str, Any]], batch_id: str) -> dict[str, Any] | None:
+    return next((r for r in records if r["batch_id"] == batch_id), None)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    project = project_of(args)
+    defs = definitions_of(project)
+    with resources_of(defs, "batch_store") as res:
+        records = res.batch_store.all_quarantined()
+    if args.action == "list":
+        table = Table(title=f"{len(records)} quarantined batch(es)")
+        for column in ("partitions", "batch id", "file", "rules", "quarantined at"):
+            table.add_column(column, overflow="fold")
+        for r in records:
+            table.add_row(
+                ", ".join(r["partitions"]),
+                r["batch_id"],
+                r["file"],
+                ", ".join(r.get("rules", [])),
+                r["quarantined_at"],
+            )
+        console.print(table)
+        return 0
+    record = find(records, args.batch_id)
+    if record is None:
+        console.print(f"no quarantined batch {args.batch_id!r}; `ct quarantine list` shows them")
+        return 1
+    if args.action == "show":
+        console.print_json(json.dumps(record))
+        return 0
+    return readmit(console, project, defs, record)
+
+
+def readmit(console: Any, project: Any, defs: Any, record: dict[str, Any]) -> int:
+    """Re-check a batch with the current schema; if it passes, re-run its partitions."""
+    import dagster as dg
+
+    from ct_assets.ingest.parsing import check_file
+    from ct_assets.names import VALIDATED_BATCHES
+
+    outcome = check_file(Path(record["raw_path"]), project.spec, record["file"])
+    if not outcome.ok:
+        console.print(f"[red]still refused[/]: {outcome.reason()}")
+        return 1
+    job = defs.resolve_implicit_global_asset_job_def()
+    selection = dg.AssetSelection.assets(VALIDATED_BATCHES).downstream()
+    failed = 0
+    with instance_of(project) as instance:
+        for partition in record["partitions"]:
+            console.print(
+                f"{record['batch_id']} now passes; re-running {partition} from {VALIDATED_BATCHES}"
+            )
+            result = job.execute_in_process(
+                partition_key=partition,
+                instance=instance,
+                asset_selection=list(selection.resolve(defs.resolve_asset_graph())),
+                raise_on_error=False,
+            )
+            console.print(f"run {result.run_id}: {'success' if result.success else 'failure'}")
+            failed += not result.success
+    return 1 if failed else 0

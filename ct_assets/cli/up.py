@@ -1,0 +1,44 @@
+"""`ct up [--ui]`: the real daemon (and the UI) for the project, until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from ct_assets.cli import project_option
+from ct_assets.cli.context import project_of
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "up", help="run the Dagster daemon (sensors, automation) for the project until Ctrl-C"
+    )
+    project_option(parser)
+    parser.add_argument("--ui", action="store_true", help="also serve the Dagster UI")
+    parser.add_argument("--port", type=int, default=3000, help="UI port (default 3000)")
+    parser.add_argument("--host", default="127.0.0.1", help="UI address (default 127.0.0.1)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ct_assets.cli.processes import dagster_servers
+
+    project = project_of(args)
+    if "://" not in project.spec.sources.landing:
+        project.landing_dir.mkdir(parents=True, exist_ok=True)
+    print(f"project {project.spec.name}: {project.root}")
+    print(f"  landing  {project.landing}  (drop CSV, JSON Lines or Parquet files here)")
+    print(f"  instance {project.dagster_home}  (logs in {project.home / 'logs'})")
+    try:
+        with dagster_servers(project, args.port if args.ui else None, args.host) as servers:
+            if args.ui:
+                print(f"  UI       http://{args.host}:{args.port}")
+            print("the daemon runs the sensors and automation; `ct status` shows progress.")
+            print("Ctrl-C stops everything ct started.")
+            while servers.alive():
+                time.sleep(0.5)
+            print("a Dagster process exited: see the logs; stopping the rest")
+            return 1
+    except KeyboardInterrupt:
+        print("\nstopped")
+        return 0

@@ -1,0 +1,108 @@
+"""The promotion decision: from an evaluation and the registry's state to promote-or-keep.
+
+Pure: the two things that need the outside world (a fresh serving process for the
+infrastructure gate, and the champion alias as it is now) come in as functions, so the whole
+decision, guards included, is tested without Dagster or MLflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from ct_assets.ml.contracts import Evaluation
+from ct_assets.ml.gates import (
+    FLOOR,
+    INFRASTRUCTURE,
+    Decision,
+    GatePolicy,
+    GateResult,
+    decide,
+    not_run,
+    verdict,
+)
+from ct_assets.ml.infra_validation import InfraResult
+
+
+@dataclass(frozen=True)
+class RegistryState:
+    """What the decision must know beyond the evaluation."""
+
+    partition: str
+    # The champion alias when the decision starts.
+    champion: str | None
+    # Partitions after this one that already have a decision.
+    newer_decisions: tuple[str, ...] = ()
+
+
+def judged(evaluation: Evaluation, policy: GatePolicy) -> Decision:
+    """The evaluation gates on the best candidate; the champion judged against, if any."""
+    best, results = decide(evaluation.candidates, evaluation.champion, policy)
+    incomparable = evaluation.champion_incomparable
+    if incomparable is not None:
+        # New feature definitions: nothing to compare with, so the floor alone decides.
+        note = f"{incomparable.reason}; judged on the floor alone"
+        results = [
+            r if r.gate == FLOOR else replace(r, reason=f"{note}: {r.reason}") for r in results
+        ]
+    return verdict(best, evaluation.champion, results)
+
+
+def guard(evaluation: Evaluation, state: RegistryState) -> str | None:
+    """Why a decision that passes its gates must still not move the alias, if it must not."""
+    evaluated = evaluation.evaluated_champion
+    if state.champion != evaluated:
+        # Another promotion landed after our evaluation: our comparison is stale.
+        return f"champion moved from v{evaluated} to v{state.champion} during evaluation"
+    if state.newer_decisions:
+        # Late data re-opened an old day: its model saw an older window than the decision
+        # already taken for a newer day, so it is recorded but never served.
+        return (
+            f"{state.partition} is older than the decision already taken for "
+            f"{state.newer_decisions[-1]}: a retrain on late data is recorded, not promoted"
+        )
+    return None
+
+
+def serving_from_evaluation(evaluation: Evaluation, version: str) -> InfraResult | None:
+    """The evaluation's own fresh-process figures, when they are for this version."""
+    probed = evaluation.serving
+    if probed is None or probed.version != version:
+        return None
+    return InfraResult(probed.passed, probed.reason, probed.figures)
+
+
+def decide_promotion(
+    evaluation: Evaluation,
+    state: RegistryState,
+    policy: GatePolicy,
+    serve: Callable[[str], InfraResult],
+    champion_now: Callable[[], str | None],
+) -> Decision:
+    """Promote the best candidate only when every gate passes and nothing moved meanwhile.
+
+    The infrastructure gate (`serve`: load a version in a fresh process) is the last and most
+    expensive gate, run only for a candidate every other gate passed and no guard holds back.
+    """
+    first = judged(evaluation, policy)
+    held = guard(evaluation, state)
+    if first.promote and first.candidate is not None and held is None:
+        version = first.candidate.version
+        checked = serving_from_evaluation(evaluation, version) or serve(version)
+        figures = {k: v for k, v in checked.figures.items() if k != "error"}
+        infra = GateResult(INFRASTRUCTURE, checked.passed, checked.reason, figures)
+    else:
+        infra = not_run(
+            INFRASTRUCTURE, held if first.promote and held else "an evaluation gate refused"
+        )
+    decision = verdict(first.candidate, first.champion, [*first.gates, infra])
+    if held is None and decision.promote:
+        now = champion_now()
+        if now != state.champion:
+            # Decisions are serialised by their pool; a rollback by hand is not in it.
+            held = (
+                f"champion moved from v{state.champion} to v{now} during infrastructure validation"
+            )
+    if held is not None and first.promote:
+        decision = replace(decision, promote=False, reason=held)
+    return decision

@@ -1,0 +1,99 @@
+"""Policy shared by every stage, applied here once: partitions, automation, retries, tags.
+
+`AutomationCondition.eager()` acts only on the latest time window; continuous training must also
+react to a late or replayed day, so ct uses the same building blocks without that restriction.
+The conditions live here, beside the assets they govern; the automation sensor that evaluates
+them is in `sensors/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import dagster as dg
+
+from ct_assets.project.spec import Window, parse_duration
+
+AC = dg.AutomationCondition
+# A transient failure (a store or server briefly away) gets one more try; a refusal that will
+# not change raises `dg.Failure(allow_retries=False)`.
+RETRY = dg.RetryPolicy(max_retries=1, delay=2, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def after_upstream() -> dg.AutomationCondition:
+    """Run a partition once its upstream partition is updated, complete and passed its gates."""
+    return (
+        AC.any_deps_updated().since_last_handled()
+        & ~AC.any_deps_missing()
+        & ~AC.any_deps_in_progress()
+        & ~AC.in_progress()
+        & AC.all_deps_blocking_checks_passed()
+    ).with_label("after_upstream")
+
+
+def after_history_upstream() -> dg.AutomationCondition:
+    """For an asset reading its own upstream partition plus earlier ones (a lookback).
+
+    It runs when any of them is updated (late data changes later windows) and all of them exist;
+    whether its own day passed its gates is decided in the asset, which fails visibly when its
+    day has nothing valid (partition identity cannot be expressed in a condition on a window).
+    """
+    return (
+        AC.any_deps_updated().since_last_handled()
+        & ~AC.any_deps_missing()
+        & ~AC.any_deps_in_progress()
+        & ~AC.in_progress()
+    ).with_label("after_history_upstream")
+
+
+def after_window_upstream() -> dg.AutomationCondition:
+    """Like `after_upstream`, for an asset reading a rolling window of upstream partitions.
+
+    A day in the window whose upstream failed (its data was refused) will never arrive, so it
+    must not hold the window back; any other missing day is still expected and is waited for.
+    """
+    still_expected = (AC.missing() & ~AC.will_be_requested() & ~AC.execution_failed()).with_label(
+        "still_expected"
+    )
+    return (
+        AC.any_deps_updated().since_last_handled()
+        & ~AC.any_deps_match(still_expected)
+        & ~AC.any_deps_in_progress()
+        & ~AC.in_progress()
+    ).with_label("after_window_upstream")
+
+
+def stage_asset(
+    name: str,
+    *,
+    group: str,
+    partitions: dg.PartitionsDefinition,
+    project: str,
+    code_version: str,
+    kinds: set[str],
+    automation: dg.AutomationCondition | None,
+    **extra: Any,
+) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """`@dg.asset` with the policy every stage shares; `extra` is what the stage adds.
+
+    `automation` is the stage's condition: None for raw batches, which their sensors start.
+    """
+    return dg.asset(
+        name=name,
+        group_name=group,
+        partitions_def=partitions,
+        code_version=code_version,
+        kinds=kinds,
+        automation_condition=automation,
+        retry_policy=RETRY,
+        tags={"ct/project": project},
+        **extra,
+    )
+
+
+def freshness(window: Window) -> dg.FreshnessPolicy:
+    """A declared freshness window (warn, fail) as Dagster's policy."""
+    return dg.FreshnessPolicy.time_window(
+        fail_window=parse_duration(window.fail), warn_window=parse_duration(window.warn)
+    )

@@ -1,0 +1,1087 @@
+"""A whole project declaration guessed from a sample of the data, with the reason for every guess.
+
+Pure logic: a frame in (text cells as read from CSV or JSON Lines, or typed Parquet columns), a
+plain `ct.yaml` mapping out. Nothing here knows a dataset's column names: roles come from name
+hints (label, *_id, *_at) and from what the values show (repeats, uniqueness, epoch ranges).
+Where a guess cannot be made safely, `CannotInfer` says which flag decides it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from ct_assets.ml.vocabulary import BINARY, REGRESSION
+from ct_assets.project.load import ProjectError
+from ct_assets.project.spec import RESERVED_PREFIX, Quality, did_you_mean
+
+# A sample this long shows the types and value sets; more rows only cost time and memory.
+MAX_ROWS = 200_000
+# How a missing value is written in files, besides an empty cell (compared stripped, lowercase).
+NULL_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "nil", "<na>", "#n/a"})
+# Text with at most this many values, each seen at least this often on average, is a category.
+MAX_CATEGORIES = 50
+MIN_ROWS_PER_CATEGORY = 2
+# Slices are groups a gate can judge: a handful of values, not fifty.
+MAX_SLICE_VALUES = 10
+MAX_SLICES = 2
+MAX_WINDOW_COLUMNS = 2
+WINDOW_AGGREGATIONS = ["count", "mean"]
+WINDOWS = ["1d", "7d"]
+# A column this often null in the sample gets a per-column null limit above its share (the
+# default limit, quality.max_null_share, would refuse the sample itself, or the next day's).
+NULL_HEADROOM_FROM = Quality().max_null_share / 2
+# Epoch ranges of 2001..2096 per unit: an integer time outside them is more likely a count.
+EPOCH_RANGES: tuple[tuple[str, Literal["s", "ms", "us", "ns"], float, float], ...] = (
+    ("epoch_s", "s", 1e9, 4e9),
+    ("epoch_ms", "ms", 1e12, 4e12),
+    ("epoch_us", "us", 1e15, 4e15),
+    ("epoch_ns", "ns", 1e18, 4e18),
+)
+INT64_MAX = 2**63 - 1
+
+LABEL_NAMES = (
+    "label",
+    "labels",
+    "target",
+    "y",
+    "class",
+    "outcome",
+    "response",
+    "is_fraud",
+    "fraud",
+    "fraudulent",
+    "churn",
+    "churned",
+    "is_churn",
+    "is_default",
+    "default",
+    "converted",
+)
+LABEL_WORDS = frozenset({"label", "target"})
+TIME_WORDS = frozenset({"time", "timestamp", "ts", "date", "datetime", "created", "updated"})
+TIME_WORDS |= {"epoch"}
+ID_WORDS = frozenset({"id", "uuid", "guid"})
+# Names of whose history window features aggregate.
+ENTITY_WORDS = frozenset(
+    {
+        "customer",
+        "user",
+        "account",
+        "device",
+        "entity",
+        "client",
+        "member",
+        "merchant",
+        "card",
+        "patient",
+        "subscriber",
+    }
+)
+# Names of one event each.
+EVENT_WORDS = frozenset(
+    {"event", "row", "record", "transaction", "txn", "order", "request", "message", "trace"}
+)
+EVENT_WORDS |= {"uuid", "guid"}
+_TRUE_TEXT = frozenset({"true", "t", "yes", "y"})
+_FALSE_TEXT = frozenset({"false", "f", "no", "n"})
+_WORD_BOOLS = frozenset({"true", "false", "yes", "no"})
+_MAX_BOOL_SPELLINGS = 64
+_INT = re.compile(r"^\s*[+-]?\d+\s*$")
+_LEADING_ZERO = re.compile(r"^\s*[+-]?0\d")
+_FLOAT = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
+_ISO = re.compile(
+    r"^\s*\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?\s*$"
+)
+_ZONED = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)\s*$")
+_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+
+Kind = Literal["empty", "bool", "int", "float", "datetime", "text"]
+
+
+class CannotInfer(ProjectError):
+    """The sample leaves a choice open: the message names the flag that makes it."""
+
+
+@dataclass(frozen=True)
+class InitOptions:
+    label: str | None = None
+    time: str | None = None
+    entity: str | None = None
+    task: str | None = None
+    name: str = "ct"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The rows read from a file, and whether they are all of it."""
+
+    frame: pd.DataFrame
+    source: str
+    total_rows: int | None = None  # None: unknown (reading stopped at MAX_ROWS)
+    truncated: bool = False
+
+    @property
+    def rows(self) -> int:
+        return len(self.frame)
+
+    def describe(self) -> str:
+        if not self.truncated:
+            return f"all {self.rows:,} rows of {self.source}"
+        of = f"of {self.total_rows:,}" if self.total_rows is not None else "the file has more"
+        return f"the first {self.rows:,} rows of {self.source} ({of}; the rest was not read)"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the sample shows of one column before any role is known."""
+
+    name: str
+    rows: int
+    nulls: int
+    kind: Kind
+    # The distinct non-null values with their counts: text, numbers, or UTC times.
+    counts: pd.Series
+    # How missing values were written besides an empty cell (e.g. 'NA'), when any.
+    null_tokens: tuple[str, ...] = ()
+    time_format: str | None = None  # datetime: iso or an epoch unit
+    zoned: bool = True  # datetime: every time carries its zone (or is typed)
+    note: str = ""  # why the kind, in words
+
+    @property
+    def distinct(self) -> int:
+        return len(self.counts)
+
+    @property
+    def present(self) -> int:
+        return self.rows - self.nulls
+
+    @property
+    def repeats(self) -> bool:
+        return 0 < self.distinct < self.present
+
+    @property
+    def unique(self) -> bool:
+        return self.nulls == 0 and self.distinct == self.rows
+
+    @property
+    def null_share(self) -> float:
+        return self.nulls / self.rows if self.rows else 0.0
+
+
+@dataclass(frozen=True)
+class Guess:
+    """A role's column (None: no such role), and why."""
+
+    column: str | None
+    reason: str
+
+
+@dataclass
+class Inference:
+    """The declaration, and everything `ct init` says about how it came to it."""
+
+    spec: dict[str, Any]
+    sample: str  # what was read, in words
+    roles: dict[str, Guess]
+    task: Guess  # column: the task type
+    positive: Guess | None
+    columns: dict[str, str]  # column -> why its type (and checks)
+    features: list[str]
+    left_out: dict[str, str]  # column -> why it is not a feature
+    transforms: str
+    windows: str
+    slices: Guess  # column: a comma-separated list, or None
+    review: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return str(self.spec["name"])
+
+
+# -- names -------------------------------------------------------------------------------------
+
+
+def words(name: str) -> list[str]:
+    """'createdAt' -> ['created', 'at']; 'customer-ID' -> ['customer', 'id']."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
+
+
+def _normalized(name: str) -> str:
+    return "_".join(words(name))
+
+
+def hints_time(name: str) -> bool:
+    parts = words(name)
+    if TIME_WORDS & set(parts):
+        return True
+    if len(parts) >= 2 and parts[-1] == "at":  # created_at, shipped_at
+        return True
+    whole = "".join(parts)
+    return whole.endswith(("time", "timestamp", "date"))
+
+
+def hints_id(name: str) -> bool:
+    parts = words(name)
+    if ID_WORDS & set(parts):
+        return True
+    # userid, customerid: an entity word glued to id
+    return any(p.endswith("id") and p[:-2] in ENTITY_WORDS for p in parts)
+
+
+def hints_entity(name: str) -> bool:
+    parts = words(name)
+    return bool(ENTITY_WORDS & set(parts)) or any(
+        p.endswith("id") and p[:-2] in ENTITY_WORDS for p in parts
+    )
+
+
+def id_like(p: Profile) -> bool:
+    """Named as an identifier: an id word, or a subject's name alone (customer, device) over
+    more values than a kind has (a `device` of ios and android is a kind of device)."""
+    if hints_id(p.name):
+        return True
+    return _normalized(p.name) in ENTITY_WORDS and p.distinct > MAX_SLICE_VALUES
+
+
+def hints_event(name: str) -> bool:
+    parts = words(name)
+    return bool(EVENT_WORDS & set(parts)) or _normalized(name) in ("id", "row_id", "rowid")
+
+
+def hints_flag(name: str) -> bool:
+    parts = words(name)
+    return len(parts) >= 2 and parts[0] in ("is", "has", "was", "did", "can")
+
+
+def project_name(text: str) -> str:
+    """A folder name made fit for `name` (letters, digits, _ . -, starting alphanumeric)."""
+    cleaned = _NAME_CHARS.sub("_", text).lstrip("_.-")
+    return cleaned or "ct"
+
+
+# -- profiling one column ----------------------------------------------------------------------
+
+
+def profile(name: str, values: pd.Series, epoch_allowed: bool) -> Profile:
+    """The kind of one column; `epoch_allowed` lets numbers in an epoch range be times."""
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return _typed(name, values, "bool", "typed boolean in the file")
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
+        times = pd.to_datetime(values, utc=True)
+        zoned = isinstance(dtype, pd.DatetimeTZDtype)
+        return _typed(name, times, "datetime", "typed timestamp in the file", "iso", zoned)
+    if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype):
+        kind: Kind = "int" if pd.api.types.is_integer_dtype(dtype) else "float"
+        base = _typed(name, values, kind, f"typed {kind} in the file")
+        return _epoch(base, values.dropna(), epoch_allowed) or base
+    return _text_profile(name, values, epoch_allowed)
+
+
+def _typed(
+    name: str,
+    values: pd.Series,
+    kind: Kind,
+    note: str,
+    time_format: str | None = None,
+    zoned: bool = True,
+) -> Profile:
+    nulls = int(values.isna().sum())
+    if nulls == len(values):
+        return Profile(name, len(values), nulls, "empty", _counts([]), note="empty in every row")
+    counts = values.dropna().value_counts(sort=False)
+    return Profile(name, len(values), nulls, kind, counts, (), time_format, zoned, note)
+
+
+def _counts(values: Iterable[Any]) -> pd.Series:
+    return pd.Series(list(values), dtype=object).value_counts(sort=False)
+
+
+def _text_profile(name: str, values: pd.Series, epoch_allowed: bool) -> Profile:
+    rows = len(values)
+    absent = int(values.isna().sum())
+    present = values.dropna() if absent else values
+    # Counted before turning into text: str() of each distinct value, not of every cell.
+    counts = present.astype(object).value_counts(sort=False)
+    counts.index = pd.Index([str(v) for v in counts.index], dtype=object)
+    if counts.index.has_duplicates:  # 1 and '1' in one JSON column
+        counts = counts.groupby(level=0).sum()
+    uniques = list(counts.index)
+    tokens = {u: u.strip().lower() for u in uniques} if len(uniques) <= _MAX_BOOL_SPELLINGS else {}
+    lowered = pd.Index(uniques, dtype=object).str.strip().str.lower()
+    missing = [u for u, low in zip(uniques, lowered, strict=True) if low in NULL_TOKENS]
+    nulls = absent + (int(counts[missing].sum()) if missing else 0)
+    seen = [u for u in uniques if u not in set(missing)] if missing else uniques
+    written = tuple(sorted({u.strip() for u in missing if u.strip()}))
+    if not seen:
+        return Profile(name, rows, nulls, "empty", _counts([]), written, note="empty in every row")
+    kept = counts.drop(index=missing) if missing else counts
+    kind, note = _text_kind(seen)
+    if kind == "text":
+        # A text column reads 'NA' as a value (ct reads only empty cells as missing), so the
+        # declaration must see it as one: its nulls are the empty cells alone.
+        text_nulls = absent + int(counts.get("", 0))
+        kept = counts.drop(index=[""]) if "" in counts.index else counts
+        return Profile(name, rows, text_nulls, "text", kept, (), note=note)
+    if kind == "datetime":
+        times = pd.to_datetime(pd.Series(seen), format="ISO8601", utc=True)
+        zoned = all(_ZONED.search(v) for v in seen)
+        by_time = pd.Series(kept.to_numpy(), index=pd.DatetimeIndex(times))
+        by_time = by_time.groupby(level=0).sum()
+        return Profile(name, rows, nulls, "datetime", by_time, written, "iso", zoned, note)
+    if kind == "bool":
+        flags = pd.Series([tokens[v] in _TRUE_TEXT for v in seen])  # a few words at most
+        by_flag = pd.Series(kept.to_numpy(), index=pd.Index(flags)).groupby(level=0).sum()
+        return Profile(name, rows, nulls, "bool", by_flag, written, note=note)
+    numbers = pd.Series([float(v) if kind == "float" else int(v) for v in seen])
+    by_number = pd.Series(kept.to_numpy(), index=pd.Index(numbers)).groupby(level=0).sum()
+    base = Profile(name, rows, nulls, kind, by_number, written, note=note)
+    return _epoch(base, pd.Series(numbers), epoch_allowed) or base
+
+
+def _text_kind(values: list[str]) -> tuple[Kind, str]:
+    # Booleans are a few words in a few spellings (True, TRUE, ' true'); many values are not.
+    lowered = {v.strip().lower() for v in values} if len(values) <= _MAX_BOOL_SPELLINGS else set()
+    if lowered and _bool_words(lowered):
+        return "bool", f"every value is a boolean word ({', '.join(sorted(lowered))})"
+    if all(_INT.match(v) for v in values):
+        if any(_LEADING_ZERO.match(v) for v in values):
+            return "text", "whole numbers with leading zeros (e.g. codes): kept as text"
+        if any(abs(int(v)) > INT64_MAX for v in values):
+            return "text", "whole numbers too large for 64 bits (e.g. ids): kept as text"
+        return "int", "every value is a whole number"
+    if all(_FLOAT.match(v) for v in values):
+        return "float", "every value is a number"
+    if all(_ISO.match(v) for v in values):
+        parsed = pd.to_datetime(pd.Series(values), format="ISO8601", utc=True, errors="coerce")
+        if not parsed.isna().any():
+            return "datetime", "every value is an ISO 8601 time"
+    return "text", "text"
+
+
+def _bool_words(lowered: set[str]) -> bool:
+    """Both a true and a false word, or whole words alone: a lone 'f' may be a category."""
+    if not lowered <= _TRUE_TEXT | _FALSE_TEXT:
+        return False
+    return bool(lowered & _TRUE_TEXT and lowered & _FALSE_TEXT) or lowered <= _WORD_BOOLS
+
+
+def _epoch(base: Profile, numbers: pd.Series, allowed: bool) -> Profile | None:
+    """Numbers read as times: the name says time and every value is in one epoch range."""
+    if not allowed or numbers.empty:
+        return None
+    low, high = float(numbers.min()), float(numbers.max())
+    for fmt, unit, start, end in EPOCH_RANGES:
+        if start <= low and high < end:
+            label = {"s": "seconds", "ms": "milliseconds"}.get(unit, unit)
+            times = pd.to_datetime(pd.Series(base.counts.index), unit=unit, utc=True)
+            counts = pd.Series(base.counts.to_numpy(), index=pd.DatetimeIndex(times))
+            note = (
+                f"numbers between {low:.0f} and {high:.0f}, epoch {label} of "
+                f"{times.min():%Y-%m-%d} to {times.max():%Y-%m-%d}"
+            )
+            return Profile(
+                base.name,
+                base.rows,
+                base.nulls,
+                "datetime",
+                counts.groupby(level=0).sum(),
+                base.null_tokens,
+                fmt,
+                True,
+                note,
+            )
+    return None
+
+
+# -- roles -------------------------------------------------------------------------------------
+
+
+def _columns_listed(names: Iterable[str]) -> str:
+    return ", ".join(names)
+
+
+def _require_column(flag: str, name: str, columns: list[str]) -> None:
+    if name not in columns:
+        raise CannotInfer(
+            f"{flag} {name}: no such column; columns: {_columns_listed(columns)}"
+            f"{did_you_mean(name, columns)}"
+        )
+
+
+def guess_label(columns: list[str], options: InitOptions) -> Guess:
+    if options.label is not None:
+        _require_column("--label", options.label, columns)
+        return Guess(options.label, "given by --label")
+    by_name = {_normalized(c): c for c in columns}
+    for usual in LABEL_NAMES:
+        if usual in by_name:
+            return Guess(by_name[usual], f"named like a label ({usual})")
+    worded = [c for c in columns if LABEL_WORDS & set(words(c))]
+    if len(worded) == 1:
+        return Guess(worded[0], "its name says label or target")
+    if worded:
+        raise CannotInfer(
+            f"cannot tell the label: pass --label COL (candidates: {_columns_listed(worded)})"
+        )
+    raise CannotInfer(
+        f"cannot tell the label: pass --label COL (columns: {_columns_listed(columns)})"
+    )
+
+
+def guess_time(profiles: dict[str, Profile], label: str, options: InitOptions) -> Guess:
+    if options.time is not None:
+        _require_column("--time", options.time, list(profiles))
+        if options.time == label:
+            raise CannotInfer(f"--time {options.time}: that is the label")
+        found = profiles[options.time]
+        if found.kind != "datetime":
+            raise CannotInfer(
+                f"--time {options.time}: its values are not times ct can read (e.g. "
+                f"{_examples(found)}); event times are ISO 8601 text, or epoch seconds or "
+                "milliseconds"
+            )
+        return Guess(options.time, f"given by --time ({found.note})")
+    times = [n for n, p in profiles.items() if p.kind == "datetime" and n != label]
+    if len(times) == 1:
+        return Guess(times[0], f"the only time column ({profiles[times[0]].note})")
+    if times:
+        raise CannotInfer(
+            f"cannot tell the event time: pass --time COL (time columns: {_columns_listed(times)})"
+        )
+    raise CannotInfer(
+        "cannot tell the event time: no column holds times (ISO 8601 text, or epoch seconds or "
+        "milliseconds in a column named like a time); ct needs event times to partition: pass "
+        f"--time COL (columns: {_columns_listed(profiles)})"
+    )
+
+
+def _examples(p: Profile, n: int = 3) -> str:
+    shown = [repr(v) for v in list(p.counts.index)[:n]]
+    return ", ".join(shown) if shown else "every value empty"
+
+
+def guess_entity(profiles: dict[str, Profile], taken: set[str], options: InitOptions) -> Guess:
+    if options.entity is not None:
+        _require_column("--entity", options.entity, list(profiles))
+        if options.entity in taken:
+            raise CannotInfer(f"--entity {options.entity}: that column already has a role")
+        kind = profiles[options.entity].kind
+        if kind not in ("int", "text"):
+            raise CannotInfer(
+                f"--entity {options.entity}: an entity is an id (whole numbers or text); this "
+                f"column holds {kind} values"
+            )
+        return Guess(options.entity, "given by --entity")
+    repeating = [
+        p
+        for n, p in profiles.items()
+        if n not in taken and p.kind in ("int", "text") and id_like(p) and p.repeats
+    ]
+    if not repeating:
+        return Guess(
+            None, "no id-like column whose values repeat: per-entity window features are off"
+        )
+    repeating.sort(key=lambda p: not hints_entity(p.name))
+    chosen = repeating[0]
+    why = "an identifier of a subject" if hints_entity(chosen.name) else "an identifier"
+    reason = (
+        f"its name reads as {why}, and its values repeat ({chosen.distinct:,} distinct in "
+        f"{chosen.present:,} rows): window features aggregate each one's earlier events"
+    )
+    others = [p.name for p in repeating[1:]]
+    if others:
+        reason += f"; also id-like and repeating: {_columns_listed(others)}"
+    return Guess(chosen.name, reason)
+
+
+def guess_event_id(profiles: dict[str, Profile], taken: set[str]) -> Guess:
+    unique = [
+        p
+        for n, p in profiles.items()
+        if n not in taken
+        and p.kind in ("int", "text")
+        and p.unique
+        and id_like(p)
+        and not hints_entity(n)
+    ]
+    if not unique:
+        return Guess(
+            None,
+            "no id-like column unique in the sample: ct derives a row id from the batch "
+            "and row number",
+        )
+    unique.sort(key=lambda p: not hints_event(p.name))
+    chosen = unique[0]
+    return Guess(
+        chosen.name,
+        f"its name reads as an event's id, and its {chosen.rows:,} values are all different: "
+        "a batch repeating one is refused",
+    )
+
+
+# -- columns -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Declared:
+    value: dict[str, Any]
+    reason: str
+
+
+def _numbers(p: Profile) -> tuple[float, float]:
+    index = pd.Index(p.counts.index).astype(float)
+    return float(index.min()), float(index.max())
+
+
+def _shown(value: float) -> str:
+    return f"{value:g}" if not float(value).is_integer() else f"{int(value)}"
+
+
+def declare_column(p: Profile, is_label: bool, id_like: bool) -> Declared:
+    """The declaration of one non-label column, or the label's base type."""
+    value: dict[str, Any] = {}
+    if p.kind == "empty":
+        return Declared({"type": "string", "nullable": True}, "empty in every row of the sample")
+    if p.kind == "bool":
+        value, reason = {"type": "bool"}, p.note
+    elif p.kind == "datetime":
+        value = {"type": "datetime"}
+        if p.time_format not in (None, "iso"):
+            value["format"] = p.time_format
+        reason = p.note
+    elif p.kind in ("int", "float"):
+        value, reason = _declare_number(p, is_label)
+    elif id_like or p.distinct > MAX_CATEGORIES or p.distinct * MIN_ROWS_PER_CATEGORY > p.present:
+        value = {"type": "string"}
+        reason = f"text with {p.distinct:,} distinct values in {p.present:,} rows" + (
+            ": an identifier" if id_like else ""
+        )
+    else:
+        categories = sorted(str(v) for v in p.counts.index)
+        # A value the sample did not show is encoded as unknown and counted, not refused: one
+        # day's sample rarely shows every value the next days bring.
+        value = {"type": "category", "categories": categories, "unseen": "unknown"}
+        reason = f"text with {p.distinct} distinct values in {p.present:,} rows"
+    if p.nulls:
+        value["nullable"] = True
+        reason += f"; {p.nulls:,} empty in the sample ({p.null_share:.0%})"
+    if p.null_share > NULL_HEADROOM_FROM and not is_label:
+        limit = min(1.0, math.ceil((p.null_share + (1 - p.null_share) / 2) * 100) / 100)
+        value.setdefault("checks", {})["max_null_share"] = limit
+        reason += f"; a batch may be up to {limit:.0%} empty here (the default limit is 50%)"
+    return Declared(_in_order(value), reason)
+
+
+_KEY_ORDER = ("type", "format", "nullable", "categories", "unseen", "checks")
+
+
+def _in_order(value: dict[str, Any]) -> dict[str, Any]:
+    """Keys in the order a reader scans a column: what it is, then what it allows."""
+    return {k: value[k] for k in sorted(value, key=_KEY_ORDER.index)}
+
+
+def _declare_number(p: Profile, is_label: bool) -> tuple[dict[str, Any], str]:
+    low, high = _numbers(p)
+    if p.kind == "int" and not is_label and hints_flag(p.name) and set(p.counts.index) <= {0, 1}:
+        return {"type": "bool"}, "0/1 in a column named like a flag"
+    value: dict[str, Any] = {"type": p.kind}
+    reason = f"{p.note}, {_shown(low)} to {_shown(high)}"
+    if low >= 0:
+        value["checks"] = {"ge": 0}
+        reason += "; none negative, so ge: 0 and no upper bound"
+    else:
+        reason += "; negatives occur, so no bounds"
+    return value, reason
+
+
+# -- task --------------------------------------------------------------------------------------
+
+
+def declare_label(p: Profile, options: InitOptions) -> tuple[Declared, Guess, Guess | None]:
+    """The label's declaration, the task, and the positive class of a binary task."""
+    name = p.name
+    if p.nulls:
+        raise CannotInfer(
+            f"label {name}: {p.nulls:,} rows of the sample have no label; ct needs one on every "
+            "row: drop them from the sample, or pass another --label COL"
+        )
+    if p.kind in ("datetime", "empty"):
+        raise CannotInfer(
+            f"label {name} holds {'times' if p.kind == 'datetime' else 'nothing'}: pass "
+            "--label COL with the column to predict"
+        )
+    task = options.task or _task_from(p)
+    if task == BINARY:
+        return _binary_label(p, options)
+    if p.kind not in ("int", "float"):
+        raise CannotInfer(
+            f"--task regression needs a numeric label; {name} holds {p.kind} values such as "
+            f"{_examples(p)}"
+        )
+    value, reason = _declare_number(p, is_label=True)
+    why = "given by --task" if options.task else f"the label is numeric with {p.distinct:,} values"
+    return Declared(value, reason), Guess(REGRESSION, why), None
+
+
+def _task_from(p: Profile) -> str:
+    if p.distinct == 2:
+        return BINARY
+    if p.distinct < 2:
+        raise CannotInfer(
+            f"label {p.name} has one value ({_examples(p)}) in the sample: a binary project "
+            "needs both classes in it; pass a sample with both, or --task regression"
+        )
+    if p.kind in ("int", "float"):
+        return REGRESSION
+    raise CannotInfer(
+        f"label {p.name} has {p.distinct} values ({_examples(p, 6)}...): multiclass is not "
+        "supported; ct predicts a binary or a numeric label: pass --label COL with another "
+        "column, or make the label two-valued in the data"
+    )
+
+
+def _binary_label(p: Profile, options: InitOptions) -> tuple[Declared, Guess, Guess]:
+    if p.distinct != 2:
+        raise CannotInfer(
+            f"--task binary: label {p.name} has {p.distinct:,} distinct values in the sample "
+            f"(e.g. {_examples(p)}); binary needs exactly two"
+        )
+    why = "given by --task" if options.task else "the label has exactly two values"
+    counts = p.counts
+    if p.kind == "bool":
+        reason = p.note
+        return Declared({"type": "bool"}, reason), Guess(BINARY, why), _positive(counts, True)
+    if p.kind in ("int", "float"):
+        kind = p.kind
+        values = sorted(int(v) if kind == "int" else float(v) for v in counts.index)
+        declared: dict[str, Any] = {"type": kind, "checks": {"isin": values}}
+        reason = f"{p.note}: {_shown(values[0])} or {_shown(values[1])}"
+        return Declared(declared, reason), Guess(BINARY, why), _positive(counts, 1)
+    categories = sorted(str(v) for v in counts.index)
+    declared = {"type": "category", "categories": categories}
+    reason = f"text with two values: {categories[0]!r} or {categories[1]!r}"
+    text_counts = pd.Series(counts.to_numpy(), index=[str(v) for v in counts.index])
+    return Declared(declared, reason), Guess(BINARY, why), _positive(text_counts, None)
+
+
+def _positive(counts: pd.Series, usual: bool | int | None) -> Guess:
+    """1 or true when the label holds it; else the minority class (ties: the later value)."""
+    total = int(counts.sum())
+    values = [_plain(v) for v in counts.index]
+    share = {v: int(c) / total for v, c in zip(values, counts.to_numpy(), strict=True)}
+    if usual is not None:
+        for value in values:
+            if value == usual:
+                return Guess(
+                    value, f"{shown_value(value)} is the usual positive ({share[value]:.1%})"
+                )
+    # min keeps the first of equals: scanning from the end makes a tie go to the later value.
+    minority = min(reversed(sorted(values)), key=lambda v: share[v])
+    even = len(set(share.values())) == 1
+    why = "the classes are even: the later value" if even else "the minority class"
+    return Guess(minority, f"{why} ({share[minority]:.1%} of rows)")
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value YAML writes."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def shown_value(value: Any) -> str:
+    """A value as ct.yaml means it: true, not True; ' >50K' quoted, its space visible."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    text = str(value)
+    return repr(text) if isinstance(value, str) and (text.strip() != text or not text) else text
+
+
+# -- features ----------------------------------------------------------------------------------
+
+
+def _free(base: str, taken: set[str]) -> str:
+    """`base`, or `base_2`, `base_3`... when a column already has that name."""
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    taken.add(name)
+    return name
+
+
+def choose_features(
+    profiles: dict[str, Profile], declared: dict[str, Declared], roles: set[str]
+) -> tuple[list[str], dict[str, str]]:
+    features: list[str] = []
+    left_out: dict[str, str] = {}
+    for name, p in profiles.items():
+        if name in roles:
+            continue
+        kind = declared[name].value["type"]
+        if p.kind == "empty":
+            left_out[name] = "empty in every row of the sample"
+        elif id_like(p):
+            left_out[name] = (
+                "an identifier: its values name rows or subjects, they do not carry over"
+            )
+        elif kind == "string":
+            left_out[name] = (
+                f"too many distinct values ({p.distinct:,}) for a category (at most "
+                f"{MAX_CATEGORIES}, each in {MIN_ROWS_PER_CATEGORY}+ rows on average); declare it "
+                "a category with its categories if it has few values"
+            )
+        elif kind == "datetime":
+            left_out[name] = (
+                "a time other than the event time: a model reads times through transforms "
+                "(hour, day_of_week); add them if it matters"
+            )
+        elif p.distinct < 2:
+            left_out[name] = (
+                f"one value ({_examples(p, 1)}) in every row of the sample: nothing to learn; "
+                "add it to features.columns if it varies later"
+            )
+        else:
+            features.append(name)
+    return features, left_out
+
+
+def time_transforms(time: Profile, taken: set[str]) -> tuple[list[dict[str, Any]], str]:
+    times = pd.DatetimeIndex(time.counts.index)
+    transforms: list[dict[str, Any]] = []
+    midnight = bool(((times.hour == 0) & (times.minute == 0) & (times.second == 0)).all())
+    if not midnight:
+        name = _free(f"{time.name}_hour", taken)
+        transforms.append({"name": name, "op": "hour", "column": time.name})
+    name = _free(f"{time.name}_day_of_week", taken)
+    transforms.append({"name": name, "op": "day_of_week", "column": time.name})
+    made = " and ".join(t["op"] for t in transforms)
+    reason = f"{made} of the event time {time.name}"
+    if midnight:
+        reason += " (no hour: every event time in the sample is at midnight, a date alone)"
+    return transforms, reason
+
+
+def window_groups(
+    entity: str | None,
+    features: list[str],
+    declared: dict[str, Declared],
+    profiles: dict[str, Profile],
+    taken: set[str],
+) -> tuple[list[dict[str, Any]], str]:
+    if entity is None:
+        return [], "no entity column: per-entity window features are off"
+    numeric = [f for f in features if declared[f].value["type"] in ("int", "float")]
+    # Amounts (floats with many values) say more about a history than small counts do.
+    numeric.sort(key=lambda f: (declared[f].value["type"] != "float", -profiles[f].distinct))
+    chosen: list[str] = []
+    for column in numeric:
+        names = {f"{column}_{a}_{w}" for a in WINDOW_AGGREGATIONS for w in WINDOWS}
+        if names & taken or len(chosen) == MAX_WINDOW_COLUMNS:
+            continue
+        taken |= names
+        chosen.append(column)
+    if not chosen:
+        return [], f"entity {entity}, but no numeric feature to aggregate: no window features"
+    groups = [
+        {"column": c, "aggregations": list(WINDOW_AGGREGATIONS), "windows": list(WINDOWS)}
+        for c in chosen
+    ]
+    reason = (
+        f"per {entity}: {' and '.join(WINDOW_AGGREGATIONS)} of {', '.join(chosen)} over its "
+        f"earlier events in the last {' and '.join(WINDOWS)} (numeric features with the most "
+        "values, floats first)"
+    )
+    return groups, reason
+
+
+def choose_slices(
+    features: list[str], declared: dict[str, Declared], profiles: dict[str, Profile]
+) -> Guess:
+    fit = [
+        f
+        for f in features
+        if declared[f].value["type"] in ("category", "bool")
+        and 2 <= profiles[f].distinct <= MAX_SLICE_VALUES
+    ]
+    fit.sort(key=lambda f: (declared[f].value["type"] != "category", profiles[f].distinct))
+    chosen = fit[:MAX_SLICES]
+    if not chosen:
+        return Guess(
+            None,
+            f"no category or bool feature with 2 to {MAX_SLICE_VALUES} values: no slice gates",
+        )
+    shown = ", ".join(f"{f} ({profiles[f].distinct} values)" for f in chosen)
+    return Guess(
+        ", ".join(chosen),
+        f"category or bool features with few values, categories first: {shown}; a candidate "
+        "that loses too much on one group is not promoted",
+    )
+
+
+# -- the whole project -------------------------------------------------------------------------
+
+
+def _checked_names(frame: pd.DataFrame) -> list[str]:
+    names = [str(c) for c in frame.columns]
+    if not names:
+        raise CannotInfer("the sample has no columns")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise CannotInfer(f"the header names {', '.join(twice)} more than once: rename them")
+    if any(not n.strip() for n in names):
+        place = next(i for i, n in enumerate(names) if not n.strip()) + 1
+        raise CannotInfer(f"column {place} has no name in the header: name it")
+    reserved = [n for n in names if n.startswith(RESERVED_PREFIX)]
+    if reserved:
+        raise CannotInfer(
+            f"column names starting with {RESERVED_PREFIX!r} are ct's own: rename "
+            f"{', '.join(reserved)} in the data"
+        )
+    if frame.empty:
+        raise CannotInfer("the sample has no rows: ct init infers from rows")
+    return names
+
+
+def infer_project(sample: Sample, options: InitOptions) -> Inference:
+    """The declaration `ct init` writes for this sample, with the reason for each guess."""
+    frame = sample.frame.rename(columns=str)
+    columns = _checked_names(frame)
+    label = guess_label(columns, options)
+    assert label.column is not None
+    profiles = {
+        n: profile(n, frame[n], n != label.column and (hints_time(n) or n == options.time))
+        for n in columns
+    }
+    time = guess_time(profiles, label.column, options)
+    assert time.column is not None
+    label_declared, task, positive = declare_label(profiles[label.column], options)
+    declared = {
+        n: declare_column(p, is_label=False, id_like=id_like(p))
+        for n, p in profiles.items()
+        if n != label.column
+    }
+    declared[label.column] = label_declared
+    taken = {label.column, time.column}
+    entity = guess_entity(profiles, taken, options)
+    if entity.column is not None:
+        taken.add(entity.column)
+        declared[entity.column] = _as_id(declared[entity.column], profiles[entity.column])
+    event_id = guess_event_id(profiles, taken)
+    if event_id.column is not None:
+        taken.add(event_id.column)
+    roles = {"label": label, "event_time": time, "entity": entity, "event_id": event_id}
+    features, left_out = choose_features(profiles, declared, taken)
+    names = set(columns)
+    transforms, transforms_reason = time_transforms(profiles[time.column], names)
+    groups, windows_reason = window_groups(entity.column, features, declared, profiles, names)
+    slices = choose_slices(features, declared, profiles)
+    spec = _spec(options, roles, task, positive, declared, columns, profiles)
+    spec["features"] = {"columns": features, "transforms": transforms}
+    if groups:
+        spec["features"]["windows"] = {"inclusive": False, "aggregates": groups}
+    spec.update(_sections(task.column, profiles[time.column], slices))
+    quality = _label_balance(profiles[label.column], positive)
+    if quality:
+        spec["quality"] = quality
+        spec = {k: spec[k] for k in _ORDER if k in spec}
+    inference = Inference(
+        spec=spec,
+        sample=sample.describe(),
+        roles=roles,
+        task=task,
+        positive=positive,
+        columns={n: declared[n].reason for n in columns},
+        features=features,
+        left_out=left_out,
+        transforms=transforms_reason,
+        windows=windows_reason,
+        slices=slices,
+    )
+    inference.review = review_notes(inference, sample, profiles, declared)
+    return inference
+
+
+_ORDER = (
+    "name",
+    "task",
+    "dataset",
+    "features",
+    "partitions",
+    "training",
+    "gates",
+    "quality",
+    "drift",
+    "freshness",
+    "sources",
+)
+
+
+def _as_id(declared: Declared, p: Profile) -> Declared:
+    """An entity is an id: a category of today's customers would refuse tomorrow's."""
+    if declared.value["type"] in ("int", "string"):
+        return declared
+    value: dict[str, Any] = {"type": "int" if p.kind == "int" else "string"}
+    if p.nulls:
+        value["nullable"] = True
+    return Declared(value, f"{declared.reason}; declared as an id")
+
+
+def _spec(
+    options: InitOptions,
+    roles: dict[str, Guess],
+    task: Guess,
+    positive: Guess | None,
+    declared: dict[str, Declared],
+    columns: list[str],
+    profiles: dict[str, Profile],
+) -> dict[str, Any]:
+    task_section: dict[str, Any] = {"type": task.column}
+    if positive is not None:
+        task_section["positive"] = positive.column
+    task_section["metric"] = "roc_auc" if task.column == BINARY else "rmse"
+    return {
+        "name": project_name(options.name),
+        "task": task_section,
+        "dataset": {
+            "roles": {r: g.column for r, g in roles.items() if g.column is not None},
+            "columns": {n: declared[n].value for n in columns},
+        },
+    }
+
+
+def _sections(task: str | None, time: Profile, slices: Guess) -> dict[str, Any]:
+    start = pd.DatetimeIndex(time.counts.index).min()
+    binary = task == BINARY
+    slice_section: dict[str, Any] = {
+        "columns": slices.column.split(", ") if slices.column else [],
+        "min_rows": 100,
+        "tolerance": 0.05 if binary else "10%",
+    }
+    return {
+        "partitions": {"granularity": "daily", "start": f"{start:%Y-%m-%d}"},
+        "training": {"window": 7, "holdout_fraction": 0.2, "split": "time"},
+        "gates": {
+            "floors": ["roc_auc >= 0.6"] if binary else ["r2 >= 0"],
+            "margin": 0.01 if binary else "1%",
+            "slices": slice_section,
+        },
+        "drift": {"threshold": 0.5},
+        "freshness": {
+            "sources": {"warn": "26h", "fail": "36h"},
+            "model": {"warn": "26h", "fail": "48h"},
+        },
+        "sources": {"landing": "landing"},
+    }
+
+
+def _label_balance(label: Profile, positive: Guess | None) -> dict[str, float]:
+    """Positive-rate bounds with room on both sides of the sample's share, when the defaults
+    (label_balance blocks by default) would refuse batches like it."""
+    if positive is None:
+        return {}
+    counts = {_plain(v): int(c) for v, c in zip(label.counts.index, label.counts, strict=True)}
+    share = counts.get(positive.column, 0) / max(1, sum(counts.values()))
+    defaults = Quality()
+    bounds: dict[str, float] = {}
+    if share < 2 * defaults.min_positive_rate:
+        bounds["min_positive_rate"] = math.floor(share / 2 * 10_000) / 10_000
+    if share > 1 - 2 * (1 - defaults.max_positive_rate):
+        bounds["max_positive_rate"] = math.ceil((1 - (1 - share) / 2) * 10_000) / 10_000
+    return bounds
+
+
+# -- what to review ----------------------------------------------------------------------------
+
+
+def review_notes(
+    inference: Inference,
+    sample: Sample,
+    profiles: dict[str, Profile],
+    declared: dict[str, Declared],
+) -> list[str]:
+    notes: list[str] = []
+    roles = inference.roles
+    if sample.truncated:
+        notes.append(
+            f"only {sample.describe()} were read: values, categories and ranges the rest "
+            "holds are not in this file"
+        )
+    label = roles["label"]
+    if label.reason != "given by --label":
+        notes.append(
+            f"the label {label.column} was guessed from its name: pass --label COL if another "
+            "column is the one to predict"
+        )
+    positive = inference.positive
+    if positive is not None and "usual" not in positive.reason:
+        notes.append(
+            f"task.positive is {shown_value(positive.column)} ({positive.reason}): set it to the "
+            "value that means 'yes'"
+        )
+    label_profile = profiles[str(label.column)]
+    if inference.task.column == REGRESSION and label_profile.distinct <= MAX_SLICE_VALUES:
+        notes.append(
+            f"the label {label.column} has only {label_profile.distinct} values: if they are "
+            "classes, ct predicts a binary or a numeric label, not a class among several"
+        )
+    notes.extend(_time_notes(profiles[str(roles["event_time"].column)]))
+    entity = roles["entity"]
+    if entity.column is not None and "also id-like" in entity.reason:
+        notes.append(f"the entity is {entity.column}: pass --entity COL to pick another")
+    notes.extend(_column_notes(profiles, declared, set(inference.features)))
+    return notes
+
+
+def _time_notes(time: Profile) -> list[str]:
+    notes = []
+    times = pd.DatetimeIndex(time.counts.index)
+    if not time.zoned:
+        notes.append(
+            f"event times in {time.name} carry no zone: they are read as UTC; set "
+            f"dataset.columns.{time.name}.timezone if they are local times"
+        )
+    if time.nulls:
+        notes.append(f"{time.nulls:,} rows have no event time in {time.name}")
+    if times.max() > pd.Timestamp.now(tz="UTC"):
+        notes.append(
+            f"some event times are in the future (latest {times.max():%Y-%m-%d %H:%M} UTC): ct "
+            "refuses events later than now"
+        )
+    days = times.normalize().nunique()
+    if days < 7:
+        notes.append(
+            f"the sample spans {days} day(s): ct trains on the last training.window (7) daily "
+            "partitions and holds out the latest rows; it needs a few days of files"
+        )
+    return notes
+
+
+def _column_notes(
+    profiles: dict[str, Profile], declared: dict[str, Declared], features: set[str]
+) -> list[str]:
+    notes = []
+    tokens = {
+        n: p.null_tokens
+        for n, p in profiles.items()
+        if p.null_tokens and set(p.null_tokens) - ({"nan", "NaN"} if p.kind == "float" else set())
+    }
+    if tokens:
+        shown = "; ".join(f"{n}: {', '.join(repr(t) for t in ts)}" for n, ts in tokens.items())
+        notes.append(
+            f"missing values are written as text ({shown}): ct reads an empty cell as missing; "
+            "check that these files validate, or deliver empty cells"
+        )
+    categories = [n for n in features if declared[n].value["type"] == "category"]
+    if categories:
+        notes.append(
+            f"categories ({', '.join(categories)}) are the values the sample shows; a new value "
+            "is encoded as unknown and counted (unseen: unknown); set unseen: refuse to refuse it"
+        )
+    return notes

@@ -1,0 +1,376 @@
+"""Finding and reading a project: ct.yaml, then CT_* overrides, into one typed value.
+
+Precedence: built-in defaults < ct.yaml < CT_* environment variables (`ENV_OVERRIDES`). Every
+error names the file, the line when known, and the key path, e.g.
+`ct.yaml line 12: dataset.columns.amount.checks.ge: expected a number, got 'ten'`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ct_assets.project.spec import TRANSFORM_OPS, ProjectSpec, did_you_mean, parse_duration
+
+PROJECT_FILE = "ct.yaml"
+# Folder under the project root holding everything ct writes (instance, data, models).
+HOME_DIR = ".ct"
+
+
+@dataclass(frozen=True)
+class Override:
+    variable: str
+    path: tuple[str, ...]
+    description: str
+    listed: bool = False  # a comma-separated list
+
+
+# The one table of environment overrides (the README shows it; a test keeps the two equal).
+ENV_OVERRIDES = (
+    Override("CT_ENV", ("environment",), "local or production"),
+    Override("CT_REGISTERED_MODEL", ("registered_model",), "the MLflow registered model"),
+    Override("CT_PARTITION_START", ("partitions", "start"), "first partition (a date)"),
+    Override("CT_GRANULARITY", ("partitions", "granularity"), "hourly, daily or weekly"),
+    Override("CT_TRAINING_WINDOW", ("training", "window"), "partitions per training window"),
+    Override("CT_HOLDOUT_FRACTION", ("training", "holdout_fraction"), "share held out"),
+    Override("CT_SPLIT_STRATEGY", ("training", "split"), "how the window is cut"),
+    Override("CT_SPLIT_SEED", ("training", "seed"), "seed of random cuts"),
+    Override("CT_CANDIDATES", ("training", "families"), "model families", listed=True),
+    Override("CT_INCREMENTAL_ROUNDS", ("training", "incremental_rounds"), "trees per refresh"),
+    Override("CT_FULL_RETRAIN_EVERY", ("training", "full_retrain_every"), "refresh chain bound"),
+    Override("CT_HPO_TRIALS", ("training", "search", "trials"), "LightGBM search trials"),
+    Override("CT_HPO_TIMEOUT", ("training", "search", "timeout"), "search time budget"),
+    Override("CT_FEATURE_SELECTION", ("training", "selection", "enabled"), "on or off"),
+    Override("CT_SELECTION_TOP_K", ("training", "selection", "top_k"), "keep the top K"),
+    Override("CT_GATE_FLOORS", ("gates", "floors"), "bounds on holdout metrics", listed=True),
+    Override("CT_PROMOTION_MARGIN", ("gates", "margin"), "margin over the champion"),
+    Override("CT_SLICE_COLUMNS", ("gates", "slices", "columns"), "slice columns", listed=True),
+    Override("CT_SLICE_MIN_ROWS", ("gates", "slices", "min_rows"), "rows to judge a slice"),
+    Override("CT_SLICE_TOLERANCE", ("gates", "slices", "tolerance"), "largest slice loss"),
+    Override("CT_LATENCY_BUDGET_MS", ("gates", "serving", "latency_ms_p95"), "p95 one row"),
+    Override("CT_SIZE_BUDGET_MB", ("gates", "serving", "size_mb"), "model size budget"),
+    Override("CT_DQ_BLOCKING", ("quality", "blocking"), "dimensions that stop", listed=True),
+    Override("CT_DQ_MAX_LAG_HOURS", ("quality", "max_lag_hours"), "timeliness bound"),
+    Override("CT_DRIFT_SHARE_THRESHOLD", ("drift", "threshold"), "share of drifted features"),
+    Override("CT_SOURCE_FRESHNESS_WARN", ("freshness", "sources", "warn"), "source overdue"),
+    Override("CT_SOURCE_FRESHNESS_FAIL", ("freshness", "sources", "fail"), "source failed"),
+    Override("CT_MODEL_FRESHNESS_WARN", ("freshness", "model", "warn"), "decision overdue"),
+    Override("CT_MODEL_FRESHNESS_FAIL", ("freshness", "model", "fail"), "retrain after"),
+    Override("CT_LANDING_URL", ("sources", "landing"), "landing folder or s3:// URL"),
+    Override("CT_SENSOR_INTERVAL", ("sources", "poll_interval"), "sensor interval"),
+)
+RETIRED = {
+    "CT_AUC_FLOOR": "CT_GATE_FLOORS (e.g. CT_GATE_FLOORS='roc_auc>={value}')",
+    "CT_SENSOR_INTERVAL_SECONDS": "CT_SENSOR_INTERVAL (e.g. CT_SENSOR_INTERVAL={value}s)",
+    "CT_HPO_TIMEOUT_SECONDS": "CT_HPO_TIMEOUT (e.g. CT_HPO_TIMEOUT={value}s)",
+}
+
+
+class ProjectError(ValueError):
+    """A project that cannot be found or read: the message says where and what to do."""
+
+
+@dataclass(frozen=True)
+class Project:
+    """A declared project and where it lives: everything a stage needs to know."""
+
+    spec: ProjectSpec
+    root: Path
+    home: Path
+
+    @property
+    def file(self) -> Path:
+        return self.root / PROJECT_FILE
+
+    @property
+    def landing(self) -> str:
+        """Where files are dropped: an s3:// URL, or a folder (relative to the project)."""
+        where = self.spec.sources.landing
+        return where if "://" in where else str((self.root / where).resolve())
+
+    @property
+    def landing_dir(self) -> Path:
+        if "://" in self.spec.sources.landing:
+            raise ValueError(f"landing is {self.spec.sources.landing}, not a local folder")
+        return Path(self.landing)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.home / "mlflow"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster_home"
+
+    @property
+    def poll_seconds(self) -> int:
+        return max(1, round(parse_duration(self.spec.sources.poll_interval).total_seconds()))
+
+    def duration(self, text: str) -> timedelta:
+        return parse_duration(text)
+
+    def with_spec(self, **sections: Any) -> Project:
+        """The same project with some sections (or keys) replaced, validated again."""
+        merged = {**self.spec.model_dump(mode="json", exclude_unset=True), **sections}
+        return Project(ProjectSpec.model_validate(merged), self.root, self.home)
+
+
+def find_root(explicit: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """`--project DIR`, else CT_PROJECT, else the current directory; it must hold ct.yaml."""
+    env = os.environ if environ is None else environ
+    chosen = explicit or env.get("CT_PROJECT") or Path.cwd()
+    root = Path(chosen).expanduser().resolve()
+    if root.is_file() and root.name == PROJECT_FILE:
+        root = root.parent
+    if not (root / PROJECT_FILE).is_file():
+        how = "--project" if explicit else "CT_PROJECT" if env.get("CT_PROJECT") else "the cwd"
+        raise ProjectError(
+            f"no {PROJECT_FILE} in {root} (from {how}): run `ct init --from FILE` to create "
+            "one, or point --project / CT_PROJECT at a folder that has one"
+        )
+    return root
+
+
+def load_project(
+    explicit: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Project:
+    env = os.environ if environ is None else environ
+    root = find_root(explicit, env)
+    spec = read_spec(root / PROJECT_FILE, env)
+    home = Path(env["CT_HOME"]).resolve() if env.get("CT_HOME") else root / HOME_DIR
+    return Project(spec, root, home)
+
+
+def read_spec(path: Path, environ: Mapping[str, str] | None = None) -> ProjectSpec:
+    """Parse and validate one ct.yaml with the environment's overrides laid over it."""
+    text = path.read_text(encoding="utf-8")
+    return parse_spec(text, path.name, {} if environ is None else environ)
+
+
+def parse_spec(text: str, name: str, environ: Mapping[str, str]) -> ProjectSpec:
+    try:
+        node = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ProjectError(f"{name}{where}: not valid YAML: {problem}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ProjectError(f"{name}: expected a mapping of sections, got {type(raw).__name__}")
+    overridden = apply_overrides(raw, environ, name)
+    try:
+        return ProjectSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ProjectError(format_errors(exc, name, node, overridden)) from None
+
+
+def apply_overrides(
+    raw: dict[str, Any], environ: Mapping[str, str], name: str
+) -> dict[tuple[str, ...], str]:
+    """Lay CT_* values over the parsed file, in place; returns path -> variable for errors."""
+    for variable, replacement in RETIRED.items():
+        if variable in environ:
+            raise ProjectError(
+                f"{variable} is replaced by {replacement.format(value=environ[variable])}"
+            )
+    origin: dict[tuple[str, ...], str] = {}
+    for override in ENV_OVERRIDES:
+        if override.variable not in environ:
+            continue
+        value: Any = environ[override.variable]
+        if override.listed:
+            value = [part.strip() for part in str(value).split(",") if part.strip()]
+        section = raw
+        for key in override.path[:-1]:
+            if not isinstance(section.get(key), dict):
+                section[key] = {}
+            section = section[key]
+        section[override.path[-1]] = value
+        origin[override.path] = override.variable
+    pulled = environ.get("CT_SOURCES")
+    if pulled:
+        sections = {"sql_table": "sql", "redis_stream": "redis_stream", "http_api": "http_api"}
+        sources = raw.setdefault("sources", {})
+        for source in (s.strip() for s in pulled.split(",") if s.strip()):
+            if source not in sections:
+                raise ProjectError(
+                    f"CT_SOURCES names unknown source {source!r}; known: "
+                    f"{', '.join(sections)} (the file drop is always on)"
+                )
+            sources.setdefault(sections[source], {})
+    return origin
+
+
+_PATH_PREFIX = re.compile(r"^((?:[a-z_]+|\[\d+\])(?:\.[a-z_]+|\[\d+\])*)(?: \([^)]*\))?: ")
+
+
+def format_errors(
+    exc: ValidationError, name: str, node: Any, origin: dict[tuple[str, ...], str]
+) -> str:
+    lines = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(p for p in error["loc"] if not _is_tag(p, error["loc"]))
+        message = _message(error, loc)
+        found = _PATH_PREFIX.match(message)
+        if found and error["type"] == "value_error":
+            # A cross-field rule names the key it is about relative to its section.
+            loc = (*loc, *_split_path(found.group(1)))
+            message = message[len(found.group(1)) :].lstrip(" :")
+            message = re.sub(r"^\([^)]*\):\s*", "", message) if message.startswith("(") else message
+        path = _dotted(loc)
+        variable = next((v for p, v in origin.items() if loc[: len(p)] == p), None)
+        if variable is not None:
+            lines.append(f"{variable} ({path}): {message}")
+            continue
+        line = _line_of(node, loc)
+        where = f"{name} line {line}" if line else name
+        lines.append(f"{where}: {path}: {message}" if path else f"{where}: {message}")
+    return "\n".join(dict.fromkeys(lines))
+
+
+def _is_tag(part: Any, loc: tuple[Any, ...]) -> bool:
+    """Pydantic puts a union member's tag (transform op, union type name) into the path."""
+    if part in TRANSFORM_OPS:
+        i = loc.index(part)
+        return i > 0 and isinstance(loc[i - 1], int)
+    return isinstance(part, str) and (
+        part in ("str", "int", "float", "bool") or part.startswith(("function-", "list["))
+    )
+
+
+def _split_path(text: str) -> tuple[Any, ...]:
+    parts: list[Any] = []
+    for piece in re.findall(r"[a-z_]+|\[\d+\]", text):
+        parts.append(int(piece[1:-1]) if piece.startswith("[") else piece)
+    return tuple(parts)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+_EXPECTED = {
+    "float_parsing": "expected a number",
+    "float_type": "expected a number",
+    "int_parsing": "expected a whole number",
+    "int_type": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false",
+    "string_type": "expected text",
+    "list_type": "expected a list",
+    "dict_type": "expected a mapping",
+    "model_type": "expected a mapping",
+    "model_attributes_type": "expected a mapping",
+    "tuple_type": "expected a list",
+}
+
+
+def _message(error: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
+    kind, value = error["type"], error.get("input")
+    if kind in _EXPECTED:
+        return f"{_EXPECTED[kind]}, got {_shown(value)}"
+    if kind == "extra_forbidden":
+        known = _fields_at(loc[:-1])
+        hint = did_you_mean(str(loc[-1]), known) if known else ""
+        listed = f"; known keys: {', '.join(known)}" if known else ""
+        return f"unknown key{hint}{listed}"
+    if kind == "missing":
+        return "required, but missing"
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"expected {expected.replace(' or ', ', ')}, got {_shown(value)}"
+    if kind == "union_tag_invalid":
+        return f"unknown transform op {error['ctx']['tag']!r}; known: {', '.join(TRANSFORM_OPS)}"
+    if kind == "union_tag_not_found":
+        return f"says no op; one of {', '.join(TRANSFORM_OPS)}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        ops = {
+            "greater_than": ">",
+            "greater_than_equal": ">=",
+            "less_than": "<",
+            "less_than_equal": "<=",
+        }
+        bound = next(iter(error.get("ctx", {}).values()), "")
+        return f"must be {ops[kind]} {bound}, got {_shown(value)}"
+    if kind == "string_pattern_mismatch":
+        return f"{_shown(value)} has characters a name cannot hold (letters, digits, _ . -)"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the model at `loc` knows, for a "did you mean" on an unknown one."""
+    model: Any = ProjectSpec
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+        field = model.model_fields.get(str(part))
+        if field is None:
+            if model is ProjectSpec or "columns" not in str(loc):
+                return []
+            continue  # a column name under dataset.columns
+        model = _model_of(field.annotation)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _model_of(annotation: Any) -> Any:
+    import typing
+
+    for arg in (annotation, *typing.get_args(annotation)):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+        for inner in typing.get_args(arg):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+    return None
+
+
+def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
+    """The line of the deepest key of `loc` found in the YAML document."""
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == part), None)
+            key = next((k for k, _ in node.value if k.value == part), None)
+            if key is None:
+                break
+            line, node = key.start_mark.line + 1, match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

@@ -1,0 +1,912 @@
+"""The declared project (`ct.yaml`) as typed models: what the data is, what to predict, how.
+
+Every stage asks this value ("which columns are categorical?", "which way is better for the
+metric?") instead of importing a dataset's constants. Models are frozen and forbid unknown keys;
+cross-field rules (a label that is a column, a check that fits its column's type, a window
+feature over a numeric column) are validated here, so an error names the key it is about.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import timedelta
+from typing import Annotated, Any, ClassVar, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ct_assets.ml.vocabulary import (
+    BINARY,
+    FAMILIES,
+    PRIMARY_METRICS,
+    REGRESSION,
+    TASK_METRICS,
+    TASKS,
+)
+
+ColumnType = Literal["int", "float", "bool", "string", "category", "datetime"]
+NUMERIC_TYPES = frozenset({"int", "float", "bool"})
+# Columns ct adds to the frames it writes; a declared column may not take one of these names.
+RESERVED_PREFIX = "ct_"
+GRANULARITIES = ("hourly", "daily", "weekly")
+SPLITS = ("time", "sequential", "random", "shuffled", "stratified", "group")
+CUSTOM_SPLIT = "custom:"
+DIMENSIONS_BY_TASK = {
+    BINARY: ("completeness", "uniqueness", "validity", "timeliness", "volume", "label_balance"),
+    REGRESSION: ("completeness", "uniqueness", "validity", "timeliness", "volume", "label_spread"),
+}
+# Names in a sources section that would hold a secret or a credentialed URL if given literally.
+SECRET_KEYS = ("password", "token", "secret", "url", "dsn", "api_key", "key_secret")
+_CREDENTIALS_IN_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]*:[^/@\s]+@", re.IGNORECASE)
+_DURATION = re.compile(r"^\s*\d+(\.\d+)?\s*(s|m|min|h|d|w)\s*$", re.IGNORECASE)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def parse_duration(text: str | int | float) -> timedelta:
+    """'90s', '15m', '26h', '7d', '2w'; a bare number is seconds."""
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        seconds = float(text)
+    elif isinstance(text, str) and _DURATION.match(text):
+        seconds = pd.Timedelta(text.strip().lower().replace("min", "m")).total_seconds()
+        if text.strip().lower().endswith("w"):
+            seconds = float(text.strip()[:-1]) * 7 * 86_400
+    else:
+        raise ValueError(f"{text!r} is not a duration such as 30s, 15m, 26h, 7d or 2w")
+    if seconds <= 0:
+        raise ValueError(f"{text!r}: a duration must be positive")
+    return timedelta(seconds=seconds)
+
+
+Duration = Annotated[str, Field(description="a duration such as 30s, 15m, 26h or 7d")]
+
+
+def _duration(value: Any) -> str:
+    parse_duration(value)
+    return str(value)
+
+
+class Threshold(BaseModel):
+    """A margin or tolerance: absolute in the metric's units, or relative ('1%') to the
+    champion's value (scale-free, for regression metrics whose units are the label's)."""
+
+    model_config = ConfigDict(frozen=True)
+    value: float
+    relative: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if isinstance(data, bool):
+            raise ValueError(f"expected a number or a percentage such as 1%, got {data!r}")
+        if isinstance(data, int | float):
+            return {"value": float(data)}
+        if isinstance(data, str):
+            text = data.strip()
+            try:
+                if text.endswith("%"):
+                    return {"value": float(text[:-1]) / 100, "relative": True}
+                return {"value": float(text)}
+            except ValueError:
+                raise ValueError(
+                    f"expected a number or a percentage such as 1%, got {data!r}"
+                ) from None
+        return data
+
+    def absolute(self, reference: float) -> float:
+        return self.value * abs(reference) if self.relative else self.value
+
+    def text(self) -> str:
+        return f"{self.value * 100:g}%" if self.relative else f"{self.value:g}"
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+# -- dataset ------------------------------------------------------------------------------------
+
+
+class Checks(Strict):
+    ge: float | None = None
+    le: float | None = None
+    isin: list[str | int | float | bool] | None = None
+    regex: str | None = None
+    unique: bool = False
+    # Above this share of nulls in one batch the column is refused as mostly null.
+    max_null_share: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"{value!r} is not a regular expression: {exc}") from None
+        return value
+
+
+class Column(Strict):
+    type: ColumnType
+    nullable: bool = False
+    description: str = ""
+    # category: the known values, in code order (a model reads the code).
+    categories: list[str] | None = None
+    # category: a value outside `categories` refuses the batch, or is encoded as unknown (-1)
+    # and counted in the features' metadata.
+    unseen: Literal["refuse", "unknown"] = "refuse"
+    # datetime: iso (default), epoch_s, epoch_ms, or a strftime pattern such as %d/%m/%Y %H:%M.
+    format: str | None = None
+    # datetime: the zone of times written without one.
+    timezone: str = "UTC"
+    checks: Checks = Checks()
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        # YAML reads `[1, 2]` as numbers; values are compared as delivered text.
+        if isinstance(value, list):
+            return [str(v).lower() if isinstance(v, bool) else str(v) for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _fits_type(self) -> Column:
+        t, c = self.type, self.checks
+        if self.type == "category" and not self.categories:
+            raise ValueError("a category column needs its categories listed, e.g. [a, b, c]")
+        if self.categories is not None and self.type != "category":
+            raise ValueError(f"categories fit a category column, not {_a(t)} one")
+        if self.categories and len(set(self.categories)) != len(self.categories):
+            raise ValueError("categories are listed more than once")
+        if self.format is not None and self.type != "datetime":
+            raise ValueError(f"format fits a datetime column, not {_a(t)} one")
+        for bound in ("ge", "le"):
+            if getattr(c, bound) is not None and t not in ("int", "float"):
+                raise ValueError(f"checks.{bound} fits an int or float column, not {_a(t)} one")
+        if c.regex is not None and t not in ("string", "category"):
+            raise ValueError(f"checks.regex fits a string or category column, not {_a(t)} one")
+        if c.isin is not None and t == "datetime":
+            raise ValueError("checks.isin does not fit a datetime column")
+        if c.ge is not None and c.le is not None and c.ge > c.le:
+            raise ValueError(f"checks.ge {c.ge} is above checks.le {c.le}")
+        return self
+
+    @property
+    def allowed(self) -> list[str] | None:
+        """Values a batch may hold, as text, when the column restricts them."""
+        if self.type == "category" and self.unseen == "refuse":
+            return self.categories
+        if self.checks.isin is not None:
+            return [str(v).lower() if isinstance(v, bool) else str(v) for v in self.checks.isin]
+        return None
+
+
+class Roles(Strict):
+    label: str
+    event_time: str
+    entity: str | None = None
+    event_id: str | None = None
+
+
+class Dataset(Strict):
+    roles: Roles
+    columns: dict[str, Column]
+
+    @model_validator(mode="after")
+    def _roles_fit(self) -> Dataset:
+        names = list(self.columns)
+        reserved = [n for n in names if n.startswith(RESERVED_PREFIX)]
+        if reserved:
+            raise ValueError(
+                f"column names starting with {RESERVED_PREFIX!r} are ct's own: rename {reserved}"
+            )
+        for role, column in self.roles.model_dump().items():
+            if column is not None and column not in self.columns:
+                raise ValueError(
+                    f"roles.{role}: {column!r} is not a declared column; "
+                    f"columns: {', '.join(names)}{did_you_mean(column, names)}"
+                )
+        time = self.columns[self.roles.event_time]
+        if time.type != "datetime":
+            raise ValueError(
+                f"roles.event_time: {self.roles.event_time!r} is a {time.type} column; "
+                "event times need type datetime"
+            )
+        label = self.columns[self.roles.label]
+        if label.nullable:
+            raise ValueError(f"roles.label: {self.roles.label!r} must not be nullable")
+        if label.type in ("datetime", "string"):
+            raise ValueError(
+                f"roles.label: {self.roles.label!r} is a {label.type} column; a label is int, "
+                "float, bool or category"
+            )
+        if self.roles.entity and self.columns[self.roles.entity].type in ("float", "datetime"):
+            raise ValueError(f"roles.entity: {self.roles.entity!r} must be an id, not a number")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.roles.label
+
+    @property
+    def time(self) -> str:
+        return self.roles.event_time
+
+    @property
+    def entity(self) -> str | None:
+        return self.roles.entity
+
+    @property
+    def event_id(self) -> str | None:
+        return self.roles.event_id
+
+    def label_values(self) -> list[str] | None:
+        """The two values of a binary label as text, when the declaration restricts them."""
+        column = self.columns[self.label]
+        if column.type == "bool":
+            return ["false", "true"]
+        return column.allowed
+
+
+# -- task ---------------------------------------------------------------------------------------
+
+
+class Task(Strict):
+    type: Literal["binary", "regression"]
+    # binary: the label value counted as positive (default: 1, true, or the second value).
+    positive: str | None = None
+    # The metric candidates are ranked and gated by (roc_auc or log_loss; rmse or mae).
+    metric: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, data: Any) -> Any:
+        return {"type": data} if isinstance(data, str) else data
+
+    @field_validator("positive", mode="before")
+    @classmethod
+    def _positive_text(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            return str(value).lower()
+        return None if value is None else str(value)
+
+    @model_validator(mode="after")
+    def _metric_fits(self) -> Task:
+        if self.metric is not None and self.metric not in PRIMARY_METRICS[self.type]:
+            raise ValueError(
+                f"metric {self.metric!r} cannot rank {self.type} models; choose one of "
+                f"{', '.join(PRIMARY_METRICS[self.type])}"
+            )
+        if self.positive is not None and self.type != BINARY:
+            raise ValueError("positive fits a binary task only")
+        return self
+
+    @property
+    def primary(self) -> str:
+        return self.metric or PRIMARY_METRICS[self.type][0]
+
+
+# -- features -----------------------------------------------------------------------------------
+
+
+class _Transform(Strict):
+    name: str
+
+
+class Log1p(_Transform):
+    op: Literal["log1p"]
+    column: str
+
+
+class Clip(_Transform):
+    op: Literal["clip"]
+    column: str
+    lower: float | None = None
+    upper: float | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Clip:
+        if self.lower is None and self.upper is None:
+            raise ValueError("clip needs lower, upper or both")
+        return self
+
+
+class Hour(_Transform):
+    op: Literal["hour"]
+    column: str
+
+
+class DayOfWeek(_Transform):
+    op: Literal["day_of_week"]
+    column: str
+
+
+class Ratio(_Transform):
+    op: Literal["ratio"]
+    columns: tuple[str, str]
+
+
+Transform = Annotated[Log1p | Clip | Hour | DayOfWeek | Ratio, Field(discriminator="op")]
+TRANSFORM_OPS = ("log1p", "clip", "hour", "day_of_week", "ratio")
+AGGREGATIONS = ("count", "sum", "mean", "std", "min", "max", "last", "time_since_last")
+
+
+class WindowGroup(Strict):
+    """Aggregates of one numeric column of the entity's earlier events, per window."""
+
+    column: str
+    aggregations: list[Literal[AGGREGATIONS]]  # type: ignore[valid-type]
+    windows: list[str]
+
+    @field_validator("windows")
+    @classmethod
+    def _durations(cls, values: list[str]) -> list[str]:
+        for value in values:
+            _duration(value)
+        return values
+
+
+class Windows(Strict):
+    # An event at exactly the same time counts as "before" only when inclusive.
+    inclusive: bool = False
+    aggregates: list[WindowGroup] = []
+
+
+class Features(Strict):
+    # Declared columns the model reads as they are (numbers, booleans, category codes).
+    columns: list[str] = []
+    transforms: list[Transform] = []
+    windows: Windows = Windows()
+
+
+# -- the rest: partitions, training, gates, quality, drift, freshness, sources -------------------
+
+
+class Partitions(Strict):
+    granularity: Literal["hourly", "daily", "weekly"] = "daily"
+    start: str = "2026-01-01"
+
+    @field_validator("start")
+    @classmethod
+    def _a_date(cls, value: str) -> str:
+        try:
+            pd.Timestamp(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date such as 2026-01-01") from None
+        return value
+
+
+class Search(Strict):
+    trials: int = Field(default=0, ge=0)
+    timeout: str = "300s"
+
+    _t = field_validator("timeout")(classmethod(lambda cls, v: _duration(v)))
+
+
+class Selection(Strict):
+    enabled: bool = True
+    near_constant_share: float = Field(default=0.995, gt=0.0, le=1.0)
+    max_null_share: float = Field(default=0.95, gt=0.0, le=1.0)
+    top_k: int = Field(default=0, ge=0)
+
+
+class Training(Strict):
+    window: int = Field(default=7, ge=1)
+    holdout_fraction: float = Field(default=0.2, gt=0.0, lt=1.0)
+    split: str = "time"
+    seed: int = 0
+    families: list[str] = list(FAMILIES)
+    incremental_rounds: int = Field(default=30, ge=1)
+    full_retrain_every: int = Field(default=7, ge=1)
+    search: Search = Search()
+    selection: Selection = Selection()
+
+    @field_validator("split")
+    @classmethod
+    def _known_split(cls, value: str) -> str:
+        if value not in SPLITS and not value.startswith(CUSTOM_SPLIT):
+            raise ValueError(
+                f"{value!r}: expected one of {', '.join(SPLITS)} or {CUSTOM_SPLIT}module:function"
+            )
+        return value
+
+    @field_validator("families")
+    @classmethod
+    def _known_families(cls, values: list[str]) -> list[str]:
+        unknown = [v for v in values if v not in FAMILIES]
+        if unknown or not values:
+            raise ValueError(
+                f"{unknown or 'none'}: expected some of {', '.join(FAMILIES)}"
+                + "".join(did_you_mean(u, FAMILIES) for u in unknown)
+            )
+        return values
+
+
+class Slices(Strict):
+    columns: list[str] = []
+    # Slices with fewer holdout rows are listed but not judged: their metric would be noise.
+    min_rows: int = Field(default=100, ge=1)
+    tolerance: Threshold | None = None
+
+
+class Serving(Strict):
+    latency_ms_p95: float = Field(default=50.0, gt=0)
+    size_mb: float = Field(default=100.0, gt=0)
+
+
+_BOUND = re.compile(r"^\s*([a-z_0-9]+)\s*(>=|<=)\s*(-?[0-9.eE+-]+)\s*$")
+
+
+class Gates(Strict):
+    # Absolute bounds on holdout metrics of the best candidate, e.g. "roc_auc >= 0.6".
+    floors: list[str] | None = None
+    margin: Threshold | None = None
+    slices: Slices = Slices()
+    serving: Serving = Serving()
+
+    @field_validator("floors", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [p for p in (s.strip() for s in value.split(",")) if p]
+        return value
+
+    @field_validator("floors")
+    @classmethod
+    def _bounds(cls, values: list[str] | None) -> list[str] | None:
+        for value in values or []:
+            if not _BOUND.match(value):
+                raise ValueError(f"{value!r} is not a bound such as roc_auc >= 0.6 or rmse <= 3")
+        return values
+
+
+class Quality(Strict):
+    max_null_rate: float = 0.01
+    max_duplicate_rate: float = 0.0
+    min_valid_row_share: float = 0.95
+    max_lag_hours: float = 48.0
+    min_volume_ratio: float = 0.5
+    max_volume_ratio: float = 2.0
+    min_positive_rate: float = 0.02
+    max_positive_rate: float = 0.98
+    # A batch where a column is null in more than this share of rows is refused (mostly_null).
+    max_null_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    blocking: list[str] | None = None
+
+
+class Drift(Strict):
+    # Columns (features) left out of drift: e.g. a day of week, constant in a daily partition.
+    exclude: list[str] = []
+    threshold: float = Field(default=0.5, gt=0.0, le=1.0)
+
+
+class Window(Strict):
+    warn: str = "26h"
+    fail: str = "36h"
+
+    _w = field_validator("warn", "fail")(classmethod(lambda cls, v: _duration(v)))
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if parse_duration(self.warn) > parse_duration(self.fail):
+            raise ValueError(f"warn {self.warn} is longer than fail {self.fail}")
+        if parse_duration(self.warn) < timedelta(minutes=1):
+            # Dagster's freshness policies refuse windows under a minute.
+            raise ValueError(f"warn {self.warn} is under a minute")
+        return self
+
+
+class Freshness(Strict):
+    sources: Window = Window()
+    model: Window = Window(warn="26h", fail="48h")
+
+
+class _Secretless(Strict):
+    """A source's connection settings: endpoints and secrets by environment-variable name."""
+
+    # Where a secret given literally belongs instead: (the key to use, the variable to set).
+    SECRET_HOME: ClassVar[tuple[str, str]] = ("url_env", "CT_URL")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_literal_secrets(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for key, value in data.items():
+            if key.endswith("_env") or not isinstance(value, str):
+                continue
+            secret = key in SECRET_KEYS or key.endswith(("password", "token", "secret"))
+            if secret or _CREDENTIALS_IN_URL.match(value):
+                field, variable = cls.SECRET_HOME
+                if key == "token" and "token_env" in cls.model_fields:
+                    field, variable = "token_env", variable.replace("_URL", "_TOKEN")
+                raise ValueError(
+                    f"{key}: a literal {'URL' if key == 'url' else 'secret'} does not belong in "
+                    f"ct.yaml; set it in the environment variable {variable} and name that "
+                    f"variable here: {field}: {variable}"
+                )
+        return data
+
+
+class SqlSource(_Secretless):
+    # The password travels inside the SQLAlchemy URL, so the URL is the secret.
+    SECRET_HOME: ClassVar[tuple[str, str]] = ("url_env", "CT_SQL_URL")
+    url_env: str = "CT_SQL_URL"
+    table: str = "events"
+    watermark_column: str = "ingested_at"
+    key_column: str | None = None  # default: the event_id role
+    columns: list[str] | None = None
+    batch_rows: int = Field(default=100_000, ge=1)
+
+
+class RedisStreamSource(_Secretless):
+    SECRET_HOME: ClassVar[tuple[str, str]] = ("url_env", "CT_REDIS_URL")
+    url_env: str = "CT_REDIS_URL"
+    stream: str = "ct:events"
+    group: str = "ct"
+    consumer: str = "ct-ingest"
+
+
+class HttpApiSource(_Secretless):
+    SECRET_HOME: ClassVar[tuple[str, str]] = ("url_env", "CT_HTTP_URL")
+    url_env: str = "CT_HTTP_URL"
+    token_env: str | None = "CT_HTTP_TOKEN"
+
+
+class Sources(Strict):
+    # A folder beside ct.yaml, or s3://bucket/prefix (credentials from the AWS_* variables).
+    landing: str = "landing"
+    s3_endpoint_env: str = "CT_S3_ENDPOINT_URL"
+    poll_interval: str = "5s"
+    sql: SqlSource | None = None
+    redis_stream: RedisStreamSource | None = None
+    http_api: HttpApiSource | None = None
+
+    _p = field_validator("poll_interval")(classmethod(lambda cls, v: _duration(v)))
+
+    @field_validator("landing")
+    @classmethod
+    def _no_credentials(cls, value: str) -> str:
+        if _CREDENTIALS_IN_URL.match(value):
+            raise ValueError(
+                "credentials do not belong in ct.yaml: keep landing as s3://bucket/prefix and "
+                "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment"
+            )
+        return value
+
+    @property
+    def pulled(self) -> tuple[str, ...]:
+        return tuple(
+            name
+            for name, section in (
+                ("sql_table", self.sql),
+                ("redis_stream", self.redis_stream),
+                ("http_api", self.http_api),
+            )
+            if section is not None
+        )
+
+
+# -- the whole project --------------------------------------------------------------------------
+
+
+class ProjectSpec(Strict):
+    """The whole declaration; sections other than dataset and task have defaults."""
+
+    name: str = Field(default="ct", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    # The MLflow registered model whose `champion` alias serves (default: the project name).
+    registered_model: str | None = None
+    environment: Literal["local", "production"] = "local"
+    dataset: Dataset
+    task: Task
+    features: Features
+    partitions: Partitions = Partitions()
+    training: Training = Training()
+    gates: Gates = Gates()
+    quality: Quality = Quality()
+    drift: Drift = Drift()
+    freshness: Freshness = Freshness()
+    sources: Sources = Sources()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProjectSpec:
+        _check_task(self)
+        _check_features(self)
+        _check_gates(self)
+        _check_rest(self)
+        return self
+
+    # -- answers the stages ask for ------------------------------------------------------------
+
+    @property
+    def model_name(self) -> str:
+        return self.registered_model or self.name
+
+    @property
+    def metric(self) -> str:
+        return self.task.primary
+
+    @property
+    def positive(self) -> str:
+        """The binary label's positive value, as text."""
+        if self.task.positive is not None:
+            return self.task.positive
+        values = self.dataset.label_values() or []
+        for usual in ("1", "true", "1.0", "yes", "y", "positive", "pos"):
+            if usual in values:
+                return usual
+        return values[-1]
+
+    @property
+    def negative(self) -> str:
+        return next(v for v in self.dataset.label_values() or [] if v != self.positive)
+
+    def column(self, name: str) -> Column:
+        return self.dataset.columns[name]
+
+    @property
+    def categorical_inputs(self) -> tuple[str, ...]:
+        return tuple(c for c in self.features.columns if self.column(c).type == "category")
+
+    @property
+    def window_features(self) -> tuple[tuple[str, str, str], ...]:
+        """(column, aggregation, window) of every window feature, in declaration order."""
+        return tuple(
+            (group.column, aggregation, window)
+            for group in self.features.windows.aggregates
+            for window in group.windows
+            for aggregation in group.aggregations
+        )
+
+    @property
+    def row_features(self) -> tuple[str, ...]:
+        """Features of the event alone: declared columns as they are, then transforms."""
+        return (*self.features.columns, *(t.name for t in self.features.transforms))
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        windows = tuple(f"{c}_{a}_{w}" for c, a, w in self.window_features)
+        return (*self.row_features, *windows)
+
+    @property
+    def numeric_inputs(self) -> tuple[str, ...]:
+        return tuple(f for f in self.feature_names if f not in self.categorical_inputs)
+
+    @property
+    def slice_columns(self) -> tuple[str, ...]:
+        return tuple(self.gates.slices.columns)
+
+    @property
+    def floors(self) -> list[str]:
+        if self.gates.floors is not None:
+            return self.gates.floors
+        return ["roc_auc >= 0.6"] if self.task.type == BINARY else ["r2 >= 0"]
+
+    @property
+    def margin(self) -> Threshold:
+        if self.gates.margin is not None:
+            return self.gates.margin
+        return Threshold(value=0.01, relative=self.task.type == REGRESSION)
+
+    @property
+    def slice_tolerance(self) -> Threshold:
+        if self.gates.slices.tolerance is not None:
+            return self.gates.slices.tolerance
+        if self.task.type == BINARY:
+            return Threshold(value=0.05)
+        return Threshold(value=0.1, relative=True)
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        return DIMENSIONS_BY_TASK[self.task.type]
+
+    @property
+    def blocking(self) -> frozenset[str]:
+        if self.quality.blocking is not None:
+            return frozenset(self.quality.blocking)
+        return frozenset({"uniqueness", self.dimensions[-1]})
+
+    @property
+    def drift_excluded(self) -> dict[str, str]:
+        """Features left out of drift, with why: declared, or constant within a partition."""
+        out = {name: "declared in drift.exclude" for name in self.drift.exclude}
+        within = {"hourly": ("hour", "day_of_week"), "daily": ("day_of_week",), "weekly": ()}
+        for t in self.features.transforms:
+            if t.op in within[self.partitions.granularity]:
+                out.setdefault(
+                    t.name,
+                    f"{t.op} is nearly constant within a {self.partitions.granularity} "
+                    "partition: it would drift every time",
+                )
+        return out
+
+    def feature_set_id(self, code_version: str) -> str:
+        """A short hash of the features section, the dataset columns it reads, and the code."""
+        used = sorted(self._columns_read())
+        canonical = json.dumps(
+            {
+                "features": self.features.model_dump(mode="json"),
+                "columns": {c: self.column(c).model_dump(mode="json") for c in used},
+                "roles": self.dataset.roles.model_dump(mode="json"),
+                "code_version": code_version,
+            },
+            sort_keys=True,
+        )
+        return "fs-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+    def _columns_read(self) -> set[str]:
+        read = set(self.features.columns)
+        for t in self.features.transforms:
+            read.update(t.columns if isinstance(t, Ratio) else (t.column,))
+        read.update(g.column for g in self.features.windows.aggregates)
+        return read
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def did_you_mean(name: str, known: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_task(spec: ProjectSpec) -> None:
+    label = spec.column(spec.dataset.label)
+    if spec.task.type == BINARY:
+        values = spec.dataset.label_values()
+        if values is None or len(values) != 2:
+            found = "none" if values is None else ", ".join(values)
+            raise ValueError(
+                f"task: binary needs the label {spec.dataset.label!r} restricted to two values "
+                f"(checks.isin: [0, 1], or a category with two categories); it allows {found}"
+            )
+        if spec.task.positive is not None and spec.task.positive not in values:
+            raise ValueError(
+                f"task.positive: {spec.task.positive!r} is not a value of the label "
+                f"{spec.dataset.label!r} ({', '.join(values)})"
+            )
+    elif label.type not in ("int", "float"):
+        raise ValueError(
+            f"task: regression needs a numeric label; {spec.dataset.label!r} is a {label.type} "
+            "column"
+        )
+
+
+def _check_features(spec: ProjectSpec) -> None:
+    ds, f = spec.dataset, spec.features
+    roles = {r: c for r, c in ds.roles.model_dump().items() if c is not None}
+    for i, name in enumerate(f.columns):
+        where = f"features.columns[{i}]"
+        if name not in ds.columns:
+            raise ValueError(
+                f"{where}: {name!r} is not a declared column{did_you_mean(name, ds.columns)}"
+            )
+        role = next((r for r, c in roles.items() if c == name and r != "entity"), None)
+        if role is not None:
+            raise ValueError(f"{where}: {name!r} is the {role}; a model does not read it")
+        kind = ds.columns[name].type
+        if kind in ("string", "datetime"):
+            hint = (
+                "use a transform (hour, day_of_week)"
+                if kind == "datetime"
+                else "declare it a category with its categories, or leave it out"
+            )
+            raise ValueError(f"{where}: {name!r} is a {kind} column: {hint}")
+    for i, t in enumerate(f.transforms):
+        where = f"features.transforms[{i}] ({t.name})"
+        sources = t.columns if isinstance(t, Ratio) else (t.column,)
+        for source in sources:
+            if source not in ds.columns:
+                raise ValueError(
+                    f"{where}: {source!r} is not a declared column"
+                    f"{did_you_mean(source, ds.columns)}"
+                )
+            kind = ds.columns[source].type
+            if t.op in ("hour", "day_of_week") and kind != "datetime":
+                raise ValueError(f"{where}: {t.op} reads a datetime column; {source!r} is {kind}")
+            if t.op in ("log1p", "clip", "ratio") and kind not in NUMERIC_TYPES:
+                raise ValueError(f"{where}: {t.op} reads a numeric column; {source!r} is {kind}")
+            if source == ds.label:
+                raise ValueError(f"{where}: {source!r} is the label; a model does not read it")
+    if f.windows.aggregates and ds.entity is None:
+        raise ValueError(
+            "features.windows: window features aggregate each entity's earlier events; declare "
+            "dataset.roles.entity, or remove the windows"
+        )
+    for i, group in enumerate(f.windows.aggregates):
+        where = f"features.windows.aggregates[{i}]"
+        if group.column not in ds.columns:
+            raise ValueError(
+                f"{where}.column: {group.column!r} is not a declared column"
+                f"{did_you_mean(group.column, ds.columns)}"
+            )
+        kind = ds.columns[group.column].type
+        if kind not in NUMERIC_TYPES:
+            raise ValueError(
+                f"{where}.column: a window feature aggregates a numeric column; "
+                f"{group.column!r} is a {kind} column"
+            )
+        if group.column == ds.label:
+            raise ValueError(
+                f"{where}.column: {group.column!r} is the label; windows over past labels leak "
+                "the answer of events whose labels arrive late"
+            )
+    names = spec.feature_names
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ValueError(f"features: names defined twice: {duplicated}")
+    clash = [t.name for t in f.transforms if t.name in ds.columns]
+    if clash:
+        raise ValueError(f"features.transforms: {clash} already name declared columns")
+    if not names:
+        raise ValueError("features: no column, transform or window feature: the model reads none")
+
+
+def _check_gates(spec: ProjectSpec) -> None:
+    known = TASK_METRICS[spec.task.type]
+    for i, floor in enumerate(spec.floors):
+        found = _BOUND.match(floor)
+        assert found is not None  # validated by Gates
+        if found.group(1) not in known:
+            raise ValueError(
+                f"gates.floors[{i}]: {found.group(1)!r} is not a {spec.task.type} metric; "
+                f"known: {', '.join(known)}{did_you_mean(found.group(1), known)}"
+            )
+    for i, name in enumerate(spec.gates.slices.columns):
+        where = f"gates.slices.columns[{i}]"
+        if name not in spec.dataset.columns:
+            raise ValueError(
+                f"{where}: {name!r} is not a declared column"
+                f"{did_you_mean(name, spec.dataset.columns)}"
+            )
+        kind = spec.column(name).type
+        if kind in ("float", "datetime"):
+            raise ValueError(
+                f"{where}: {name!r} is a {kind} column; slices are groups of a category, "
+                "bool, int or string column"
+            )
+
+
+def _check_rest(spec: ProjectSpec) -> None:
+    if spec.training.split == "group" and spec.dataset.entity is None:
+        raise ValueError("training.split: group splits by entity; declare dataset.roles.entity")
+    if spec.training.split == "stratified" and spec.task.type != BINARY:
+        raise ValueError("training.split: stratified needs a binary label")
+    unknown = set(spec.quality.blocking or []) - set(spec.dimensions)
+    if unknown:
+        raise ValueError(
+            f"quality.blocking: {sorted(unknown)} are not dimensions of a {spec.task.type} "
+            f"task; known: {', '.join(spec.dimensions)}"
+        )
+    sql = spec.sources.sql
+    if sql is not None and sql.key_column is None and spec.dataset.event_id is None:
+        raise ValueError(
+            "sources.sql.key_column: a SQL source needs a key to order rows within a watermark; "
+            "name one, or declare dataset.roles.event_id"
+        )
+    names = set(spec.feature_names)
+    unknown_drift = [c for c in spec.drift.exclude if c not in names]
+    if unknown_drift:
+        raise ValueError(
+            f"drift.exclude: {unknown_drift} are not features; features: {', '.join(names)}"
+        )
+
+
+__all__ = [
+    "AGGREGATIONS",
+    "GRANULARITIES",
+    "TASKS",
+    "TRANSFORM_OPS",
+    "Column",
+    "Dataset",
+    "ProjectSpec",
+    "Threshold",
+    "parse_duration",
+]

@@ -1,0 +1,588 @@
+"""`ct init --from FILE`: a sample in, a runnable commented project out, or a clear question.
+
+Every test writes a real sample file, runs the command through `ct_assets.cli.main`, and reads
+what it wrote (or did not) and what it printed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from ct_assets.cli import main
+from ct_assets.project.infer import InitOptions, Sample, infer_project
+from ct_assets.project.load import read_spec
+from ct_assets.project.spec import ProjectSpec
+
+N = 240
+DAYS = 10
+
+
+def event_times(n: int = N, seed: int = 0) -> pd.DatetimeIndex:
+    rng = np.random.default_rng(seed)
+    seconds = np.sort(rng.integers(0, DAYS * 86_400, n))
+    return pd.Timestamp("2026-03-01", tz="UTC") + pd.to_timedelta(seconds, unit="s")
+
+
+def iso(times: pd.DatetimeIndex) -> list[str]:
+    return list(times.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def base(n: int = N, seed: int = 0, **columns: Any) -> pd.DataFrame:
+    """An event time, a 0/1 label with both classes, and the given columns."""
+    rng = np.random.default_rng(seed)
+    label = (rng.random(n) < 0.3).astype(int)
+    label[:2] = [0, 1]
+    return pd.DataFrame({"event_time": iso(event_times(n, seed)), **columns, "label": label})
+
+
+def write(tmp_path: Path, frame: pd.DataFrame, name: str = "sample.csv") -> Path:
+    path = tmp_path / name
+    if name.endswith(".parquet"):
+        frame.to_parquet(path, index=False)
+    elif name.endswith(".jsonl"):
+        path.write_text(frame.to_json(orient="records", lines=True), encoding="utf-8")
+    elif name.endswith(".csv.gz"):
+        path.write_bytes(gzip.compress(frame.to_csv(index=False).encode()))
+    else:
+        frame.to_csv(path, index=False)
+    return path
+
+
+def init(path: Path, out: Path, *flags: str) -> int:
+    return main(["init", "--from", str(path), "--out", str(out), *flags])
+
+
+def written(out: Path) -> tuple[ProjectSpec, dict[str, Any]]:
+    """The written project, validated as `ct up` reads it, and as plain YAML."""
+    text = (out / "ct.yaml").read_text(encoding="utf-8")
+    return read_spec(out / "ct.yaml"), yaml.safe_load(text)
+
+
+def column(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    return raw["dataset"]["columns"][name]
+
+
+def comments(out: Path) -> str:
+    """The comments of the written ct.yaml as one text (lines wrap anywhere)."""
+    lines = (out / "ct.yaml").read_text(encoding="utf-8").splitlines()
+    return " ".join(line.split("# ", 1)[1] for line in lines if "# " in line)
+
+
+def test_ints_floats_and_booleans_are_told_apart(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    frame = base(
+        n_items=rng.integers(1, 9, N),
+        amount=rng.gamma(2.0, 30.0, N).round(2),
+        returned=rng.choice(["true", "False", "TRUE", "false"], N),
+        gift=rng.choice(["yes", "no"], N),
+        is_member=rng.integers(0, 2, N),
+        level=rng.integers(0, 2, N),
+    )
+    out = tmp_path / "shop"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, raw = written(out)
+    assert column(raw, "n_items") == {"type": "int", "checks": {"ge": 0}}
+    assert column(raw, "amount") == {"type": "float", "checks": {"ge": 0}}
+    assert column(raw, "returned") == {"type": "bool"}
+    assert column(raw, "gift") == {"type": "bool"}
+    # 0/1 named like a flag is a bool; 0/1 under any other name stays a number.
+    assert column(raw, "is_member") == {"type": "bool"}
+    assert column(raw, "level")["type"] == "int"
+    assert column(raw, "event_time") == {"type": "datetime"}
+    assert spec.name == "shop"
+    assert set(spec.features.columns) == {
+        "n_items",
+        "amount",
+        "returned",
+        "gift",
+        "is_member",
+        "level",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "scale", "expected"),
+    [("ts", 1, "epoch_s"), ("created_at", 1000, "epoch_ms"), ("eventTime", 1000, "epoch_ms")],
+)
+def test_epoch_numbers_named_like_times_are_event_times(
+    tmp_path: Path, name: str, scale: int, expected: str
+) -> None:
+    epochs = (event_times().asi8 // 10**9) * scale
+    frame = base(amount=np.linspace(1, 50, N)).drop(columns="event_time")
+    # An id in the epoch-seconds range, not named like a time, stays a number.
+    frame[name] = epochs
+    frame["account_number"] = np.arange(1_700_000_000, 1_700_000_000 + N)
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, raw = written(out)
+    assert column(raw, name) == {"type": "datetime", "format": expected}
+    assert column(raw, "account_number")["type"] == "int"
+    assert spec.dataset.time == name
+    assert raw["partitions"]["start"] == "2026-03-01"
+    ops = {(t.op, t.name) for t in spec.features.transforms}
+    assert ops == {("hour", f"{name}_hour"), ("day_of_week", f"{name}_day_of_week")}
+
+
+def test_iso_times_date_only_get_no_hour_transform(tmp_path: Path) -> None:
+    frame = base(amount=np.linspace(1, 50, N))
+    frame["event_time"] = event_times().strftime("%Y-%m-%d")
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, _ = written(out)
+    assert [t.op for t in spec.features.transforms] == ["day_of_week"]
+    assert spec.partitions.start == "2026-03-01"
+
+
+def test_low_cardinality_text_is_a_category_high_cardinality_text_is_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(2)
+    frame = base(
+        channel=rng.choice(["web", "app", "store"], N),
+        comment=[f"free text number {i}" for i in range(N)],
+        zip_code=rng.choice(["02134", "10001", "94105"], N),
+    )
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, raw = written(out)
+    assert column(raw, "channel") == {
+        "type": "category",
+        "categories": ["app", "store", "web"],
+        "unseen": "unknown",
+    }
+    assert column(raw, "comment") == {"type": "string"}
+    # Leading zeros are kept: the codes are text, here few enough for a category.
+    assert column(raw, "zip_code")["categories"] == ["02134", "10001", "94105"]
+    assert "comment" not in spec.features.columns
+    assert "channel" in spec.features.columns
+    assert "not a feature: too many distinct values (240) for a category" in comments(out)
+    printed = capsys.readouterr().out
+    assert "left out:" in printed and "comment: too many distinct values" in printed
+
+
+def test_columns_with_empty_cells_are_nullable_others_not(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    age = pd.array(rng.integers(18, 90, N), dtype="Int64")
+    age[::5] = pd.NA  # 20%: under the default null limit
+    score = rng.normal(0, 1, N)
+    score[: int(N * 0.6)] = np.nan  # 60%: the default 50% limit would refuse the sample
+    frame = base(age=age, score=score, amount=rng.gamma(2.0, 10.0, N))
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, raw = written(out)
+    assert column(raw, "age") == {"type": "int", "nullable": True, "checks": {"ge": 0}}
+    assert column(raw, "score") == {
+        "type": "float",
+        "nullable": True,
+        "checks": {"max_null_share": 0.8},
+    }
+    assert "nullable" not in column(raw, "amount")
+    assert not spec.column("label").nullable
+
+
+def test_no_column_gets_the_sample_extremes_as_bounds(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    salary = rng.normal(50_000, 8_000, N).round(2)
+    frame = base(salary=salary, delta=rng.normal(0, 5, N).round(3))
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, raw = written(out)
+    # The next day's salary below today's minimum must not be refused.
+    assert spec.column("salary").checks.ge == 0
+    assert spec.column("salary").checks.le is None
+    assert "checks" not in column(raw, "delta")
+    for declared in spec.dataset.columns.values():
+        assert declared.checks.le is None
+    assert "exact min and max refuse the next day's" in comments(out)
+
+
+def test_repeating_id_is_the_entity_unique_id_the_event_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(5)
+    frame = base(
+        transaction_id=[f"tx-{i:05d}" for i in range(N)],
+        customer_id=[f"cust-{i % 30}" for i in range(N)],
+        amount=rng.gamma(2.0, 30.0, N).round(2),
+        n_items=rng.integers(1, 5, N),
+    )
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, raw = written(out)
+    assert spec.dataset.entity == "customer_id"
+    assert spec.dataset.event_id == "transaction_id"
+    assert column(raw, "customer_id") == {"type": "string"}
+    for role in ("label", "event_time", "customer_id", "transaction_id"):
+        assert role not in spec.features.columns
+    groups = spec.features.windows.aggregates
+    # The float with many values comes first; the int second.
+    assert [g.column for g in groups] == ["amount", "n_items"]
+    assert all(g.aggregations == ["count", "mean"] and g.windows == ["1d", "7d"] for g in groups)
+    printed = capsys.readouterr().out
+    assert "values repeat (30 distinct in 240 rows)" in printed
+    assert "all different" in printed
+
+
+def test_without_an_entity_there_are_no_windows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = base(amount=np.linspace(1, 99, N), event_id=range(N))
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, raw = written(out)
+    assert spec.dataset.entity is None
+    assert spec.dataset.event_id == "event_id"
+    assert "windows" not in raw["features"]
+    assert "no entity column: per-entity window features are off" in capsys.readouterr().out
+    assert "per-entity window features are off" in comments(out)
+
+
+def test_a_two_valued_int_label_is_binary_with_its_values_and_positive(tmp_path: Path) -> None:
+    frame = base(amount=np.linspace(1, 99, N))
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, raw = written(out)
+    assert column(raw, "label") == {"type": "int", "checks": {"isin": [0, 1]}}
+    assert raw["task"] == {"type": "binary", "positive": 1, "metric": "roc_auc"}
+    assert spec.positive == "1"
+    assert raw["gates"]["floors"] == ["roc_auc >= 0.6"]
+    assert raw["gates"]["margin"] == 0.01
+    assert raw["gates"]["slices"]["tolerance"] == 0.05
+
+
+def test_a_two_valued_text_label_is_a_category_with_the_minority_positive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(6)
+    income = np.where(rng.random(N) < 0.25, ">50K", "<=50K")
+    frame = base(age=rng.integers(17, 90, N)).drop(columns="label").assign(income=income)
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out, "--label", "income") == 0
+    spec, raw = written(out)
+    assert column(raw, "income") == {"type": "category", "categories": ["<=50K", ">50K"]}
+    assert raw["task"]["positive"] == ">50K"
+    assert spec.positive == ">50K" and spec.negative == "<=50K"
+    assert "the minority class" in capsys.readouterr().out
+
+
+def test_a_many_valued_numeric_label_is_regression(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    frame = base(rooms=rng.integers(1, 8, N)).drop(columns="label")
+    frame["target"] = rng.normal(300.0, 80.0, N).round(1)
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, raw = written(out)
+    assert spec.task.type == "regression"
+    assert spec.dataset.label == "target"
+    assert raw["task"] == {"type": "regression", "metric": "rmse"}
+    assert raw["gates"]["floors"] == ["r2 >= 0"]
+    assert raw["gates"]["margin"] == "1%"
+    assert raw["gates"]["slices"]["tolerance"] == "10%"
+
+
+def test_slices_are_few_valued_categories_and_bools(tmp_path: Path) -> None:
+    rng = np.random.default_rng(8)
+    frame = base(
+        country=rng.choice(["US", "GB", "DE", "FR"], N),
+        device=rng.choice(["ios", "android"], N),
+        is_weekend=rng.integers(0, 2, N),
+        city=rng.choice([f"city{i}" for i in range(30)], N),
+    )
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, _ = written(out)
+    # Categories before bools, fewer values first; a 30-valued city is too many to judge.
+    assert spec.slice_columns == ("device", "country")
+
+
+@pytest.mark.parametrize("name", ["sample.parquet", "sample.jsonl", "sample.csv.gz"])
+def test_parquet_json_lines_and_gzip_samples(tmp_path: Path, name: str) -> None:
+    rng = np.random.default_rng(9)
+    frame = pd.DataFrame(
+        {
+            "event_time": event_times(),
+            "user_id": [f"u{i % 20}" for i in range(N)],
+            "amount": rng.gamma(2.0, 30.0, N),
+            "quantity": rng.integers(1, 5, N),
+            "promo": rng.random(N) < 0.5,
+            "plan": rng.choice(["free", "pro"], N),
+            "label": np.tile([0, 1, 0], N // 3),
+        }
+    )
+    if not name.endswith(".parquet"):
+        frame["event_time"] = iso(event_times())
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame, name), out) == 0
+    spec, raw = written(out)
+    assert {n: c.type for n, c in spec.dataset.columns.items()} == {
+        "event_time": "datetime",
+        "user_id": "string",
+        "amount": "float",
+        "quantity": "int",
+        "promo": "bool",
+        "plan": "category",
+        "label": "int",
+    }
+    assert column(raw, "plan")["categories"] == ["free", "pro"]
+    assert spec.dataset.entity == "user_id"
+    assert spec.task.type == "binary"
+
+
+def test_a_large_sample_is_read_in_part_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import ct_assets.cli.init as command
+
+    monkeypatch.setattr(command, "MAX_ROWS", 100)
+    path = write(tmp_path, base(amount=np.linspace(1, 50, N)))
+    assert command.read_sample(path).rows == 100
+    out = tmp_path / "p"
+    assert init(path, out) == 0
+    printed = capsys.readouterr().out
+    assert "the first 100 rows of sample.csv" in printed
+    assert "the first 100 rows of sample.csv" in comments(out)
+
+
+def test_names_of_transforms_do_not_clash_with_columns(tmp_path: Path) -> None:
+    frame = base(event_time_hour=np.arange(N) % 24)
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, _ = written(out)
+    names = [t.name for t in spec.features.transforms]
+    assert names == ["event_time_hour_2", "event_time_day_of_week"]
+
+
+def test_flags_decide_what_the_sample_does_not(tmp_path: Path) -> None:
+    rng = np.random.default_rng(10)
+    frame = base(shipped_at=iso(event_times(seed=3)), store=rng.choice(["a", "b", "c"], N))
+    frame = frame.rename(columns={"label": "returned_item"})
+    out = tmp_path / "p"
+    flags = ("--label", "returned_item", "--time", "shipped_at", "--entity", "store")
+    assert init(write(tmp_path, frame), out, *flags, "--name", "my project!") == 0
+    spec, raw = written(out)
+    assert spec.dataset.roles.model_dump() == {
+        "label": "returned_item",
+        "event_time": "shipped_at",
+        "entity": "store",
+        "event_id": None,
+    }
+    # An entity is an id: a category of today's stores would refuse tomorrow's.
+    assert column(raw, "store") == {"type": "string"}
+    assert "event_time" not in spec.features.columns
+    assert spec.name == "my_project_"
+
+
+def test_a_task_that_contradicts_the_label_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = base().drop(columns="label").assign(target=np.arange(N) * 0.5 + 0.25)
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out, "--task", "binary") == 1
+    err = capsys.readouterr().err
+    assert "--task binary: label target has 240 distinct values" in err
+    assert "binary needs exactly two" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("columns", "flags", "question"),
+    [
+        pytest.param(
+            {
+                "event_time": ["2026-03-01T10:00:00Z"] * 4,
+                "amount": [1, 2, 3, 4],
+                "kind": list("abab"),
+            },
+            (),
+            "cannot tell the label: pass --label COL (columns: event_time, amount, kind)",
+            id="no-label-candidate",
+        ),
+        pytest.param(
+            {
+                "created": ["2026-03-01T10:00:00Z", "2026-03-02T10:00:00Z"] * 2,
+                "paid": ["2026-03-01T11:00:00Z", "2026-03-02T12:00:00Z"] * 2,
+                "label": [0, 1, 0, 1],
+            },
+            (),
+            "cannot tell the event time: pass --time COL (time columns: created, paid)",
+            id="two-datetime-columns",
+        ),
+        pytest.param(
+            {"amount": [1.5, 2.5, 3.5, 4.5], "label": [0, 1, 0, 1]},
+            (),
+            "cannot tell the event time: no column holds times",
+            id="no-datetime-column",
+        ),
+        pytest.param(
+            {"event_time": ["2026-03-01T10:00:00Z"] * 6, "species": list("abcabc")},
+            ("--label", "species"),
+            "label species has 3 values ('a', 'b', 'c'...): multiclass is not supported",
+            id="multiclass-label",
+        ),
+        pytest.param(
+            {"event_time": ["2026-03-01T10:00:00Z"] * 4, "label": ["1", "", "0", "1"]},
+            (),
+            "label label: 1 rows of the sample have no label",
+            id="label-with-gaps",
+        ),
+        pytest.param(
+            {"event_time": ["2026-03-01T10:00:00Z"] * 2, "ct_score": [1, 2], "label": [0, 1]},
+            (),
+            "column names starting with 'ct_' are ct's own: rename ct_score",
+            id="reserved-name",
+        ),
+        pytest.param(
+            {"event_time": ["2026-03-01T10:00:00Z"] * 2, "label": [0, 1]},
+            ("--label", "lable"),
+            "--label lable: no such column; columns: event_time, label (did you mean 'label'?)",
+            id="unknown-flag-column",
+        ),
+    ],
+)
+def test_an_undecidable_sample_writes_nothing_and_asks(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    columns: dict[str, list[Any]],
+    flags: tuple[str, ...],
+    question: str,
+) -> None:
+    path = write(tmp_path, pd.DataFrame(columns))
+    out = tmp_path / "p"
+    assert init(path, out, *flags) == 1
+    err = capsys.readouterr().err
+    assert question in err
+    assert err.startswith("ct init: ")
+    assert not out.exists()
+
+
+def test_an_edited_project_is_not_overwritten_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, base(amount=np.linspace(1, 50, N)))
+    out = tmp_path / "p"
+    assert init(path, out) == 0
+    target = out / "ct.yaml"
+    edited = target.read_text().replace("threshold: 0.5", "threshold: 0.4")
+    target.write_text(edited)
+    capsys.readouterr()
+    assert init(path, out) == 1
+    err = capsys.readouterr().err
+    assert "ct.yaml exists: ct init does not overwrite it; pass --force" in err
+    assert target.read_text() == edited
+    assert sorted(p.name for p in out.iterdir()) == [".gitignore", "ct.yaml", "landing"]
+    assert init(path, out, "--force") == 0
+    assert "threshold: 0.5" in target.read_text()
+    assert (out / ".gitignore").read_text().splitlines().count(".ct/") == 1
+
+
+def test_the_project_folder_has_landing_gitignore_and_a_next_step(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, base(amount=np.linspace(1, 50, N)))
+    out = tmp_path / "fraud"
+    (out).mkdir()
+    (out / ".gitignore").write_text("*.pyc\n")
+    assert init(path, out) == 0
+    assert (out / "landing").is_dir()
+    assert [p.name for p in (out / "landing").iterdir()] == [".gitkeep"]
+    assert (out / ".gitignore").read_text() == "*.pyc\n.ct/\n"
+    assert not [p for p in out.iterdir() if p.name.startswith(".ct.yaml")]  # no temporary left
+    printed = capsys.readouterr().out
+    assert f"next: cd {out} && ct up" in printed
+    assert "copy data files into" in printed
+
+
+def test_every_guess_is_explained_in_the_file(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    frame = base(customer_id=[f"c{i % 12}" for i in range(N)], amount=rng.gamma(2, 3, N))
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    text = (out / "ct.yaml").read_text()
+    lines = text.splitlines()
+    for key in ("    label: label", "    event_time: event_time", "    entity: customer_id"):
+        above = lines[lines.index(key) - 1]
+        assert above.lstrip().startswith("# "), key
+    assert "event_id: none: no id-like column unique in the sample" in comments(out)
+    assert "# review: " in text
+    assert max(len(line) for line in lines) <= 100
+
+
+def test_a_rare_positive_class_gets_label_balance_room(tmp_path: Path) -> None:
+    frame = base(amount=np.linspace(1, 50, N))
+    frame["label"] = 0
+    frame.loc[[3, 100, 200], "label"] = 1  # 1.25%: under the 2% default floor
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, raw = written(out)
+    assert raw["quality"] == {"min_positive_rate": 0.0062}
+    assert spec.quality.min_positive_rate < 3 / N
+
+
+def test_inference_is_pure_and_needs_no_file() -> None:
+    frame = pd.DataFrame(
+        {
+            "ts": ["1767225600", "1767312000", "1767398400", "1767484800"],
+            "churn": ["no", "yes", "no", "no"],
+            "plan": ["a", "b", "a", "b"],
+        }
+    )
+    inference = infer_project(Sample(frame, "memory"), InitOptions(name="x"))
+    assert inference.spec["task"] == {"type": "binary", "positive": True, "metric": "roc_auc"}
+    assert inference.roles["event_time"].column == "ts"
+    assert inference.spec["dataset"]["columns"]["ts"] == {"type": "datetime", "format": "epoch_s"}
+    assert ProjectSpec.model_validate(inference.spec).positive == "true"
+
+
+@pytest.mark.parametrize("name", ["sample.csv", "sample.parquet", "sample.jsonl"])
+def test_the_generated_project_validates_the_sample_it_came_from(tmp_path: Path, name: str) -> None:
+    # ct's own reader and schema, as files landing in the project meet them.
+    from ct_assets.ingest.parsing import check_file
+
+    rng = np.random.default_rng(12)
+    age = rng.integers(18, 90, N).astype(float)
+    age[::7] = np.nan
+    frame = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(N)],
+            "account_id": [f"a{i % 25}" for i in range(N)],
+            "created_at": iso(event_times()),
+            "amount": rng.gamma(2.0, 30.0, N).round(2),
+            "balance": rng.normal(0, 100, N).round(2),
+            "n_items": rng.integers(1, 6, N),
+            "age": age,
+            "channel": rng.choice(["web", "app", "store"], N),
+            "is_new": rng.integers(0, 2, N),
+            "gift": rng.choice(["yes", "no"], N),
+            "comment": [f"note {i}" for i in range(N)],
+            "outcome": np.where(rng.random(N) < 0.3, "bad", "good"),
+        }
+    )
+    path = write(tmp_path, frame, name)
+    out = tmp_path / "p"
+    assert init(path, out) == 0
+    spec = read_spec(out / "ct.yaml")
+    outcome = check_file(path, spec)
+    assert outcome.ok, outcome.reason()
+
+
+def test_the_jsonl_reader_reads_records_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    records = [
+        {"event_time": t, "label": bool(i % 2), "x": i * 0.5, "note": None if i % 3 else "n"}
+        for i, t in enumerate(iso(event_times(12)))
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "p"
+    assert init(path, out) == 0
+    _, raw = written(out)
+    assert column(raw, "label") == {"type": "bool"}
+    assert column(raw, "note")["nullable"] is True
+    assert raw["task"]["positive"] is True
