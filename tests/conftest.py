@@ -1,48 +1,107 @@
-"""Shared fixtures: a real Dagster instance, a real MLflow store and real files per test."""
+"""Shared fixtures: a real Dagster instance, a real MLflow store and real files per test.
+
+Every test project is a folder with a ct.yaml, made from one of `examples/` (shop: binary, with
+an entity; energy: regression, none), so tests load projects the way users do.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from datetime import date
+import importlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
+import pandas as pd
 import pytest
+import yaml
 
 from ct_assets.definitions import build_definitions
-from ct_assets.ml.datagen import DriftingSource, write_atomically
-from ct_assets.ml.gates import GatePolicy
-from ct_assets.settings import PipelineSettings
+from ct_assets.project.load import PROJECT_FILE, Project, load_project
 
 # Fixtures of the real services (PostgreSQL, Redis, S3 over HTTP, HTTP APIs) on localhost.
 pytest_plugins = ["tests.services"]
 
+REPOSITORY = Path(__file__).resolve().parent.parent
+EXAMPLES = REPOSITORY / "examples"
 START = date(2026, 1, 1)
+# What tests change in an example: a short window, a fast sensor, partitions from START.
+TEST_CHANGES: dict[str, Any] = {
+    "partitions": {"start": START.isoformat()},
+    "training": {"window": 3},
+    "sources": {"poll_interval": "1s"},
+}
+# Gates that promote any candidate above the floor, so a test can watch one rule alone.
+EAGER_GATES: dict[str, Any] = {"gates": {"margin": -1.0, "slices": {"tolerance": 1.0}}}
+
+
+def merged(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def write_project(
+    root: Path, example: str = "shop", changes: Mapping[str, Any] | None = None
+) -> Project:
+    """A project folder made from an example's ct.yaml with `changes` laid over it."""
+    declared = yaml.safe_load((EXAMPLES / example / PROJECT_FILE).read_text())
+    root.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(merged(merged(declared, TEST_CHANGES), changes or {}), sort_keys=False)
+    (root / PROJECT_FILE).write_text(text)
+    return load_project(root, environ={})
+
+
+def generator(example: str) -> Any:
+    return importlib.import_module(f"examples.{example}.generator")
 
 
 @dataclass
-class Project:
-    """One isolated ct deployment on local files: settings, definitions, a Dagster instance."""
+class Deployment:
+    """One isolated ct deployment on local files: a project, its definitions, an instance."""
 
-    settings: PipelineSettings
+    project: Project
     defs: dg.Definitions
     instance: dg.DagsterInstance
-    source: DriftingSource
+    source: Any
+    example: str = "shop"
+
+    @property
+    def spec(self) -> Any:
+        return self.project.spec
+
+    @property
+    def root(self) -> Path:
+        return self.project.root
+
+    @property
+    def data_dir(self) -> Path:
+        return self.project.data_dir
 
     @property
     def landing(self) -> Path:
-        return self.settings.landing_dir
+        return self.project.landing_dir
 
-    def drop_day(self, index: int, frame=None, name: str | None = None) -> Path:
+    @property
+    def module(self) -> Any:
+        return generator(self.example)
+
+    def drop_day(self, index: int, frame: pd.DataFrame | None = None, name: str | None = None):
         frame = self.source.day(index) if frame is None else frame
-        return write_atomically(frame, self.landing / (name or self.source.day_name(index)))
+        path = self.landing / (name or self.source.day_name(index))
+        return self.module.write_atomically(frame, path)
 
     def partition(self, index: int) -> str:
-        return (self.source.start.fromordinal(self.source.start.toordinal() + index)).isoformat()
+        return (START + timedelta(days=index)).isoformat()
 
     def materialize(
-        self, partition: str, selection: str = "*", **run_config
+        self, partition: str, selection: str = "*", **run_config: Any
     ) -> dg.ExecuteInProcessResult:
         job = self.defs.resolve_implicit_global_asset_job_def()
         return job.execute_in_process(
@@ -55,37 +114,47 @@ class Project:
             raise_on_error=False,
         )
 
-    def resource(self, key: str):
-        return self.defs.resources[key]
+    def resource(self, key: str) -> Any:
+        return (self.defs.resources or {})[key]
 
-    def reconfigure(self, **changes) -> None:
-        """Other settings for the same deployment: the definitions are rebuilt from them."""
-        self.settings = replace(self.settings, **changes)
-        self.defs = build_definitions(self.settings)
+    def reconfigure(self, changes: Mapping[str, Any]) -> None:
+        """Other declarations for the same deployment: ct.yaml is rewritten, definitions
+        rebuilt from it."""
+        current = yaml.safe_load(self.project.file.read_text())
+        self.project.file.write_text(yaml.safe_dump(merged(current, changes), sort_keys=False))
+        self.project = load_project(self.root, environ={})
+        self.defs = build_definitions(self.project)
 
 
-# Gates that promote any candidate above the floor, so a test can watch one rule alone.
-EAGER_GATES = GatePolicy(margin=-1.0, slice_tolerance=1.0)
+def deploy(
+    tmp_path: Path,
+    instance: dg.DagsterInstance,
+    example: str = "shop",
+    changes: Mapping[str, Any] | None = None,
+    rows_per_day: int = 1500,
+    drift_day: int = 100,
+) -> Deployment:
+    project = write_project(tmp_path / f"{example}-project", example, changes)
+    project.landing_dir.mkdir(parents=True, exist_ok=True)
+    module = generator(example)
+    source = module.demo_source(START, rows_per_day, drift_day)
+    return Deployment(project, build_definitions(project), instance, source, example)
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> PipelineSettings:
-    return replace(
-        PipelineSettings(),
-        home=tmp_path / "ct",
-        partition_start=START.isoformat(),
-        training_window=3,
-        sensor_interval_seconds=1,
-    )
-
-
-@pytest.fixture
-def project(settings: PipelineSettings, tmp_path: Path) -> Iterator[Project]:
+def dagster_instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
     (tmp_path / "dagster").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
-        yield Project(
-            settings=settings,
-            defs=build_definitions(settings),
-            instance=instance,
-            source=DriftingSource(start=START, rows_per_day=1500, drift_day=100),
-        )
+        yield instance
+
+
+@pytest.fixture
+def project(tmp_path: Path, dagster_instance: dg.DagsterInstance) -> Deployment:
+    """The shop example (binary, with an entity and window features)."""
+    return deploy(tmp_path, dagster_instance, "shop")
+
+
+@pytest.fixture
+def energy(tmp_path: Path, dagster_instance: dg.DagsterInstance) -> Deployment:
+    """The energy example (regression, no entity, epoch times, booleans)."""
+    return deploy(tmp_path, dagster_instance, "energy")

@@ -8,15 +8,21 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ct_assets.ingest.landing import partitions_of_bytes
+from ct_assets.names import RAW_BATCHES, VALIDATED_BATCHES
 from ct_assets.observe import latest_metadata
-from ct_assets.raw import partition_key_of
-from tests.conftest import EAGER_GATES, START, Project
+from ct_assets.partitions import partition_key_of
+from ct_assets.project.load import PROJECT_FILE, read_spec
+from ct_assets.project.spec import ProjectSpec
+from tests.conftest import EAGER_GATES, EXAMPLES, START, Deployment
 
 DAILY = dg.DailyPartitionsDefinition(start_date=START.isoformat(), end_date="2026-03-01")
+SHOP = read_spec(EXAMPLES / "shop" / PROJECT_FILE, {})
+ENERGY = read_spec(EXAMPLES / "energy" / PROJECT_FILE, {})
 
 
 def write_times(path: Path, times: list[datetime]) -> Path:
@@ -25,14 +31,23 @@ def write_times(path: Path, times: list[datetime]) -> Path:
     return path
 
 
+def write_epochs(path: Path, times: list[datetime]) -> Path:
+    """Times as the energy example's meters send them: epoch seconds."""
+    stamps = [int(t.timestamp()) for t in times]
+    pd.DataFrame({"timestamp": stamps, "x": range(len(times))}).to_csv(path, index=False)
+    return path
+
+
 moments = st.datetimes(
     min_value=datetime(2026, 1, 1), max_value=datetime(2026, 2, 27, 23, 59, 59)
 ).map(lambda d: d.replace(tzinfo=UTC))
 
 
-def partitions_of_file(path: Path, key_of: Callable[[datetime], str | None]) -> list[str]:
+def partitions_of_file(
+    path: Path, key_of: Callable[[datetime], str | None], spec: ProjectSpec = SHOP
+) -> list[str]:
     arrived = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    return partitions_of_bytes(path.read_bytes(), path.name, arrived, key_of)
+    return partitions_of_bytes(path.read_bytes(), path.name, arrived, key_of, spec)
 
 
 @settings(
@@ -47,27 +62,46 @@ def test_partitions_of_a_file_are_exactly_the_days_of_its_events(
     assert placed == sorted({t.date().isoformat() for t in times})
 
 
-def test_a_file_without_event_times_is_placed_by_its_name_or_arrival(tmp_path: Path) -> None:
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(times=st.lists(moments.map(lambda d: d.replace(microsecond=0)), min_size=1, max_size=40))
+def test_epoch_times_place_a_file_in_exactly_the_days_of_its_events(
+    tmp_path: Path, times: list[datetime]
+) -> None:
+    path = write_epochs(tmp_path / "meters.csv", times)
+    placed = partitions_of_file(path, partition_key_of(DAILY), ENERGY)
+    assert placed == sorted({t.date().isoformat() for t in times})
+
+
+@pytest.mark.parametrize("spec", [SHOP, ENERGY], ids=["shop", "energy"])
+def test_a_file_without_event_times_is_placed_by_its_name_or_arrival(
+    tmp_path: Path, spec: ProjectSpec
+) -> None:
     named = tmp_path / "export_2026-01-05.csv"
     named.write_bytes(b"\xff\xfe not text")
-    assert partitions_of_file(named, partition_key_of(DAILY)) == ["2026-01-05"]
+    assert partitions_of_file(named, partition_key_of(DAILY), spec) == ["2026-01-05"]
 
     def key_of(moment: datetime) -> str | None:
         return "arrival" if moment.date() == datetime.now(UTC).date() else None
 
     unnamed = tmp_path / "export.csv"
     unnamed.write_text("a,b\n1,2\n")
-    assert partitions_of_file(unnamed, key_of) == ["arrival"]
+    assert partitions_of_file(unnamed, key_of, spec) == ["arrival"]
 
 
-def test_a_file_spanning_two_days_feeds_both_and_loses_no_row(project: Project) -> None:
+@pytest.mark.parametrize("example", ["shop", "energy"])
+def test_a_file_spanning_two_days_feeds_both_and_loses_no_row(
+    request: pytest.FixtureRequest, example: str
+) -> None:
+    project: Deployment = request.getfixturevalue("project" if example == "shop" else example)
     first, second = project.source.day(0), project.source.day(1)
     both = pd.concat([first.tail(500), second.head(700)], ignore_index=True)
     project.drop_day(0, both, name="export_mixed.csv")
     for index in range(2):
-        assert project.materialize(project.partition(index), "key:raw_batches+").success
+        assert project.materialize(project.partition(index), f"key:{RAW_BATCHES}+").success
     counts = [
-        latest_metadata(project.instance, "validated_batches", project.partition(i))[
+        latest_metadata(project.instance, VALIDATED_BATCHES, project.partition(i))[
             "dagster/row_count"
         ]  # type: ignore[index]
         for i in range(2)
@@ -79,7 +113,7 @@ def test_a_file_spanning_two_days_feeds_both_and_loses_no_row(project: Project) 
     assert batch["partitions"] == [project.partition(0), project.partition(1)]
 
 
-def test_late_data_reopens_the_day_it_belongs_to(project: Project) -> None:
+def test_late_data_reopens_the_day_it_belongs_to(project: Deployment) -> None:
     for index in range(2):
         project.drop_day(index)
         assert project.materialize(project.partition(index)).success
@@ -92,21 +126,39 @@ def test_late_data_reopens_the_day_it_belongs_to(project: Project) -> None:
         )
     )
     project.drop_day(0, late, name="late_arrivals.csv")
-    assert project.materialize(project.partition(0), "key:raw_batches").success
+    assert project.materialize(project.partition(0), f"key:{RAW_BATCHES}").success
     result = dg.evaluate_automation_conditions(project.defs, project.instance, cursor=cursor)
-    assert set(result.get_requested_partitions(dg.AssetKey("validated_batches"))) == {
+    assert set(result.get_requested_partitions(dg.AssetKey(VALIDATED_BATCHES))) == {
         project.partition(0)
     }
-    assert project.materialize(project.partition(0), "key:raw_batches+").success
-    validated = latest_metadata(project.instance, "validated_batches", project.partition(0))
+    assert project.materialize(project.partition(0), f"key:{RAW_BATCHES}+").success
+    validated = latest_metadata(project.instance, VALIDATED_BATCHES, project.partition(0))
     assert validated is not None and validated["dagster/row_count"] == 1500 + 100
 
 
-def test_a_late_day_never_takes_the_champion_from_a_newer_decision(project: Project) -> None:
+def test_late_readings_without_an_event_id_reopen_their_day(energy: Deployment) -> None:
+    # No event id: the late rows get ids of their own batch, so none is taken for a duplicate.
+    for index in range(2):
+        energy.drop_day(index)
+        assert energy.materialize(energy.partition(index), f"key:{RAW_BATCHES}+").success
+    cursor = dg.evaluate_automation_conditions(energy.defs, energy.instance).cursor
+    late = energy.source.day(0).head(100).assign(load_kwh=lambda f: f["load_kwh"] + 1.0)
+    energy.drop_day(0, late, name="late_readings.csv")
+    assert energy.materialize(energy.partition(0), f"key:{RAW_BATCHES}").success
+    result = dg.evaluate_automation_conditions(energy.defs, energy.instance, cursor=cursor)
+    assert set(result.get_requested_partitions(dg.AssetKey(VALIDATED_BATCHES))) == {
+        energy.partition(0)
+    }
+    assert energy.materialize(energy.partition(0), f"key:{RAW_BATCHES}+").success
+    validated = latest_metadata(energy.instance, VALIDATED_BATCHES, energy.partition(0))
+    assert validated is not None and validated["dagster/row_count"] == 1500 + 100
+
+
+def test_a_late_day_never_takes_the_champion_from_a_newer_decision(project: Deployment) -> None:
     # A gate that promotes anything, so that only the late-data rule can refuse.
-    project.reconfigure(gates=EAGER_GATES)
+    project.reconfigure(EAGER_GATES)
     project.drop_day(0)
-    assert project.materialize(project.partition(0), "key:raw_batches+").success
+    assert project.materialize(project.partition(0), f"key:{RAW_BATCHES}+").success
     project.drop_day(2)
     assert project.materialize(project.partition(2)).success
     champion = project.resource("mlflow").champion_version()

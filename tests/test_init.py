@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from ct_assets.cli import main
+from ct_assets.ingest.parsing import check_file
 from ct_assets.project.infer import InitOptions, Sample, infer_project
 from ct_assets.project.load import read_spec
 from ct_assets.project.spec import ProjectSpec
@@ -544,7 +545,6 @@ def test_inference_is_pure_and_needs_no_file() -> None:
 @pytest.mark.parametrize("name", ["sample.csv", "sample.parquet", "sample.jsonl"])
 def test_the_generated_project_validates_the_sample_it_came_from(tmp_path: Path, name: str) -> None:
     # ct's own reader and schema, as files landing in the project meet them.
-    from ct_assets.ingest.parsing import check_file
 
     rng = np.random.default_rng(12)
     age = rng.integers(18, 90, N).astype(float)
@@ -586,3 +586,76 @@ def test_the_jsonl_reader_reads_records_as_text(tmp_path: Path) -> None:
     assert column(raw, "label") == {"type": "bool"}
     assert column(raw, "note")["nullable"] is True
     assert raw["task"]["positive"] is True
+
+
+def test_missing_values_written_as_text_are_nulls_and_the_sample_validates(
+    tmp_path: Path,
+) -> None:
+    frame = base(amount=np.linspace(1, 50, N).round(1).astype(str))
+    frame.loc[::4, "amount"] = "NA"
+    frame.loc[1::4, "amount"] = "null"
+    path = write(tmp_path, frame)
+    out = tmp_path / "p"
+    assert init(path, out) == 0
+    _, raw = written(out)
+    assert column(raw, "amount")["type"] == "float"
+    assert column(raw, "amount")["nullable"] is True
+    # The validator reads the same tokens as missing in a numeric column.
+    outcome = check_file(path, read_spec(out / "ct.yaml"))
+    assert outcome.ok, outcome.reason()
+    assert outcome.frame is not None and outcome.frame["amount"].isna().sum() == N // 2
+
+
+def test_the_current_folder_is_the_default_and_names_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, base(amount=np.linspace(1, 50, N)))
+    here = tmp_path / "card fraud"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert main(["init", "--from", str(path)]) == 0
+    spec, _ = written(here)
+    assert spec.name == "card_fraud"
+    assert "next: cd . && ct up" in capsys.readouterr().out
+
+
+def test_a_file_with_a_header_and_no_rows_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("event_time,label\n")
+    assert init(path, tmp_path / "p") == 1
+    assert "empty.csv: no rows" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize("encoding", ["epoch_s", "epoch_ms", "date", "offset"])
+def test_the_generated_project_validates_samples_of_every_time_encoding(
+    tmp_path: Path, encoding: str
+) -> None:
+
+    rng = np.random.default_rng(13)
+    times = event_times()
+    written_times: Any = {
+        "epoch_s": times.asi8 // 10**9,
+        "epoch_ms": times.asi8 // 10**6,
+        "date": times.strftime("%Y-%m-%d"),
+        "offset": times.tz_convert("Europe/Paris").strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }[encoding]
+    frame = pd.DataFrame(
+        {
+            "ts": written_times,
+            "device_id": [f"d{i % 9}" for i in range(N)],
+            "reading": rng.normal(20.0, 4.0, N).round(3),
+            "ok": rng.choice(["True", "False"], N),
+            "grade": np.where(rng.random(N) < 0.4, " >50K", " <=50K"),
+        }
+    )
+    frame.loc[::9, "reading"] = np.nan
+    path = write(tmp_path, frame)
+    out = tmp_path / "p"
+    assert init(path, out, "--label", "grade") == 0
+    spec = read_spec(out / "ct.yaml")
+    assert spec.dataset.time == "ts" and spec.dataset.entity == "device_id"
+    outcome = check_file(path, spec)
+    assert outcome.ok, outcome.reason()

@@ -12,17 +12,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ct_assets.definitions import STAGES
-from ct_assets.lineage import model_lineage
 from ct_assets.ingest.landing import batch_id_for
+from ct_assets.lineage import model_lineage
+from ct_assets.names import STAGES
 from ct_assets.observe import latest_check, latest_metadata
-from tests.conftest import EAGER_GATES, Project
+from tests.conftest import EAGER_GATES
+from tests.conftest import Deployment as Project
 
 
-def ct(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CT_HOME": str(project.settings.home), "COLUMNS": "200"}
-    command = [str(Path(sys.executable).with_name("ct")), *args]
-    return subprocess.run(command, env=env, capture_output=True, text=True)
+def ct(project: Project, command: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """A `ct` command in its own process, for the test's project."""
+    line = [str(Path(sys.executable).with_name("ct")), command, "--project", str(project.root)]
+    environ = {**os.environ, "COLUMNS": "200", **env}
+    return subprocess.run([*line, *args], env=environ, capture_output=True, text=True)
 
 
 def test_rollback_restores_the_previous_champion_and_the_history_shows_both_moves(
@@ -91,16 +93,11 @@ def test_lineage_of_a_promoted_model_names_exactly_the_batches_it_was_trained_on
     assert found["decision"]["promotion_gate_passed"] in (True, False)
     assert any(m["to"] == champion for m in found["champion_moves"])
 
-    env = {
-        **os.environ,
-        "CT_HOME": str(project.settings.home),
-        "DAGSTER_HOME": str(tmp_path / "dagster"),
-    }
-    ct_command = [str(Path(sys.executable).with_name("ct")), "lineage", "model", champion]
-    printed = subprocess.run([*ct_command, "--json"], env=env, capture_output=True, text=True)
+    instance = {"DAGSTER_HOME": str(tmp_path / "dagster")}
+    printed = ct(project, "lineage", "model", champion, "--json", **instance)
     assert printed.returncode == 0, printed.stderr
     assert {b["batch_id"] for b in json.loads(printed.stdout)["raw_batches"]} == set(dropped)
-    tree = subprocess.run(ct_command, env={**env, "COLUMNS": "250"}, capture_output=True, text=True)
+    tree = ct(project, "lineage", "model", champion, COLUMNS="250", **instance)
     assert tree.returncode == 0 and f"v{champion}" in tree.stdout
     assert all(batch_id in tree.stdout for batch_id in dropped)
 
@@ -109,15 +106,14 @@ def test_a_challenger_that_cannot_be_loaded_in_a_fresh_process_is_refused(
     project: Project,
 ) -> None:
     # A margin of -1 would promote any challenger: only the infrastructure gate stands.
-    project.reconfigure(gates=EAGER_GATES)
-    eager = project.settings
+    project.reconfigure(EAGER_GATES)
     project.drop_day(0)
     assert project.materialize(project.partition(0)).success
     registry = project.resource("mlflow")
     first = registry.champion_version()
     decided = latest_metadata(project.instance, "production_model", project.partition(0))
     assert decided is not None and decided["infrastructure_loaded"] is True
-    assert decided["infrastructure_latency_ms_p95"] < eager.infra.latency_ms_p95
+    assert decided["infrastructure_latency_ms_p95"] < project.spec.gates.serving.latency_ms_p95
 
     project.drop_day(1)
     # Every candidate of the day loses its pyfunc flavour: MLflow still loads it natively (the
@@ -127,7 +123,7 @@ def test_a_challenger_that_cannot_be_loaded_in_a_fresh_process_is_refused(
     )
     assert project.materialize(project.partition(1), to_candidates).success
     candidates = json.loads(
-        (eager.data_dir / "candidate_models" / f"{project.partition(1)}.json").read_text()
+        (project.data_dir / "candidate_models" / f"{project.partition(1)}.json").read_text()
     )
     client = registry.client()
     for candidate in candidates:
@@ -157,7 +153,7 @@ def test_the_evaluation_and_every_gate_are_shown_in_dagster_and_logged_to_mlflow
     partition = project.partition(1)
     registry = project.resource("mlflow")
     evaluations = json.loads(
-        (project.settings.data_dir / "model_evaluations" / f"{partition}.json").read_text()
+        (project.data_dir / "model_evaluations" / f"{partition}.json").read_text()
     )
     champion = evaluations["champion"]
     assert champion is not None
@@ -175,16 +171,16 @@ def test_the_evaluation_and_every_gate_are_shown_in_dagster_and_logged_to_mlflow
     assert "slices.json" in artifacts
     # Every candidate's own run carries its holdout figures beside its training ones.
     candidates = json.loads(
-        (project.settings.data_dir / "candidate_models" / f"{partition}.json").read_text()
+        (project.data_dir / "candidate_models" / f"{partition}.json").read_text()
     )
     for ref, record in zip(candidates, evaluations["candidates"], strict=True):
         metrics = client.get_run(ref["run_id"]).data.metrics
-        assert metrics["holdout_roc_auc"] == pytest.approx(record["roc_auc"])
+        assert metrics["holdout_roc_auc"] == pytest.approx(record["metrics"]["roc_auc"])
         assert "train_roc_auc" in metrics
 
     margin = latest_check(project.instance, "production_model", "margin_gate", partition)
     assert margin is not None and margin["metadata"]["ran"] is True
-    best = max(evaluations["candidates"], key=lambda c: c["roc_auc"])
-    assert margin["metadata"]["gain_ci_lower"] == best["gain_vs_champion"]["lower"]
+    best = max(evaluations["candidates"], key=lambda c: c["metrics"]["roc_auc"])
+    assert margin["metadata"]["gain_ci_lower"] == best["gain"]["lower"]
     for check in ("floor_gate", "slices_gate", "infrastructure_gate", "promotion_gate"):
         assert latest_check(project.instance, "production_model", check, partition), check

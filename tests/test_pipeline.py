@@ -9,10 +9,10 @@ from typing import Any
 
 import pandas as pd
 
-from ct_assets.definitions import STAGES
-from ct_assets.ml.datagen import MALFORMED_RULES, corrupt, malformed_csv
+from ct_assets.names import STAGES
 from ct_assets.observe import latest_check_passed, latest_metadata
-from tests.conftest import Project
+from examples.shop.generator import MALFORMED_RULES, corrupt, malformed_csv
+from tests.conftest import Deployment as Project
 
 
 def metadata(project: Project, asset: str, partition: str) -> dict[str, Any] | None:
@@ -52,7 +52,8 @@ def test_three_days_end_with_a_champion_trained_on_all_three(project: Project) -
     }
     assert len(raw_ids) == 3
     assert set(tags["ct.batch_ids"].split(",")) == raw_ids
-    assert tags["ct.family"] in {"lightgbm", "sklearn_logreg", "sklearn_hgb"}
+    assert tags["ct.family"] in {"lightgbm", "sklearn_linear", "sklearn_hgb"}
+    assert tags["ct.task"] == "binary" and tags["ct.metric"] == "roc_auc"
 
     for stage in STAGES[:3]:
         for partition in partitions:
@@ -79,7 +80,7 @@ def test_three_days_end_with_a_champion_trained_on_all_three(project: Project) -
     production = metadata(project, "production_model", last)
     assert production is not None and production["decision"] == "promote"
     assert production["champion_before"] == "none" and production["champion_after"] == champion
-    assert production["model_uri"] == f"models:/ct-model/{champion}"
+    assert production["model_uri"] == f"models:/shop/{champion}"
     assert check_result(project, "validated_batches", "events_match_schema", last) is True
     assert check_result(project, "production_model", "promotion_gate", last) is True
 
@@ -100,10 +101,10 @@ def test_a_shuffled_label_challenger_is_refused(project: Project) -> None:
     assert production is not None and production["decision"] == "keep champion"
     assert check_result(project, "production_model", "promotion_gate", partitions[-1]) is False
     evaluations = json.loads(
-        (project.settings.data_dir / "model_evaluations" / f"{partitions[-1]}.json").read_text()
+        (project.data_dir / "model_evaluations" / f"{partitions[-1]}.json").read_text()
     )
-    best_permuted = max(c["roc_auc"] for c in evaluations["candidates"])
-    assert best_permuted < evaluations["champion"]["roc_auc"] - 0.1
+    best_permuted = max(c["metrics"]["roc_auc"] for c in evaluations["candidates"])
+    assert best_permuted < evaluations["champion"]["metrics"]["roc_auc"] - 0.1
     permuted = registry.version_tags(evaluations["candidates"][0]["version"])
     assert permuted["ct.permuted_labels_seed"] == "3"
 
@@ -149,9 +150,7 @@ def test_every_malformed_kind_is_quarantined_and_the_good_batch_goes_on(project:
     assert "'amount'" in wrong_type["reason"] and wrong_type["failures"][0]["rows"]
 
     # Nothing lost: every row delivered is either validated or held in quarantine.
-    validated = pd.read_parquet(
-        project.settings.data_dir / "validated_batches" / f"{partition}.parquet"
-    )
+    validated = pd.read_parquet(project.data_dir / "validated_batches" / f"{partition}.parquet")
     rows_in = sum(data_lines(d) for d in dropped.values())
     rows_raw = sum(data_lines(Path(m["raw_path"]).read_bytes()) for m in manifests.values())
     held_rows = sum(data_lines(dropped[name]) for name in records)

@@ -14,15 +14,12 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from ct_assets.definitions import STAGES, build_definitions
 from ct_assets.lineage import model_lineage
-from ct_assets.ml.datagen import DriftingSource
-from ct_assets.ml.features import FEATURE_COLUMNS
-from ct_assets.ml.hpo import SearchBudget
+from ct_assets.names import RETRAIN, STAGES, TRIGGER_TAG
 from ct_assets.observe import latest_metadata
-from ct_assets.settings import PROJECT_ROOT
-from sensors.model_freshness import RETRAIN, TRIGGER_TAG, build_model_freshness_sensor
-from tests.conftest import EAGER_GATES, START, Project
+from sensors.model_freshness import build_model_freshness_sensor
+from tests.conftest import EAGER_GATES, REPOSITORY, deploy
+from tests.conftest import Deployment as Project
 
 BEFORE_DECISION = " or ".join(f'key:"{k}"' for k in STAGES[:-1])
 UP_TO_FEATURES = " or ".join(f'key:"{k}"' for k in STAGES[:3])
@@ -31,20 +28,15 @@ HOUR = 3600.0
 
 
 @pytest.fixture
-def deployed(tmp_path: Path, settings, monkeypatch) -> Iterator[Project]:
+def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
     """A project on a DAGSTER_HOME configured as shipped (dagster.yaml: promotion pool of 1),
     so separate processes share its instance and its concurrency slots."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copyfile(REPOSITORY / "dagster.yaml", home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
-        yield Project(
-            settings=settings,
-            defs=build_definitions(settings),
-            instance=instance,
-            source=DriftingSource(start=START, rows_per_day=1500, drift_day=100),
-        )
+        yield deploy(tmp_path, instance)
 
 
 def step_window(instance: dg.DagsterInstance, run_id: str, step: str) -> tuple[float, float]:
@@ -59,7 +51,7 @@ def test_two_promotions_started_at_once_end_with_one_consistent_champion(
     deployed: Project,
 ) -> None:
     project = deployed
-    project.reconfigure(gates=EAGER_GATES)
+    project.reconfigure(EAGER_GATES)
     project.drop_day(0)
     assert project.materialize(project.partition(0)).success
     registry = project.resource("mlflow")
@@ -70,14 +62,8 @@ def test_two_promotions_started_at_once_end_with_one_consistent_champion(
         project.drop_day(day)
         assert project.materialize(project.partition(day), BEFORE_DECISION).success
 
-    env = {
-        **os.environ,
-        "CT_HOME": str(project.settings.home),
-        "CT_PARTITION_START": START.isoformat(),
-        "CT_TRAINING_WINDOW": str(project.settings.training_window),
-        "CT_PROMOTION_MARGIN": "-1",
-        "CT_SLICE_TOLERANCE": "1",
-    }
+    # The Dagster CLI loads the project CT_PROJECT names, with its ct.yaml (eager gates).
+    env = {**os.environ, "CT_PROJECT": str(project.root)}
     dagster = str(Path(sys.executable).with_name("dagster"))
     runs = [
         subprocess.Popen(
@@ -85,7 +71,7 @@ def test_two_promotions_started_at_once_end_with_one_consistent_champion(
                 *(dagster, "asset", "materialize", "-m", "ct_assets.definitions"),
                 *("--select", "production_model", "--partition", project.partition(day)),
             ],
-            cwd=PROJECT_ROOT,
+            cwd=REPOSITORY,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -125,7 +111,9 @@ def test_two_promotions_started_at_once_end_with_one_consistent_champion(
 def test_the_incremental_candidate_continues_the_champion_until_its_full_retrain(
     project: Project,
 ) -> None:
-    project.reconfigure(gates=EAGER_GATES, families=("lightgbm_incremental",), full_retrain_every=2)
+    project.reconfigure(
+        {**EAGER_GATES, "training": {"families": ["lightgbm_incremental"], "full_retrain_every": 2}}
+    )
     registry = project.resource("mlflow")
     versions = []
     for day in range(3):
@@ -150,8 +138,8 @@ def test_the_incremental_candidate_continues_the_champion_until_its_full_retrain
     _, retrained = registry.load(versions[2])  # type: ignore[arg-type]
     # Day 0's model reads fewer columns than the features hold (selection left out the
     # day-constant day_of_week), and still passed the infrastructure gate through pyfunc.
-    assert len(base.feature_name()) < len(FEATURE_COLUMNS)
-    assert continued.num_trees() == base.num_trees() + project.settings.incremental_rounds
+    assert len(base.feature_name()) < len(project.spec.feature_names)
+    assert continued.num_trees() == base.num_trees() + project.spec.training.incremental_rounds
     assert retrained.num_trees() == base.num_trees()
     features = latest_frame(project, 1)[base.feature_name()].head(100)
     np.testing.assert_allclose(
@@ -176,13 +164,11 @@ def test_the_incremental_candidate_continues_the_champion_until_its_full_retrain
 def latest_frame(project: Project, day: int):
     import pandas as pd
 
-    return pd.read_parquet(
-        project.settings.data_dir / "features" / f"{project.partition(day)}.parquet"
-    )
+    return pd.read_parquet(project.data_dir / "features" / f"{project.partition(day)}.parquet")
 
 
 def test_a_search_logs_each_trial_as_a_child_run_of_its_candidate(project: Project) -> None:
-    project.reconfigure(families=("lightgbm",), search=SearchBudget(trials=3))
+    project.reconfigure({"training": {"families": ["lightgbm"], "search": {"trials": 3}}})
     project.drop_day(0)
     assert project.materialize(project.partition(0)).success
     registry = project.resource("mlflow")
@@ -208,7 +194,7 @@ def test_a_search_logs_each_trial_as_a_child_run_of_its_candidate(project: Proje
 
 def freshness_tick(project: Project, hours_later: float) -> dg.SensorResult:
     sensor = build_model_freshness_sensor(
-        project.settings, clock=lambda: time.time() + hours_later * HOUR
+        project.project, clock=lambda: time.time() + hours_later * HOUR
     )
     context = dg.build_sensor_context(instance=project.instance, definitions=project.defs)
     return sensor.evaluate_tick(context)

@@ -3,43 +3,89 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from ct_assets.ml.datagen import DriftingSource, write_atomically
 from ct_assets.ingest.parsing import check_file
-from ct_assets.ml.quality import QualityThresholds, measure_quality
+from ct_assets.ml.features import with_row_ids
+from ct_assets.ml.frames import BATCH, ROW_ID
+from ct_assets.ml.quality import measure_quality
+from ct_assets.names import (
+    FEATURES,
+    PRODUCTION_MODEL,
+    SCHEMA_CHECK,
+    VALIDATED_BATCHES,
+    quality_check_name,
+)
 from ct_assets.observe import latest_check_passed, latest_metadata
-from tests.conftest import Project
+from ct_assets.project.load import PROJECT_FILE, read_spec
+from ct_assets.project.spec import ProjectSpec
+from examples.energy.generator import MeterSource
+from examples.shop.generator import DriftingSource, write_atomically
+from tests.conftest import EXAMPLES, Deployment
 
-T = QualityThresholds()
+SHOP = read_spec(EXAMPLES / "shop" / PROJECT_FILE, {})
+ENERGY = read_spec(EXAMPLES / "energy" / PROJECT_FILE, {})
+
+
+def validated(spec: ProjectSpec, frame: pd.DataFrame, folder: Path) -> pd.DataFrame:
+    """A day as the validated stage holds it: typed, with its batch and row ids."""
+    outcome = check_file(write_atomically(frame, folder / "day.csv"), spec)
+    assert outcome.frame is not None, outcome.reason()
+    return with_row_ids(outcome.frame, "b-quality", spec)
 
 
 @pytest.fixture(scope="module")
 def events(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     source = DriftingSource(start=date(2026, 1, 1), rows_per_day=400)
-    path = write_atomically(source.day(0), tmp_path_factory.mktemp("q") / "day.csv")
-    frame = check_file(path).frame
-    assert frame is not None
-    return frame
+    return validated(SHOP, source.day(0), tmp_path_factory.mktemp("q"))
 
 
-def check(project: Project, name: str, partition: str) -> bool | None:
-    return latest_check_passed(project.instance, "validated_batches", name, partition)
+@pytest.fixture(scope="module")
+def readings(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    source = MeterSource(start=date(2026, 1, 1), rows_per_day=400)
+    return validated(ENERGY, source.day(0), tmp_path_factory.mktemp("q"))
+
+
+def check(project: Deployment, name: str, partition: str) -> bool | None:
+    return latest_check_passed(project.instance, VALIDATED_BATCHES, name, partition)
 
 
 def by_name(results):
     return {r.name: r for r in results}
 
 
+def test_validated_events_carry_their_batch_and_row_ids(events: pd.DataFrame) -> None:
+    assert list(events.columns) == [*SHOP.dataset.columns, BATCH, ROW_ID]
+    assert events[ROW_ID].tolist() == events["event_id"].tolist()
+    assert (events[BATCH] == "b-quality").all()
+
+
 def test_a_normal_day_passes_every_dimension(events: pd.DataFrame) -> None:
     arrived = datetime(2026, 1, 2, 6, tzinfo=UTC)
-    results = by_name(measure_quality(events, 0, arrived, [390, 410, 405], T))
+    results = by_name(measure_quality(events, 0, arrived, [390, 410, 405], SHOP))
+    assert list(results) == list(SHOP.dimensions)
     assert all(r.passed for r in results.values()), {n: r.summary for n, r in results.items()}
     assert results["volume"].measured["trailing_median"] == 405
     assert results["completeness"].measured["null_rate.amount"] == 0.0
+    assert f"null_rate.{BATCH}" not in results["completeness"].measured
+    assert f"null_rate.{ROW_ID}" not in results["completeness"].measured
     assert 0 < results["label_balance"].measured["positive_rate"] < 1
+
+
+def test_a_normal_energy_day_passes_every_dimension(readings: pd.DataFrame) -> None:
+    arrived = datetime(2026, 1, 2, 6, tzinfo=UTC)
+    results = by_name(measure_quality(readings, 0, arrived, [390, 410, 405], ENERGY))
+    # A regression task ends in the label's spread, not a class balance.
+    assert list(results) == list(ENERGY.dimensions)
+    assert list(results)[-1] == "label_spread" and "label_balance" not in results
+    assert all(r.passed for r in results.values()), {n: r.summary for n, r in results.items()}
+    assert results["volume"].measured["trailing_median"] == 405
+    assert results["completeness"].measured["null_rate.load_kwh"] == 0.0
+    assert results["label_spread"].measured["distinct_labels"] > 1
+    assert results["label_spread"].measured["label_std"] > 0
 
 
 @pytest.mark.parametrize(
@@ -52,52 +98,100 @@ def test_a_normal_day_passes_every_dimension(events: pd.DataFrame) -> None:
 )
 def test_each_dimension_fails_on_its_own_problem(events: pd.DataFrame, dimension, mutate) -> None:
     arrived = datetime(2026, 1, 2, 6, tzinfo=UTC)
-    results = by_name(measure_quality(mutate(events), 0, arrived, [], T))
+    results = by_name(measure_quality(mutate(events), 0, arrived, [], SHOP))
     failed = {n for n, r in results.items() if not r.passed}
     assert failed == {dimension}
 
 
-def test_volume_validity_and_timeliness_thresholds(events: pd.DataFrame) -> None:
+@pytest.mark.parametrize(
+    ("dimension", "mutate"),
+    [
+        ("uniqueness", lambda e: pd.concat([e, e.head(3)], ignore_index=True)),
+        ("label_spread", lambda e: e.assign(load_kwh=42.0)),
+        ("completeness", lambda e: e.assign(wind_kph=e["wind_kph"].where(e.index % 10 != 0))),
+    ],
+)
+def test_each_energy_dimension_fails_on_its_own_problem(
+    readings: pd.DataFrame, dimension, mutate
+) -> None:
+    # Without the sensor drop-outs, so that only the mutated dimension can fail (the nulls of
+    # a normal day are the test above).
+    readings = readings.assign(humidity_pct=readings["humidity_pct"].fillna(70.0))
+    arrived = datetime(2026, 1, 2, 6, tzinfo=UTC)
+    results = by_name(measure_quality(mutate(readings), 0, arrived, [], ENERGY))
+    failed = {n for n, r in results.items() if not r.passed}
+    assert failed == {dimension}
+
+
+def test_uniqueness_counts_duplicate_row_ids(events: pd.DataFrame) -> None:
+    twice = pd.concat([events, events.head(3)], ignore_index=True)
+    (result,) = [
+        r for r in measure_quality(twice, 0, datetime.now(UTC), [], SHOP) if r.name == "uniqueness"
+    ]
+    assert result.measured["duplicate_keys"] == 3
+    assert "event_id" in result.summary
+
+
+@pytest.mark.parametrize("spec", [SHOP, ENERGY], ids=["shop", "energy"])
+def test_volume_validity_and_timeliness_thresholds(
+    events: pd.DataFrame, readings: pd.DataFrame, spec: ProjectSpec
+) -> None:
+    day = events if spec is SHOP else readings
     late = datetime(2026, 1, 5, tzinfo=UTC)
-    results = by_name(measure_quality(events, 100, late, [2000, 2100], T))
+    results = by_name(measure_quality(day, 100, late, [2000, 2100], spec))
     assert not results["volume"].passed and results["volume"].measured["ratio"] < 0.5
     assert not results["validity"].passed and results["validity"].measured["refused_rows"] == 100
     assert not results["timeliness"].passed and results["timeliness"].measured["lag_hours"] > 48
     early = datetime(2026, 1, 1, 12, tzinfo=UTC)
-    timely = by_name(measure_quality(events, 0, early, [], T))["timeliness"]
+    timely = by_name(measure_quality(day, 0, early, [], spec))["timeliness"]
     assert not timely.passed and timely.measured["future_events"] > 0
 
 
-def test_an_empty_partition_fails_every_dimension(events: pd.DataFrame) -> None:
-    results = measure_quality(events.head(0), 0, datetime.now(UTC), [], T)
+def test_thresholds_come_from_the_declared_quality_section(events: pd.DataFrame) -> None:
+    late = datetime(2026, 1, 5, tzinfo=UTC)
+    patient = SHOP.model_copy(
+        update={"quality": SHOP.quality.model_copy(update={"max_lag_hours": 96.0})}
+    )
+    assert by_name(measure_quality(events, 0, late, [], patient))["timeliness"].passed
+    assert not by_name(measure_quality(events, 0, late, [], SHOP))["timeliness"].passed
+
+
+@pytest.mark.parametrize("spec", [SHOP, ENERGY], ids=["shop", "energy"])
+def test_an_empty_partition_fails_every_dimension(
+    events: pd.DataFrame, readings: pd.DataFrame, spec: ProjectSpec
+) -> None:
+    day = events if spec is SHOP else readings
+    results = measure_quality(day.head(0), 0, datetime.now(UTC), [], spec)
+    assert [r.name for r in results] == list(spec.dimensions)
     assert not any(r.passed for r in results)
 
 
-def test_duplicate_keys_across_batches_block_the_partition(project: Project) -> None:
+def test_duplicate_keys_across_batches_block_the_partition(project: Deployment) -> None:
     day = project.source.day(0)
     project.drop_day(0, day.head(800))
     project.drop_day(0, day.iloc[700:], name=f"overlap_{project.partition(0)}.csv")
     partition = project.partition(0)
     assert not project.materialize(partition).success
-    assert latest_check_passed(
-        project.instance, "validated_batches", "events_match_schema", partition
-    )
-    assert (
-        latest_check_passed(project.instance, "validated_batches", "quality_uniqueness", partition)
-        is False
-    )
-    assert latest_metadata(project.instance, "features", partition) is None
+    assert latest_check_passed(project.instance, VALIDATED_BATCHES, SCHEMA_CHECK, partition)
+    assert check(project, quality_check_name("uniqueness"), partition) is False
+    assert latest_metadata(project.instance, FEATURES, partition) is None
 
 
-def test_a_thin_day_warns_on_volume_but_proceeds(project: Project) -> None:
+def test_a_thin_day_warns_on_volume_but_proceeds(project: Deployment) -> None:
     for index in range(2):
         project.drop_day(index)
         assert project.materialize(project.partition(index)).success
     project.drop_day(2, project.source.day(2).head(300))
     partition = project.partition(2)
     assert project.materialize(partition).success
-    assert (
-        latest_check_passed(project.instance, "validated_batches", "quality_volume", partition)
-        is False
-    )
-    assert latest_metadata(project.instance, "production_model", partition) is not None
+    assert check(project, quality_check_name("volume"), partition) is False
+    assert latest_metadata(project.instance, PRODUCTION_MODEL, partition) is not None
+
+
+def test_a_stuck_label_blocks_an_energy_partition(energy: Deployment) -> None:
+    partition = energy.partition(0)
+    energy.drop_day(0, energy.source.day(0).assign(load_kwh=42.0))
+    assert not energy.materialize(partition).success
+    assert check(energy, SCHEMA_CHECK, partition)
+    assert check(energy, quality_check_name("label_spread"), partition) is False
+    assert latest_metadata(energy.instance, FEATURES, partition) is None

@@ -4,32 +4,76 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
-from ct_assets.ml.datagen import MALFORMED_RULES, DriftingSource, malformed_csv, write_atomically
 from ct_assets.ingest.parsing import check_file
-from ct_assets.ml.schema import SCHEMA_COLUMNS, validate_batch
+from ct_assets.ml.schema import build_schema, validate_batch
+from ct_assets.project.load import PROJECT_FILE, read_spec
+from examples.energy import generator as energy_generator
+from examples.shop.generator import (
+    CHANNELS,
+    MALFORMED_RULES,
+    DriftingSource,
+    corrupt,
+    malformed_csv,
+    write_atomically,
+)
+from tests.conftest import EXAMPLES
 
+SHOP = read_spec(EXAMPLES / "shop" / PROJECT_FILE, {})
+ENERGY = read_spec(EXAMPLES / "energy" / PROJECT_FILE, {})
 SOURCE = DriftingSource(start=date(2026, 1, 1), rows_per_day=300)
+METERS = energy_generator.MeterSource(start=date(2026, 1, 1), rows_per_day=300)
+# Each example: its declaration, a day of its data, and a float column of it.
+EXAMPLE_DAYS: dict[str, tuple[Any, Any, str]] = {
+    "shop": (SHOP, SOURCE, "amount"),
+    "energy": (ENERGY, METERS, "load_kwh"),
+}
 
 
 def test_a_generated_day_is_valid_and_typed(tmp_path: Path) -> None:
-    outcome = check_file(write_atomically(SOURCE.day(0), tmp_path / "batch.csv"))
+    outcome = check_file(write_atomically(SOURCE.day(0), tmp_path / "batch.csv"), SHOP)
     assert outcome.ok, outcome.reason()
     assert outcome.frame is not None
-    assert list(outcome.frame.columns) == list(SCHEMA_COLUMNS)
+    assert list(outcome.frame.columns) == list(build_schema(SHOP).columns)
+    assert list(outcome.frame.columns) == list(SHOP.dataset.columns)
     assert str(outcome.frame["event_time"].dtype) == "datetime64[ns, UTC]"
     assert outcome.frame["amount"].dtype == "float64"
     assert len(outcome.frame) == 300
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLE_DAYS))
+def test_a_generated_day_of_each_example_is_valid_and_typed(tmp_path: Path, example: str) -> None:
+    spec, source, number = EXAMPLE_DAYS[example]
+    outcome = check_file(write_atomically(source.day(0), tmp_path / "batch.csv"), spec)
+    assert outcome.ok, outcome.reason()
+    assert outcome.frame is not None
+    assert list(outcome.frame.columns) == list(build_schema(spec).columns)
+    assert str(outcome.frame[spec.dataset.time].dtype) == "datetime64[ns, UTC]"
+    assert outcome.frame[number].dtype == "float64"
+    assert len(outcome.frame) == 300
+
+
+def test_epoch_times_and_text_booleans_are_typed(tmp_path: Path) -> None:
+    day = METERS.day(0)
+    outcome = check_file(write_atomically(day, tmp_path / "meters.csv"), ENERGY)
+    assert outcome.ok and outcome.frame is not None, outcome.reason()
+    expected = pd.to_datetime(day["timestamp"], unit="s", utc=True).astype("datetime64[ns, UTC]")
+    assert outcome.frame["timestamp"].equals(expected)
+    assert pd.api.types.is_bool_dtype(outcome.frame["is_holiday"].dtype)
+    assert outcome.frame["is_holiday"].tolist() == (day["is_holiday"] == "true").tolist()
+    # A nullable float keeps its missing readings as data.
+    assert outcome.frame["humidity_pct"].isna().sum() == day["humidity_pct"].isna().sum()
 
 
 @pytest.mark.parametrize("kind", sorted(MALFORMED_RULES))
 def test_each_malformed_kind_is_refused_with_its_own_reason(tmp_path: Path, kind: str) -> None:
     path = tmp_path / f"drop_{kind}.csv"
     path.write_bytes(malformed_csv(SOURCE.day(0), kind))
-    outcome = check_file(path)
+    outcome = check_file(path, SHOP)
     assert not outcome.ok
     record = outcome.as_record()
     assert record["rules"] == [MALFORMED_RULES[kind]], record["reason"]
@@ -54,44 +98,103 @@ def test_reasons_name_the_column_and_rows(
 ) -> None:
     path = tmp_path / "drop.csv"
     path.write_bytes(malformed_csv(SOURCE.day(0), kind))
-    (failure,) = check_file(path).failures
+    (failure,) = check_file(path, SHOP).failures
     assert failure.column == column
     assert failure.rows[: len(rows)] == rows
     if column != "*":
         assert repr(column) in failure.describe()
 
 
+@pytest.mark.parametrize(
+    ("kind", "column", "rule", "rows"),
+    [
+        ("wrong_type", "timestamp", "wrong_type", [0, 25, 50]),
+        ("missing_column", "weather", "missing_column", []),
+        ("out_of_range", "humidity_pct", "out_of_range", [0, 30, 60]),
+    ],
+)
+def test_energy_corruptions_name_their_column_rule_and_rows(
+    tmp_path: Path, kind: str, column: str, rule: str, rows: list[int]
+) -> None:
+    path = write_atomically(energy_generator.corrupt(METERS.day(0), kind), tmp_path / "drop.csv")
+    outcome = check_file(path, ENERGY)
+    (failure,) = outcome.failures
+    assert (failure.column, failure.rule) == (column, rule), outcome.reason()
+    assert failure.rows[: len(rows)] == rows
+    assert repr(column) in failure.describe()
+
+
 def test_wrong_type_lists_the_offending_values(tmp_path: Path) -> None:
     path = tmp_path / "drop.csv"
     path.write_bytes(malformed_csv(SOURCE.day(0), "wrong_type"))
-    (failure,) = check_file(path).failures
-    assert set(failure.values) == {"n/a"}
-    assert "float64" in failure.detail
+    (failure,) = check_file(path, SHOP).failures
+    written = corrupt(SOURCE.day(0), "wrong_type")["amount"]
+    assert set(failure.values) == set(written[pd.to_numeric(written, errors="coerce").isna()])
+    assert failure.rule == "wrong_type" and "float64" in failure.detail
+
+
+def test_epoch_times_and_booleans_that_cannot_be_read_list_their_values(tmp_path: Path) -> None:
+    path = write_atomically(
+        energy_generator.corrupt(METERS.day(0), "wrong_type"), tmp_path / "a.csv"
+    )
+    (failure,) = check_file(path, ENERGY).failures
+    assert set(failure.values) == {"yesterday"}
+    assert "epoch_s" in failure.detail
+    day = METERS.day(0).astype({"is_holiday": object})
+    day.loc[4, "is_holiday"] = "maybe"
+    (failure,) = check_file(write_atomically(day, tmp_path / "b.csv"), ENERGY).failures
+    assert (failure.column, failure.rule, failure.rows) == ("is_holiday", "wrong_type", [4])
+    assert failure.values == ["maybe"] and "true or false" in failure.detail
+
+
+def test_an_unseen_category_declared_unknown_is_not_refused(tmp_path: Path) -> None:
+    day = METERS.day(0).copy()
+    day.loc[:9, "weather"] = "fog"
+    outcome = check_file(write_atomically(day, tmp_path / "fog.csv"), ENERGY)
+    assert outcome.ok and outcome.frame is not None, outcome.reason()
+    assert (outcome.frame["weather"] == "fog").sum() == 10
+    # The shop's categories refuse what they do not list.
+    orders = SOURCE.day(0).copy()
+    orders.loc[3, "channel"] = "phone"
+    (failure,) = check_file(write_atomically(orders, tmp_path / "phone.csv"), SHOP).failures
+    assert (failure.column, failure.rule, failure.rows) == ("channel", "not_allowed_value", [3])
 
 
 def test_non_utf8_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "drop.csv"
     path.write_bytes(malformed_csv(SOURCE.day(0), "non_utf8"))
-    (failure,) = check_file(path).failures
+    (failure,) = check_file(path, SHOP).failures
     assert failure.detail == "byte 0xff at line 5 is not UTF-8"
 
 
 def test_several_problems_are_all_reported(tmp_path: Path) -> None:
     frame = SOURCE.day(0).drop(columns=["country"])
     frame.loc[3, "n_items"] = 0
-    outcome = check_file(write_atomically(frame, tmp_path / "x.csv"))
+    outcome = check_file(write_atomically(frame, tmp_path / "x.csv"), SHOP)
     assert {(f.column, f.rule) for f in outcome.failures} == {
         ("country", "missing_column"),
         ("n_items", "out_of_range"),
     }
 
 
-def test_parquet_and_gzip_read_the_same_rows(tmp_path: Path) -> None:
-    frame = SOURCE.day(0)
+def test_several_problems_of_an_energy_file_are_all_reported(tmp_path: Path) -> None:
+    frame = METERS.day(0).drop(columns=["wind_kph"])
+    frame.loc[3, "occupancy"] = -1
+    outcome = check_file(write_atomically(frame, tmp_path / "x.csv"), ENERGY)
+    assert {(f.column, f.rule) for f in outcome.failures} == {
+        ("wind_kph", "missing_column"),
+        ("occupancy", "out_of_range"),
+    }
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLE_DAYS))
+def test_parquet_and_gzip_read_the_same_rows(tmp_path: Path, example: str) -> None:
+    spec, source, _ = EXAMPLE_DAYS[example]
+    frame = source.day(0)
     frame.to_parquet(tmp_path / "a.parquet", index=False)
     frame.to_csv(tmp_path / "a.csv.gz", index=False, compression="gzip")
-    from_parquet = check_file(tmp_path / "a.parquet")
-    from_gzip = check_file(tmp_path / "a.csv.gz")
+    from_parquet = check_file(tmp_path / "a.parquet", spec)
+    from_gzip = check_file(tmp_path / "a.csv.gz", spec)
     assert from_parquet.frame is not None and from_gzip.frame is not None
     pd.testing.assert_frame_equal(from_parquet.frame, from_gzip.frame)
 
@@ -108,13 +211,15 @@ def test_unreadable_files_are_refused_not_raised(
     tmp_path: Path, name: str, data: bytes, rule: str
 ) -> None:
     (tmp_path / name).write_bytes(data)
-    outcome = check_file(tmp_path / name)
+    outcome = check_file(tmp_path / name, SHOP)
     assert [f.rule for f in outcome.failures] == [rule]
     assert outcome.reason().startswith(f"{name}: ")
 
 
-def test_an_empty_frame_is_refused() -> None:
-    assert not validate_batch(SOURCE.day(0).head(0), "x.csv").ok
+@pytest.mark.parametrize("example", sorted(EXAMPLE_DAYS))
+def test_an_empty_frame_is_refused(example: str) -> None:
+    spec, source, _ = EXAMPLE_DAYS[example]
+    assert not validate_batch(source.day(0).head(0), "x.csv", spec).ok
 
 
 @pytest.mark.parametrize(
@@ -132,10 +237,29 @@ def test_every_way_of_writing_times_in_parquet_reads_the_same(tmp_path: Path, st
     times = pd.to_datetime(day["event_time"], utc=True)
     path = tmp_path / "drop.parquet"
     day.assign(event_time=stamp(times)).to_parquet(path, index=False)
-    outcome = check_file(path)
+    outcome = check_file(path, SHOP)
     assert outcome.ok and outcome.frame is not None, outcome.reason()
     assert outcome.frame["event_time"].equals(times.astype("datetime64[ns, UTC]"))
-    assert outcome.frame["channel"].isin(["web", "app", "store"]).all()
+    assert outcome.frame["channel"].isin(CHANNELS).all()
+    assert set(CHANNELS) == {"web", "app", "store"}
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        lambda s: s,  # epoch seconds as integers
+        lambda s: s.astype(str),  # as text
+        lambda s: s.astype(float),  # as floats
+    ],
+)
+def test_every_way_of_writing_epoch_times_in_parquet_reads_the_same(tmp_path: Path, stamp) -> None:
+    day = METERS.day(0)
+    times = pd.to_datetime(day["timestamp"], unit="s", utc=True).astype("datetime64[ns, UTC]")
+    path = tmp_path / "meters.parquet"
+    day.assign(timestamp=stamp(day["timestamp"])).to_parquet(path, index=False)
+    outcome = check_file(path, ENERGY)
+    assert outcome.ok and outcome.frame is not None, outcome.reason()
+    assert outcome.frame["timestamp"].equals(times)
 
 
 def test_a_bad_time_in_a_parquet_drop_is_named_with_its_row(tmp_path: Path) -> None:
@@ -143,23 +267,27 @@ def test_a_bad_time_in_a_parquet_drop_is_named_with_its_row(tmp_path: Path) -> N
     day.loc[7, "event_time"] = "yesterday-ish"
     path = tmp_path / "drop.parquet"
     day.to_parquet(path, index=False)
-    outcome = check_file(path)
+    outcome = check_file(path, SHOP)
     (failure,) = outcome.failures
     assert (failure.column, failure.rule, failure.rows) == ("event_time", "wrong_type", [7])
     assert failure.values == ["yesterday-ish"]
 
 
-def test_json_lines_are_read_like_csv_and_broken_lines_are_named(tmp_path: Path) -> None:
-    day = SOURCE.day(0)
+@pytest.mark.parametrize("example", sorted(EXAMPLE_DAYS))
+def test_json_lines_are_read_like_csv_and_broken_lines_are_named(
+    tmp_path: Path, example: str
+) -> None:
+    spec, source, _ = EXAMPLE_DAYS[example]
+    day = source.day(0)
     good = tmp_path / "pulled.jsonl"
     good.write_text(day.to_json(orient="records", lines=True))
-    outcome = check_file(good)
+    outcome = check_file(good, spec)
     assert outcome.ok and outcome.frame is not None and len(outcome.frame) == 300
     text = good.read_text().splitlines()
     broken = tmp_path / "broken.jsonl"
     broken.write_text("\n".join([*text[:3], "{not json", *text[3:]]) + "\n")
-    (failure,) = check_file(broken).failures
+    (failure,) = check_file(broken, spec).failures
     assert failure.rule == "not_json" and failure.rows == [3]
     cut = tmp_path / "cut.jsonl"
     cut.write_text("\n".join(text)[:-10])
-    assert check_file(cut).as_record()["rules"] == ["truncated"]
+    assert check_file(cut, spec).as_record()["rules"] == ["truncated"]

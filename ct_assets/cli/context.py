@@ -6,11 +6,12 @@ import argparse
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
-
-import dagster as dg
+from typing import TYPE_CHECKING, Any
 
 from ct_assets.project.load import Project, ProjectError, load_project
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 
 def project_of(args: argparse.Namespace) -> Project:
@@ -26,6 +27,8 @@ def definitions_of(project: Project) -> dg.Definitions:
 @contextmanager
 def instance_of(project: Project) -> Iterator[dg.DagsterInstance]:
     """The instance the project runs on: $DAGSTER_HOME when set, else the project's own."""
+    import dagster as dg
+
     if os.environ.get("DAGSTER_HOME"):
         with dg.DagsterInstance.get() as instance:
             yield instance
@@ -42,5 +45,7 @@ def instance_of(project: Project) -> Iterator[dg.DagsterInstance]:
 @contextmanager
 def resources_of(defs: dg.Definitions, *keys: str) -> Iterator[Any]:
     """Resources of `defs` outside a run, with their EnvVars resolved as a run would."""
+    import dagster as dg
+
     with dg.build_resources({k: (defs.resources or {})[k] for k in keys}) as resources:
         yield resources

@@ -123,6 +123,8 @@ def read_sample(path: Path, max_rows: int | None = None) -> Sample:
         if isinstance(exc, ProjectError):
             raise
         raise ProjectError(f"--from {path}: cannot be read ({exc})") from None
+    if frame.empty:
+        raise ProjectError(f"--from {path}: no rows: ct init infers the columns from rows")
     truncated = len(frame) > max_rows or (total is not None and total > max_rows)
     return Sample(frame.iloc[:max_rows], path.name, total, truncated)
 
@@ -250,7 +252,8 @@ def summary(inference: Inference, out: Path, written: list[Path]) -> str:
     if inference.left_out:
         lines.append("left out:")
         lines.extend(f"  {name}: {why}" for name, why in inference.left_out.items())
-    lines.append(f"slices: {inference.slices.column or '-'} ({inference.slices.reason})")
+    chosen = ", ".join(inference.slices) or "-"
+    lines.append(f"slices: {chosen} ({inference.slices_reason})")
     if inference.review:
         lines.append("review:")
         lines.extend(f"  - {note}" for note in inference.review)

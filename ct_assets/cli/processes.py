@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -74,24 +74,18 @@ class Servers:
             _signal_group(proc, signal.SIGINT)
         deadline = time.monotonic() + grace
         for proc in self.procs:
-            try:
+            with suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
         # A group outlives its leader when a child (a code server) ignores the interrupt.
         for proc in self.procs:
             _signal_group(proc, signal.SIGKILL)
-            try:
+            with suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
-    try:
+    with suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -136,9 +130,9 @@ def dagster_servers(
         signal.signal(signal.SIGTERM, previous)
 
 
-def processes_tagged(tag: str) -> list[int]:
-    """Pids of live processes carrying `CT_PROCESS_TAG=tag` (Linux: read from /proc)."""
-    marker = f"{TAG_VARIABLE}={tag}".encode()
+def processes_with(variable: str, value: str) -> list[int]:
+    """Pids of live processes whose environment holds `variable=value` (Linux: /proc)."""
+    marker = f"{variable}={value}".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

@@ -124,6 +124,11 @@ def floor_gate(best: Scored, floors: tuple[Bound, ...]) -> GateResult:
     return GateResult(FLOOR, True, f"{best.label} holds {held}", figures)
 
 
+def at_least(value: float, bound: float) -> bool:
+    """`value >= bound`, forgiving the last bits of float error (3.0 - 2.97 < 0.03)."""
+    return value >= bound - 1e-9 * max(1.0, abs(bound))
+
+
 def margin_gate(best: Scored, champion: Scored | None, policy: GatePolicy) -> GateResult:
     metric = policy.direction
     margin_text = policy.margin.text()
@@ -147,14 +152,14 @@ def margin_gate(best: Scored, champion: Scored | None, policy: GatePolicy) -> Ga
         f"({metric.direction}): improvement {gain:+.4f}"
     )
     if best.gain is None:
-        passed = gain >= margin
+        passed = at_least(gain, margin)
         sign = ">=" if passed else "<"
         return GateResult(MARGIN, passed, f"{versus} {sign} margin {margin:.4f}{relative}", figures)
     lower, upper = best.gain.lower, best.gain.upper
     figures.update(gain_ci_lower=lower, gain_ci_upper=upper, resamples=best.gain.resamples)
     interval = f"{CONFIDENCE:.0%} CI of the improvement [{lower:+.4f}, {upper:+.4f}]"
     # Noise must not promote: the whole confidence interval has to clear the margin.
-    passed = lower >= margin
+    passed = at_least(lower, margin)
     sign = ">=" if passed else "<"
     return GateResult(
         MARGIN,
@@ -215,7 +220,9 @@ def slice_gate(best: Scored, champion: Scored | None, policy: GatePolicy) -> Gat
         "tolerance": policy.slice_tolerance.text(),
     }
     regressed = [
-        r for r in compared if r["worsening"] > policy.slice_tolerance.absolute(r["champion"])
+        r
+        for r in compared
+        if not at_least(policy.slice_tolerance.absolute(r["champion"]), r["worsening"])
     ]
     what = f"{metric.title}, {metric.direction}"
     if regressed:

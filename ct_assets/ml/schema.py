@@ -27,6 +27,12 @@ FUTURE_TOLERANCE = timedelta(minutes=10)
 # without building a Python object per cell.
 TEXT = pd.StringDtype("pyarrow")
 TIME = pd.DatetimeTZDtype("ns", "UTC")
+# Cells that mean "no value" when a number, a flag or a time is expected. Text columns keep them
+# as written: there "NA" may be a country code.
+NULL_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "nil", "<na>", "#n/a"})
+_NULL_SPELLINGS = frozenset(
+    form for token in NULL_TOKENS for form in (token, token.upper(), token.capitalize())
+)
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 EPOCH_UNITS = {"epoch_s": "s", "epoch_ms": "ms", "epoch_us": "us", "epoch_ns": "ns"}
@@ -283,14 +289,22 @@ def prepare(frame: pd.DataFrame, spec: ProjectSpec) -> tuple[pd.DataFrame, list[
     return frame, failures
 
 
+def _missing_cells(values: pd.Series, spec: ProjectSpec, name: str) -> pd.Series:
+    column = spec.dataset.columns.get(name)
+    if column is None or column.type in ("string", "category"):
+        return values.replace("", np.nan)
+    return values.mask(values.isin(_NULL_SPELLINGS))
+
+
 def validate_batch(frame: pd.DataFrame, source: str, spec: ProjectSpec) -> ValidationOutcome:
     """Type and check a frame against the declared dataset, collecting every failure at once."""
     if frame.empty:
         return ValidationOutcome(source, None, [SchemaFailure("*", "header_only", "no rows")])
-    # An empty CSV cell is a missing value, not an empty string that happens to coerce. Only
-    # text as delivered (object columns from CSV and JSON) has cells; typed Parquet has values.
+    # An empty CSV cell is a missing value, not an empty string that happens to coerce, and in
+    # a column of numbers, flags or times so is "NA" or "null". Only text as delivered (object
+    # columns from CSV and JSON) has cells; typed Parquet has values.
     cells = frame.select_dtypes(include="object").columns
-    text = frame.assign(**{c: frame[c].replace("", np.nan) for c in cells}) if len(cells) else frame
+    text = frame.assign(**{c: _missing_cells(frame[c], spec, str(c)) for c in cells})
     text, typing = prepare(text, spec)
     mostly_null = mostly_null_columns(text, spec)
     schema = build_schema(spec)

@@ -16,14 +16,15 @@ from typing import Any, Literal
 
 import pandas as pd
 
+# How a missing value is written in files, besides an empty cell (compared stripped, lowercase):
+# the validator's own list, so what init calls missing the schema accepts as missing.
+from ct_assets.ml.schema import NULL_TOKENS
 from ct_assets.ml.vocabulary import BINARY, REGRESSION
 from ct_assets.project.load import ProjectError
 from ct_assets.project.spec import RESERVED_PREFIX, Quality, did_you_mean
 
 # A sample this long shows the types and value sets; more rows only cost time and memory.
 MAX_ROWS = 200_000
-# How a missing value is written in files, besides an empty cell (compared stripped, lowercase).
-NULL_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "nil", "<na>", "#n/a"})
 # Text with at most this many values, each seen at least this often on average, is a category.
 MAX_CATEGORIES = 50
 MIN_ROWS_PER_CATEGORY = 2
@@ -64,10 +65,11 @@ LABEL_NAMES = (
     "converted",
 )
 LABEL_WORDS = frozenset({"label", "target"})
-TIME_WORDS = frozenset({"time", "timestamp", "ts", "date", "datetime", "created", "updated"})
-TIME_WORDS |= {"epoch"}
+TIME_WORDS = frozenset(
+    {"time", "timestamp", "ts", "date", "datetime", "created", "updated", "epoch"}
+)
 ID_WORDS = frozenset({"id", "uuid", "guid"})
-# Names of whose history window features aggregate.
+# Words naming a subject: whose earlier events window features aggregate.
 ENTITY_WORDS = frozenset(
     {
         "customer",
@@ -83,11 +85,22 @@ ENTITY_WORDS = frozenset(
         "subscriber",
     }
 )
-# Names of one event each.
+# Words naming one event: an id of one row each.
 EVENT_WORDS = frozenset(
-    {"event", "row", "record", "transaction", "txn", "order", "request", "message", "trace"}
+    {
+        "event",
+        "row",
+        "record",
+        "transaction",
+        "txn",
+        "order",
+        "request",
+        "message",
+        "trace",
+        "uuid",
+        "guid",
+    }
 )
-EVENT_WORDS |= {"uuid", "guid"}
 _TRUE_TEXT = frozenset({"true", "t", "yes", "y"})
 _FALSE_TEXT = frozenset({"false", "f", "no", "n"})
 _WORD_BOOLS = frozenset({"true", "false", "yes", "no"})
@@ -196,7 +209,8 @@ class Inference:
     left_out: dict[str, str]  # column -> why it is not a feature
     transforms: str
     windows: str
-    slices: Guess  # column: a comma-separated list, or None
+    slices: list[str]
+    slices_reason: str
     review: list[str] = field(default_factory=list)
 
     @property
@@ -464,7 +478,7 @@ def guess_time(profiles: dict[str, Profile], label: str, options: InitOptions) -
 
 
 def _examples(p: Profile, n: int = 3) -> str:
-    shown = [repr(v) for v in list(p.counts.index)[:n]]
+    shown = [repr(_plain(v)) for v in sorted(p.counts.index, key=str)[:n]]
     return ", ".join(shown) if shown else "every value empty"
 
 
@@ -541,11 +555,11 @@ def _numbers(p: Profile) -> tuple[float, float]:
     return float(index.min()), float(index.max())
 
 
-def _shown(value: float) -> str:
+def _number(value: float) -> str:
     return f"{value:g}" if not float(value).is_integer() else f"{int(value)}"
 
 
-def declare_column(p: Profile, is_label: bool, id_like: bool) -> Declared:
+def declare_column(p: Profile, is_label: bool, identifier: bool) -> Declared:
     """The declaration of one non-label column, or the label's base type."""
     value: dict[str, Any] = {}
     if p.kind == "empty":
@@ -559,10 +573,12 @@ def declare_column(p: Profile, is_label: bool, id_like: bool) -> Declared:
         reason = p.note
     elif p.kind in ("int", "float"):
         value, reason = _declare_number(p, is_label)
-    elif id_like or p.distinct > MAX_CATEGORIES or p.distinct * MIN_ROWS_PER_CATEGORY > p.present:
+    elif (
+        identifier or p.distinct > MAX_CATEGORIES or p.distinct * MIN_ROWS_PER_CATEGORY > p.present
+    ):
         value = {"type": "string"}
         reason = f"text with {p.distinct:,} distinct values in {p.present:,} rows" + (
-            ": an identifier" if id_like else ""
+            ": an identifier" if identifier else ""
         )
     else:
         categories = sorted(str(v) for v in p.counts.index)
@@ -593,7 +609,7 @@ def _declare_number(p: Profile, is_label: bool) -> tuple[dict[str, Any], str]:
     if p.kind == "int" and not is_label and hints_flag(p.name) and set(p.counts.index) <= {0, 1}:
         return {"type": "bool"}, "0/1 in a column named like a flag"
     value: dict[str, Any] = {"type": p.kind}
-    reason = f"{p.note}, {_shown(low)} to {_shown(high)}"
+    reason = f"{p.note}, {_number(low)} to {_number(high)}"
     if low >= 0:
         value["checks"] = {"ge": 0}
         reason += "; none negative, so ge: 0 and no upper bound"
@@ -663,7 +679,7 @@ def _binary_label(p: Profile, options: InitOptions) -> tuple[Declared, Guess, Gu
         kind = p.kind
         values = sorted(int(v) if kind == "int" else float(v) for v in counts.index)
         declared: dict[str, Any] = {"type": kind, "checks": {"isin": values}}
-        reason = f"{p.note}: {_shown(values[0])} or {_shown(values[1])}"
+        reason = f"{p.note}: {_number(values[0])} or {_number(values[1])}"
         return Declared(declared, reason), Guess(BINARY, why), _positive(counts, 1)
     categories = sorted(str(v) for v in counts.index)
     declared = {"type": "category", "categories": categories}
@@ -672,22 +688,30 @@ def _binary_label(p: Profile, options: InitOptions) -> tuple[Declared, Guess, Gu
     return Declared(declared, reason), Guess(BINARY, why), _positive(text_counts, None)
 
 
+# Text values read as the positive class, as ct itself reads them when task.positive is unset.
+USUAL_POSITIVES = ("1", "true", "yes", "y", "positive", "pos")
+
+
 def _positive(counts: pd.Series, usual: bool | int | None) -> Guess:
-    """1 or true when the label holds it; else the minority class (ties: the later value)."""
+    """1 or true (or 'yes', 'positive' as text) when the label holds it; else the minority
+    class (ties: the later value)."""
     total = int(counts.sum())
     values = [_plain(v) for v in counts.index]
     share = {v: int(c) / total for v, c in zip(values, counts.to_numpy(), strict=True)}
-    if usual is not None:
-        for value in values:
-            if value == usual:
-                return Guess(
-                    value, f"{shown_value(value)} is the usual positive ({share[value]:.1%})"
-                )
+    for value in values:
+        if _is_usual(value, usual):
+            return Guess(value, f"{shown_value(value)} is the usual positive ({share[value]:.1%})")
     # min keeps the first of equals: scanning from the end makes a tie go to the later value.
     minority = min(reversed(sorted(values)), key=lambda v: share[v])
     even = len(set(share.values())) == 1
     why = "the classes are even: the later value" if even else "the minority class"
     return Guess(minority, f"{why} ({share[minority]:.1%} of rows)")
+
+
+def _is_usual(value: Any, usual: bool | int | None) -> bool:
+    if usual is not None:
+        return bool(value == usual)
+    return str(value).strip().lower() in USUAL_POSITIVES
 
 
 def _plain(value: Any) -> Any:
@@ -803,7 +827,7 @@ def window_groups(
 
 def choose_slices(
     features: list[str], declared: dict[str, Declared], profiles: dict[str, Profile]
-) -> Guess:
+) -> tuple[list[str], str]:
     fit = [
         f
         for f in features
@@ -813,15 +837,14 @@ def choose_slices(
     fit.sort(key=lambda f: (declared[f].value["type"] != "category", profiles[f].distinct))
     chosen = fit[:MAX_SLICES]
     if not chosen:
-        return Guess(
-            None,
+        return (
+            [],
             f"no category or bool feature with 2 to {MAX_SLICE_VALUES} values: no slice gates",
         )
     shown = ", ".join(f"{f} ({profiles[f].distinct} values)" for f in chosen)
-    return Guess(
-        ", ".join(chosen),
+    return chosen, (
         f"category or bool features with few values, categories first: {shown}; a candidate "
-        "that loses too much on one group is not promoted",
+        "that loses too much on one group is not promoted"
     )
 
 
@@ -863,7 +886,7 @@ def infer_project(sample: Sample, options: InitOptions) -> Inference:
     assert time.column is not None
     label_declared, task, positive = declare_label(profiles[label.column], options)
     declared = {
-        n: declare_column(p, is_label=False, id_like=id_like(p))
+        n: declare_column(p, is_label=False, identifier=id_like(p))
         for n, p in profiles.items()
         if n != label.column
     }
@@ -881,8 +904,8 @@ def infer_project(sample: Sample, options: InitOptions) -> Inference:
     names = set(columns)
     transforms, transforms_reason = time_transforms(profiles[time.column], names)
     groups, windows_reason = window_groups(entity.column, features, declared, profiles, names)
-    slices = choose_slices(features, declared, profiles)
-    spec = _spec(options, roles, task, positive, declared, columns, profiles)
+    slices, slices_reason = choose_slices(features, declared, profiles)
+    spec = _spec(options, roles, task, positive, declared, columns)
     spec["features"] = {"columns": features, "transforms": transforms}
     if groups:
         spec["features"]["windows"] = {"inclusive": False, "aggregates": groups}
@@ -903,6 +926,7 @@ def infer_project(sample: Sample, options: InitOptions) -> Inference:
         transforms=transforms_reason,
         windows=windows_reason,
         slices=slices,
+        slices_reason=slices_reason,
     )
     inference.review = review_notes(inference, sample, profiles, declared)
     return inference
@@ -940,7 +964,6 @@ def _spec(
     positive: Guess | None,
     declared: dict[str, Declared],
     columns: list[str],
-    profiles: dict[str, Profile],
 ) -> dict[str, Any]:
     task_section: dict[str, Any] = {"type": task.column}
     if positive is not None:
@@ -956,11 +979,11 @@ def _spec(
     }
 
 
-def _sections(task: str | None, time: Profile, slices: Guess) -> dict[str, Any]:
+def _sections(task: str | None, time: Profile, slices: list[str]) -> dict[str, Any]:
     start = pd.DatetimeIndex(time.counts.index).min()
     binary = task == BINARY
     slice_section: dict[str, Any] = {
-        "columns": slices.column.split(", ") if slices.column else [],
+        "columns": list(slices),
         "min_rows": 100,
         "tolerance": 0.05 if binary else "10%",
     }
@@ -1035,7 +1058,8 @@ def review_notes(
     entity = roles["entity"]
     if entity.column is not None and "also id-like" in entity.reason:
         notes.append(f"the entity is {entity.column}: pass --entity COL to pick another")
-    notes.extend(_column_notes(profiles, declared, set(inference.features)))
+    taken = {str(g.column) for g in roles.values() if g.column is not None}
+    notes.extend(_column_notes(profiles, declared, inference.features, taken))
     return notes
 
 
@@ -1064,19 +1088,19 @@ def _time_notes(time: Profile) -> list[str]:
 
 
 def _column_notes(
-    profiles: dict[str, Profile], declared: dict[str, Declared], features: set[str]
+    profiles: dict[str, Profile],
+    declared: dict[str, Declared],
+    features: list[str],
+    roles: set[str],
 ) -> list[str]:
     notes = []
-    tokens = {
-        n: p.null_tokens
-        for n, p in profiles.items()
-        if p.null_tokens and set(p.null_tokens) - ({"nan", "NaN"} if p.kind == "float" else set())
-    }
-    if tokens:
-        shown = "; ".join(f"{n}: {', '.join(repr(t) for t in ts)}" for n, ts in tokens.items())
+    for name, p in profiles.items():
+        if name in roles or not (id_like(p) and hints_entity(name)):
+            continue
+        how = "unique in the sample" if p.unique else "not a role"
         notes.append(
-            f"missing values are written as text ({shown}): ct reads an empty cell as missing; "
-            "check that these files validate, or deliver empty cells"
+            f"{name} names a subject but is {how}: pass --entity {name} if window features "
+            "should aggregate each one's history"
         )
     categories = [n for n in features if declared[n].value["type"] == "category"]
     if categories:

@@ -121,10 +121,20 @@ class Project:
     def duration(self, text: str) -> timedelta:
         return parse_duration(text)
 
-    def with_spec(self, **sections: Any) -> Project:
-        """The same project with some sections (or keys) replaced, validated again."""
-        merged = {**self.spec.model_dump(mode="json", exclude_unset=True), **sections}
+    def with_spec(self, changes: Mapping[str, Any]) -> Project:
+        """The same project with some keys changed (nested mappings merge), validated again."""
+        merged = _merge(self.spec.model_dump(mode="json", exclude_unset=True), changes)
         return Project(ProjectSpec.model_validate(merged), self.root, self.home)
+
+
+def _merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def find_root(explicit: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Path:

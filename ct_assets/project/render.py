@@ -151,7 +151,7 @@ def _notes(inference: Inference) -> Notes:
         notes.add(("features", "windows"), inference.windows)
     else:
         notes.add(("features",), f"windows: none: {inference.windows}")
-    notes.add(("gates", "slices", "columns"), inference.slices.reason)
+    notes.add(("gates", "slices", "columns"), inference.slices_reason)
     if "quality" in spec:
         notes.add(("quality",), _balance_note(spec["quality"]))
     return notes

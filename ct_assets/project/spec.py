@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ct_assets.ml.vocabulary import (
@@ -40,7 +39,8 @@ DIMENSIONS_BY_TASK = {
 # Names in a sources section that would hold a secret or a credentialed URL if given literally.
 SECRET_KEYS = ("password", "token", "secret", "url", "dsn", "api_key", "key_secret")
 _CREDENTIALS_IN_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]*:[^/@\s]+@", re.IGNORECASE)
-_DURATION = re.compile(r"^\s*\d+(\.\d+)?\s*(s|m|min|h|d|w)\s*$", re.IGNORECASE)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
 
 
 class Strict(BaseModel):
@@ -49,12 +49,11 @@ class Strict(BaseModel):
 
 def parse_duration(text: str | int | float) -> timedelta:
     """'90s', '15m', '26h', '7d', '2w'; a bare number is seconds."""
+    found = _DURATION.match(text) if isinstance(text, str) else None
     if isinstance(text, int | float) and not isinstance(text, bool):
         seconds = float(text)
-    elif isinstance(text, str) and _DURATION.match(text):
-        seconds = pd.Timedelta(text.strip().lower().replace("min", "m")).total_seconds()
-        if text.strip().lower().endswith("w"):
-            seconds = float(text.strip()[:-1]) * 7 * 86_400
+    elif found is not None:
+        seconds = float(found.group(1)) * _UNIT_SECONDS[found.group(2).lower()]
     else:
         raise ValueError(f"{text!r} is not a duration such as 30s, 15m, 26h, 7d or 2w")
     if seconds <= 0:
@@ -374,7 +373,7 @@ class Partitions(Strict):
     @classmethod
     def _a_date(cls, value: str) -> str:
         try:
-            pd.Timestamp(value)
+            date.fromisoformat(str(value))
         except ValueError:
             raise ValueError(f"{value!r} is not a date such as 2026-01-01") from None
         return value

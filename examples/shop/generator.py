@@ -80,7 +80,7 @@ def corrupt(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     bad = frame.copy()
     if kind == "wrong_type":
         bad["amount"] = bad["amount"].astype(str)
-        bad.loc[bad.index[::50], "amount"] = "n/a"
+        bad.loc[bad.index[::50], "amount"] = "12,50"  # a decimal comma
     elif kind == "missing_column":
         bad = bad.drop(columns=["channel"])
     elif kind == "duplicated_rows":
@@ -155,5 +155,5 @@ SCRIPT = (
 )
 
 
-def demo_source(first_day: date, rows_per_day: int | None = None) -> DriftingSource:
-    return DriftingSource(start=first_day, rows_per_day=rows_per_day or 3000, drift_day=3)
+def demo_source(first_day: date, rows_per_day: int | None = None, drift_day: int = 3) -> DriftingSource:
+    return DriftingSource(start=first_day, rows_per_day=rows_per_day or 3000, drift_day=drift_day)
