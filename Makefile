@@ -1,6 +1,9 @@
 # Shortcuts for the commands the README gives; each fails when its tool fails.
 .PHONY: demo ui test lint dev
 
+# The project `make dev` serves: an example, or any folder with a ct.yaml.
+CT_PROJECT ?= $(CURDIR)/examples/shop
+
 demo:
 	uv run --locked ct demo
 
@@ -16,4 +19,4 @@ lint:
 	uv run --locked mypy
 
 dev:
-	uv run --locked dagster dev -w workspace.yaml -h 127.0.0.1
+	uv run --locked ct up --ui --project $(CT_PROJECT)

@@ -206,9 +206,7 @@ def build_candidates(
         refs: list[dict[str, Any]] = []
         for family in families:
             run_id = mlflow.start_candidate_run(family, partition)
-            trained = train_candidate(
-                family, train, labels, inputs, spec, plan, mlflow, run_id
-            )
+            trained = train_candidate(family, train, labels, inputs, spec, plan, mlflow, run_id)
             fit = score(
                 spec.task.type,
                 fit_rows[LABEL].to_numpy(),

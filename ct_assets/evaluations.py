@@ -177,7 +177,7 @@ def build_evaluations(
                 gains = paired_bootstrap_gains(
                     labels, {best.version: predicted[best.version]}, champion_values, metric
                 )
-                best = best.model_copy(update={"gain": Gain(**gains[best.version])})
+                best = best.model_copy(update={"gain": Gain.model_validate(gains[best.version])})
                 candidates = [best if c.version == best.version else c for c in candidates]
         labelled = {f"candidate v{c.version}": c for c in candidates}
         if champion:

@@ -54,8 +54,12 @@ def partition_row(
         "batches": len(_ids(raw.get("batch_ids"))),
         "rows": None if validated is None else validated.get("dagster/row_count"),
         "quarantined": [
-            {"batch_id": q["batch_id"], "file": q.get("file"), "rules": q.get("rules", []),
-             "reason": q.get("reason", "")}
+            {
+                "batch_id": q["batch_id"],
+                "file": q.get("file"),
+                "rules": q.get("rules", []),
+                "reason": q.get("reason", ""),
+            }
             for q in quarantined
         ],
         "features": None if features is None else features.get("dagster/row_count"),

@@ -150,9 +150,7 @@ class MlflowRegistry(dg.ConfigurableResource):
             # MLflow hints that integer columns cannot carry missing values. Ours never do: they
             # are int64 in the whole feature frame, and a missing category is the code -1.
             warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-            signature = infer_signature(
-                example, predict(trained.family, trained.model, example)
-            )
+            signature = infer_signature(example, predict(trained.family, trained.model, example))
         all_tags = {**tags, **trained.tags, FAMILY_TAG: trained.family}
         with mlflow.start_run(run_id=run_id):
             mlflow.set_tags(all_tags)

@@ -15,7 +15,9 @@ POLICY = GatePolicy(metric="roc_auc", margin=Threshold(value=0.01))
 
 
 def scored(version: str, auc: float, lower: float | None = None) -> Scored:
-    gain = None if lower is None else Gain(gain=lower + 0.02, lower=lower, upper=0.2, resamples=1000)
+    gain = (
+        None if lower is None else Gain(gain=lower + 0.02, lower=lower, upper=0.2, resamples=1000)
+    )
     return Scored(version=version, family="lightgbm", metrics={"roc_auc": auc}, gain=gain)
 
 
@@ -151,6 +153,4 @@ def test_the_contract_refuses_a_record_that_does_not_fit() -> None:
             {"task": "binary", "metric": "roc_auc", "feature_set_id": "x", "candidates": []}
         )
     with pytest.raises(ValidationError, match="extra"):
-        Scored.model_validate(
-            {"version": "1", "family": "lightgbm", "metrics": {}, "roc_auc": 0.7}
-        )
+        Scored.model_validate({"version": "1", "family": "lightgbm", "metrics": {}, "roc_auc": 0.7})

@@ -393,7 +393,9 @@ def test_log1p_of_a_value_at_or_below_minus_one_is_missing_not_minus_infinity() 
         "energy",
         {
             "features": {
-                "transforms": [{"name": "log_temperature", "op": "log1p", "column": "temperature_c"}]
+                "transforms": [
+                    {"name": "log_temperature", "op": "log1p", "column": "temperature_c"}
+                ]
             }
         },
     )

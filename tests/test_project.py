@@ -138,9 +138,7 @@ def test_dagster_cli_materializes_a_partition_of_a_user_project(tmp_path: Path) 
     shutil.copyfile(REPOSITORY / "dagster.yaml", home / "dagster.yaml")
     project = write_project(tmp_path / "energy", "energy")
     source = generator("energy").demo_source(START, 500)
-    generator("energy").write_atomically(
-        source.day(0), project.landing_dir / source.day_name(0)
-    )
+    generator("energy").write_atomically(source.day(0), project.landing_dir / source.day_name(0))
     env = {**os.environ, "DAGSTER_HOME": str(home), "CT_PROJECT": str(project.root)}
     dagster = Path(sys.executable).with_name("dagster")
     completed = subprocess.run(
@@ -175,7 +173,8 @@ def product_files() -> list[Path]:
 
 
 def test_no_product_module_knows_an_example_s_column_names() -> None:
-    quoted = re.compile(r"[\"'](%s)[\"']" % "|".join(DEMO_COLUMNS + ENERGY_COLUMNS))
+    names = "|".join(DEMO_COLUMNS + ENERGY_COLUMNS)
+    quoted = re.compile(rf"[\"']({names})[\"']")
     found = [
         f"{path.relative_to(REPOSITORY)}:{number}: {line.strip()}"
         for path in product_files()

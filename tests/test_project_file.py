@@ -130,7 +130,7 @@ def test_a_refused_project_file_leaves_nothing_written(
 
 def test_a_password_is_refused_with_the_variable_to_use() -> None:
     text = edited("  landing: landing ", "  sql: {password: hunter2}\n  landing: landing ")
-    with pytest.raises(ProjectError, match="sources.sql.password: a literal secret") as refused:
+    with pytest.raises(ProjectError, match=r"sources\.sql\.password: a literal secret") as refused:
         parse_spec(text, "ct.yaml", {})
     assert "url_env: CT_SQL_URL" in str(refused.value)
     token = edited("  landing: landing ", "  http_api: {token: abc123}\n  landing: landing ")
@@ -176,7 +176,7 @@ def test_the_project_is_found_by_flag_variable_or_current_folder(
     assert (
         load_project(None, {"CT_HOME": str(tmp_path / "elsewhere")}).home == tmp_path / "elsewhere"
     )
-    with pytest.raises(ProjectError, match="no ct.yaml in .* run `ct init --from FILE`"):
+    with pytest.raises(ProjectError, match=r"no ct\.yaml in .* run `ct init --from FILE`"):
         find_root(tmp_path, {})
 
 

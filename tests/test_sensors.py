@@ -5,17 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import dagster as dg
+import pytest
 
-from ct_assets.definitions import STAGES
-from ct_assets.ml.datagen import corrupt
+from ct_assets.names import FILE_DROP, RAW_BATCHES, STAGES, TRIGGER_TAG, source_key
 from resources.sources import FileDropSource
 from sensors.file_drop import DropCursor, plan_drops
-from tests.conftest import Project
+from tests.conftest import Deployment
 
 DOWNSTREAM = STAGES[1:]
+EXAMPLES = ["shop", "energy"]
 
 
-def tick(project: Project, cursor: str | None) -> Any:
+def deployment(request: pytest.FixtureRequest, example: str) -> Deployment:
+    return request.getfixturevalue("project" if example == "shop" else example)
+
+
+def tick(project: Deployment, cursor: str | None) -> Any:
     sensor = project.defs.get_sensor_def("file_drop_sensor")
     context = dg.build_sensor_context(
         instance=project.instance,
@@ -27,14 +32,21 @@ def tick(project: Project, cursor: str | None) -> Any:
     return result
 
 
-def test_one_new_file_requests_exactly_its_partition(project: Project) -> None:
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_one_new_file_requests_exactly_its_partition(
+    request: pytest.FixtureRequest, example: str
+) -> None:
+    project = deployment(request, example)
     assert tick(project, None).run_requests == []
     project.drop_day(1)
     first = tick(project, None)
-    (request,) = first.run_requests
-    assert request.partition_key == project.partition(1)
-    assert request.asset_selection == [dg.AssetKey("raw_batches")]
-    assert request.run_key is not None
+    (run,) = first.run_requests
+    assert run.partition_key == project.partition(1)
+    assert run.asset_selection == [dg.AssetKey(RAW_BATCHES)]
+    assert run.run_key is not None
+    assert run.tags[TRIGGER_TAG] == FILE_DROP
+    (event,) = first.asset_events
+    assert event.asset_key == source_key(FILE_DROP)
 
     # A restarted daemon resumes from the stored cursor: nothing new, nothing requested.
     again = tick(project, first.cursor)
@@ -42,21 +54,24 @@ def test_one_new_file_requests_exactly_its_partition(project: Project) -> None:
     assert again.cursor == first.cursor
 
 
-def test_identical_bytes_under_a_new_name_are_recognised(project: Project) -> None:
+def test_identical_bytes_under_a_new_name_are_recognised(project: Deployment) -> None:
     path = project.drop_day(0)
     first = tick(project, None)
     assert len(first.run_requests) == 1
-    (project.landing / "resent_2026-01-01.csv").write_bytes(path.read_bytes())
+    resent = project.landing / f"resent_{project.partition(0)}.csv"
+    resent.write_bytes(path.read_bytes())
     second = tick(project, first.cursor)
     assert second.run_requests == []
     cursor = DropCursor.parse(second.cursor)
-    assert str(project.landing / "resent_2026-01-01.csv") in cursor.files
+    assert str(resent) in cursor.files
     assert len(cursor.hashes) == 1
 
 
+@pytest.mark.parametrize("example", EXAMPLES)
 def test_files_of_two_days_request_two_partitions_and_changed_content_is_new(
-    project: Project,
+    request: pytest.FixtureRequest, example: str
 ) -> None:
+    project = deployment(request, example)
     project.drop_day(0)
     project.drop_day(2)
     first = tick(project, None)
@@ -93,20 +108,26 @@ def requested(result: dg.EvaluateAutomationConditionsResult) -> dict[str, set[st
     }
 
 
-def test_automation_runs_the_whole_chain_for_a_new_partition_only(project: Project) -> None:
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_automation_runs_the_whole_chain_for_a_new_partition_only(
+    request: pytest.FixtureRequest, example: str
+) -> None:
+    project = deployment(request, example)
     cursor = dg.evaluate_automation_conditions(project.defs, project.instance).cursor
     project.drop_day(0)
-    assert project.materialize(project.partition(0), 'key:"raw_batches"').success
+    assert project.materialize(project.partition(0), f'key:"{RAW_BATCHES}"').success
     result = dg.evaluate_automation_conditions(project.defs, project.instance, cursor=cursor)
     assert requested(result) == {k: {project.partition(0)} for k in DOWNSTREAM}
 
 
+@pytest.mark.parametrize("example", EXAMPLES)
 def test_automation_stops_at_a_failed_blocking_check_and_resumes_next_day(
-    project: Project,
+    request: pytest.FixtureRequest, example: str
 ) -> None:
+    project = deployment(request, example)
     cursor = dg.evaluate_automation_conditions(project.defs, project.instance).cursor
-    project.drop_day(0, corrupt(project.source.day(0), "missing_column"))
-    assert project.materialize(project.partition(0), 'key:"raw_batches"').success
+    project.drop_day(0, project.module.corrupt(project.source.day(0), "missing_column"))
+    assert project.materialize(project.partition(0), f'key:"{RAW_BATCHES}"').success
     result = dg.evaluate_automation_conditions(project.defs, project.instance, cursor=cursor)
     assert requested(result) == {k: {project.partition(0)} for k in DOWNSTREAM}
     assert not project.materialize(
@@ -118,6 +139,6 @@ def test_automation_stops_at_a_failed_blocking_check_and_resumes_next_day(
     assert requested(result) == {}
 
     project.drop_day(1)
-    assert project.materialize(project.partition(1), 'key:"raw_batches"').success
+    assert project.materialize(project.partition(1), f'key:"{RAW_BATCHES}"').success
     result = dg.evaluate_automation_conditions(project.defs, project.instance, cursor=result.cursor)
     assert requested(result) == {k: {project.partition(1)} for k in DOWNSTREAM}

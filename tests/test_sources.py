@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,13 @@ import redis
 import sqlalchemy as sa
 
 from ct_assets.definitions import build_definitions
-from ct_assets.ml.datagen import DriftingSource
-from ct_assets.ingest.parsing import parse_bytes
+from ct_assets.ingest.parsing import check_file, parse_bytes
+from ct_assets.names import FILE_DROP, RAW_BATCHES, source_key
 from ct_assets.observe import latest_metadata
-from ct_assets.settings import PROJECT_ROOT, PipelineSettings
+from ct_assets.project.load import PROJECT_FILE, ProjectError, read_spec
+from ct_assets.project.spec import ProjectSpec
+from examples.energy.generator import MeterSource
+from examples.shop.generator import DriftingSource
 from resources.sources import (
     FileDropSource,
     HttpApiSource,
@@ -34,20 +36,24 @@ from resources.sources import (
     land_pulled,
 )
 from resources.storage import BatchStore
-from tests.conftest import Project
+from tests.conftest import EXAMPLES, REPOSITORY, Deployment, write_project
 from tests.services import PagedApi
 
+SHOP = read_spec(EXAMPLES / "shop" / PROJECT_FILE, {})
+ENERGY = read_spec(EXAMPLES / "energy" / PROJECT_FILE, {})
 SOURCE = DriftingSource(start=date(2026, 1, 1), rows_per_day=600, drift_day=100)
 COLUMNS = list(SOURCE.day(0).columns)
+METERS = MeterSource(start=date(2026, 1, 1), rows_per_day=600, drift_day=100)
+METER_COLUMNS = list(METERS.day(0).columns)
 
 
 def key_of(moment) -> str:
     return moment.date().isoformat()
 
 
-def land_all(source, store: BatchStore) -> list[dict]:
+def land_all(source, store: BatchStore, spec: ProjectSpec = SHOP) -> list[dict]:
     manifests = []
-    while (landing := land_pulled(source, store, key_of)) is not None:
+    while (landing := land_pulled(source, store, key_of, spec)) is not None:
         manifests.append(landing.manifest)
     return manifests
 
@@ -100,35 +106,31 @@ def test_an_s3_drop_and_a_local_drop_of_the_same_file_are_the_same_batch(
 
 
 def test_an_s3_landing_runs_through_the_sensor_into_raw(
-    settings: PipelineSettings,
-    tmp_path: Path,
-    s3_endpoint: str,
-    monkeypatch: pytest.MonkeyPatch,
+    project: Deployment, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CT_S3_ENDPOINT_URL", s3_endpoint)
-    on_s3 = replace(settings, landing_url="s3://ct-drops/landing")
-    defs = build_definitions(on_s3)
+    project.reconfigure({"sources": {"landing": "s3://ct-drops/landing"}})
+    assert project.project.landing == "s3://ct-drops/landing"
+    defs = project.defs
     drop = defs.resources["file_drop"]  # its endpoint is an EnvVar, resolved when used
     fs, _ = FileDropSource(url="s3://ct-drops", endpoint_url=s3_endpoint)._fs()
     fs.mkdir("ct-drops")
     data = SOURCE.day(1).to_csv(index=False).encode()
     fs.pipe_file("ct-drops/landing/2026/events_2026-01-02.csv", data)
-    (tmp_path / "dagster").mkdir()
-    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
-        context = dg.build_sensor_context(
-            instance=instance, definitions=defs, resources={"file_drop": drop}
-        )
-        result = defs.get_sensor_def("file_drop_sensor").evaluate_tick(context)
-        assert [r.partition_key for r in result.run_requests] == ["2026-01-02"]
-        (event,) = result.asset_events
-        assert event.metadata["files"].value == ["s3://ct-drops/landing/2026/events_2026-01-02.csv"]
+    context = dg.build_sensor_context(
+        instance=project.instance, definitions=defs, resources={"file_drop": drop}
+    )
+    result = defs.get_sensor_def("file_drop_sensor").evaluate_tick(context)
+    assert [r.partition_key for r in result.run_requests] == ["2026-01-02"]
+    (event,) = result.asset_events
+    assert event.asset_key == source_key(FILE_DROP)
+    assert event.metadata["files"].value == ["s3://ct-drops/landing/2026/events_2026-01-02.csv"]
 
-        project = Project(on_s3, defs, instance, SOURCE)
-        assert project.materialize("2026-01-02", 'key:"raw_batches"').success
-        (manifest,) = project.resource("batch_store").batches("2026-01-02")
-        assert manifest["source_path"] == "s3://ct-drops/landing/2026/events_2026-01-02.csv"
-        assert manifest["rows"] == 600 and manifest["source"] == "file_drop"
-        assert Path(manifest["raw_path"]).read_bytes() == data
+    assert project.materialize("2026-01-02", f'key:"{RAW_BATCHES}"').success
+    (manifest,) = project.resource("batch_store").batches("2026-01-02")
+    assert manifest["source_path"] == "s3://ct-drops/landing/2026/events_2026-01-02.csv"
+    assert manifest["rows"] == 600 and manifest["source"] == FILE_DROP
+    assert Path(manifest["raw_path"]).read_bytes() == data
 
 
 # -- SQL table with a watermark ------------------------------------------------------------------
@@ -152,7 +154,9 @@ def insert(url: str, table: str, frame: pd.DataFrame) -> None:
 
 
 def sql_source(url: str, table: str) -> SqlTableSource:
-    return SqlTableSource(url=url, table=table, columns=COLUMNS, batch_rows=250)
+    return SqlTableSource(
+        url=url, table=table, key_column="event_id", columns=COLUMNS, batch_rows=250
+    )
 
 
 def test_sql_lands_only_new_rows_and_its_watermark_survives_a_restart(
@@ -192,7 +196,7 @@ def test_sql_crash_between_landing_and_watermark_lands_nothing_twice(
 
     monkeypatch.setattr(BatchStore, "_commit_progress", crash)
     with pytest.raises(KeyboardInterrupt):
-        land_pulled(sql_source(url, table), store, key_of)
+        land_pulled(sql_source(url, table), store, key_of, SHOP)
     monkeypatch.setattr(BatchStore, "_commit_progress", commit)
 
     land_all(sql_source(url, table), BatchStore(base_dir=str(tmp_path / "data")))
@@ -206,7 +210,66 @@ def test_sql_names_a_missing_table_or_column(postgres_table: tuple[str, str]) ->
         sql_source(url, table).pull({})
     insert(url, table, SOURCE.day(0).head(5))
     with pytest.raises(SourceError, match=r"no column\(s\) \['updated'\]"):
-        SqlTableSource(url=url, table=table, watermark_column="updated").pull({})
+        SqlTableSource(
+            url=url, table=table, key_column="event_id", watermark_column="updated"
+        ).pull({})
+    with pytest.raises(SourceError, match=r"no column\(s\) \['serial'\]"):
+        SqlTableSource(url=url, table=table, key_column="serial").pull({})
+
+
+def insert_readings(url: str, table: str, frame: pd.DataFrame) -> None:
+    """Meter readings in a table keyed by a serial: the dataset itself has no event id."""
+    typed = frame.assign(is_holiday=frame["is_holiday"] == "true")
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                f'create table if not exists "{table}" (reading_id bigserial primary key, '
+                "timestamp bigint, temperature_c double precision, humidity_pct double "
+                "precision, wind_kph double precision, is_holiday boolean, weather text, "
+                "occupancy integer, load_kwh double precision, "
+                "ingested_at timestamptz not null default now())"
+            )
+        )
+        typed.to_sql(table, conn, if_exists="append", index=False)
+    engine.dispose()
+
+
+def test_a_dataset_without_an_event_id_needs_a_sql_key_column(tmp_path: Path) -> None:
+    with pytest.raises(ProjectError, match=r"sources\.sql\.key_column"):
+        write_project(tmp_path / "energy", "energy", {"sources": {"sql": {}}})
+    keyed = write_project(
+        tmp_path / "keyed", "energy", {"sources": {"sql": {"key_column": "reading_id"}}}
+    )
+    assert keyed.spec.sources.pulled == ("sql_table",)
+    resource = build_definitions(keyed).resources["sql_table"]
+    assert resource.key_column == "reading_id"
+
+
+def test_sql_lands_energy_readings_keyed_by_a_column_outside_the_dataset(
+    tmp_path: Path, postgres_table: tuple[str, str]
+) -> None:
+    url, table = postgres_table
+    insert_readings(url, table, METERS.day(0))
+    source = SqlTableSource(
+        url=url, table=table, key_column="reading_id", columns=METER_COLUMNS, batch_rows=250
+    )
+    store = BatchStore(base_dir=str(tmp_path / "data"))
+    first = land_all(source, store, ENERGY)
+    assert [m["rows"] for m in first] == [250, 250, 100]
+    # Placed by their epoch times.
+    assert {p for m in first for p in m["partitions"]} == {"2026-01-01"}
+    insert_readings(url, table, METERS.day(1))
+    second = land_all(source, BatchStore(base_dir=str(tmp_path / "data")), ENERGY)
+    assert sum(m["rows"] for m in second) == 600
+    assert {p for m in second for p in m["partitions"]} == {"2026-01-02"}
+    for manifest in [*first, *second]:
+        outcome = check_file(Path(manifest["raw_path"]), ENERGY, manifest["file_name"])
+        assert outcome.ok and outcome.frame is not None, outcome.reason()
+        assert list(outcome.frame.columns) == METER_COLUMNS
+    landed = raw_rows(store, "sql_table")
+    assert len(landed) == 1200
+    assert not landed.duplicated(subset=["timestamp", "load_kwh"]).any()
 
 
 # -- Redis stream with a consumer group ------------------------------------------------------------
@@ -246,7 +309,7 @@ def test_a_redis_consumer_killed_after_reading_loses_and_duplicates_nothing(
         """
     )
     process = subprocess.Popen(
-        [sys.executable, "-c", reader], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", reader], cwd=REPOSITORY, stdout=subprocess.PIPE, text=True
     )
     assert process.stdout is not None
     assert process.stdout.readline().strip() == "200"
@@ -291,7 +354,7 @@ def test_a_crash_between_landing_and_acknowledging_lands_nothing_twice(
 
     monkeypatch.setattr(RedisStreamSource, "pull", pull_then_die_before_ack)
     with pytest.raises(KeyboardInterrupt):
-        land_pulled(stream_source(url, stream), store, key_of)
+        land_pulled(stream_source(url, stream), store, key_of, SHOP)
     monkeypatch.setattr(RedisStreamSource, "pull", pull)
     assert pending(url, stream) == 200
 
@@ -324,6 +387,22 @@ def test_the_http_api_lands_every_page_once_and_resumes_from_its_cursor(
     assert len(landed) == 700 and landed["event_id"].is_unique
 
 
+def test_the_http_api_places_epoch_readings_by_their_own_times(
+    tmp_path: Path, paged_api: tuple[str, PagedApi]
+) -> None:
+    url, api = paged_api
+    api.records = [*METERS.day(0).to_dict("records"), *METERS.day(1).head(100).to_dict("records")]
+    store = BatchStore(base_dir=str(tmp_path / "data"))
+    manifests = land_all(api_source(url), store, ENERGY)
+    assert sum(m["rows"] for m in manifests) == 700
+    assert {p for m in manifests for p in m["partitions"]} == {"2026-01-01", "2026-01-02"}
+    (manifest,) = manifests
+    outcome = check_file(Path(manifest["raw_path"]), ENERGY, manifest["file_name"])
+    assert outcome.ok and outcome.frame is not None, outcome.reason()
+    assert outcome.frame["is_holiday"].dtype == "bool"
+    assert len(outcome.frame) == 700
+
+
 def test_the_http_api_retries_transient_failures_with_backoff(
     tmp_path: Path, paged_api: tuple[str, PagedApi]
 ) -> None:
@@ -343,7 +422,7 @@ def test_an_http_api_that_keeps_failing_gives_a_clear_error_and_moves_nothing(
     api.always_fail = True
     store = BatchStore(base_dir=str(tmp_path / "data"))
     with pytest.raises(SourceError) as error:
-        land_pulled(api_source(url, retries=2), store, key_of)
+        land_pulled(api_source(url, retries=2), store, key_of, SHOP)
     message = str(error.value)
     assert url in message and "3 attempts" in message and "503" in message
     assert api.requests == 3
@@ -351,7 +430,7 @@ def test_an_http_api_that_keeps_failing_gives_a_clear_error_and_moves_nothing(
 
     api.always_fail, api.delay_seconds = False, 1.0
     with pytest.raises(SourceError, match="timed out"):
-        land_pulled(api_source(url, retries=0, timeout_seconds=0.2), store, key_of)
+        land_pulled(api_source(url, retries=0, timeout_seconds=0.2), store, key_of, SHOP)
     assert not (store.raw_root / "batches").exists()
 
 
@@ -361,10 +440,11 @@ def test_records_outside_every_partition_are_quarantined_not_dropped(
     url, api = paged_api
     api.records = SOURCE.day(0).head(5).to_dict("records")
     store = BatchStore(base_dir=str(tmp_path / "data"))
-    landing = land_pulled(api_source(url), store, lambda moment: None)
+    landing = land_pulled(api_source(url), store, lambda moment: None, SHOP)
     assert landing is not None and landing.quarantined
     (record,) = store.all_quarantined()
     assert record["rules"] == ["no_partition"]
+    assert record["failures"][0]["column"] == "event_time"
     held = store.quarantine_root / record["batch_id"] / landing.manifest["file_name"]
     assert len(io.BytesIO(held.read_bytes()).readlines()) == 5
 
@@ -372,42 +452,44 @@ def test_records_outside_every_partition_are_quarantined_not_dropped(
 # -- the pulled-source sensor on a real Dagster instance ------------------------------------------
 
 
+@pytest.mark.parametrize("example", ["shop", "energy"])
 def test_the_api_sensor_lands_new_records_and_requests_raw_for_their_partitions(
-    settings: PipelineSettings,
-    tmp_path: Path,
+    request: pytest.FixtureRequest,
     paged_api: tuple[str, PagedApi],
     monkeypatch: pytest.MonkeyPatch,
+    example: str,
 ) -> None:
+    project: Deployment = request.getfixturevalue("project" if example == "shop" else example)
     url, api = paged_api
+    source = SOURCE if example == "shop" else METERS
     api.records = [
-        *SOURCE.day(0).head(300).to_dict("records"),
-        *SOURCE.day(1).head(200).to_dict("records"),
+        *source.day(0).head(300).to_dict("records"),
+        *source.day(1).head(200).to_dict("records"),
     ]
     monkeypatch.setenv("CT_HTTP_URL", url)
-    pulled = replace(settings, pulled_sources=("http_api",))
-    defs = build_definitions(pulled)
+    # A pulled source is on when its section is declared.
+    project.reconfigure({"sources": {"http_api": {}}})
+    assert project.spec.sources.pulled == ("http_api",)
+    defs = project.defs
     sensor = defs.get_sensor_def("http_api_sensor")
-    (tmp_path / "dagster").mkdir()
-    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
 
-        def tick() -> Any:
-            context = dg.build_sensor_context(
-                instance=instance,
-                definitions=defs,
-                resources={k: defs.resources[k] for k in ("http_api", "batch_store")},
-            )
-            return sensor.evaluate_tick(context)
+    def tick() -> Any:
+        context = dg.build_sensor_context(
+            instance=project.instance,
+            definitions=defs,
+            resources={k: defs.resources[k] for k in ("http_api", "batch_store")},
+        )
+        return sensor.evaluate_tick(context)
 
-        first = tick()
-        assert [r.partition_key for r in first.run_requests] == ["2026-01-01", "2026-01-02"]
-        (event,) = first.asset_events
-        assert event.asset_key == dg.AssetKey(["sources", "http_api"])
-        assert event.metadata["rows"].value == 500
-        assert tick().run_requests == []
+    first = tick()
+    assert [r.partition_key for r in first.run_requests] == ["2026-01-01", "2026-01-02"]
+    (event,) = first.asset_events
+    assert event.asset_key == dg.AssetKey(["sources", "http_api"])
+    assert event.metadata["rows"].value == 500
+    assert tick().run_requests == []
 
-        project = Project(pulled, defs, instance, SOURCE)
-        assert project.materialize("2026-01-02", 'key:"raw_batches"').success
-        (manifest,) = project.resource("batch_store").batches("2026-01-02")
-        assert manifest["source"] == "http_api" and manifest["rows"] == 500
-        raw = latest_metadata(instance, "raw_batches", "2026-01-02")
-        assert raw is not None and raw["sources"] == "http_api"
+    assert project.materialize("2026-01-02", f'key:"{RAW_BATCHES}"').success
+    (manifest,) = project.resource("batch_store").batches("2026-01-02")
+    assert manifest["source"] == "http_api" and manifest["rows"] == 500
+    raw = latest_metadata(project.instance, RAW_BATCHES, "2026-01-02")
+    assert raw is not None and raw["sources"] == "http_api"

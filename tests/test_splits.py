@@ -139,7 +139,9 @@ def test_without_an_entity_every_row_strategy_cuts_and_no_entity_overlap_is_clai
 
 
 def test_splits_a_dataset_cannot_support_are_refused_in_ct_yaml(tmp_path: Path) -> None:
-    with pytest.raises(ProjectError, match="group splits by entity; declare dataset.roles.entity"):
+    with pytest.raises(
+        ProjectError, match=r"group splits by entity; declare dataset\.roles\.entity"
+    ):
         write_project(tmp_path / "group", "energy", {"training": {"split": "group"}})
     with pytest.raises(ProjectError, match="stratified needs a binary label"):
         write_project(tmp_path / "stratified", "energy", {"training": {"split": "stratified"}})

@@ -99,7 +99,9 @@ def drop_files(
     good = source.day(day.index)
     landing = project.landing_dir
     if day.good_file:
-        report.files.append(module.write_atomically(good, landing / source.day_name(day.index)).name)
+        report.files.append(
+            module.write_atomically(good, landing / source.day_name(day.index)).name
+        )
     if day.corruption:
         bad_name = f"late_export_{report.partition}.csv"
         module.write_atomically(module.corrupt(good.head(500), day.corruption), landing / bad_name)
@@ -191,7 +193,9 @@ def run_demo(
     project = create_project(example, root or REPOSITORY / ".ct" / "demo" / example, first_day)
     source = module.demo_source(first_day, rows_per_day)
     console.rule(f"[bold]ct demo {example}: continuous training on the embedded default")
-    console.print(f"project {project.root}  (Dagster instance: SQLite, MLflow: {project.mlflow_dir})")
+    console.print(
+        f"project {project.root}  (Dagster instance: SQLite, MLflow: {project.mlflow_dir})"
+    )
     reports: list[DayReport] = []
     with dagster_servers(project, ui_port) as servers:
         if ui_port is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     record = find(records, args.batch_id)
     if record is None:
-        console.print(f"no quarantined batch {args.batch_id!r}; `ct quarantine list` shows them")
+        print(
+            f"no quarantined batch {args.batch_id!r}; `ct quarantine list` shows them",
+            file=sys.stderr,
+        )
         return 1
     if args.action == "show":
         console.print_json(json.dumps(record))

@@ -45,13 +45,20 @@ def table(status: dict[str, Any]) -> Any:
         title=f"{status['project']}: {status['task']} on {metric}; champion "
         f"v{status['champion'] or '-'} of {status['registered_model']}"
     )
-    for column in ("partition", "rows", "quarantined", "features", "candidates", "drift",
-                   "decision", "champion", metric):
+    for column in (
+        "partition",
+        "rows",
+        "quarantined",
+        "features",
+        "candidates",
+        "drift",
+        "decision",
+        "champion",
+        metric,
+    ):
         shown.add_column(column, overflow="fold")
     for row in status["partitions"]:
-        held = "; ".join(
-            f"{q['file']}: {', '.join(q['rules'])}" for q in row["quarantined"]
-        ) or "-"
+        held = "; ".join(f"{q['file']}: {', '.join(q['rules'])}" for q in row["quarantined"]) or "-"
         value = row[f"champion_{metric}"]
         decision = row["decision"] or "-"
         if row["reason"]:

@@ -149,7 +149,9 @@ def with_row_ids(events: pd.DataFrame, batch_id: str, spec: ProjectSpec) -> pd.D
         ids = events[spec.dataset.event_id].astype(str)
     else:
         ids = pd.Series([f"{batch_id}:{i}" for i in range(len(events))], index=events.index)
-    return events.assign(**{BATCH: batch_id, ROW_ID: ids.astype("string[pyarrow]")})
+    out = events.assign(**{BATCH: batch_id})
+    out[ROW_ID] = ids.astype("string[pyarrow]")
+    return out
 
 
 def _canonical(events: pd.DataFrame, spec: ProjectSpec) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from ct_assets.ml.frames import TIME
@@ -90,7 +91,7 @@ def search_lightgbm(
         params = {**lightgbm_params(inputs.task), **chosen}
         rounds = params.pop("rounds")
         booster = lgb.train(params, fit, num_boost_round=rounds)
-        value = metric_value(metric, valid_labels, booster.predict(valid))
+        value = metric_value(metric, valid_labels, np.asarray(booster.predict(valid)))
         assert value is not None
         on_trial(trial.number, chosen, value)
         return value

@@ -21,15 +21,27 @@ class DimensionResult:
     measured: dict[str, float | str] = field(default_factory=dict)
 
 
-def completeness(events: pd.DataFrame, t: Quality) -> DimensionResult:
+def null_limit(name: str, spec: ProjectSpec) -> float:
+    """The null rate a column may have: a column declared nullable may be null up to its own
+    `max_null_share` (else the project's); any other one up to `quality.max_null_rate`."""
+    column = spec.dataset.columns.get(name)
+    if column is None or not column.nullable:
+        return spec.quality.max_null_rate
+    own = column.checks.max_null_share
+    return spec.quality.max_null_share if own is None else own
+
+
+def completeness(events: pd.DataFrame, spec: ProjectSpec) -> DimensionResult:
     rates = {
         str(c): round(float(events[c].isna().mean()), 4)
         for c in events.columns
         if c not in (BATCH, ROW_ID)
     }
-    worst = max(rates, key=lambda c: rates[c])
-    ok = rates[worst] <= t.max_null_rate
-    summary = f"highest null rate {rates[worst]:.2%} in {worst!r} (max {t.max_null_rate:.2%})"
+    # The column closest to (or furthest over) its own limit.
+    worst = max(rates, key=lambda c: rates[c] - null_limit(c, spec))
+    limit = null_limit(worst, spec)
+    ok = all(rate <= null_limit(c, spec) for c, rate in rates.items())
+    summary = f"highest null rate for its limit {rates[worst]:.2%} in {worst!r} (max {limit:.2%})"
     return DimensionResult(
         "completeness", ok, summary, {f"null_rate.{c}": r for c, r in rates.items()}
     )
@@ -123,7 +135,7 @@ def measure_quality(
     labels = label_values(events, spec)
     label = label_balance if spec.dimensions[-1] == "label_balance" else label_spread
     return [
-        completeness(events, t),
+        completeness(events, spec),
         uniqueness(events, t, spec.dataset.event_id or "row id"),
         validity(len(events), refused_rows, t),
         timeliness(events[spec.dataset.time], arrived, t),

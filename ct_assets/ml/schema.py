@@ -230,7 +230,7 @@ def parse_times(values: pd.Series, column: Column) -> tuple[pd.Series, np.ndarra
     fmt = column.format or "iso"
     if fmt in EPOCH_UNITS:
         numbers = pd.to_numeric(values, errors="coerce")
-        times = pd.to_datetime(numbers, unit=EPOCH_UNITS[fmt], utc=True, errors="coerce")
+        times = pd.to_datetime(numbers, unit=EPOCH_UNITS[fmt], utc=True, errors="coerce")  # type: ignore[call-overload]
     elif pd.api.types.is_datetime64_dtype(values.dtype):
         times = values
     else:
@@ -314,11 +314,12 @@ def validate_batch(frame: pd.DataFrame, source: str, spec: ProjectSpec) -> Valid
     except pa.errors.SchemaErrors as errors:
         # A mostly-null column is one reason, not hundreds of null-value rows; a column that
         # could not be read is one wrong_type, not also its nulls.
-        drowned = {f.column for f in mostly_null} | {f.column for f in typing}
+        drowned = {f.column for f in mostly_null}
+        unreadable = {f.column for f in typing}
         rest = [
             f
             for f in _failures_from(errors)
-            if not (f.column in drowned and f.rule == "null_value")
+            if f.column not in unreadable and not (f.column in drowned and f.rule == "null_value")
         ]
         return ValidationOutcome(
             source, None, _untyped_first(typing + mostly_null + rest), len(frame)

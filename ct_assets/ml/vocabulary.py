@@ -8,6 +8,7 @@ location: those libraries are imported only by the steps that use them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 BINARY, REGRESSION = "binary", "regression"
 # Multiclass would be a third task: a metric set, a label encoding and a family per task.
@@ -34,8 +35,9 @@ class Metric:
             return "descriptive"
         return "higher is better" if self.higher_is_better else "lower is better"
 
-    def improvement(self, candidate: float, reference: float) -> float:
-        """How much better `candidate` is than `reference`: positive is better, either way."""
+    def improvement(self, candidate: Any, reference: Any) -> Any:
+        """How much better `candidate` is than `reference` (numbers or arrays): positive is
+        better, whichever way the metric points."""
         if self.higher_is_better is None:
             raise ValueError(f"{self.name} is descriptive: it has no better or worse")
         return candidate - reference if self.higher_is_better else reference - candidate

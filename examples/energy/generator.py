@@ -35,9 +35,7 @@ class MeterSource:
         midnight = datetime.combine(self.start + timedelta(days=index), datetime.min.time())
         seconds = np.sort(rng.integers(0, 86_400, size=n))
         hour = seconds / 3600
-        temperature = np.round(
-            4 + 6 * np.sin((hour - 9) / 24 * 2 * np.pi) + rng.normal(0, 3, n), 1
-        )
+        temperature = np.round(4 + 6 * np.sin((hour - 9) / 24 * 2 * np.pi) + rng.normal(0, 3, n), 1)
         weather = rng.choice(WEATHER, size=n, p=[0.4, 0.3, 0.2, 0.1])
         humidity = np.round(np.clip(rng.normal(70, 12, n), 5, 100), 1)
         humidity[rng.random(n) < 0.03] = np.nan  # a sensor drops out now and then
@@ -105,5 +103,7 @@ SCRIPT = (
 )
 
 
-def demo_source(first_day: date, rows_per_day: int | None = None, drift_day: int = 3) -> MeterSource:
+def demo_source(
+    first_day: date, rows_per_day: int | None = None, drift_day: int = 3
+) -> MeterSource:
     return MeterSource(start=first_day, rows_per_day=rows_per_day or 3000, drift_day=drift_day)

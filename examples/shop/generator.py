@@ -155,5 +155,7 @@ SCRIPT = (
 )
 
 
-def demo_source(first_day: date, rows_per_day: int | None = None, drift_day: int = 3) -> DriftingSource:
+def demo_source(
+    first_day: date, rows_per_day: int | None = None, drift_day: int = 3
+) -> DriftingSource:
     return DriftingSource(start=first_day, rows_per_day=rows_per_day or 3000, drift_day=drift_day)
