@@ -1,31 +1,46 @@
 """Data-to-champion latency with the real daemon: a 100k-row batch dropped, the alias moved.
 
-Prints figures; asserts nothing. Run: `uv run python bench/data_to_champion.py [--rows N]`.
+Prints figures; asserts nothing. Run: `uv run python bench/data_to_champion.py [--rows N]
+[--example shop|energy]`.
 Goal (issue 5): < 60 s from the file landing to the `champion` alias on a model trained on it.
 
-Two batches go through the product as shipped (dagster-daemon, sensors and automation RUNNING,
-SQLite instance, local MLflow store, default gates): the first day becomes the first champion
-on the floor alone; the second day has shifted (the source drifts), so its challenger beats the
-champion through every gate, the infrastructure gate's fresh process included. For each, the
-time from the drop to the alias move, and the runs the daemon started on the way.
+Two batches go through the product as shipped, on a project made from
+`examples/<example>/ct.yaml` (dagster-daemon started as `ct up` starts it, sensors and
+automation RUNNING, SQLite instance, local MLflow store, the example's gates and families): the
+first day becomes the first champion on the floor alone; the second day has shifted (the
+source drifts), so its challenger beats the champion through every gate, the infrastructure
+gate's fresh process included. For each, the time from the drop to the alias move, and the runs
+the daemon started on the way.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import importlib
 import tempfile
 import time
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
+import yaml
 
-from ct_assets.demo import child_env, dagster_processes, prepare_home
-from ct_assets.ml.datagen import DriftingSource, write_atomically
-from ct_assets.settings import load_settings
+from ct_assets.cli.processes import dagster_servers
+from ct_assets.project.load import PROJECT_FILE, Project, load_project
 from resources.mlflow_registry import MlflowRegistry
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def example_project(example: str, root: Path, changes: dict[str, dict[str, Any]]) -> Project:
+    """The example's ct.yaml in `root`, with some sections' keys changed."""
+    declared = yaml.safe_load((EXAMPLES / example / PROJECT_FILE).read_text())
+    for section, values in changes.items():
+        declared.setdefault(section, {}).update(values)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / PROJECT_FILE).write_text(yaml.safe_dump(declared, sort_keys=False))
+    return load_project(root, environ={})
 
 
 def runs_since(instance: dg.DagsterInstance, since: float) -> list[str]:
@@ -68,34 +83,42 @@ def step_lines(instance: dg.DagsterInstance, run_id: str, since: float) -> list[
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--example", choices=["shop", "energy"], default="shop")
     parser.add_argument("--timeout", type=float, default=600.0)
     args = parser.parse_args()
+    module = importlib.import_module(f"examples.{args.example}.generator")
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "ct"
-        prepare_home(home)
         first_day = datetime.now(UTC).date() - timedelta(days=2)
-        settings = replace(load_settings(), home=home, partition_start=first_day.isoformat())
-        os.environ.update(child_env(settings))
+        changes = {"partitions": {"start": first_day.isoformat()}}
+        project = example_project(args.example, Path(tmp) / args.example, changes)
+        project.landing_dir.mkdir(parents=True, exist_ok=True)
+        spec = project.spec
         registry = MlflowRegistry(
-            tracking_uri=f"sqlite:///{settings.mlflow_dir / 'mlflow.db'}",
-            artifact_root=str(settings.mlflow_dir / "artifacts"),
+            tracking_uri=f"sqlite:///{project.mlflow_dir / 'mlflow.db'}",
+            artifact_root=str(project.mlflow_dir / "artifacts"),
+            registered_model=spec.model_name,
         )
-        source = DriftingSource(start=first_day, rows_per_day=args.rows, drift_day=1)
+        # The second day is past the source's shift: its challenger must beat the champion.
+        source = module.demo_source(first_day, args.rows, drift_day=1)
         print(
-            f"{args.rows:,}-row batches, sensor interval {settings.sensor_interval_seconds} s, "
-            f"training window {settings.training_window}, home {home}"
+            f"{args.example} ({spec.task.type}, {spec.metric}): {args.rows:,}-row batches, "
+            f"sensor interval {project.poll_seconds} s, training window {spec.training.window}, "
+            f"families {', '.join(spec.training.families)}, project {project.root}"
         )
-        with dagster_processes(settings, None) as procs, dg.DagsterInstance.get() as instance:
+        with (
+            dagster_servers(project) as servers,
+            dg.DagsterInstance.from_config(str(project.dagster_home)) as instance,
+        ):
             time.sleep(5)  # the daemon loads the code location before its first tick
             for day in (0, 1):
                 before = registry.champion_version()
                 frame = source.day(day)
                 dropped = time.time()
-                write_atomically(frame, settings.landing_dir / source.day_name(day))
+                module.write_atomically(frame, project.landing_dir / source.day_name(day))
                 deadline = dropped + args.timeout
                 while registry.champion_version() == before and time.time() < deadline:
-                    if any(p.poll() is not None for p in procs):
-                        raise SystemExit("the daemon exited; see logs/ under CT_HOME")
+                    if not servers.alive():
+                        raise SystemExit(f"the daemon exited; see {project.home / 'logs'}")
                     time.sleep(0.5)
                 elapsed = time.time() - dropped
                 after = registry.champion_version()

@@ -1,96 +1,145 @@
 """Window features over 1M events and the online write of 50k vectors: figures, not tests.
 
     uv run python bench/features_online.py [--events 1000000] [--entities 50000]
+        [--example shop|energy]
 
-Prints events/s and peak memory for 12 point-in-time window features (3 windows x count, sum,
-mean, std), and vectors/s for writing 50k entity vectors to Redis on localhost (pipelined) and
-to the local SQLite store.
+On a project made from `examples/<example>/ct.yaml`, over events its generator writes (shop:
+customers re-drawn Zipf-skewed over `--entities`, every one seen at least once), validated as the
+pipeline validates them. Prints events/s and peak memory for the declared point-in-time window
+features alone (Polars) and for the whole features step's computation (`build_features`: row
+features, transforms, windows, label, slices), and vectors/s for writing each entity's latest
+vector of the declared feature set (`latest_vectors`) to Redis on localhost (pipelined) and to
+the local SQLite store. Energy has no entity: no window features and no online vectors, so only
+`build_features` is measured.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import resource
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
-from ct_assets.ml.feature_spec import FeatureSpec, WindowFeature, window_features
-from ct_assets.ml.online import FeatureVector
+from ct_assets.ml.feature_spec import window_features, window_spec
+from ct_assets.ml.features import build_features, with_row_ids
+from ct_assets.ml.frames import ENTITY, ROW_ID, TIME
+from ct_assets.ml.online import latest_vectors
+from ct_assets.ml.schema import validate_batch
+from ct_assets.project.load import PROJECT_FILE, Project, load_project
+from ct_assets.project.spec import ProjectSpec
 from resources.online_store import RedisOnlineStore, SqliteOnlineStore
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+START = date(2026, 1, 1)
+DAYS = 14
 
 
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def make_events(events: int, entities: int) -> pd.DataFrame:
-    rng = np.random.default_rng(7)
-    # Zipf-skewed activity: a few entities are very busy, most are seen a handful of times.
-    who = (rng.zipf(1.3, events) - 1) % entities
-    who[:entities] = rng.permutation(entities)  # every entity is seen at least once
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    seconds = np.sort(rng.integers(0, 14 * 86_400, events))
-    return pd.DataFrame(
-        {
-            "event_id": [f"e{i:09d}" for i in range(events)],
-            "entity_id": [f"c{w:06d}" for w in who],
-            "event_time": pd.to_datetime(start) + pd.to_timedelta(seconds, unit="s"),
-            "amount": rng.gamma(2.0, 20.0, events).round(2),
-        }
-    )
+def example_project(example: str, root: Path, changes: dict[str, dict[str, Any]]) -> Project:
+    """The example's ct.yaml in `root`, with some sections' keys changed."""
+    declared = yaml.safe_load((EXAMPLES / example / PROJECT_FILE).read_text())
+    for section, values in changes.items():
+        declared.setdefault(section, {}).update(values)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / PROJECT_FILE).write_text(yaml.safe_dump(declared, sort_keys=False))
+    return load_project(root, environ={})
 
 
-def bench_windows(events: int, entities: int) -> None:
-    spec = FeatureSpec(
-        features=tuple(
-            WindowFeature("amount", aggregation, window)
-            for window in ("1h", "1d", "7d")
-            for aggregation in ("count", "sum", "mean", "std")
+def make_events(example: str, spec: ProjectSpec, events: int, entities: int) -> pd.DataFrame:
+    """DAYS days of the example's events, one validated batch a day, as the features step reads
+    them."""
+    module = importlib.import_module(f"examples.{example}.generator")
+    per_day = -(-events // DAYS)
+    source = module.demo_source(START, per_day, drift_day=100)
+    frame = pd.concat([source.day(i) for i in range(DAYS)], ignore_index=True).head(events)
+    if spec.dataset.entity:
+        # Zipf-skewed activity: a few customers are very busy, most are seen a handful of times.
+        rng = np.random.default_rng(7)
+        who = (rng.zipf(1.3, len(frame)) - 1) % entities
+        who[:entities] = rng.permutation(entities)  # every entity is seen at least once
+        frame[spec.dataset.entity] = [f"c{w:06d}" for w in who]
+    batches = []
+    for i in range(-(-len(frame) // per_day)):
+        rows = frame.iloc[i * per_day : (i + 1) * per_day].reset_index(drop=True)
+        outcome = validate_batch(rows, source.day_name(i), spec)
+        assert outcome.frame is not None, outcome.reason()
+        batches.append(with_row_ids(outcome.frame, f"b-{i}", spec))
+    return pd.concat(batches, ignore_index=True)
+
+
+def bench_windows(events: pd.DataFrame, spec: ProjectSpec) -> pd.DataFrame:
+    windows = window_spec(spec)
+    if windows.features:
+        # The frame the features step hands to Polars: keys under ct's names, source columns.
+        sources = sorted({f.source for f in windows.features})
+        canonical = pd.DataFrame(
+            {
+                ROW_ID: events[ROW_ID],
+                ENTITY: events[spec.dataset.entity].astype(str),
+                TIME: events[spec.dataset.time],
+                **{c: events[c] for c in sources},
+            }
         )
-    )
-    frame = make_events(events, entities)
-    window_features(frame.head(1000), spec)  # warm Polars' thread pool
+        window_features(canonical.head(1000), windows)  # warm Polars' thread pool
+        started = time.perf_counter()
+        out = window_features(canonical, windows)
+        seconds = time.perf_counter() - started
+        entities = events[spec.dataset.entity].nunique()
+        print(
+            f"window features: {len(events):,} events, {entities:,} entities, "
+            f"{len(out.columns)} declared features (Polars, {os.cpu_count()} cores)"
+        )
+        print(
+            f"  {seconds:.2f} s  {len(events) / seconds:,.0f} events/s  "
+            f"peak RSS {peak_rss_mib():,.0f} MiB"
+        )
+    else:
+        print(f"window features: none declared ({spec.name} has no entity)")
+    build_features(events.head(1000), spec)
     started = time.perf_counter()
-    out = window_features(frame, spec)
+    features = build_features(events, spec)
     seconds = time.perf_counter() - started
     print(
-        f"window features: {events:,} events, {frame['entity_id'].nunique():,} entities, "
-        f"{len(out.columns)} features (Polars, {os.cpu_count()} cores)"
+        f"build_features (the features step's computation): {len(spec.feature_names)} features, "
+        f"{len(spec.slice_columns)} slice columns"
     )
     print(
-        f"  {seconds:.2f} s  {events / seconds:,.0f} events/s  peak RSS {peak_rss_mib():,.0f} MiB"
+        f"  {seconds:.2f} s  {len(events) / seconds:,.0f} events/s  "
+        f"peak RSS {peak_rss_mib():,.0f} MiB"
     )
+    return features
 
 
-def vectors(count: int) -> list[FeatureVector]:
-    now = datetime(2026, 1, 2, tzinfo=UTC)
-    return [
-        FeatureVector(
-            entity=f"c{i:06d}",
-            feature_set_id="fs-bench",
-            event_time=now + timedelta(seconds=i),
-            event_id=f"e{i:09d}",
-            features={f"f{j}": float(i * j) for j in range(24)} | {"channel": "web"},
-        )
-        for i in range(count)
-    ]
-
-
-def bench_online(count: int) -> None:
-    batch = vectors(count)
+def bench_online(features: pd.DataFrame, spec: ProjectSpec) -> None:
+    if not spec.dataset.entity:
+        print("online write: skipped, no entity (serving requests carry every feature)")
+        return
+    started = time.perf_counter()
+    batch = latest_vectors(features, spec)
+    built = time.perf_counter() - started
+    count = len(batch)
     with tempfile.TemporaryDirectory() as tmp:
         sqlite = SqliteOnlineStore(path=str(Path(tmp) / "online.sqlite"))
         started = time.perf_counter()
         sqlite.write(batch)
         seconds = time.perf_counter() - started
-    print(f"online write, {count:,} vectors of 25 features:")
+    print(
+        f"online write, {count:,} vectors of {len(spec.feature_names)} features "
+        f"(built from the features in {built:.2f} s):"
+    )
     print(f"  SQLite (local default)  {seconds:.2f} s  {count / seconds:,.0f} vectors/s")
     url = os.environ.get("CT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
     import redis
@@ -116,10 +165,19 @@ def bench_online(count: int) -> None:
             client.delete(key)
 
 
-if __name__ == "__main__":
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--entities", type=int, default=50_000)
+    parser.add_argument("--example", choices=["shop", "energy"], default="shop")
     args = parser.parse_args()
-    bench_windows(args.events, args.entities)
-    bench_online(args.entities)
+    with tempfile.TemporaryDirectory() as tmp:
+        changes = {"partitions": {"start": START.isoformat()}}
+        spec = example_project(args.example, Path(tmp) / args.example, changes).spec
+    events = make_events(args.example, spec, args.events, min(args.entities, args.events))
+    features = bench_windows(events, spec)
+    bench_online(features, spec)
+
+
+if __name__ == "__main__":
+    main()

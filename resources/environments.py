@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -77,14 +76,6 @@ def online_store(project: Project, environment: str) -> OnlineStore:
             prefix=os.environ.get("CT_ONLINE_STORE_PREFIX", "ct:features:"),
         )
     return SqliteOnlineStore(path=str(project.data_dir / "online_features.sqlite"))
-
-
-@contextmanager
-def resolved_resources(defs: dg.Definitions, *keys: str) -> Iterator[Any]:
-    """Resources of `defs` outside a run (CLI commands), with their EnvVars resolved as a run
-    would resolve them."""
-    with dg.build_resources({k: (defs.resources or {})[k] for k in keys}) as resources:
-        yield resources
 
 
 def build_resources(project: Project) -> dict[str, Any]:

@@ -94,7 +94,8 @@ class Houses:
             - 300 * (2025 - built)
             + rng.normal(0, 15_000, n)
         ).round(0)
-        seconds = np.sort(rng.integers(0, 86_400, n))
+        # Paris is an hour ahead of UTC in March: from 01:00 on, a Paris day is one UTC day.
+        seconds = np.sort(rng.integers(3_600, 86_400, n))
         midnight = pd.Timestamp(START + timedelta(days=index), tz="Europe/Paris")
         return pd.DataFrame(
             {

@@ -27,13 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ct", description="Continuous training on Dagster.")
     commands = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"ct_assets.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"ct_assets.cli.{name}":
-                raise
-            continue
-        module.register(commands)
+        importlib.import_module(f"ct_assets.cli.{name}").register(commands)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))

@@ -187,6 +187,8 @@ def _failures_from(errors: pa.errors.SchemaErrors, max_rows: int = 5) -> list[Sc
         check = str(check)
         if _REDUNDANT.search(check):
             continue
+        # The first rows of the file that broke the rule, in file order.
+        group = group.sort_values("index", kind="stable", na_position="first")
         values = [str(v) for v in group["failure_case"].tolist()[:max_rows]]
         if column == _FRAME:
             # Frame-level checks name the offending column in the failure case itself.
