@@ -21,26 +21,12 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
-import yaml
+from common import example_project
 
 from ct_assets.cli.processes import dagster_servers
-from ct_assets.project.load import PROJECT_FILE, Project, load_project
 from resources.mlflow_registry import MlflowRegistry
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def example_project(example: str, root: Path, changes: dict[str, dict[str, Any]]) -> Project:
-    """The example's ct.yaml in `root`, with some sections' keys changed."""
-    declared = yaml.safe_load((EXAMPLES / example / PROJECT_FILE).read_text())
-    for section, values in changes.items():
-        declared.setdefault(section, {}).update(values)
-    root.mkdir(parents=True, exist_ok=True)
-    (root / PROJECT_FILE).write_text(yaml.safe_dump(declared, sort_keys=False))
-    return load_project(root, environ={})
 
 
 def runs_since(instance: dg.DagsterInstance, since: float) -> list[str]:

@@ -18,44 +18,26 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import resource
 import tempfile
 import time
 import uuid
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
+from common import example_project, peak_rss_mib
 
 from ct_assets.ml.feature_spec import window_features, window_spec
 from ct_assets.ml.features import build_features, with_row_ids
 from ct_assets.ml.frames import ENTITY, ROW_ID, TIME
 from ct_assets.ml.online import latest_vectors
 from ct_assets.ml.schema import validate_batch
-from ct_assets.project.load import PROJECT_FILE, Project, load_project
 from ct_assets.project.spec import ProjectSpec
 from resources.online_store import RedisOnlineStore, SqliteOnlineStore
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 START = date(2026, 1, 1)
 DAYS = 14
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def example_project(example: str, root: Path, changes: dict[str, dict[str, Any]]) -> Project:
-    """The example's ct.yaml in `root`, with some sections' keys changed."""
-    declared = yaml.safe_load((EXAMPLES / example / PROJECT_FILE).read_text())
-    for section, values in changes.items():
-        declared.setdefault(section, {}).update(values)
-    root.mkdir(parents=True, exist_ok=True)
-    (root / PROJECT_FILE).write_text(yaml.safe_dump(declared, sort_keys=False))
-    return load_project(root, environ={})
 
 
 def make_events(example: str, spec: ProjectSpec, events: int, entities: int) -> pd.DataFrame:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import resource
 import subprocess
 import sys
 import tempfile
@@ -26,34 +25,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
+from common import example_project, peak_rss_mib
 
 from ct_assets.ingest.parsing import check_file
 from ct_assets.ml.drift import measure_drift, monitored
 from ct_assets.ml.features import row_features, with_row_ids
-from ct_assets.project.load import PROJECT_FILE, Project, load_project
+from ct_assets.project.load import PROJECT_FILE, Project
 from resources.sources import FileDropSource
 from resources.storage import BatchStore
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 START = date(2026, 1, 1)
 ROWS_PER_DAY = 100_000
 # The drift bench compares a day before each generator's shift with one after it.
 REFERENCE_DAY, CURRENT_DAY = 0, 5
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def example_project(example: str, root: Path, changes: dict[str, dict[str, Any]]) -> Project:
-    """The example's ct.yaml in `root`, with some sections' keys changed."""
-    declared = yaml.safe_load((EXAMPLES / example / PROJECT_FILE).read_text())
-    for section, values in changes.items():
-        declared.setdefault(section, {}).update(values)
-    root.mkdir(parents=True, exist_ok=True)
-    (root / PROJECT_FILE).write_text(yaml.safe_dump(declared, sort_keys=False))
-    return load_project(root, environ={})
 
 
 def example_source(example: str) -> Any:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import resource
 import tempfile
 import time
 from datetime import date, timedelta
@@ -28,7 +27,7 @@ from typing import Any
 import dagster as dg
 import lightgbm as lgb
 import pandas as pd
-import yaml
+from common import example_project, peak_rss_mib
 
 from ct_assets.definitions import build_definitions
 from ct_assets.ml.features import build_features, with_row_ids
@@ -38,25 +37,10 @@ from ct_assets.ml.schema import validate_batch
 from ct_assets.ml.training import LIGHTGBM_ROUNDS, Inputs, lightgbm_params, train_lightgbm
 from ct_assets.ml.windows import assemble_window
 from ct_assets.names import CANDIDATE_MODELS, TRAINING_WINDOW
-from ct_assets.project.load import PROJECT_FILE, Project, load_project
+from ct_assets.project.load import Project
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DAYS = 8
 START = date(2026, 1, 1)
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def example_project(example: str, root: Path, changes: dict[str, dict[str, Any]]) -> Project:
-    """The example's ct.yaml in `root`, with some sections' keys changed."""
-    declared = yaml.safe_load((EXAMPLES / example / PROJECT_FILE).read_text())
-    for section, values in changes.items():
-        declared.setdefault(section, {}).update(values)
-    root.mkdir(parents=True, exist_ok=True)
-    (root / PROJECT_FILE).write_text(yaml.safe_dump(declared, sort_keys=False))
-    return load_project(root, environ={})
 
 
 def inputs_of(project: Project) -> Inputs:

@@ -13,6 +13,7 @@ from typing import Any
 
 import dagster as dg
 
+from ct_assets.names import PROMOTION_POOL
 from ct_assets.project.spec import Window, parse_duration
 
 AC = dg.AutomationCondition
@@ -90,6 +91,16 @@ def stage_asset(
         tags={"ct/project": project},
         **extra,
     )
+
+
+def initialize_pools(instance: dg.DagsterInstance) -> None:
+    """Give every pool ct declares its slots from the instance's default limit, now.
+
+    Dagster creates a pool's slots lazily, when a step first claims one; two processes doing
+    that at once on a fresh SQLite instance can each create a slot, and then two promotions run
+    side by side. Creating them once, before any run, leaves nothing to race on.
+    """
+    instance.event_log_storage.initialize_concurrency_limit_to_default(PROMOTION_POOL)
 
 
 def freshness(window: Window) -> dg.FreshnessPolicy:

@@ -17,6 +17,7 @@ import pytest
 from ct_assets.lineage import model_lineage
 from ct_assets.names import RETRAIN, STAGES, TRIGGER_TAG
 from ct_assets.observe import latest_metadata
+from ct_assets.policy import initialize_pools
 from sensors.model_freshness import build_model_freshness_sensor
 from tests.conftest import EAGER_GATES, REPOSITORY, deploy
 from tests.conftest import Deployment as Project
@@ -36,6 +37,7 @@ def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Projec
     shutil.copyfile(REPOSITORY / "dagster.yaml", home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
+        initialize_pools(instance)  # as `ct up` does before its daemon starts
         yield deploy(tmp_path, instance)
 
 

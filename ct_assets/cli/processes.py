@@ -50,6 +50,12 @@ def prepare_instance(project: Project) -> None:
     target = project.dagster_home / "dagster.yaml"
     if not target.exists():
         shutil.copyfile(INSTANCE_TEMPLATE, target)
+    import dagster as dg
+
+    from ct_assets.policy import initialize_pools
+
+    with dg.DagsterInstance.from_config(str(project.dagster_home)) as instance:
+        initialize_pools(instance)
 
 
 def _bin(name: str) -> str:
