@@ -20,6 +20,7 @@ from ct_assets.cli import main
 from ct_assets.ingest.parsing import check_file
 from ct_assets.project.infer import InitOptions, Sample, infer_project
 from ct_assets.project.load import read_spec
+from ct_assets.project.sample import read_sample
 from ct_assets.project.spec import ProjectSpec
 
 N = 240
@@ -344,7 +345,7 @@ def test_a_large_sample_is_read_in_part_and_says_so(
 
     monkeypatch.setattr(command, "MAX_ROWS", 100)
     path = write(tmp_path, base(amount=np.linspace(1, 50, N)))
-    assert command.read_sample(path).rows == 100
+    assert read_sample(path, command.MAX_ROWS).rows == 100
     out = tmp_path / "p"
     assert init(path, out) == 0
     printed = capsys.readouterr().out

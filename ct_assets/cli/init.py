@@ -8,34 +8,19 @@ every guess with its reason. Where it cannot decide, it writes nothing and names
 from __future__ import annotations
 
 import argparse
-import csv
-import gzip
-import io
-import json
 import os
 import shlex
 import tempfile
-from collections.abc import Iterator
-from itertools import islice
 from pathlib import Path
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from ct_assets.project.infer import (
-    MAX_ROWS,
-    Inference,
-    InitOptions,
-    Sample,
-    infer_project,
-    project_name,
-    shown_value,
-)
 from ct_assets.project.load import HOME_DIR, PROJECT_FILE, ProjectError
 
-CSV_SUFFIXES = (".csv", ".csv.gz")
-PARQUET_SUFFIXES = (".parquet", ".pq")
-JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
+if TYPE_CHECKING:
+    from ct_assets.project.infer import Inference
+
+# A sample this long shows the types and value sets; more rows only cost time and memory.
+MAX_ROWS = 200_000
 LANDING = "landing"
 
 
@@ -68,11 +53,16 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: pandas and the project models cost `ct --help` a second it need not pay.
+    from ct_assets.project.infer import InitOptions, infer_project, project_name
+    from ct_assets.project.render import render_yaml
+    from ct_assets.project.sample import read_sample
+
     out = Path(args.out)
     target = out / PROJECT_FILE
     if target.exists() and not args.force:
         raise ProjectError(_exists(target))
-    sample = read_sample(Path(args.source))
+    sample = read_sample(Path(args.source), MAX_ROWS)
     options = InitOptions(
         label=args.label,
         time=args.time,
@@ -81,9 +71,6 @@ def run(args: argparse.Namespace) -> int:
         name=project_name(args.name or out.resolve().name),
     )
     inference = infer_project(sample, options)
-    # Imported here: render validates through the project models, which init needs only now.
-    from ct_assets.project.render import render_yaml
-
     text = render_yaml(inference)
     written = write_project(out, text, force=args.force)
     print(summary(inference, out, written))
@@ -95,101 +82,6 @@ def _exists(target: Path) -> str:
         f"{target} exists: ct init does not overwrite it; pass --force to replace it, or "
         "--out DIR for another folder"
     )
-
-
-# -- reading the sample ------------------------------------------------------------------------
-
-
-def read_sample(path: Path, max_rows: int | None = None) -> Sample:
-    """The first `max_rows` rows of a CSV, JSON Lines or Parquet file, as ct would read them."""
-    max_rows = MAX_ROWS if max_rows is None else max_rows
-    if not path.is_file():
-        raise ProjectError(f"--from {path}: no such file")
-    lowered = path.name.lower()
-    try:
-        if lowered.endswith(PARQUET_SUFFIXES):
-            frame, total = _read_parquet(path, max_rows)
-        elif lowered.endswith(JSONL_SUFFIXES):
-            frame, total = _read_jsonl(path, max_rows), None
-        elif lowered.endswith(CSV_SUFFIXES):
-            frame, total = _read_csv(path, max_rows), None
-        else:
-            raise ProjectError(
-                f"--from {path}: expected .csv, .csv.gz, .parquet or .jsonl (optionally .gz)"
-            )
-    except UnicodeDecodeError as exc:
-        raise ProjectError(f"--from {path}: not UTF-8 text ({exc.reason})") from None
-    except (OSError, EOFError, ValueError) as exc:
-        if isinstance(exc, ProjectError):
-            raise
-        raise ProjectError(f"--from {path}: cannot be read ({exc})") from None
-    if frame.empty:
-        raise ProjectError(f"--from {path}: no rows: ct init infers the columns from rows")
-    truncated = len(frame) > max_rows or (total is not None and total > max_rows)
-    return Sample(frame.iloc[:max_rows], path.name, total, truncated)
-
-
-def _open_text(path: Path) -> IO[str]:
-    if path.name.lower().endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
-
-
-def _read_csv(path: Path, max_rows: int) -> pd.DataFrame:
-    # Read as the validator reads a delivered CSV: every cell as text, a blank line skipped.
-    with _open_text(path) as handle:
-        rows: Iterator[list[str]] = (r for r in csv.reader(handle) if r)
-        header = next(rows, None)
-        if header is None:
-            raise ProjectError(f"--from {path}: empty: no header and no rows")
-        body = list(islice(rows, max_rows + 1))
-    ragged = next((i for i, row in enumerate(body) if len(row) != len(header)), None)
-    if ragged is not None:
-        raise ProjectError(
-            f"--from {path}: row {ragged + 1} has {len(body[ragged])} fields, the header has "
-            f"{len(header)}"
-        )
-    return pd.DataFrame(body, columns=header, dtype=str)
-
-
-def _read_jsonl(path: Path, max_rows: int) -> pd.DataFrame:
-    records = []
-    with _open_text(path) as handle:
-        lines = (line for line in handle if line.strip())
-        for number, line in enumerate(islice(lines, max_rows + 1)):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ProjectError(
-                    f"--from {path}: record {number + 1} is not JSON ({exc})"
-                ) from None
-            if not isinstance(record, dict):
-                raise ProjectError(f"--from {path}: record {number + 1} is not a JSON object")
-            records.append(record)
-    # Values as text, as ct reads JSON Lines: one declaration reads every format alike.
-    frame = pd.DataFrame.from_records(records).astype(object)
-    return frame.where(frame.isna(), frame.astype(str))
-
-
-def _read_parquet(path: Path, max_rows: int) -> tuple[pd.DataFrame, int]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        parquet = pq.ParquetFile(path)
-        batches = []
-        read = 0
-        for batch in parquet.iter_batches(batch_size=65_536):
-            batches.append(batch)
-            read += batch.num_rows
-            if read > max_rows:
-                break
-        table = pa.Table.from_batches(batches, schema=parquet.schema_arrow)
-    except pa.ArrowException as exc:
-        raise ProjectError(f"--from {path}: not a readable Parquet file ({exc})") from None
-    strings = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
-    frame = table.slice(0, max_rows + 1).to_pandas(types_mapper=strings.get)
-    return frame, int(parquet.metadata.num_rows)
 
 
 # -- writing the project -----------------------------------------------------------------------
@@ -236,6 +128,8 @@ def _write_atomically(target: Path, text: str, force: bool) -> None:
 
 
 def summary(inference: Inference, out: Path, written: list[Path]) -> str:
+    from ct_assets.project.infer import shown_value
+
     lines = [f"ct init: read {inference.sample}", "roles:"]
     width = max(len(str(g.column or "-")) for g in inference.roles.values())
     for role, guess in inference.roles.items():

@@ -23,8 +23,6 @@ from ct_assets.ml.vocabulary import BINARY, REGRESSION
 from ct_assets.project.load import ProjectError
 from ct_assets.project.spec import RESERVED_PREFIX, Quality, did_you_mean
 
-# A sample this long shows the types and value sets; more rows only cost time and memory.
-MAX_ROWS = 200_000
 # Text with at most this many values, each seen at least this often on average, is a category.
 MAX_CATEGORIES = 50
 MIN_ROWS_PER_CATEGORY = 2
@@ -136,7 +134,7 @@ class Sample:
 
     frame: pd.DataFrame
     source: str
-    total_rows: int | None = None  # None: unknown (reading stopped at MAX_ROWS)
+    total_rows: int | None = None  # None: unknown (reading stopped early)
     truncated: bool = False
 
     @property
