@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from ct_assets.project.load import PROJECT_FILE, Project, load_project
+from ct_assets.project.load import PROJECT_FILE, Project, deep_merge, load_project
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -20,8 +20,7 @@ def peak_rss_mib() -> float:
 def example_project(example: str, root: Path, changes: dict[str, dict[str, Any]]) -> Project:
     """The example's ct.yaml in `root`, with some sections' keys changed."""
     declared = yaml.safe_load((EXAMPLES / example / PROJECT_FILE).read_text())
-    for section, values in changes.items():
-        declared.setdefault(section, {}).update(values)
+    declared = deep_merge(declared, changes)
     root.mkdir(parents=True, exist_ok=True)
     (root / PROJECT_FILE).write_text(yaml.safe_dump(declared, sort_keys=False))
     return load_project(root, environ={})

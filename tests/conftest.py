@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from ct_assets.definitions import build_definitions
-from ct_assets.project.load import PROJECT_FILE, Project, load_project
+from ct_assets.project.load import PROJECT_FILE, Project, deep_merge, load_project
 
 # Fixtures of the real services (PostgreSQL, Redis, S3 over HTTP, HTTP APIs) on localhost.
 pytest_plugins = ["tests.services"]
@@ -37,23 +37,14 @@ TEST_CHANGES: dict[str, Any] = {
 EAGER_GATES: dict[str, Any] = {"gates": {"margin": -1.0, "slices": {"tolerance": 1.0}}}
 
 
-def merged(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in changes.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = merged(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def write_project(
     root: Path, example: str = "shop", changes: Mapping[str, Any] | None = None
 ) -> Project:
     """A project folder made from an example's ct.yaml with `changes` laid over it."""
     declared = yaml.safe_load((EXAMPLES / example / PROJECT_FILE).read_text())
     root.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(merged(merged(declared, TEST_CHANGES), changes or {}), sort_keys=False)
+    declared = deep_merge(deep_merge(declared, TEST_CHANGES), changes or {})
+    text = yaml.safe_dump(declared, sort_keys=False)
     (root / PROJECT_FILE).write_text(text)
     return load_project(root, environ={})
 
@@ -121,7 +112,7 @@ class Deployment:
         """Other declarations for the same deployment: ct.yaml is rewritten, definitions
         rebuilt from it."""
         current = yaml.safe_load(self.project.file.read_text())
-        self.project.file.write_text(yaml.safe_dump(merged(current, changes), sort_keys=False))
+        self.project.file.write_text(yaml.safe_dump(deep_merge(current, changes), sort_keys=False))
         self.project = load_project(self.root, environ={})
         self.defs = build_definitions(self.project)
 

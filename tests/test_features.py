@@ -45,11 +45,11 @@ from ct_assets.ml.frames import (
 from ct_assets.ml.schema import validate_batch
 from ct_assets.ml.selection import SelectionConfig, dominant_value, select_features
 from ct_assets.ml.training import Inputs, predict, train_family
-from ct_assets.project.load import PROJECT_FILE, read_spec
+from ct_assets.project.load import PROJECT_FILE, deep_merge, read_spec
 from ct_assets.project.spec import ProjectSpec
 from examples.energy.generator import MeterSource
 from examples.shop.generator import COUNTRIES, DriftingSource
-from tests.conftest import EXAMPLES, merged
+from tests.conftest import EXAMPLES
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 SPEC = FeatureSpec(
@@ -66,7 +66,7 @@ ENERGY = read_spec(EXAMPLES / "energy" / PROJECT_FILE)
 def declared(example: str, changes: dict[str, Any]) -> ProjectSpec:
     """An example's declaration with some keys changed, validated again."""
     spec = SHOP if example == "shop" else ENERGY
-    return ProjectSpec.model_validate(merged(spec.model_dump(mode="json"), changes))
+    return ProjectSpec.model_validate(deep_merge(spec.model_dump(mode="json"), changes))
 
 
 def validated(frame: pd.DataFrame, spec: ProjectSpec, batch_id: str) -> pd.DataFrame:

@@ -123,15 +123,16 @@ class Project:
 
     def with_spec(self, changes: Mapping[str, Any]) -> Project:
         """The same project with some keys changed (nested mappings merge), validated again."""
-        merged = _merge(self.spec.model_dump(mode="json", exclude_unset=True), changes)
+        merged = deep_merge(self.spec.model_dump(mode="json", exclude_unset=True), changes)
         return Project(ProjectSpec.model_validate(merged), self.root, self.home)
 
 
-def _merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with `changes` laid over it: nested mappings merge, anything else replaces."""
     out = dict(base)
     for key, value in changes.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = deep_merge(out[key], value)
         else:
             out[key] = value
     return out
