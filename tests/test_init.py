@@ -133,6 +133,36 @@ def test_epoch_numbers_named_like_times_are_event_times(
     assert ops == {("hour", f"{name}_hour"), ("day_of_week", f"{name}_day_of_week")}
 
 
+@pytest.mark.parametrize(
+    "written_as", ["%m/%d/%Y %H:%M", "%d/%m/%Y", "%d.%m.%Y %H:%M:%S", "%Y/%m/%d"]
+)
+def test_dates_as_exports_write_them_are_event_times_with_their_format(
+    tmp_path: Path, written_as: str
+) -> None:
+    frame = base(amount=np.linspace(1, 50, N))
+    # Ten days from the 25th: some days above 12, so the order of day and month is plain.
+    frame["event_time"] = (event_times() + pd.Timedelta(days=24)).strftime(written_as)
+    out = tmp_path / "p"
+    path = write(tmp_path, frame)
+    assert init(path, out) == 0
+    spec, raw = written(out)
+    assert column(raw, "event_time") == {"type": "datetime", "format": written_as}
+    assert spec.dataset.time == "event_time"
+    assert spec.partitions.start == "2026-03-25"
+    assert check_file(path, spec).ok
+
+
+def test_a_date_that_fits_both_orders_is_month_first_and_says_so(tmp_path: Path) -> None:
+    frame = base(amount=np.linspace(1, 50, N))
+    frame["event_time"] = event_times().strftime("%m/%d/%Y")  # March 1st to 10th
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, raw = written(out)
+    assert column(raw, "event_time")["format"] == "%m/%d/%Y"
+    assert "or %d/%m/%Y: no day above 12" in comments(out)
+    assert spec.partitions.start == "2026-03-01"
+
+
 def test_iso_times_date_only_get_no_hour_transform(tmp_path: Path) -> None:
     frame = base(amount=np.linspace(1, 50, N))
     frame["event_time"] = event_times().strftime("%Y-%m-%d")
@@ -630,7 +660,9 @@ def test_a_file_with_a_header_and_no_rows_is_refused(
     assert not (tmp_path / "p").exists()
 
 
-@pytest.mark.parametrize("encoding", ["epoch_s", "epoch_ms", "date", "offset"])
+@pytest.mark.parametrize(
+    "encoding", ["epoch_s", "epoch_ms", "date", "offset", "month_first", "day_first"]
+)
 def test_the_generated_project_validates_samples_of_every_time_encoding(
     tmp_path: Path, encoding: str
 ) -> None:
@@ -642,6 +674,8 @@ def test_the_generated_project_validates_samples_of_every_time_encoding(
         "epoch_ms": times.asi8 // 10**6,
         "date": times.strftime("%Y-%m-%d"),
         "offset": times.tz_convert("Europe/Paris").strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "month_first": times.strftime("%m/%d/%Y %H:%M"),
+        "day_first": times.strftime("%d.%m.%Y %H:%M:%S"),
     }[encoding]
     frame = pd.DataFrame(
         {

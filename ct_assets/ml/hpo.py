@@ -72,7 +72,7 @@ def search_lightgbm(
     import optuna
 
     from ct_assets.ml.evaluation import metric_value
-    from ct_assets.ml.training import lightgbm_dataset, lightgbm_params
+    from ct_assets.ml.training import lightgbm_dataset, lightgbm_frame, lightgbm_params
     from ct_assets.ml.vocabulary import METRIC
 
     order = train[TIME].argsort(kind="stable").to_numpy()
@@ -81,7 +81,7 @@ def search_lightgbm(
         raise ValueError(f"{len(train)} training rows are too few to hold out a validation slice")
     fit_rows, valid_rows = order[:cut], order[cut:]
     fit = lightgbm_dataset(train.iloc[fit_rows], labels.iloc[fit_rows], inputs, reusable=True)
-    valid = train.iloc[valid_rows][list(inputs.features)]
+    valid = lightgbm_frame(train.iloc[valid_rows], inputs.features)
     valid_labels = labels.iloc[valid_rows].to_numpy()
     if metric == "roc_auc" and len(set(valid_labels)) < 2:
         raise ValueError("the validation slice of the training rows holds a single class")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ct_assets.ml.frames import BATCH, PARTITION
-from ct_assets.ml.vocabulary import BOOSTERS, LIGHTGBM_INCREMENTAL
+from ct_assets.ml.vocabulary import BOOSTERS, LIGHTGBM, LIGHTGBM_INCREMENTAL
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -130,10 +130,15 @@ def refresh(
     """
     import lightgbm as lgb  # planning a refresh is cheap to import; training one is not
 
-    from ct_assets.ml.training import TrainedModel, lightgbm_dataset, lightgbm_params
+    from ct_assets.ml.training import (
+        TrainedModel,
+        lightgbm_dataset,
+        lightgbm_params,
+        model_features,
+    )
 
     assert plan.refresh and plan.base is not None and plan.new_rows is not None
-    features: Sequence[str] = booster.feature_name()
+    features: Sequence[str] = model_features(LIGHTGBM, booster)
     new = train[plan.new_rows]
     data = lightgbm_dataset(new, labels.to_numpy()[plan.new_rows], inputs.only(features))
     params = lightgbm_params(inputs.task)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import lightgbm as lgb
 import numpy as np
@@ -82,6 +83,25 @@ class TrainedModel:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+# LightGBM refuses a feature name holding a JSON special character and silently turns
+# whitespace into "_", after which its feature names no longer name the frame's columns. A
+# user's columns ("Price [EUR]", "Total Amount") reach it %-escaped (the escape of "%" too, so
+# the names map back exactly), and everything outside LightGBM sees the declared names.
+_LIGHTGBM_UNSAFE = frozenset(' \t\n\r\x0b\x0c",:[]{}%')
+
+
+def lightgbm_name(name: str) -> str:
+    """A feature name LightGBM keeps as it is; `unquote` gives the name back."""
+    return "".join(f"%{ord(c):02X}" if c in _LIGHTGBM_UNSAFE else c for c in name)
+
+
+def lightgbm_frame(frame: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
+    """The feature columns, in order, under the names LightGBM keeps."""
+    out = frame[list(features)]  # a new frame already: renaming it in place copies nothing
+    out.columns = [lightgbm_name(f) for f in features]
+    return out
+
+
 def lightgbm_params(task: str) -> dict[str, Any]:
     return {"objective": OBJECTIVES[task], **LIGHTGBM_PARAMS}
 
@@ -97,9 +117,9 @@ def lightgbm_dataset(
     # Category codes are learned from the training rows: a code first seen later (in the
     # holdout or at serving time) falls on the side LightGBM keeps for unseen categories.
     return lgb.Dataset(
-        frame[list(inputs.features)],
+        lightgbm_frame(frame, inputs.features),
         label=labels,
-        categorical_feature=list(inputs.categorical) or "auto",
+        categorical_feature=[lightgbm_name(c) for c in inputs.categorical] or "auto",
         params={"feature_pre_filter": False} if reusable else None,
     )
 
@@ -122,7 +142,8 @@ def importance(train: pd.DataFrame, inputs: Inputs) -> dict[str, float]:
     """Total gain per feature of a LightGBM model on the training rows (for top-K selection)."""
     booster = train_lightgbm(train, train[LABEL], inputs).model
     gains = booster.feature_importance(importance_type="gain")
-    return {n: round(float(g), 3) for n, g in zip(booster.feature_name(), gains, strict=True)}
+    names = model_features(LIGHTGBM, booster)
+    return {n: round(float(g), 3) for n, g in zip(names, gains, strict=True)}
 
 
 def train_linear(train: pd.DataFrame, labels: pd.Series, inputs: Inputs) -> TrainedModel:
@@ -196,7 +217,7 @@ def train_family(
 def model_features(family: str, model: Any) -> list[str]:
     """The columns a trained model reads, in order: its serving contract (and signature)."""
     if family in BOOSTERS:
-        return list(model.feature_name())
+        return [unquote(n) for n in model.feature_name()]
     if family in (SKLEARN_LINEAR, SKLEARN_HGB):
         return list(model.feature_names_in_)
     raise ValueError(f"unknown model family {family!r}")
@@ -204,9 +225,10 @@ def model_features(family: str, model: Any) -> list[str]:
 
 def predict(family: str, model: Any, frame: pd.DataFrame) -> np.ndarray:
     """Binary: probability of the positive class; regression: the value, whichever family."""
-    columns = frame[model_features(family, model)]
+    features = model_features(family, model)
     if family in BOOSTERS:
-        return np.asarray(model.predict(columns), dtype=float)
+        return np.asarray(model.predict(lightgbm_frame(frame, features)), dtype=float)
+    columns = frame[features]
     if hasattr(model, "predict_proba"):
         return np.asarray(model.predict_proba(columns)[:, 1], dtype=float)
     return np.asarray(model.predict(columns), dtype=float)

@@ -110,6 +110,14 @@ _ISO = re.compile(
     r"^\s*\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?\s*$"
 )
 _ZONED = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)\s*$")
+# Dates as spreadsheets and exports write them, tried when a column is not ISO 8601. Where a
+# sample fits both orders (no day above 12), month first is the guess, and the review says so.
+_DATE_SHAPE = re.compile(r"^\s*\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?\s*$")
+_DATE_FORMATS = tuple(
+    f"{day}{clock}"
+    for day in ("%m/%d/%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y")
+    for clock in ("", " %H:%M", " %H:%M:%S", "T%H:%M:%S")
+)
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 
 Kind = Literal["empty", "bool", "int", "float", "datetime", "text"]
@@ -160,7 +168,7 @@ class Profile:
     counts: pd.Series
     # How missing values were written besides an empty cell (e.g. 'NA'), when any.
     null_tokens: tuple[str, ...] = ()
-    time_format: str | None = None  # datetime: iso or an epoch unit
+    time_format: str | None = None  # datetime: iso, an epoch unit or a strftime pattern
     zoned: bool = True  # datetime: every time carries its zone (or is typed)
     note: str = ""  # why the kind, in words
 
@@ -335,7 +343,7 @@ def _text_profile(name: str, values: pd.Series, epoch_allowed: bool) -> Profile:
     if not seen:
         return Profile(name, rows, nulls, "empty", _counts([]), written, note="empty in every row")
     kept = counts.drop(index=missing) if missing else counts
-    kind, note = _text_kind(seen)
+    kind, note, time_format = _text_kind(seen)
     if kind == "text":
         # A text column reads 'NA' as a value (ct reads only empty cells as missing), so the
         # declaration must see it as one: its nulls are the empty cells alone.
@@ -343,11 +351,14 @@ def _text_profile(name: str, values: pd.Series, epoch_allowed: bool) -> Profile:
         kept = counts.drop(index=[""]) if "" in counts.index else counts
         return Profile(name, rows, text_nulls, "text", kept, (), note=note)
     if kind == "datetime":
-        times = pd.to_datetime(pd.Series(seen), format="ISO8601", utc=True)
-        zoned = all(_ZONED.search(v) for v in seen)
+        iso = time_format == "iso"
+        times = pd.to_datetime(
+            pd.Series(seen).str.strip(), format="ISO8601" if iso else time_format, utc=True
+        )
+        zoned = iso and all(_ZONED.search(v) for v in seen)
         by_time = pd.Series(kept.to_numpy(), index=pd.DatetimeIndex(times))
         by_time = by_time.groupby(level=0).sum()
-        return Profile(name, rows, nulls, "datetime", by_time, written, "iso", zoned, note)
+        return Profile(name, rows, nulls, "datetime", by_time, written, time_format, zoned, note)
     if kind == "bool":
         flags = pd.Series([tokens[v] in _TRUE_TEXT for v in seen])  # a few words at most
         by_flag = pd.Series(kept.to_numpy(), index=pd.Index(flags)).groupby(level=0).sum()
@@ -358,24 +369,42 @@ def _text_profile(name: str, values: pd.Series, epoch_allowed: bool) -> Profile:
     return _epoch(base, pd.Series(numbers), epoch_allowed) or base
 
 
-def _text_kind(values: list[str]) -> tuple[Kind, str]:
+def _text_kind(values: list[str]) -> tuple[Kind, str, str | None]:
+    """The kind of a text column's values, why, and a datetime's format."""
     # Booleans are a few words in a few spellings (True, TRUE, ' true'); many values are not.
     lowered = {v.strip().lower() for v in values} if len(values) <= _MAX_BOOL_SPELLINGS else set()
     if lowered and _bool_words(lowered):
-        return "bool", f"every value is a boolean word ({', '.join(sorted(lowered))})"
+        return "bool", f"every value is a boolean word ({', '.join(sorted(lowered))})", None
     if all(_INT.match(v) for v in values):
         if any(_LEADING_ZERO.match(v) for v in values):
-            return "text", "whole numbers with leading zeros (e.g. codes): kept as text"
+            return "text", "whole numbers with leading zeros (e.g. codes): kept as text", None
         if any(abs(int(v)) > INT64_MAX for v in values):
-            return "text", "whole numbers too large for 64 bits (e.g. ids): kept as text"
-        return "int", "every value is a whole number"
+            return "text", "whole numbers too large for 64 bits (e.g. ids): kept as text", None
+        return "int", "every value is a whole number", None
     if all(_FLOAT.match(v) for v in values):
-        return "float", "every value is a number"
+        return "float", "every value is a number", None
     if all(_ISO.match(v) for v in values):
         parsed = pd.to_datetime(pd.Series(values), format="ISO8601", utc=True, errors="coerce")
         if not parsed.isna().any():
-            return "datetime", "every value is an ISO 8601 time"
-    return "text", "text"
+            return "datetime", "every value is an ISO 8601 time", "iso"
+    if all(_DATE_SHAPE.match(v) for v in values):
+        return _date_format(values)
+    return "text", "text", None
+
+
+def _date_format(values: list[str]) -> tuple[Kind, str, str | None]:
+    text = pd.Series(values).str.strip()
+    fits = [
+        f for f in _DATE_FORMATS if not pd.to_datetime(text, format=f, errors="coerce").isna().any()
+    ]
+    if not fits:
+        return "text", "text", None
+    chosen = fits[0]
+    note = f"every value is a time written {chosen}"
+    swapped = chosen.replace("%m", "\0").replace("%d", "%m").replace("\0", "%d")
+    if swapped in fits:
+        note += f" (or {swapped}: no day above 12 in the sample; set format if days come first)"
+    return "datetime", note, chosen
 
 
 def _bool_words(lowered: set[str]) -> bool:
@@ -469,9 +498,10 @@ def guess_time(profiles: dict[str, Profile], label: str, options: InitOptions) -
             f"cannot tell the event time: pass --time COL (time columns: {_columns_listed(times)})"
         )
     raise CannotInfer(
-        "cannot tell the event time: no column holds times (ISO 8601 text, or epoch seconds or "
-        "milliseconds in a column named like a time); ct needs event times to partition: pass "
-        f"--time COL (columns: {_columns_listed(profiles)})"
+        "cannot tell the event time: no column holds times (ISO 8601 text, dates such as "
+        "12/31/2026 or 31.12.2026, or epoch seconds or milliseconds in a column named like a "
+        "time); ct partitions data by when each row happened: pass --time COL, or add such a "
+        f"column to the export (columns: {_columns_listed(profiles)})"
     )
 
 
