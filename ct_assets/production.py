@@ -147,9 +147,6 @@ def build_production(
     ):
         """Which model version serves after this partition: promoted candidate or kept champion."""
         key = context.partition_key
-        decided = context.instance.get_materialized_partitions(dg.AssetKey(PRODUCTION_MODEL))
-        before = mlflow.champion_version()
-        state = RegistryState(key, before, tuple(sorted(k for k in decided if k > key)))
 
         def serve(version: str) -> InfraResult:
             # An evaluation recorded before the probe moved there: probe now.
@@ -157,17 +154,22 @@ def build_production(
             sample = holdout[list(spec.feature_names)].head(SERVING_SAMPLE_ROWS)
             return validate_serving(mlflow.tracking_uri, mlflow.model_uri(version), sample, budget)
 
-        decision = decide_promotion(
-            model_evaluations, state, policy, serve, mlflow.champion_version
-        )
-        if decision.promote and decision.candidate is not None:
-            mlflow.promote(
-                decision.candidate.version,
-                before,
-                decision.reason,
-                gates={g.gate: {"passed": g.passed, **g.figures} for g in decision.gates},
+        # From reading the alias to moving it, no other decision or rollback interleaves.
+        with mlflow.alias_lock():
+            decided = context.instance.get_materialized_partitions(dg.AssetKey(PRODUCTION_MODEL))
+            before = mlflow.champion_version()
+            state = RegistryState(key, before, tuple(sorted(k for k in decided if k > key)))
+            decision = decide_promotion(
+                model_evaluations, state, policy, serve, mlflow.champion_version
             )
-        after = mlflow.champion_version()
+            if decision.promote and decision.candidate is not None:
+                mlflow.promote(
+                    decision.candidate.version,
+                    before,
+                    decision.reason,
+                    gates={g.gate: {"passed": g.passed, **g.figures} for g in decision.gates},
+                )
+            after = mlflow.champion_version()
         context.log.info(f"{'PROMOTE' if decision.promote else 'KEEP'}: {decision.reason}")
         uri = mlflow.model_uri(after) if after else "none"
         return dg.MaterializeResult(

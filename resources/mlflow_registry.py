@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -306,8 +309,35 @@ class MlflowRegistry(dg.ConfigurableResource):
             for v in sorted(found, key=lambda v: int(v.version))
         ]
 
+    @contextmanager
+    def alias_lock(self) -> Iterator[None]:
+        """Hold the right to read and move the `champion` alias, across processes.
+
+        Decisions already run in a concurrency pool of one; on the embedded SQLite instance
+        two steps that claim the pool's slot at the same instant can both get it (Dagster's
+        SQLite claims are not atomic across processes), so a registry in a local file store is
+        also locked here. A registry on a tracking server is shared by machines a file lock
+        cannot reach: there the pool, on PostgreSQL, is what serialises.
+        """
+        store = self.tracking_uri.removeprefix("sqlite:///")
+        if store == self.tracking_uri:
+            yield
+            return
+        lock = Path(f"{store}.alias.lock")
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with lock.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def rollback(self, reason: str, to: str | None = None) -> dict[str, Any]:
         """Move the champion back: to `to`, or to the version the current one replaced."""
+        with self.alias_lock():
+            return self._rollback(reason, to)
+
+    def _rollback(self, reason: str, to: str | None) -> dict[str, Any]:
         current = self.champion_version()
         if to is None:
             moves = [e for e in self.history() if e["to"] == current and e.get("from")]

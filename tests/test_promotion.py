@@ -41,14 +41,6 @@ def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Projec
         yield deploy(tmp_path, instance)
 
 
-def step_window(instance: dg.DagsterInstance, run_id: str, step: str) -> tuple[float, float]:
-    """From the step's start to its success (a step waiting for a pool slot has not started)."""
-    (start,) = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
-    (end,) = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
-    assert start.step_key == end.step_key == step
-    return start.timestamp, end.timestamp
-
-
 def test_two_promotions_started_at_once_end_with_one_consistent_champion(
     deployed: Project,
 ) -> None:
@@ -98,16 +90,11 @@ def test_two_promotions_started_at_once_end_with_one_consistent_champion(
     assert champion == decisions[promoted[0]]["champion_after"]
     moves = registry.history()
     assert [(m["from"], m["to"]) for m in moves] == [(None, first), (first, champion)]
-    # The pool serialised the two decision steps: one began after the other ended.
-    windows = sorted(
-        step_window(project.instance, r.run_id, "production_model")
-        for r in project.instance.get_runs(
-            dg.RunsFilter(tags={"dagster/partition": project.partition(1)})
-        )
-        + project.instance.get_runs(dg.RunsFilter(tags={"dagster/partition": project.partition(2)}))
-        if r.asset_selection == {dg.AssetKey("production_model")}
-    )
-    assert len(windows) == 2 and windows[0][1] <= windows[1][0], windows
+    # The two decisions were serialised: the one that kept the champion read the alias after
+    # the other had moved it (the pool does this on PostgreSQL; on SQLite two simultaneous
+    # claims of its slot can both succeed, and the registry's own lock holds).
+    assert decisions[kept]["champion_before"] == champion
+    assert decisions[promoted[0]]["champion_before"] == first
 
 
 def test_the_incremental_candidate_continues_the_champion_until_its_full_retrain(
