@@ -97,8 +97,10 @@ def initialize_pools(instance: dg.DagsterInstance) -> None:
     """Give every pool ct declares its slots from the instance's default limit, now.
 
     Dagster creates a pool's slots lazily, when a step first claims one; two processes doing
-    that at once on a fresh SQLite instance can each create a slot, and then two promotions run
-    side by side. Creating them once, before any run, leaves nothing to race on.
+    that at once on a fresh SQLite instance can each create a slot, doubling the pool's limit.
+    Creating them once, before any run, leaves that creation nothing to race on. (Two claims of
+    the one slot at the same instant can still both succeed on SQLite: the registry's
+    `alias_lock` is what keeps champion moves one at a time there.)
     """
     instance.event_log_storage.initialize_concurrency_limit_to_default(PROMOTION_POOL)
 

@@ -394,15 +394,17 @@ def _text_kind(values: list[str]) -> tuple[Kind, str, str | None]:
 
 def _date_format(values: list[str]) -> tuple[Kind, str, str | None]:
     text = pd.Series(values).str.strip()
-    fits = [
-        f for f in _DATE_FORMATS if not pd.to_datetime(text, format=f, errors="coerce").isna().any()
-    ]
-    if not fits:
+
+    def fits(fmt: str) -> bool:
+        return not pd.to_datetime(text, format=fmt, errors="coerce").isna().any()
+
+    # The first format that reads every value; then only its day-month swap is worth a parse.
+    chosen = next((f for f in _DATE_FORMATS if fits(f)), None)
+    if chosen is None:
         return "text", "text", None
-    chosen = fits[0]
     note = f"every value is a time written {chosen}"
     swapped = chosen.replace("%m", "\0").replace("%d", "%m").replace("\0", "%d")
-    if swapped in fits:
+    if swapped != chosen and swapped in _DATE_FORMATS and fits(swapped):
         note += f" (or {swapped}: no day above 12 in the sample; set format if days come first)"
     return "datetime", note, chosen
 
