@@ -26,7 +26,7 @@ from ct_assets.partitions import partitioned_check
 from ct_assets.policy import after_upstream, freshness, stage_asset
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec
-from resources.mlflow_registry import MlflowRegistry
+from resources.mlflow_registry import CHALLENGER, MlflowRegistry
 
 # One asset check per gate, beside the overall verdict.
 GATE_CHECKS = {gate: gate_check_name(gate) for gate in GATES}
@@ -169,6 +169,9 @@ def build_production(
                     decision.reason,
                     gates={g.gate: {"passed": g.passed, **g.figures} for g in decision.gates},
                 )
+            # Serving scores the refused candidate in shadow: live evidence for the next time.
+            refused = None if decision.promote else decision.candidate
+            mlflow.set_alias(CHALLENGER, refused.version if refused else None)
             after = mlflow.champion_version()
         context.log.info(f"{'PROMOTE' if decision.promote else 'KEEP'}: {decision.reason}")
         uri = mlflow.model_uri(after) if after else "none"

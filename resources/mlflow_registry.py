@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from ct_assets.ml.training import TrainedModel
 
 CHAMPION = "champion"
+# The best candidate the last decision refused: what serving scores in shadow.
+CHALLENGER = "challenger"
 FAMILY_TAG = "ct.family"
 FEATURE_SET_TAG = "ct.feature_set_id"
 HISTORY_PREFIX = "ct.history."
@@ -238,6 +240,10 @@ class MlflowRegistry(dg.ConfigurableResource):
         return self.load(version)
 
     def champion_version(self) -> str | None:
+        return self.alias_version(CHAMPION)
+
+    def alias_version(self, alias: str) -> str | None:
+        """The version an alias points at; None when the model or the alias does not exist."""
         from mlflow.exceptions import MlflowException
 
         try:
@@ -246,8 +252,30 @@ class MlflowRegistry(dg.ConfigurableResource):
             if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
                 return None
             raise
-        version = model.aliases.get(CHAMPION)
+        version = model.aliases.get(alias)
         return None if version is None else str(version)
+
+    def set_alias(self, alias: str, version: str | None) -> None:
+        """Point an alias other than the champion at a version (None removes it)."""
+        if alias == CHAMPION:
+            raise ValueError("the champion alias moves only through promote or rollback")
+        client = self.client()
+        if version is None:
+            if self.alias_version(alias) is not None:
+                client.delete_registered_model_alias(self.registered_model, alias)
+            return
+        client.set_registered_model_alias(self.registered_model, alias, version)
+
+    def promotion_of(self, version: str) -> dict[str, Any] | None:
+        """The latest move that made `version` the champion (promotion or rollback), if any."""
+        moves = [e for e in self.history() if e["to"] == version]
+        return moves[-1] if moves else None
+
+    def previous_champion(self) -> str | None:
+        """The version the current champion replaced: what answers when the champion fails."""
+        current = self.champion_version()
+        move = self.promotion_of(current) if current else None
+        return str(move["from"]) if move and move.get("from") else None
 
     def promote(
         self,

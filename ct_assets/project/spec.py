@@ -504,6 +504,78 @@ class Freshness(Strict):
     model: Window = Window(warn="26h", fail="48h")
 
 
+class Server(Strict):
+    """`ct serve`: where it listens, what a request may hold, how traffic is routed."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Rows per request; a larger batch is refused (413) rather than stalling every other client.
+    max_batch_rows: int = Field(default=1000, ge=1)
+    # Past this, the previous champion answers the request and the event is counted.
+    latency_budget_ms: float = Field(default=50.0, gt=0)
+    # How often the registry is asked whether the champion alias moved (hot swap).
+    reload_interval: Duration = "2s"
+    # Share of requests a new champion answers during its baking period (the rest: the one it
+    # replaced); 1.0 sends it everything at once.
+    canary_fraction: float = Field(default=0.2, ge=0.0, le=1.0)
+    # Score the registry's `challenger` alias (the best refused candidate) beside the champion:
+    # logged, never returned.
+    shadow: bool = True
+    # Where delayed labels for served predictions land, inside the landing folder: files with
+    # the request id and the label column, joined to the prediction log by id.
+    labels_folder: str = "labels"
+
+    _r = field_validator("reload_interval")(classmethod(lambda cls, v: _duration(v)))
+
+
+RETRAIN_TRIGGERS = ("every_partition", "drift", "performance", "schedule")
+
+
+class Retrain(Strict):
+    """When a retrain runs: any of the triggers listed in `on`."""
+
+    on: list[Literal["every_partition", "drift", "performance", "schedule"]] = ["every_partition"]
+    # `drift`: the share of drifted features of a new partition at or above this.
+    drift_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    # `performance`: the champion's live metric on a new labeled partition worse than its
+    # holdout metric at promotion by more than this (a number, or "5%" of the baseline).
+    performance_margin: Threshold = Threshold(value=0.05)
+    # `schedule`: a cron expression (UTC), e.g. "0 3 * * *".
+    schedule: str | None = None
+
+    @model_validator(mode="after")
+    def _schedule_given(self) -> Retrain:
+        if "schedule" in self.on and not self.schedule:
+            raise ValueError("on: schedule needs policy.retrain.schedule, e.g. '0 3 * * *'")
+        if not self.on:
+            raise ValueError("on: name at least one of " + ", ".join(RETRAIN_TRIGGERS))
+        return self
+
+
+class Baking(Strict):
+    """How long a newly promoted champion is on probation (either bound ends it)."""
+
+    partitions: int = Field(default=2, ge=1)
+    requests: int = Field(default=1000, ge=1)
+
+
+class Rollback(Strict):
+    """Move the champion back when, in its baking period, it does worse live than the one it
+    replaced by more than `margin`, over at least `min_partitions` partitions or
+    `min_requests` labeled served requests."""
+
+    enabled: bool = True
+    margin: Threshold = Threshold(value=0.02)
+    min_partitions: int = Field(default=1, ge=1)
+    min_requests: int = Field(default=200, ge=1)
+    baking: Baking = Baking()
+
+
+class Policy(Strict):
+    retrain: Retrain = Retrain()
+    rollback: Rollback = Rollback()
+
+
 class _Secretless(Strict):
     """A source's connection settings: endpoints and secrets by environment-variable name."""
 
@@ -610,6 +682,8 @@ class ProjectSpec(Strict):
     drift: Drift = Drift()
     freshness: Freshness = Freshness()
     sources: Sources = Sources()
+    serving: Server = Server()
+    policy: Policy = Policy()
 
     @model_validator(mode="after")
     def _consistent(self) -> ProjectSpec:

@@ -1,0 +1,209 @@
+"""The prediction log: every answer (and every shadow score) serving gave, append-only.
+
+Layout under the project's data folder: `predictions/<partition key>/<time>-<uuid>.parquet`,
+one file per flush, each written whole then renamed (`atomic_write`), so a reader never sees
+half a file and nothing is ever rewritten. The partition key is the project's own (a day for
+daily partitions), so a day of predictions lines up with the day of data and labels.
+
+A row per scored input row: the request id and the row's place in the request, when, which
+model version answered it (or scored it in shadow) and by which route, the feature-set id, a
+hash of the inputs (the inputs themselves stay with the caller), the output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import queue
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import astuple, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ct_assets.ingest.files import atomic_write
+
+FOLDER = "predictions"
+# Which answers a row records: the one returned to the caller, or a shadow score (never returned).
+ANSWER, SHADOW = "answer", "shadow"
+# How a version came to answer: the champion; a new champion's canary share; the previous
+# champion (canary remainder); a version the caller named; the previous champion standing in
+# for a champion that raised or ran over its latency budget.
+CHAMPION_ROUTE, CANARY_ROUTE, PREVIOUS_ROUTE, PINNED_ROUTE, FALLBACK_ROUTE = (
+    "champion",
+    "canary",
+    "previous",
+    "pinned",
+    "fallback",
+)
+SCHEMA = pa.schema(
+    [
+        ("request_id", pa.string()),
+        ("row", pa.int32()),
+        ("time", pa.timestamp("us", tz="UTC")),
+        ("partition", pa.string()),
+        ("model_version", pa.string()),
+        ("role", pa.string()),
+        ("route", pa.string()),
+        ("feature_set_id", pa.string()),
+        ("inputs_hash", pa.string()),
+        ("entity", pa.string()),
+        ("output", pa.float64()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    request_id: str
+    row: int
+    time: datetime
+    partition: str
+    model_version: str
+    role: str
+    route: str
+    feature_set_id: str
+    inputs_hash: str
+    entity: str | None
+    output: float
+
+
+def inputs_hash(row: dict[str, Any]) -> str:
+    """A stable hash of one input row as the caller sent it (key order does not matter)."""
+    text = json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def partition_key_at(moment: datetime, granularity: str) -> str:
+    """The project's partition key holding `moment`, spelled as Dagster spells it."""
+    moment = moment.astimezone(UTC)
+    if granularity == "hourly":
+        return moment.strftime("%Y-%m-%d-%H:00")
+    if granularity == "weekly":
+        # Dagster's weekly partitions start on Sunday.
+        start = moment.date() - timedelta(days=(moment.weekday() + 1) % 7)
+        return start.isoformat()
+    return moment.strftime("%Y-%m-%d")
+
+
+def folder(data_dir: Path) -> Path:
+    return Path(data_dir) / FOLDER
+
+
+def write_batch(data_dir: Path, rows: Sequence[Prediction]) -> list[Path]:
+    """Append rows: one new file per partition they fall in, never a rewrite."""
+    by_partition: dict[str, list[Prediction]] = {}
+    for row in rows:
+        by_partition.setdefault(row.partition, []).append(row)
+    written = []
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    for partition, chunk in sorted(by_partition.items()):
+        columns = list(zip(*(astuple(r) for r in chunk), strict=True))
+        table = pa.Table.from_arrays(
+            [pa.array(c, type=f.type) for c, f in zip(columns, SCHEMA, strict=True)],
+            schema=SCHEMA,
+        )
+        path = folder(data_dir) / partition / f"{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+        written.append(atomic_write(path, _parquet_writer(table)))
+    return written
+
+
+def _parquet_writer(table: pa.Table) -> Any:
+    return lambda tmp: pq.write_table(table, tmp)
+
+
+def files(data_dir: Path, partitions: Iterable[str] | None = None) -> list[Path]:
+    base = folder(data_dir)
+    if partitions is None:
+        return sorted(p for p in base.glob("*/*.parquet") if not p.name.startswith("."))
+    return sorted(
+        p
+        for key in partitions
+        for p in (base / key).glob("*.parquet")
+        if not p.name.startswith(".")
+    )
+
+
+def read(data_dir: Path, partitions: Iterable[str] | None = None) -> pa.Table:
+    """Every logged row (of the given partitions), in one table of `SCHEMA`."""
+    found = files(data_dir, partitions)
+    if not found:
+        return SCHEMA.empty_table()
+    return pa.concat_tables(pq.read_table(p, schema=SCHEMA) for p in found)
+
+
+def find_request(data_dir: Path, request_id: str) -> list[dict[str, Any]]:
+    """The logged rows of one request (answers and shadow scores), oldest file first."""
+    import pyarrow.compute as pc
+
+    rows: list[dict[str, Any]] = []
+    for path in files(data_dir):
+        table = pq.read_table(path, schema=SCHEMA, filters=pc.field("request_id") == request_id)
+        rows.extend(table.to_pylist())
+    return rows
+
+
+class PredictionLog:
+    """Appends off the caller's path: `append` only queues; a thread writes every `interval`
+    seconds (or `max_rows` rows), and `close` writes what is left."""
+
+    def __init__(self, data_dir: Path, interval: float = 1.0, max_rows: int = 20_000) -> None:
+        self.data_dir = Path(data_dir)
+        self.interval = interval
+        self.max_rows = max_rows
+        self._queue: queue.SimpleQueue[Prediction | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+        self.written = 0
+        self.failures = 0
+        self._thread.start()
+
+    def append(self, rows: Iterable[Prediction]) -> None:
+        for row in rows:
+            self._queue.put(row)
+
+    def _run(self) -> None:
+        pending: list[Prediction] = []
+        deadline = None
+        while True:
+            timeout = None if deadline is None else max(0.0, deadline - _monotonic())
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                item = ...  # type: ignore[assignment]
+            if item is None:
+                self._flush(pending)
+                return
+            if isinstance(item, Prediction):
+                pending.append(item)
+                if deadline is None:
+                    deadline = _monotonic() + self.interval
+            if pending and (len(pending) >= self.max_rows or _monotonic() >= (deadline or 0)):
+                self._flush(pending)
+                pending, deadline = [], None
+
+    def _flush(self, pending: list[Prediction]) -> None:
+        if not pending:
+            return
+        try:
+            write_batch(self.data_dir, pending)
+            self.written += len(pending)
+        except OSError:
+            # Kept in memory for the next flush: a full disk must not lose predictions.
+            self.failures += 1
+            for row in pending:
+                self._queue.put(row)
+
+    def close(self, timeout: float = 30.0) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+
+def _monotonic() -> float:
+    import time
+
+    return time.monotonic()
