@@ -17,6 +17,12 @@ CANDIDATE_MODELS = "candidate_models"
 MODEL_EVALUATIONS = "model_evaluations"
 PRODUCTION_MODEL = "production_model"
 FEATURE_DRIFT = "feature_drift"
+# The closed loop: the champion scored on each new labeled partition before any retraining,
+# served predictions joined to their delayed labels, both per model version, and batch scores.
+CHAMPION_PERFORMANCE = "champion_performance"
+SERVED_PERFORMANCE = "served_performance"
+LIVE_PERFORMANCE = "live_performance"
+BATCH_PREDICTIONS = "batch_predictions"
 # The stages in pipeline order, for anything that walks the whole graph.
 STAGES = (
     RAW_BATCHES,
@@ -36,6 +42,8 @@ PROMOTION_GATE = "promotion_gate"
 PROMOTION_POOL = "promotion"
 FILE_DROP = "file_drop"
 TRIGGER_TAG = "ct/trigger"
+# Why a sensor or schedule started a run, in words (the trigger tag holds its kind).
+REASON_TAG = "ct/reason"
 
 
 def quality_check_name(dimension: str) -> str:

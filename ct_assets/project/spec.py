@@ -481,6 +481,9 @@ class Drift(Strict):
     # Columns (features) left out of drift: e.g. a day of week, constant in a daily partition.
     exclude: list[str] = []
     threshold: float = Field(default=0.5, gt=0.0, le=1.0)
+    # A feature whose rank correlation with some other feature moved by at least this much is
+    # reported as a likely upstream change of meaning, even when its own distribution holds.
+    correlation_threshold: float = Field(default=0.3, gt=0.0, le=2.0)
 
 
 class Window(Strict):
