@@ -100,9 +100,13 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 @contextmanager
 def dagster_servers(
-    project: Project, ui_port: int | None = None, host: str = "127.0.0.1"
+    project: Project,
+    ui_port: int | None = None,
+    host: str = "127.0.0.1",
+    serve_port: int | None = None,
 ) -> Iterator[Servers]:
-    """The daemon (sensors, automation, run queue) and optionally the UI, for the project.
+    """The daemon (sensors, automation, run queue), optionally the UI and `ct serve`, for the
+    project.
 
     On leaving the block, by any path (an error, Ctrl-C, SIGTERM), everything started is
     stopped, down to the code servers and run workers the daemon launched.
@@ -116,10 +120,14 @@ def dagster_servers(
     commands = [[_bin("dagster-daemon"), "run", *target]]
     if ui_port is not None:
         commands.append([_bin("dagster-webserver"), "-h", host, "-p", str(ui_port), *target])
+    if serve_port is not None:
+        serve = ["serve", "--project", str(project.root), "--host", host, "--port", str(serve_port)]
+        commands.append([sys.executable, "-m", "ct_assets.cli", *serve])
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         for command in commands:
-            log = (logs / f"{Path(command[0]).name}.log").open("ab")
+            name = "ct-serve" if "serve" in command else Path(command[0]).name
+            log = (logs / f"{name}.log").open("ab")
             servers.procs.append(
                 subprocess.Popen(
                     command,

@@ -16,7 +16,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     project_option(parser)
     parser.add_argument("--ui", action="store_true", help="also serve the Dagster UI")
     parser.add_argument("--port", type=int, default=3000, help="UI port (default 3000)")
-    parser.add_argument("--host", default="127.0.0.1", help="UI address (default 127.0.0.1)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="UI and serving address (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--serve", action="store_true", help="also serve the champion online (`ct serve`)"
+    )
+    parser.add_argument(
+        "--serve-port", type=int, help="serving port (default: serving.port in ct.yaml, 8000)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -30,9 +38,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"  landing  {project.landing}  (drop CSV, JSON Lines or Parquet files here)")
     print(f"  instance {project.dagster_home}  (logs in {project.home / 'logs'})")
     try:
-        with dagster_servers(project, args.port if args.ui else None, args.host) as servers:
+        serve_port = (args.serve_port or project.spec.serving.port) if args.serve else None
+        ui_port = args.port if args.ui else None
+        with dagster_servers(project, ui_port, args.host, serve_port) as servers:
             if args.ui:
                 print(f"  UI       http://{args.host}:{args.port}")
+            if serve_port is not None:
+                print(f"  serving  http://{args.host}:{serve_port}/predict  (/metrics, /v2)")
             print("the daemon runs the sensors and automation; `ct status` shows progress.")
             print("Ctrl-C stops everything ct started.")
             while servers.alive():
