@@ -119,7 +119,7 @@ def champion(project: Project, module: Any) -> tuple[str, list[dict[str, Any]], 
     trained = train_lightgbm(features, features[LABEL], inputs)
     tags = {
         "ct.partition": START.isoformat(),
-        "ct.feature_set_id": features["ct_feature_set_id"][0],
+        "ct.feature_set_id": str(features[FEATURE_SET][0]),
     }
     logged = registry.log_candidate(trained, features, {"train_rows": len(features)}, tags)
     registry.promote(logged["version"], None, "bench champion")
