@@ -26,6 +26,8 @@ from sensors.file_drop import build_file_drop_sensor
 from sensors.freshness import build_freshness_sensor
 from sensors.model_freshness import build_model_freshness_sensor
 from sensors.pulled import build_pulled_sensor
+from sensors.retrain import build_retrain_schedules, build_retrain_sensor
+from sensors.rollback import build_rollback_sensor
 
 __all__ = ["STAGES", "build_definitions", "defs"]
 
@@ -51,7 +53,10 @@ def build_definitions(project: Project) -> dg.Definitions:
             build_freshness_sensor(project),
             build_model_freshness_sensor(project),
             build_automation_sensor(project.poll_seconds),
+            build_retrain_sensor(project),
+            build_rollback_sensor(project),
         ],
+        schedules=build_retrain_schedules(project),
         resources=build_resources(project),
         # Steps of one partition are small; a process per step would cost more than the work.
         executor=dg.in_process_executor,

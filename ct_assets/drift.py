@@ -5,12 +5,22 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from ct_assets.ml.drift import choose_reference, measure_drift, monitored, save_report
+from ct_assets.ml.drift import (
+    CorrelationShift,
+    choose_reference,
+    correlation_shift,
+    measure_drift,
+    monitored,
+    save_report,
+)
 from ct_assets.names import DRIFT_CHECK, FEATURE_DRIFT
 from ct_assets.partitions import frames_by_partition, partitioned_check
 from ct_assets.policy import after_window_upstream, stage_asset
 from ct_assets.project.load import Project
+from resources.alerts import AlertHook
 from resources.mlflow_registry import MlflowRegistry
+
+SEMANTICS = "likely upstream semantics change"
 
 
 def champion_partitions(mlflow: MlflowRegistry) -> list[str] | None:
@@ -20,12 +30,25 @@ def champion_partitions(mlflow: MlflowRegistry) -> list[str] | None:
     return mlflow.version_tags(version).get("ct.training_partitions", "").split(",") or None
 
 
+def correlation_metadata(shift: CorrelationShift | None) -> dict[str, Any]:
+    """What feature_drift shows of the correlation structure (None: nothing was compared)."""
+    if shift is None or not shift.columns:
+        return {"correlation_shifted_features": "none", "max_correlation_shift": 0.0}
+    table = pd.DataFrame([c.__dict__ for c in shift.columns])
+    return {
+        "correlation_shifted_features": ", ".join(shift.shifted_features) or "none",
+        "max_correlation_shift": shift.max_shift,
+        "correlation_per_feature": dg.MetadataValue.md(table.to_markdown(index=False)),
+    }
+
+
 def build_drift(
     project: Project, partitions: dg.TimeWindowPartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
     spec = project.spec
     lookback = 2 * spec.training.window
     threshold = spec.drift.threshold
+    correlation_threshold = spec.drift.correlation_threshold
     numeric, categorical = monitored(spec)
     excluded = spec.drift_excluded
 
@@ -34,7 +57,7 @@ def build_drift(
         group="drift",
         partitions=partitions,
         project=spec.name,
-        code_version="2",
+        code_version="3",
         kinds={"evidently"},
         automation=after_window_upstream(),
         io_manager_key="json_io_manager",
@@ -60,7 +83,9 @@ def build_drift(
             )
         ],
     )
-    def feature_drift(context: dg.AssetExecutionContext, features: Any, mlflow: MlflowRegistry):
+    def feature_drift(
+        context: dg.AssetExecutionContext, features: Any, mlflow: MlflowRegistry, alerts: AlertHook
+    ):
         """Per-feature drift of this partition against the champion's training window."""
         key = context.partition_key
         features = frames_by_partition(context, "features", features)
@@ -82,6 +107,7 @@ def build_drift(
                     "drift_share": 0.0,
                     "reference": nothing,
                     "not_monitored": dg.MetadataValue.json(excluded),
+                    **correlation_metadata(None),
                 },
                 check_results=[
                     dg.AssetCheckResult(check_name=DRIFT_CHECK, passed=True, description=nothing)
@@ -91,12 +117,33 @@ def build_drift(
         result, snapshot = measure_drift(
             reference, features[key], reference_keys, numeric, categorical
         )
+        shift = correlation_shift(reference, features[key], numeric, correlation_threshold)
         report = save_report(snapshot, project.data_dir / "drift_reports" / f"{key}.html")
         table = pd.DataFrame([f.__dict__ for f in result.features])
         drifted = ", ".join(result.drifted_features) or "none"
         passed = result.drift_share < threshold
+        description = f"drift share {result.drift_share:.2f}; drifted: {drifted}"
+        if shift.shifted_features:
+            semantics = f"{SEMANTICS}: {', '.join(shift.shifted_features)}"
+            description = f"{description}; {semantics}"
+            alerts.send(
+                context.log,
+                f"ct drift {key}: {semantics} (rank correlation moved by up to "
+                f"{shift.max_shift:.2f}, threshold {correlation_threshold:g})",
+                {
+                    "partition": key,
+                    "correlation_shifted_features": shift.shifted_features,
+                    "max_correlation_shift": shift.max_shift,
+                },
+                kind="correlation_shift",
+            )
         return dg.MaterializeResult(
-            value={**result.as_dict(), "basis": basis, "report": str(report)},
+            value={
+                **result.as_dict(),
+                "basis": basis,
+                "report": str(report),
+                "correlation_shift": shift.as_dict(),
+            },
             metadata={
                 "drift_share": result.drift_share,
                 "drifted_features": drifted,
@@ -107,13 +154,14 @@ def build_drift(
                 "not_monitored": dg.MetadataValue.json(excluded),
                 "report": dg.MetadataValue.path(str(report)),
                 "report_url": dg.MetadataValue.url(report.resolve().as_uri()),
+                **correlation_metadata(shift),
             },
             check_results=[
                 dg.AssetCheckResult(
                     check_name=DRIFT_CHECK,
                     passed=passed,
                     severity=dg.AssetCheckSeverity.WARN,
-                    description=f"drift share {result.drift_share:.2f}; drifted: {drifted}",
+                    description=description,
                     metadata={"drift_share": result.drift_share},
                 )
             ],

@@ -111,3 +111,70 @@ def measure_drift(
 def save_report(snapshot: Any, path: Path) -> Path:
     """Evidently's HTML report, written whole or not at all."""
     return atomic_write(path, lambda tmp: snapshot.save_html(str(tmp)))
+
+
+@dataclass(frozen=True)
+class ColumnShift:
+    """A column's largest change of rank correlation with any other monitored column."""
+
+    feature: str
+    partner: str
+    reference_rho: float
+    current_rho: float
+    shift: float
+    shifted: bool
+
+
+@dataclass(frozen=True)
+class CorrelationShift:
+    threshold: float
+    columns: list[ColumnShift]
+
+    @property
+    def shifted_features(self) -> list[str]:
+        return [c.feature for c in self.columns if c.shifted]
+
+    @property
+    def max_shift(self) -> float:
+        return max((c.shift for c in self.columns), default=0.0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "shifted_features": self.shifted_features,
+            "max_shift": self.max_shift,
+        }
+
+
+def correlation_shift(
+    reference: pd.DataFrame, current: pd.DataFrame, columns: list[str], threshold: float
+) -> CorrelationShift:
+    """Per column, the largest |Δρ| (Spearman) with any other column, and with which.
+
+    Per-feature drift tests compare each column's distribution alone; an upstream change of
+    meaning (two fields swapped, a sign flipped) can leave every distribution as it was and
+    still break how the columns relate, which the model learned. Pairs whose correlation is
+    undefined on either side (a constant column) are left out rather than counted as a shift.
+    """
+    if len(columns) < 2:
+        return CorrelationShift(threshold, [])
+    before = reference[columns].astype(float).corr(method="spearman")
+    after = current[columns].astype(float).corr(method="spearman")
+    found = []
+    for column in columns:
+        best: ColumnShift | None = None
+        for partner in columns:
+            if partner == column:
+                continue
+            was = float(before.loc[column, partner])  # type: ignore[arg-type]
+            now = float(after.loc[column, partner])  # type: ignore[arg-type]
+            if was != was or now != now:  # NaN: undefined correlation
+                continue
+            shift = round(abs(now - was), 6)
+            if best is None or shift > best.shift:
+                best = ColumnShift(
+                    column, partner, round(was, 6), round(now, 6), shift, shift >= threshold
+                )
+        if best is not None:
+            found.append(best)
+    return CorrelationShift(threshold, found)

@@ -28,6 +28,9 @@ class MeterSource:
     rows_per_day: int = 3000
     drift_day: int = 3
     seed: int = 11
+    # From this day on the label follows the shifted relationship while every feature keeps
+    # its distribution: a concept change that only the model's live performance can reveal.
+    concept_day: int | None = None
 
     def day(self, index: int) -> pd.DataFrame:
         """Readings of simulated day `index` (0-based)."""
@@ -49,7 +52,7 @@ class MeterSource:
         working = (hour > 7) & (hour < 19) & (not holiday)
         occupancy = rng.poisson(np.where(working, 160 if drifted else 120, 15))
         heating = np.clip(18 - temperature, 0, None)
-        if drifted:
+        if drifted or self.concept_changed(index):
             load = 40 + 0.9 * heating + 0.5 * occupancy + 3 * (weather == "snow")
         else:
             load = 40 + 2.0 * heating + 0.2 * occupancy + 3 * (weather == "snow")
@@ -67,6 +70,9 @@ class MeterSource:
                 "load_kwh": load,
             }
         )
+
+    def concept_changed(self, index: int) -> bool:
+        return self.concept_day is not None and index >= self.concept_day
 
     def day_name(self, index: int, suffix: str = "csv") -> str:
         return f"meters_{(self.start + timedelta(days=index)).isoformat()}.{suffix}"
@@ -108,6 +114,14 @@ SCRIPT = (
 
 
 def demo_source(
-    first_day: date, rows_per_day: int | None = None, drift_day: int = 3
+    first_day: date,
+    rows_per_day: int | None = None,
+    drift_day: int = 3,
+    concept_day: int | None = None,
 ) -> MeterSource:
-    return MeterSource(start=first_day, rows_per_day=rows_per_day or 3000, drift_day=drift_day)
+    return MeterSource(
+        start=first_day,
+        rows_per_day=rows_per_day or 3000,
+        drift_day=drift_day,
+        concept_day=concept_day,
+    )

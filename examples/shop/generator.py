@@ -29,6 +29,9 @@ class DriftingSource:
     entities: int = 800
     drift_day: int = 3
     seed: int = 7
+    # From this day on the label follows the shifted relationship while every feature keeps
+    # its distribution: a concept change that only the model's live performance can reveal.
+    concept_day: int | None = None
 
     def day(self, index: int) -> pd.DataFrame:
         """Events of simulated day `index` (0-based)."""
@@ -54,7 +57,7 @@ class DriftingSource:
             + np.where(hour < 6, 1.0, 0.0)
             + np.where(country == "BR", 0.7, 0.0)
         )
-        if drifted:
+        if drifted or self.concept_changed(index):
             logit += np.where(channel == "app", 2.0, -0.8) - 1.2 * (np.log1p(amount) - 3.5)
             logit += np.where(age < 60, 1.5, 0.0)
         else:
@@ -74,6 +77,9 @@ class DriftingSource:
                 "label": label,
             }
         )
+
+    def concept_changed(self, index: int) -> bool:
+        return self.concept_day is not None and index >= self.concept_day
 
     def day_name(self, index: int, suffix: str = "csv") -> str:
         return f"events_{(self.start + timedelta(days=index)).isoformat()}.{suffix}"
@@ -159,6 +165,14 @@ SCRIPT = (
 
 
 def demo_source(
-    first_day: date, rows_per_day: int | None = None, drift_day: int = 3
+    first_day: date,
+    rows_per_day: int | None = None,
+    drift_day: int = 3,
+    concept_day: int | None = None,
 ) -> DriftingSource:
-    return DriftingSource(start=first_day, rows_per_day=rows_per_day or 3000, drift_day=drift_day)
+    return DriftingSource(
+        start=first_day,
+        rows_per_day=rows_per_day or 3000,
+        drift_day=drift_day,
+        concept_day=concept_day,
+    )

@@ -1,0 +1,230 @@
+"""The closed loop's decisions: when to retrain, and when to move the champion back.
+
+Pure functions of the declared policy and of what the pipeline recorded (metadata as plain
+values), so each rule is tested alone and sensors are only wiring.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from ct_assets.ml.vocabulary import METRIC
+from ct_assets.project.spec import Policy, Rollback
+
+NONE = "none"
+
+
+class RetrainReason(NamedTuple):
+    """One trigger that fired for a partition: its kind (drift | performance) and why, in words."""
+
+    trigger: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RollbackDecision:
+    rollback: bool
+    reason: str
+
+
+def _number(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return number
+
+
+def _rows(value: Any) -> float:
+    number = _number(value)
+    return 0.0 if math.isnan(number) else max(number, 0.0)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _version(value: Any) -> str | None:
+    return None if value in (None, "", NONE) else str(value)
+
+
+def _worse_word(metric: str) -> str:
+    return "below" if METRIC[metric].higher_is_better is not False else "above"
+
+
+def drift_reason(policy: Policy, drift_meta: Mapping[str, Any] | None) -> RetrainReason | None:
+    """Drift: the share of drifted features at or above `policy.retrain.drift_share`."""
+    if not drift_meta:
+        return None
+    share = _number(drift_meta.get("drift_share"))
+    bound = policy.retrain.drift_share
+    if not share >= bound:  # NaN (unknown) never triggers
+        return None
+    drifted = drift_meta.get("drifted_features") or "none"
+    return RetrainReason(
+        "drift", f"drift share {share:.2f} reaches {bound:.2f} (drifted: {drifted})"
+    )
+
+
+def performance_reason(
+    policy: Policy, metric: str, performance_meta: Mapping[str, Any] | None
+) -> RetrainReason | None:
+    """Performance: the champion's live metric worse than its holdout at promotion by more than
+    `policy.retrain.performance_margin` (relative margins are of that holdout figure)."""
+    if not performance_meta:
+        return None
+    version = _version(performance_meta.get("champion_version"))
+    worse = _number(performance_meta.get("worse_than_baseline_by"))
+    baseline = _number(performance_meta.get(f"baseline_{metric}"))
+    live = _number(performance_meta.get(f"champion_{metric}"))
+    if version is None or math.isnan(worse) or math.isnan(baseline):
+        return None
+    margin = policy.retrain.performance_margin.absolute(baseline)
+    if not worse > margin:
+        return None
+    return RetrainReason(
+        "performance",
+        f"{metric} {_fmt(live)} is {_fmt(worse)} {_worse_word(metric)} the champion "
+        f"v{version}'s holdout {_fmt(baseline)} (margin {_fmt(margin)})",
+    )
+
+
+def retrain_reasons(
+    policy: Policy,
+    metric: str,
+    drift_meta: Mapping[str, Any] | None,
+    performance_meta: Mapping[str, Any] | None,
+) -> list[RetrainReason]:
+    """Every trigger the policy lists that fired for one partition (empty: no retrain).
+
+    `every_partition` is automation's: a partition it retrains needs no second reason.
+    """
+    on = policy.retrain.on
+    if "every_partition" in on:
+        return []
+    found = [
+        drift_reason(policy, drift_meta) if "drift" in on else None,
+        performance_reason(policy, metric, performance_meta) if "performance" in on else None,
+    ]
+    return [r for r in found if r is not None]
+
+
+def _mean(values: Sequence[float], weights: Sequence[float]) -> float:
+    total = sum(weights)
+    if total <= 0:
+        return sum(values) / len(values)
+    return sum(v * w for v, w in zip(values, weights, strict=True)) / total
+
+
+def _worse_by(metric: str, champion: float, previous: float) -> float:
+    """How much worse the champion is than the previous champion (positive = worse)."""
+    return float(METRIC[metric].improvement(previous, champion))
+
+
+def partitions_evidence(
+    rollback: Rollback,
+    metric: str,
+    champion: str,
+    previous: str,
+    performance: Sequence[tuple[str, Mapping[str, Any]]],
+) -> tuple[float, str, float] | None:
+    """(worse by, figures, previous's value) over the newest `min_partitions` partitions where
+    both the champion and the one it replaced were scored on the same rows; None: too few."""
+    scored = [
+        (key, meta)
+        for key, meta in sorted(performance)
+        if _version(meta.get("champion_version")) == champion
+        and _version(meta.get("previous_version")) == previous
+        and not math.isnan(_number(meta.get("worse_than_previous_by")))
+    ][-rollback.min_partitions :]
+    if len(scored) < rollback.min_partitions:
+        return None
+    rows = [_rows(m.get("rows")) for _, m in scored]
+    worse = _mean([_number(m["worse_than_previous_by"]) for _, m in scored], rows)
+    mine = _mean([_number(m.get(f"champion_{metric}")) for _, m in scored], rows)
+    theirs = _mean([_number(m.get(f"previous_{metric}")) for _, m in scored], rows)
+    keys = ", ".join(k for k, _ in scored)
+    return (
+        worse,
+        (
+            f"on partitions {keys} ({int(sum(rows))} rows) {metric} {_fmt(mine)} is {_fmt(worse)} "
+            f"{_worse_word(metric)} the previous champion v{previous}'s {_fmt(theirs)}"
+        ),
+        theirs,
+    )
+
+
+def served_evidence(
+    rollback: Rollback,
+    metric: str,
+    champion: str,
+    previous: str,
+    served: Sequence[Mapping[str, Any]],
+) -> tuple[float, str, float] | None:
+    """(worse by, figures, previous's value) over labeled served requests of both versions,
+    each with at least `min_requests` rows; None when either has fewer."""
+    totals: dict[str, list[tuple[float, float]]] = {champion: [], previous: []}
+    for versions in served:
+        for version, figures in versions.items():
+            value, rows = _number(figures.get(metric)), _number(figures.get("rows"))
+            if str(version) in totals and not math.isnan(value) and rows > 0:
+                totals[str(version)].append((value, rows))
+    counts = {v: sum(r for _, r in pairs) for v, pairs in totals.items()}
+    if any(counts[v] < rollback.min_requests for v in totals):
+        return None
+    mine = _mean([v for v, _ in totals[champion]], [r for _, r in totals[champion]])
+    theirs = _mean([v for v, _ in totals[previous]], [r for _, r in totals[previous]])
+    worse = _worse_by(metric, mine, theirs)
+    return (
+        worse,
+        (
+            f"on {int(counts[champion])} labeled served requests {metric} {_fmt(mine)} is "
+            f"{_fmt(worse)} {_worse_word(metric)} the previous champion v{previous}'s "
+            f"{_fmt(theirs)} ({int(counts[previous])} requests)"
+        ),
+        theirs,
+    )
+
+
+def rollback_decision(
+    rollback: Rollback,
+    metric: str,
+    champion: str | None,
+    previous: str | None,
+    performance: Sequence[tuple[str, Mapping[str, Any]]],
+    served: Sequence[Mapping[str, Any]] = (),
+) -> RollbackDecision:
+    """Roll back when the baking champion does worse than the one it replaced by more than
+    `rollback.margin`, on scored partitions or on labeled served requests (either suffices).
+
+    `performance`: (partition, champion_performance metadata) of the champion's baking period;
+    `served`: served_performance `versions` maps of the same period.
+    """
+    if not rollback.enabled:
+        return RollbackDecision(False, "rollback is disabled (policy.rollback.enabled: false)")
+    if champion is None or previous is None:
+        return RollbackDecision(False, "no previous champion to go back to")
+    found = []
+    for evidence in (
+        partitions_evidence(rollback, metric, champion, previous, performance),
+        served_evidence(rollback, metric, champion, previous, served),
+    ):
+        if evidence is None:
+            continue
+        worse, figures, theirs = evidence
+        margin = rollback.margin.absolute(theirs)
+        if worse > margin:
+            return RollbackDecision(
+                True, f"champion v{champion} {figures} (margin {_fmt(margin)}): back to v{previous}"
+            )
+        found.append(f"{figures} (margin {_fmt(margin)})")
+    if not found:
+        return RollbackDecision(
+            False,
+            f"not enough evidence yet: fewer than {rollback.min_partitions} scored partitions "
+            f"and {rollback.min_requests} labeled requests of each version",
+        )
+    return RollbackDecision(False, f"champion v{champion} holds: " + "; ".join(found))

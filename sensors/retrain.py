@@ -1,0 +1,191 @@
+"""Retraining on the declared triggers that automation does not carry out: drift, performance
+and a schedule (`policy.retrain.on`).
+
+`every_partition` is automation's (training_window's condition follows each new partition).
+This sensor reads what each new partition showed, the champion's score on it before any
+retraining (`champion_performance`) and its feature drift (`feature_drift`), lets
+`ct_assets.ml.loop.retrain_reasons` decide, and requests the retrain of that partition with the
+reason in its tags; the schedule retrains the newest partition with features on a cron.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+
+from ct_assets.ml.loop import RetrainReason, retrain_reasons
+from ct_assets.names import (
+    CHAMPION_PERFORMANCE,
+    FEATURE_DRIFT,
+    FEATURES,
+    PRODUCTION_MODEL,
+    REASON_TAG,
+    RETRAIN,
+    TRIGGER_TAG,
+)
+from ct_assets.observe import materialization_record
+from ct_assets.project.load import Project
+from resources.alerts import AlertHook
+
+SENSOR_TRIGGERS = ("drift", "performance")
+
+
+@dataclass
+class RetrainCursor:
+    """Progress: the newest event read per watched asset, and the triggers already requested
+    per partition (a re-materialized partition is re-read, never retrained twice for one
+    trigger)."""
+
+    after: dict[str, int] = field(default_factory=dict)
+    handled: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str | None) -> RetrainCursor:
+        if not text:
+            return cls()
+        data = json.loads(text)
+        return cls(dict(data.get("after", {})), dict(data.get("handled", {})))
+
+    def dump(self) -> str:
+        return json.dumps({"after": self.after, "handled": self.handled}, sort_keys=True)
+
+
+def watched_assets(on: Sequence[str]) -> list[str]:
+    """What must have materialized for a partition before its triggers are judged."""
+    return [
+        *([CHAMPION_PERFORMANCE] if "performance" in on else []),
+        *([FEATURE_DRIFT] if "drift" in on else []),
+    ]
+
+
+def _new_partitions(
+    instance: dg.DagsterInstance, asset: str, after: int | None
+) -> tuple[set[str], int | None]:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), after_storage_id=after),
+        limit=10_000,
+        ascending=True,
+    ).records
+    touched = {r.partition_key for r in records if r.partition_key is not None}
+    return touched, (records[-1].storage_id if records else after)
+
+
+def retrain_request(partition: str, reasons: list[RetrainReason]) -> dg.RunRequest:
+    triggers = "+".join(r.trigger for r in reasons)
+    return dg.RunRequest(
+        run_key=f"retrain-{partition}-{triggers}",
+        partition_key=partition,
+        asset_selection=[dg.AssetKey(a) for a in RETRAIN],
+        tags={TRIGGER_TAG: triggers, REASON_TAG: "; ".join(r.text for r in reasons)},
+    )
+
+
+def build_retrain_sensor(project: Project) -> dg.SensorDefinition:
+    spec = project.spec
+    policy, metric = spec.policy, spec.metric
+    on = list(policy.retrain.on)
+    watched = watched_assets(on)
+
+    @dg.sensor(
+        name="retrain_sensor",
+        minimum_interval_seconds=max(30, project.poll_seconds),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        asset_selection=list(RETRAIN),
+        description="Retrains a partition whose drift share or champion's live "
+        f"{metric} crosses the declared policy (policy.retrain.on: {', '.join(on)}).",
+    )
+    def retrain_sensor(context: dg.SensorEvaluationContext, alerts: AlertHook) -> dg.SensorResult:
+        cursor = RetrainCursor.parse(context.cursor)
+        if "every_partition" in on or not watched:
+            return dg.SensorResult(
+                skip_reason="automation retrains every partition (policy.retrain.on: "
+                f"{', '.join(on)})",
+                cursor=cursor.dump(),
+            )
+        instance = context.instance
+        touched: set[str] = set()
+        for asset in watched:
+            found, newest = _new_partitions(instance, asset, cursor.after.get(asset))
+            if newest is not None:
+                cursor.after[asset] = newest
+            touched |= found
+        requests = []
+        for partition in sorted(touched):
+            records = {a: materialization_record(instance, a, partition) for a in watched}
+            if any(r is None for r in records.values()):
+                continue  # judged when the rest of its evidence lands
+            evidence_at = max(r["at"] for r in records.values() if r is not None)
+            decided = materialization_record(instance, PRODUCTION_MODEL, partition)
+            if decided is not None and decided["at"] >= evidence_at:
+                continue  # already decided after this evidence, by automation or by hand
+            metas: dict[str, Any] = {a: r["metadata"] for a, r in records.items() if r}
+            done = set(cursor.handled.get(partition, []))
+            reasons = [
+                r
+                for r in retrain_reasons(
+                    policy, metric, metas.get(FEATURE_DRIFT), metas.get(CHAMPION_PERFORMANCE)
+                )
+                if r.trigger not in done
+            ]
+            if not reasons:
+                continue
+            cursor.handled[partition] = sorted(done | {r.trigger for r in reasons})
+            request = retrain_request(partition, reasons)
+            requests.append(request)
+            alerts.send(
+                context.log,
+                f"ct retrain {partition} ({request.tags[TRIGGER_TAG]}): {request.tags[REASON_TAG]}",
+                {
+                    "partition": partition,
+                    "trigger": request.tags[TRIGGER_TAG],
+                    "reason": request.tags[REASON_TAG],
+                },
+                kind="retrain",
+            )
+        if not requests:
+            return dg.SensorResult(
+                skip_reason=f"no trigger fired on {len(touched)} new partition(s)",
+                cursor=cursor.dump(),
+            )
+        return dg.SensorResult(run_requests=requests, cursor=cursor.dump())
+
+    return retrain_sensor
+
+
+def build_retrain_schedules(project: Project) -> list[dg.ScheduleDefinition]:
+    """The cron retrain, when `schedule` is among the policy's triggers (else none)."""
+    retrain = project.spec.policy.retrain
+    if "schedule" not in retrain.on or not retrain.schedule:
+        return []
+    cron = retrain.schedule
+
+    @dg.schedule(
+        name="retrain_schedule",
+        cron_schedule=cron,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        target=dg.AssetSelection.assets(*RETRAIN),
+        description=f"Retrains the newest partition with features on '{cron}' (UTC).",
+    )
+    def retrain_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        with_features = context.instance.get_materialized_partitions(dg.AssetKey(FEATURES))
+        if not with_features:
+            return dg.SkipReason("no partition has features yet")
+        newest = max(with_features)
+        moment = context.scheduled_execution_time
+        stamp = moment.strftime("%Y%m%dT%H%M") if moment else "now"
+        return dg.RunRequest(
+            run_key=f"schedule-{newest}-{stamp}",
+            partition_key=newest,
+            tags={
+                TRIGGER_TAG: "schedule",
+                REASON_TAG: f"scheduled retrain ('{cron}' UTC) of the newest partition with "
+                f"features, {newest}",
+            },
+        )
+
+    return [retrain_schedule]
