@@ -15,13 +15,16 @@ from ct_assets.features import build_feature_assets
 from ct_assets.names import STAGES
 from ct_assets.online import build_online_features
 from ct_assets.partitions import build_partitions
+from ct_assets.performance import build_performance
 from ct_assets.production import build_production
 from ct_assets.project.load import Project, load_project
 from ct_assets.raw import build_raw, build_source_specs
+from ct_assets.scoring import build_scoring
 from ct_assets.splits import build_splits
 from ct_assets.validated import build_validated
 from resources import build_resources
 from sensors.automation import build_automation_sensor
+from sensors.delayed_labels import build_delayed_labels_sensor
 from sensors.file_drop import build_file_drop_sensor
 from sensors.freshness import build_freshness_sensor
 from sensors.model_freshness import build_model_freshness_sensor
@@ -44,6 +47,8 @@ def build_definitions(project: Project) -> dg.Definitions:
         *build_evaluations(project, partitions),
         *build_production(project, partitions),
         *build_drift(project, partitions),
+        *build_performance(project, partitions),
+        *build_scoring(project, partitions),
     ]
     return dg.Definitions(
         assets=[*build_source_specs(project), *assets],
@@ -53,6 +58,7 @@ def build_definitions(project: Project) -> dg.Definitions:
             build_freshness_sensor(project),
             build_model_freshness_sensor(project),
             build_automation_sensor(project.poll_seconds),
+            build_delayed_labels_sensor(project, partitions),
             build_retrain_sensor(project),
             build_rollback_sensor(project),
         ],

@@ -1,10 +1,12 @@
-"""`ct lineage model VERSION`: from a model version back to the bytes it was trained on.
+"""`ct lineage model VERSION` and `ct lineage prediction REQUEST_ID`: from a model version (or
+a served prediction, through the version that answered it) back to the bytes it was trained on.
 
 Built from the MLflow registry (what the version was trained on) and Dagster's event log (which
 run produced each step, with which code version and what it recorded), as of the training run.
 """
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -238,4 +240,59 @@ def as_tree(lineage: dict[str, Any]) -> Tree:
             f"{batch['batch_id']} sha256 {batch['sha256']} from {batch['source']} "
             f"{batch['source_path']} ({batch['rows']} rows, arrived {batch['arrived_at']})"
         )
+    return tree
+
+
+def prediction_lineage(
+    instance: dg.DagsterInstance,
+    registry: MlflowRegistry,
+    store: BatchStore,
+    data_dir: Path,
+    request_id: str,
+) -> dict[str, Any]:
+    """From a logged request back to the data of the model version that answered it.
+
+    Raises LookupError when the prediction log holds no such request.
+    """
+    from ct_assets.ml.predictions import ANSWER, find_request
+
+    rows = find_request(data_dir, request_id)
+    if not rows:
+        raise LookupError(f"no logged prediction has request id {request_id!r} (in {data_dir})")
+    answered = [r for r in rows if r["role"] == ANSWER]
+    shadow = [r for r in rows if r["role"] != ANSWER]
+    versions = sorted({str(r["model_version"]) for r in answered}, key=_as_number)
+    models = {v: model_lineage(instance, registry, store, v) for v in versions}
+    return {
+        "request_id": request_id,
+        "answers": [_logged(r) for r in answered],
+        "shadow": [_logged(r) for r in shadow],
+        "answered_by": versions,
+        "shadow_versions": sorted({str(r["model_version"]) for r in shadow}, key=_as_number),
+        "models": models,
+    }
+
+
+def _as_number(version: str) -> tuple[int, str]:
+    return (int(version), version) if version.isdigit() else (1 << 62, version)
+
+
+def _logged(row: dict[str, Any]) -> dict[str, Any]:
+    shown = ("row", "time", "partition", "model_version", "route", "feature_set_id", "output")
+    return {k: row.get(k) for k in shown}
+
+
+def prediction_tree(lineage: dict[str, Any]) -> Tree:
+    tree = Tree(f"[bold]request {lineage['request_id']}[/]")
+    for answer in lineage["answers"]:
+        tree.add(
+            f"row {answer['row']}: v{answer['model_version']} ({answer['route']}) answered "
+            f"{answer['output']} at {answer['time']} (partition {answer['partition']})"
+        )
+    for scored in lineage["shadow"]:
+        tree.add(
+            f"row {scored['row']}: v{scored['model_version']} scored {scored['output']} in shadow"
+        )
+    for model in lineage["models"].values():
+        tree.add(as_tree(model))
     return tree

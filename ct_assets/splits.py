@@ -11,7 +11,7 @@ from ct_assets.ml.windows import (
     split_warnings,
     summarize_window,
 )
-from ct_assets.names import TRAINING_WINDOW
+from ct_assets.names import CHAMPION_PERFORMANCE, TRAINING_WINDOW
 from ct_assets.partitions import frames_by_partition
 from ct_assets.policy import after_window_upstream, stage_asset
 from ct_assets.project.load import Project
@@ -29,7 +29,12 @@ def build_splits(
         project=project.spec.name,
         code_version="2",
         kinds={"pandas", "parquet"},
-        automation=after_window_upstream(),
+        # Every partition retrains only when declared; otherwise the retrain sensor asks.
+        automation=(
+            after_window_upstream() if "every_partition" in project.spec.policy.retrain.on else None
+        ),
+        # Test then train: the champion scores this partition before its retrain can replace it.
+        deps=[CHAMPION_PERFORMANCE],
         ins={
             "features": dg.AssetIn(
                 partition_mapping=dg.TimeWindowPartitionMapping(

@@ -108,7 +108,11 @@ def build_resources(project: Project) -> dict[str, Any]:
         **common,
         **offline_store(data),
         "batch_store": BatchStore(base_dir=data),
-        "file_drop": FileDropSource(url=project.landing, endpoint_url=endpoint),
+        "file_drop": FileDropSource(
+            url=project.landing,
+            endpoint_url=endpoint,
+            skip_folders=[project.spec.serving.labels_folder],
+        ),
         "mlflow": registry,
         "serving_probes": ServingProbes(mlflow=registry),
     }

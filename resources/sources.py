@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from ct_assets.ingest.landing import LandedFile, is_ready, partitions_of_bytes
+from ct_assets.ingest.landing import LandedFile, in_folders, is_ready, partitions_of_bytes
 from ct_assets.ml.schema import SchemaFailure, ValidationOutcome
 from ct_assets.names import FILE_DROP
 from ct_assets.project.spec import ProjectSpec
@@ -44,6 +44,8 @@ class FileDropSource(dg.ConfigurableResource):
 
     url: str
     endpoint_url: str | None = None
+    # Folders of the landing folder that are not data (delayed labels), relative to `url`.
+    skip_folders: list[str] = []
 
     def _fs(self) -> tuple[fsspec.AbstractFileSystem, str]:
         options: dict[str, Any] = {}
@@ -63,6 +65,8 @@ class FileDropSource(dg.ConfigurableResource):
         for path, info in sorted(fs.find(root, detail=True).items()):
             name = path.rsplit("/", 1)[-1]
             if info.get("type") != "file" or not is_ready(name):
+                continue
+            if in_folders(path, root, self.skip_folders):
                 continue
             found.append(_landed(fs, path, info))
         return found

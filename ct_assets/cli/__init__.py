@@ -12,7 +12,19 @@ import sys
 
 from ct_assets.project.load import ProjectError
 
-COMMANDS = ("init", "check", "up", "status", "demo", "quarantine", "features", "models", "lineage")
+COMMANDS = (
+    "init",
+    "check",
+    "up",
+    "status",
+    "demo",
+    "quarantine",
+    "features",
+    "models",
+    "lineage",
+    "serve",
+    "predict",
+)
 
 
 def project_option(parser: argparse.ArgumentParser) -> None:

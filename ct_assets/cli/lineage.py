@@ -1,4 +1,4 @@
-"""`ct lineage model VERSION`: from a model version back to the bytes it was trained on."""
+"""`ct lineage model VERSION` and `ct lineage prediction REQUEST_ID`: back to the raw bytes."""
 
 from __future__ import annotations
 
@@ -16,24 +16,40 @@ def register(commands: argparse._SubParsersAction) -> None:
     model = subjects.add_parser("model", help="from a model version back to its raw batches")
     model.add_argument("version")
     model.add_argument("--json", action="store_true", help="machine-readable output")
+    prediction = subjects.add_parser(
+        "prediction", help="from a served request to the model and data that answered it"
+    )
+    prediction.add_argument("request_id")
+    prediction.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from ct_assets.lineage import as_tree, model_lineage
+    from ct_assets.lineage import as_tree, model_lineage, prediction_lineage, prediction_tree
+    from ct_assets.ml.predictions import find_request
 
     project = project_of(args)
+    if args.subject == "prediction" and not find_request(project.data_dir, args.request_id):
+        # Said before opening the instance: an unknown id needs no Dagster to be refused.
+        print(f"no logged prediction has request id {args.request_id!r} (in {project.data_dir})")
+        return 1
     defs = definitions_of(project)
     with instance_of(project) as instance, resources_of(defs, "mlflow", "batch_store") as res:
         try:
-            found = model_lineage(instance, res.mlflow, res.batch_store, args.version)
+            if args.subject == "prediction":
+                found = prediction_lineage(
+                    instance, res.mlflow, res.batch_store, project.data_dir, args.request_id
+                )
+            else:
+                found = model_lineage(instance, res.mlflow, res.batch_store, args.version)
         except LookupError as exc:
             print(exc)
             return 1
     if args.json:
         print(json.dumps(found, indent=2, default=str))
     else:
-        Console().print(as_tree(found))
+        tree = prediction_tree(found) if args.subject == "prediction" else as_tree(found)
+        Console().print(tree)
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -48,6 +48,15 @@ def batch_id_for(sha256: str) -> str:
 def is_ready(name: str) -> bool:
     """Hidden and temporary names are still being written; unknown formats are not ours."""
     return not name.startswith((".", "_")) and name.lower().endswith(SUFFIXES)
+
+
+def in_folders(path: str, root: str, folders: Sequence[str]) -> bool:
+    """Whether `path` lies in one of `folders` (names relative to the landing root `root`).
+
+    Such folders hold other deliveries than data batches (delayed labels): never ingested.
+    """
+    relative = path[len(root) :].lstrip("/") if path.startswith(root) else path
+    return any(relative.startswith(f"{folder.strip('/')}/") for folder in folders)
 
 
 def fallback_time(name: str, arrived_at: datetime) -> datetime:

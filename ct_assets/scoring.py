@@ -1,0 +1,63 @@
+"""Batch scoring: every row of a features partition scored by the champion, version per row."""
+
+from __future__ import annotations
+
+import time
+
+import dagster as dg
+import pandas as pd
+
+from ct_assets.ml.frames import FEATURE_SET
+from ct_assets.names import BATCH_PREDICTIONS, PRODUCTION_MODEL
+from ct_assets.policy import after_upstream, stage_asset
+from ct_assets.project.load import Project
+from resources.mlflow_registry import MlflowRegistry
+
+
+def build_scoring(
+    project: Project, partitions: dg.TimeWindowPartitionsDefinition
+) -> list[dg.AssetsDefinition]:
+    spec = project.spec
+
+    @stage_asset(
+        BATCH_PREDICTIONS,
+        group="monitoring",
+        partitions=partitions,
+        project=spec.name,
+        code_version="1",
+        kinds={"mlflow", "parquet"},
+        automation=after_upstream(),
+        # Scored once the partition's own decision is made: with the champion it leaves.
+        deps=[PRODUCTION_MODEL],
+    )
+    def batch_predictions(
+        context: dg.AssetExecutionContext, features: pd.DataFrame, mlflow: MlflowRegistry
+    ) -> dg.MaterializeResult[pd.DataFrame]:
+        """The partition's rows scored by the champion, with the version that scored each."""
+        from ct_assets.ml.scoring import score_frame, unscored
+
+        version = mlflow.champion_version()
+        if version is None:
+            # Every candidate so far was refused: nothing scores, and the partition says so.
+            context.log.warning("no champion yet: no row scored")
+            return dg.MaterializeResult(
+                value=unscored(features),
+                metadata={"dagster/row_count": 0, "rows": 0, "model_version": "none"},
+            )
+        family, model = mlflow.load_for(version, str(features[FEATURE_SET].iloc[0]))
+        started = time.perf_counter()
+        scored = score_frame(family, model, features, version)
+        seconds = max(time.perf_counter() - started, 1e-9)
+        return dg.MaterializeResult(
+            value=scored,
+            metadata={
+                "dagster/row_count": len(scored),
+                "rows": len(scored),
+                "model_version": version,
+                "model_family": family,
+                "feature_set_id": str(features[FEATURE_SET].iloc[0]),
+                "rows_per_second": round(len(scored) / seconds, 1),
+            },
+        )
+
+    return [batch_predictions]
