@@ -7,8 +7,6 @@ logged to the delayed labels that came back. `live_performance` puts both side b
 model version, beside each version's holdout baseline.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 import dagster as dg
@@ -29,11 +27,22 @@ from ct_assets.project.spec import ProjectSpec
 from resources.mlflow_registry import MlflowRegistry
 
 
+def materializations(instance: dg.DagsterInstance, asset: str) -> list[dg.EventLogRecord]:
+    """Every materialization of an asset, newest first, read in pages (the store caps a page)."""
+    out: list[dg.EventLogRecord] = []
+    cursor = None
+    while True:
+        page = instance.fetch_materializations(dg.AssetKey(asset), limit=1000, cursor=cursor)
+        out.extend(page.records)
+        if not page.has_more:
+            return out
+        cursor = page.cursor
+
+
 def scored_records(instance: dg.DagsterInstance) -> list[tuple[str, str, float]]:
     """(partition, champion version, timestamp) of every champion_performance materialization."""
-    records = instance.fetch_materializations(dg.AssetKey(CHAMPION_PERFORMANCE), limit=100_000)
     out = []
-    for record in records.records:
+    for record in materializations(instance, CHAMPION_PERFORMANCE):
         event = record.asset_materialization
         if event is None or event.partition is None:
             continue
@@ -44,9 +53,8 @@ def scored_records(instance: dg.DagsterInstance) -> list[tuple[str, str, float]]
 
 def latest_figures(instance: dg.DagsterInstance, asset: str) -> dict[str, dict[str, Any]]:
     """partition -> metadata of its newest materialization, as plain values."""
-    records = instance.fetch_materializations(dg.AssetKey(asset), limit=100_000).records
     out: dict[str, dict[str, Any]] = {}
-    for record in records:  # newest first
+    for record in materializations(instance, asset):
         event = record.asset_materialization
         if event is None or event.partition is None or event.partition in out:
             continue

@@ -1,7 +1,5 @@
 """Batch scoring: every row of a features partition scored by the champion, version per row."""
 
-from __future__ import annotations
-
 import time
 
 import dagster as dg

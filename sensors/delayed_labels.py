@@ -6,8 +6,6 @@ partitions those predictions were served in. A file that cannot be read is logge
 set aside (`<data>/labels/rejected/`), never silently dropped.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 from collections.abc import Iterable
