@@ -11,10 +11,13 @@ from ct_assets.ml.frames import LABEL
 from ct_assets.ml.live import worse_by
 from ct_assets.ml.training import predict
 from ct_assets.names import (
+    BATCH_PREDICTIONS,
     CHAMPION_PERFORMANCE,
     FEATURES,
     LIVE_PERFORMANCE,
     PRODUCTION_MODEL,
+    RAW_BATCHES,
+    SERVED_PERFORMANCE,
     TRAINING_WINDOW,
 )
 from ct_assets.observe import latest_metadata
@@ -113,3 +116,16 @@ def test_without_every_partition_the_retrain_waits_for_its_sensor(project: Deplo
     window = project.defs.resolve_assets_def(TRAINING_WINDOW)
     assert window.automation_conditions_by_key.get(key) is None
     assert dg.AssetKey(CHAMPION_PERFORMANCE) in window.asset_deps[key]
+
+
+def test_automation_requests_the_closed_loop_with_the_chain_of_a_new_partition(
+    project: Deployment,
+) -> None:
+    cursor = dg.evaluate_automation_conditions(project.defs, project.instance).cursor
+    project.drop_day(0)
+    assert project.materialize(project.partition(0), f'key:"{RAW_BATCHES}"').success
+    result = dg.evaluate_automation_conditions(project.defs, project.instance, cursor=cursor)
+    for asset in (CHAMPION_PERFORMANCE, TRAINING_WINDOW, BATCH_PREDICTIONS):
+        assert set(result.get_requested_partitions(dg.AssetKey(asset))) == {project.partition(0)}
+    # Served performance waits for labels (its sensor); live performance for either input.
+    assert result.get_num_requested(dg.AssetKey(SERVED_PERFORMANCE)) == 0
