@@ -79,9 +79,10 @@ def test_rows_are_refused_naming_the_field_and_the_reason(tmp_path: Any) -> None
             codec.parse(row, 0)
         return [(p.field, p.reason) for p in caught.value.problems]
 
-    assert problems(amount="12")[0][0] == "amount" and "expected a number" in problems(
-        amount="12"
-    )[0][1]
+    assert (
+        problems(amount="12")[0][0] == "amount"
+        and "expected a number" in problems(amount="12")[0][1]
+    )
     assert problems(n_items=...) == [("n_items", "missing")]
     assert problems(colour="red")[0][0] == "colour"
     assert "not a finite number" in problems(amount=float("nan"))[0][1]
@@ -105,7 +106,7 @@ def test_an_unseen_category_maps_to_the_unknown_code_when_declared_so(tmp_path: 
     parsed = codec.parse({**raw, "weather": "hail"}, 0)
     features = dict(zip(spec.row_features, codec.row_features(parsed), strict=True))
     assert features["weather"] == -1.0
-    with pytest.raises(Invalid, match="isin|true or false"):
+    with pytest.raises(Invalid, match="true or false"):
         codec.parse({**raw, "is_holiday": "perhaps"}, 0)
     with pytest.raises(Invalid, match="above the declared maximum"):
         codec.parse({**raw, "temperature_c": 99.0}, 0)

@@ -255,7 +255,9 @@ class RowCodec:
                 elif name in self.nullable:
                     values[name] = None
                 else:
-                    reason = "missing" if name not in raw else "null, and the column is not nullable"
+                    reason = (
+                        "missing" if name not in raw else "null, and the column is not nullable"
+                    )
                     problems.append(Problem(index, name, reason))
                 continue
             try:
