@@ -74,6 +74,19 @@ def _new_partitions(
     return touched, (records[-1].storage_id if records else after)
 
 
+def already_decided(
+    instance: dg.DagsterInstance, partition: str, evidence: list[dict[str, Any]]
+) -> bool:
+    """Whether the partition had its promotion decision once its evidence began to land (by
+    automation, by hand, or by an earlier request): a decision in the same run as some evidence
+    (drift runs after the decision there) or after the first of it."""
+    decided = materialization_record(instance, PRODUCTION_MODEL, partition)
+    if decided is None:
+        return False
+    runs = {e["run_id"] for e in evidence}
+    return decided["run_id"] in runs or decided["at"] >= min(e["at"] for e in evidence)
+
+
 def retrain_request(partition: str, reasons: list[RetrainReason]) -> dg.RunRequest:
     triggers = "+".join(r.trigger for r in reasons)
     return dg.RunRequest(
@@ -118,10 +131,8 @@ def build_retrain_sensor(project: Project) -> dg.SensorDefinition:
             records = {a: materialization_record(instance, a, partition) for a in watched}
             if any(r is None for r in records.values()):
                 continue  # judged when the rest of its evidence lands
-            evidence_at = max(r["at"] for r in records.values() if r is not None)
-            decided = materialization_record(instance, PRODUCTION_MODEL, partition)
-            if decided is not None and decided["at"] >= evidence_at:
-                continue  # already decided after this evidence, by automation or by hand
+            if already_decided(instance, partition, [r for r in records.values() if r]):
+                continue
             metas: dict[str, Any] = {a: r["metadata"] for a, r in records.items() if r}
             done = set(cursor.handled.get(partition, []))
             reasons = [

@@ -1,0 +1,188 @@
+"""Automatic rollback: the pure decision, and the sensor on a real instance and a real MLflow
+registry, with the alert received by a real local webhook."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from ct_assets.ml.loop import rollback_decision
+from ct_assets.names import CHAMPION_PERFORMANCE, SERVED_PERFORMANCE
+from ct_assets.project.spec import Rollback
+from resources.alerts import AlertHook
+from resources.mlflow_registry import MlflowRegistry
+from tests.conftest import Deployment
+from tests.services import Webhook
+
+
+def scored(worse: float, mine: float, theirs: float, champion: str = "2", rows: int = 1500):
+    return {
+        "champion_version": champion,
+        "previous_version": "1",
+        "baking": True,
+        "rows": rows,
+        "metric": "roc_auc",
+        "champion_roc_auc": mine,
+        "previous_roc_auc": theirs,
+        "baseline_roc_auc": 0.72,
+        "worse_than_baseline_by": 0.72 - mine,
+        "worse_than_previous_by": worse,
+    }
+
+
+def served(mine: float, theirs: float, rows: int, metric: str = "roc_auc") -> dict[str, Any]:
+    return {"2": {"rows": rows, metric: mine}, "1": {"rows": rows, metric: theirs}}
+
+
+@pytest.mark.parametrize(
+    ("policy", "partitions", "requests", "rolls_back", "words"),
+    [
+        (
+            {},
+            [("2026-01-05", scored(0.08, 0.62, 0.70))],
+            [],
+            True,
+            "on partitions 2026-01-05 (1500 rows) roc_auc 0.62 is 0.08 below the previous "
+            "champion v1's 0.7 (margin 0.02): back to v1",
+        ),
+        ({}, [("2026-01-05", scored(0.01, 0.69, 0.70))], [], False, "holds"),
+        # Two partitions asked for, one scored: not enough to act on.
+        (
+            {"min_partitions": 2},
+            [("2026-01-05", scored(0.08, 0.62, 0.70))],
+            [],
+            False,
+            "not enough evidence",
+        ),
+        # Unscored previous (NaN) is no evidence.
+        ({}, [("2026-01-05", scored(math.nan, 0.62, math.nan))], [], False, "not enough"),
+        (
+            {"min_requests": 200},
+            [],
+            [served(0.60, 0.70, 300)],
+            True,
+            "on 300 labeled served requests roc_auc 0.6 is 0.1 below",
+        ),
+        ({"min_requests": 200}, [], [served(0.60, 0.70, 150)], False, "not enough evidence"),
+        # A relative margin: 10% of the previous champion's 0.70 is 0.07 > 0.05.
+        (
+            {"margin": "10%"},
+            [("2026-01-05", scored(0.05, 0.65, 0.70))],
+            [],
+            False,
+            "(margin 0.07)",
+        ),
+        ({"enabled": False}, [("2026-01-05", scored(0.3, 0.4, 0.7))], [], False, "disabled"),
+    ],
+)
+def test_rollback_decision_weighs_the_baking_evidence_against_the_margin(
+    policy: dict, partitions: list, requests: list, rolls_back: bool, words: str
+) -> None:
+    decision = rollback_decision(
+        Rollback.model_validate(policy), "roc_auc", "2", "1", partitions, requests
+    )
+    assert decision.rollback is rolls_back
+    assert words in decision.reason
+
+
+def test_lower_is_better_metrics_compare_the_other_way() -> None:
+    worse = rollback_decision(Rollback(), "rmse", "2", "1", [], [served(12.0, 10.0, 500, "rmse")])
+    better = rollback_decision(Rollback(), "rmse", "2", "1", [], [served(9.0, 10.0, 500, "rmse")])
+    assert worse.rollback and "rmse 12 is 2 above the previous champion v1's 10" in worse.reason
+    assert not better.rollback
+
+
+def two_champions(registry: MlflowRegistry) -> None:
+    """v1 promoted first, then v2 over it: v2 bakes with v1 to go back to. The versions are
+    registered without a model: the sensor moves aliases, it never loads models."""
+    client = registry.client()
+    client.create_registered_model(registry.registered_model)
+    for _ in range(2):
+        client.create_model_version(
+            registry.registered_model, source=f"{registry.artifact_root}/none"
+        )
+    registry.promote("1", None, "first model")
+    registry.promote("2", "1", "v2 beat v1 on the holdout")
+
+
+def tick(project: Deployment, cursor: str | None, url: str | None = None) -> Any:
+    sensor = project.defs.get_sensor_def("rollback_sensor")
+    context = dg.build_sensor_context(
+        instance=project.instance,
+        cursor=cursor,
+        definitions=project.defs,
+        resources={"mlflow": project.resource("mlflow"), "alerts": AlertHook(webhook_url=url)},
+    )
+    return sensor.evaluate_tick(context)
+
+
+def report(project: Deployment, asset: str, partition: str, metadata: dict[str, Any]) -> None:
+    project.instance.report_runless_asset_event(
+        dg.AssetMaterialization(asset_key=asset, partition=partition, metadata=metadata)
+    )
+
+
+def test_a_degraded_baking_champion_is_rolled_back_once_with_its_reason(
+    project: Deployment, webhook: tuple[str, Webhook]
+) -> None:
+    url, hook = webhook
+    registry = project.resource("mlflow")
+    two_champions(registry)
+    promotion = f"v2@{registry.promotion_of('2')['at']}"
+    report(project, CHAMPION_PERFORMANCE, project.partition(4), scored(0.08, 0.62, 0.70))
+
+    result = tick(project, None, url)
+    assert registry.champion_version() == "1"
+    last = registry.history()[-1]
+    assert last["kind"] == "rollback" and last["from"] == "2" and last["to"] == "1"
+    assert "roc_auc 0.62 is 0.08 below the previous champion v1's 0.7" in last["reason"]
+    assert json.loads(result.cursor) == [promotion]
+    (alert,) = hook.received
+    assert alert["kind"] == "rollback" and alert["from"] == "2" and alert["to"] == "1"
+    assert last["reason"] == alert["reason"]
+
+    # The restored champion is not rolled back again, whatever the evidence says.
+    report(project, CHAMPION_PERFORMANCE, project.partition(5), scored(0.5, 0.2, 0.7, "1"))
+    again = tick(project, result.cursor, url)
+    assert registry.champion_version() == "1" and len(registry.history()) == 3
+    assert len(hook.received) == 1
+    # The same promotion, were it back, is never acted on twice from the remembered cursor.
+    registry.promote("2", "1", "promoted again by hand")
+    remembered = json.dumps([f"v2@{registry.promotion_of('2')['at']}"])
+    assert "already acted on" in str(tick(project, remembered).skip_message)
+    assert registry.champion_version() == "2"
+    assert again.cursor == result.cursor
+
+
+def test_a_healthy_or_unproven_champion_stays(project: Deployment) -> None:
+    registry = project.resource("mlflow")
+    two_champions(registry)
+    # Nothing scored yet: no evidence, no move.
+    assert tick(project, None).run_requests == []
+    assert registry.champion_version() == "2"
+    report(project, CHAMPION_PERFORMANCE, project.partition(4), scored(0.005, 0.695, 0.70))
+    report(project, SERVED_PERFORMANCE, project.partition(4), {"versions": served(0.7, 0.7, 50)})
+    result = tick(project, None)
+    assert registry.champion_version() == "2"
+    assert "v2 holds" in str(result.skip_message)
+    assert [e["kind"] for e in registry.history()] == ["promote", "promote"]
+
+
+def test_served_requests_alone_can_roll_back_and_disabled_never_does(
+    project: Deployment,
+) -> None:
+    registry = project.resource("mlflow")
+    two_champions(registry)
+    report(project, SERVED_PERFORMANCE, project.partition(4), {"versions": served(0.6, 0.7, 150)})
+    report(project, SERVED_PERFORMANCE, project.partition(5), {"versions": served(0.6, 0.7, 150)})
+    project.reconfigure({"policy": {"rollback": {"enabled": False}}})
+    assert "enabled is false" in str(tick(project, None).skip_message)
+    assert registry.champion_version() == "2"
+    project.reconfigure({"policy": {"rollback": {"enabled": True, "min_requests": 200}}})
+    tick(project, None)
+    assert registry.champion_version() == "1"
+    assert "300 labeled served requests" in registry.history()[-1]["reason"]
