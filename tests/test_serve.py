@@ -134,7 +134,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
 
 
 def post(client: httpx.Client, path: str, body: Any, **headers: str) -> httpx.Response:
-    return client.post(path, content=json.dumps(body), headers={"content-type": "application/json", **headers})  # fmt: skip
+    headers = {"content-type": "application/json", **headers}
+    return client.post(path, content=json.dumps(body), headers=headers)
 
 
 def test_the_champion_answers_and_the_challenger_is_scored_in_shadow_only(shop: Shop) -> None:

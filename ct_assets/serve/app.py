@@ -19,21 +19,20 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.background import BackgroundTask
 
 from ct_assets.project.spec import ProjectSpec
 from ct_assets.serve.metrics import serving_metrics
 from ct_assets.serve.models import Loader, ModelPool, ServingState, registry_loader
 from ct_assets.serve.oip import OipCodec
 from ct_assets.serve.rows import Invalid, Problem
-from ct_assets.serve.service import Answer, Refusal, Scorer, prediction_log, refuse
+from ct_assets.serve.service import AfterWork, Answer, Refusal, Scorer, prediction_log, refuse
 
 log = logging.getLogger("ct.serve")
 JSON = "application/json"
 
 
-def _json(body: Any, status: int = 200, background: BackgroundTask | None = None) -> Response:
-    return Response(json.dumps(body), status, media_type=JSON, background=background)
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status, media_type=JSON)
 
 
 def _problems(status: int, problems: list[Problem], oip: bool = False) -> Response:
@@ -89,12 +88,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scorer.log = prediction_log(data_dir)
+        app.state.after = after = AfterWork(scorer)
         if poll:
             pool.start(scorer.reload_seconds)
         try:
             yield
         finally:
             pool.stop()
+            after.close()
             if scorer.log is not None:
                 scorer.log.close()
 
@@ -104,8 +105,10 @@ def create_app(
     def answered(answer: Answer, started: float, body: dict[str, Any]) -> Response:
         metrics.requests.labels(answer.route, "200", answer.model.version).inc()
         metrics.latency.labels(answer.route).observe(perf_counter() - started)
-        response = _json(body, background=BackgroundTask(scorer.after(answer)))
+        response = _json(body)
         response.headers["x-request-id"] = answer.request_id
+        # Histogram, shadow score and log entry: on another thread, after this answer.
+        app.state.after.put(answer)
         return response
 
     def refused(exc: Refusal | Invalid, oip_body: bool = False) -> Response:

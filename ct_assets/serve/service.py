@@ -7,8 +7,9 @@ returns, so the same answer serves `/predict` and the Open Inference Protocol en
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import zlib
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -221,32 +222,36 @@ class Scorer:
 
     # -- after the response ------------------------------------------------------------------
 
-    def after(self, answer: Answer) -> Callable[[], Awaitable[None]]:
-        """Observe, log and shadow-score an answer: run once the response is sent.
-
-        A coroutine, so it runs on the event loop's thread like every other model call: model
-        calls from a second thread (Starlette runs sync background tasks in a pool) were seen
-        to hang when LightGBM and scikit-learn both start OpenMP work.
-        """
-
-        async def run() -> None:
+    def after(self, answers: list[Answer]) -> None:
+        """Observe, shadow-score and log answers already returned (on `AfterWork`'s thread)."""
+        shadows: dict[int, list[float]] = {}
+        by_challenger: dict[str, list[int]] = {}
+        for i, answer in enumerate(answers):
             histogram = self.metrics.predictions.labels(answer.model.version)
             for value in answer.predictions:
                 histogram.observe(value)
-            shadow = None
             challenger = answer.challenger
             if challenger is not None and challenger is not answer.model:
-                try:
-                    shadow = challenger.predict(answer.matrix).tolist()
-                    self.metrics.shadow.labels(challenger.version).inc(len(shadow))
-                except Exception as exc:
-                    # A shadow score never fails the answer; it is only missing from the log.
-                    log.warning("shadow v%s failed: %s", challenger.version, exc)
-                    shadow = None
-            if self.log is not None:
-                self.log.append(self.records(answer, shadow))
-
-        return run
+                by_challenger.setdefault(challenger.version, []).append(i)
+        for version, members in by_challenger.items():
+            # One call for the batch: a scikit-learn pipeline costs milliseconds a call.
+            challenger = answers[members[0]].challenger
+            assert challenger is not None
+            try:
+                scores = challenger.predict(np.vstack([answers[i].matrix for i in members]))
+            except Exception as exc:
+                # A shadow score never fails an answer; it is only missing from the log.
+                log.warning("shadow v%s failed: %s", version, exc)
+                continue
+            self.metrics.shadow.labels(version).inc(len(scores))
+            start = 0
+            for i in members:
+                n = len(answers[i].predictions)
+                shadows[i] = scores[start : start + n].tolist()
+                start += n
+        if self.log is not None:
+            for i, answer in enumerate(answers):
+                self.log.append(self.records(answer, shadows.get(i)))
 
     def records(self, answer: Answer, shadow: list[float] | None) -> list[Prediction]:
         now = datetime.now(UTC)
@@ -285,3 +290,47 @@ class Scorer:
 
 def prediction_log(data_dir: Path | None) -> PredictionLog | None:
     return None if data_dir is None else PredictionLog(data_dir)
+
+
+class AfterWork:
+    """What follows an answer, off the event loop: one thread takes the answers queued since
+    its last pass and hands them to `Scorer.after` together, so shadow scores are batched."""
+
+    def __init__(self, scorer: Scorer, max_batch: int = 512) -> None:
+        self.scorer = scorer
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[Answer | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="after-answer", daemon=True)
+        self.done = 0
+        self._thread.start()
+
+    def put(self, answer: Answer) -> None:
+        self._queue.put(answer)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            batch: list[Answer] = [] if first is None else [first]
+            closing = first is None
+            while not closing and len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    closing = True
+                else:
+                    batch.append(item)
+            if batch:
+                try:
+                    self.scorer.after(batch)
+                except Exception as exc:
+                    log.warning("after-answer work failed for %d answers: %s", len(batch), exc)
+                self.done += len(batch)
+            if closing:
+                return
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish what is queued (then the log can be closed)."""
+        self._queue.put(None)
+        self._thread.join(timeout)
