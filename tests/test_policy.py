@@ -268,6 +268,9 @@ def test_a_concept_change_on_real_data_makes_the_sensor_request_a_performance_re
     assert drift is not None and scored is not None
     # Every feature keeps its distribution; only the champion's score says the world moved.
     assert drift["drift_share"] < 0.25, drift
+    # Nor does the features' correlation structure move: the label's relation does.
+    assert drift["correlation_shifted_features"] == "none"
+    assert drift["max_correlation_shift"] < project.spec.drift.correlation_threshold
     assert scored["worse_than_baseline_by"] > 0.05, scored
 
     (run,) = tick(project, None).run_requests
