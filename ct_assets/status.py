@@ -12,14 +12,16 @@ import dagster as dg
 
 from ct_assets.names import (
     CANDIDATE_MODELS,
+    CHAMPION_PERFORMANCE,
     FEATURE_DRIFT,
     FEATURES,
     MODEL_EVALUATIONS,
     PRODUCTION_MODEL,
     RAW_BATCHES,
+    TRIGGER_TAG,
     VALIDATED_BATCHES,
 )
-from ct_assets.observe import latest_metadata
+from ct_assets.observe import latest_metadata, materialization_record
 from ct_assets.project.spec import ProjectSpec
 
 SHOWN = (RAW_BATCHES, VALIDATED_BATCHES, FEATURES, CANDIDATE_MODELS, PRODUCTION_MODEL)
@@ -43,6 +45,8 @@ def partition_row(
     evaluation = latest_metadata(instance, MODEL_EVALUATIONS, partition) or {}
     decision = latest_metadata(instance, PRODUCTION_MODEL, partition)
     drift = latest_metadata(instance, FEATURE_DRIFT, partition)
+    live = latest_metadata(instance, CHAMPION_PERFORMANCE, partition) or {}
+    live_value = live.get(f"champion_{metric}")
     champion_metric = None
     if decision is not None:
         promoted = decision.get("decision") == "promote"
@@ -71,7 +75,26 @@ def partition_row(
         "reason": None if decision is None else decision.get("reason"),
         "champion": None if decision is None else decision.get("champion_after"),
         f"champion_{metric}": champion_metric,
+        # The champion as it stood before this partition's retrain, scored on its rows.
+        "live_champion": live.get("champion_version"),
+        f"live_{metric}": None if live_value is None or live_value != live_value else live_value,
+        "retrain_trigger": retrain_trigger(instance, partition),
     }
+
+
+def retrain_trigger(instance: dg.DagsterInstance, partition: str) -> str | None:
+    """What started the run that took this partition's promotion decision (None: automation
+    or by hand, untagged)."""
+    record = materialization_record(instance, PRODUCTION_MODEL, partition)
+    if record is None or record["run_id"] is None:
+        return None
+    run = instance.get_run_by_id(record["run_id"])
+    return None if run is None else run.tags.get(TRIGGER_TAG)
+
+
+def champion_moves(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Promotions and rollbacks of the champion, oldest first, with their reasons."""
+    return [{k: move.get(k) for k in ("kind", "at", "from", "to", "reason")} for move in history]
 
 
 def project_status(

@@ -186,3 +186,37 @@ def test_served_requests_alone_can_roll_back_and_disabled_never_does(
     tick(project, None)
     assert registry.champion_version() == "1"
     assert "300 labeled served requests" in registry.history()[-1]["reason"]
+
+
+def test_status_shows_the_live_metric_and_the_champion_moves(project: Deployment) -> None:
+    from rich.console import Console
+
+    from ct_assets.cli.status import moves_table, table
+    from ct_assets.status import champion_moves, partition_row
+
+    registry = project.resource("mlflow")
+    two_champions(registry)
+    day = project.partition(4)
+    report(project, CHAMPION_PERFORMANCE, day, scored(0.08, 0.62, 0.70))
+    tick(project, None)
+    row = partition_row(project.instance, project.spec, day, [])
+    assert row["live_roc_auc"] == 0.62 and row["live_champion"] == "2"
+    assert row["retrain_trigger"] is None
+    moves = champion_moves(registry.history())
+    assert [m["kind"] for m in moves] == ["promote", "promote", "rollback"]
+    assert "0.08 below the previous champion v1's 0.7" in moves[-1]["reason"]
+
+    status = {
+        "project": "shop",
+        "task": "binary",
+        "metric": "roc_auc",
+        "registered_model": registry.registered_model,
+        "champion": "1",
+        "partitions": [row],
+        "moves": moves,
+    }
+    console = Console(width=250, record=True)
+    console.print(table(status))
+    console.print(moves_table(status))
+    shown = console.export_text()
+    assert "0.6200 (v2)" in shown and "v2 -> v1" in shown and "rollback" in shown

@@ -20,12 +20,18 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def gather(project: Any) -> dict[str, Any]:
-    from ct_assets.status import project_status
+    from mlflow.exceptions import MlflowException
+
+    from ct_assets.status import champion_moves, project_status
 
     defs = definitions_of(project)
     with resources_of(defs, "batch_store", "mlflow") as res, instance_of(project) as instance:
         rows = project_status(instance, project.spec, res.batch_store.all_quarantined())
         champion = res.mlflow.champion_version()
+        try:
+            moves = champion_moves(res.mlflow.history()) if champion else []
+        except MlflowException:
+            moves = []  # no registered model yet: nothing has moved
     return {
         "project": project.spec.name,
         "root": str(project.root),
@@ -34,6 +40,7 @@ def gather(project: Any) -> dict[str, Any]:
         "registered_model": project.spec.model_name,
         "champion": champion,
         "partitions": rows,
+        "moves": moves,
     }
 
 
@@ -55,11 +62,14 @@ def table(status: dict[str, Any]) -> Any:
         "decision",
         "champion",
         metric,
+        f"live {metric}",
+        "retrain",
     ):
         shown.add_column(column, overflow="fold")
     for row in status["partitions"]:
         held = "; ".join(f"{q['file']}: {', '.join(q['rules'])}" for q in row["quarantined"]) or "-"
         value = row[f"champion_{metric}"]
+        live = row.get(f"live_{metric}")
         decision = row["decision"] or "-"
         if row["reason"]:
             decision = f"{decision}: {row['reason']}"
@@ -73,7 +83,21 @@ def table(status: dict[str, Any]) -> Any:
             decision,
             f"v{row['champion']}" if row["champion"] else "-",
             "-" if value is None else f"{value:.4f}",
+            "-" if live is None else f"{live:.4f} (v{row['live_champion']})",
+            row.get("retrain_trigger") or "-",
         )
+    return shown
+
+
+def moves_table(status: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    shown = Table(title="champion moves")
+    for column in ("at", "move", "version", "reason"):
+        shown.add_column(column, overflow="fold")
+    for move in status["moves"]:
+        before = f"v{move['from']} -> " if move.get("from") else ""
+        shown.add_row(str(move["at"]), move["kind"], f"{before}v{move['to']}", move["reason"])
     return shown
 
 
@@ -86,4 +110,6 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console() if Console().is_terminal else Console(width=180)
     console.print(table(status))
+    if status["moves"]:
+        console.print(moves_table(status))
     return 0
