@@ -27,7 +27,7 @@ from ct_assets.observe import latest_metadata
 from ct_assets.project.spec import Policy
 from resources.alerts import AlertHook
 from sensors.retrain import RetrainCursor, build_retrain_schedules
-from tests.conftest import START, Deployment, deploy
+from tests.conftest import START, Deployment, deploy, generator
 from tests.services import Webhook
 
 ON_SIGNALS = {"policy": {"retrain": {"on": ["drift", "performance"], "drift_share": 0.25}}}
@@ -279,3 +279,15 @@ def test_a_concept_change_on_real_data_makes_the_sensor_request_a_performance_re
     champion = scored["champion_version"]
     assert f"below the champion v{champion}'s holdout" in run.tags[REASON_TAG]
     assert f"{scored['champion_roc_auc']:.4g}" in run.tags[REASON_TAG]
+
+
+@pytest.mark.parametrize(("example", "label"), [("shop", "label"), ("energy", "load_kwh")])
+def test_a_concept_day_changes_the_label_and_nothing_else(example: str, label: str) -> None:
+    module = generator(example)
+    before = module.demo_source(START, 500, 100).day(4)
+    after = module.demo_source(START, 500, 100, concept_day=3).day(4)
+    same_day = module.demo_source(START, 500, 100, concept_day=5).day(4)
+    features = [c for c in before.columns if c != label]
+    pd.testing.assert_frame_equal(before[features], after[features])
+    assert not before[label].equals(after[label])
+    pd.testing.assert_frame_equal(before, same_day)  # before its concept day: as by default
