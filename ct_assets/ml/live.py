@@ -157,6 +157,17 @@ def per_version(
     return out
 
 
+LIVE_COLUMNS = (
+    "version",
+    "partition",
+    "prequential",
+    "prequential_rows",
+    "served",
+    "served_rows",
+    "baseline",
+)
+
+
 def live_table(
     champion: Mapping[str, Mapping[str, Any]],
     served: Mapping[str, Mapping[str, Any]],
@@ -170,17 +181,10 @@ def live_table(
     rows: dict[tuple[str, str], dict[str, Any]] = {}
 
     def row(version: str, partition: str) -> dict[str, Any]:
+        empty = {"prequential": NAN, "prequential_rows": 0, "served": NAN, "served_rows": 0}
         return rows.setdefault(
             (version, partition),
-            {
-                "version": version,
-                "partition": partition,
-                "prequential": NAN,
-                "prequential_rows": 0,
-                "served": NAN,
-                "served_rows": 0,
-                "baseline": NAN,
-            },
+            {"version": version, "partition": partition, **empty, "baseline": NAN},
         )
 
     for partition, figures in champion.items():
@@ -201,9 +205,7 @@ def live_table(
             r = row(str(version), partition)
             r["served"] = figures.get(metric, NAN)
             r["served_rows"] = figures.get("rows", 0)
-    columns = list(row("", "").keys())
-    rows.pop(("", ""))
-    table = pd.DataFrame(list(rows.values()), columns=columns)
+    table = pd.DataFrame(list(rows.values()), columns=LIVE_COLUMNS)
     if table.empty:
         return table
     # Versions ordered as numbers (v10 after v9), then partitions in time order.
