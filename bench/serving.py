@@ -243,7 +243,7 @@ def max_sustained(
 
 
 def ct_command(project: Project, port: int, log: bool) -> list[str]:
-    command = [sys.executable, "-m", "ct_assets.cli", "serve", "--project", str(project.root)]
+    command = [str(Path(sys.executable).with_name("ct")), "serve", "--project", str(project.root)]
     return [*command, "--port", str(port), *([] if log else ["--no-log"])]
 
 

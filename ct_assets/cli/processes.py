@@ -122,7 +122,7 @@ def dagster_servers(
         commands.append([_bin("dagster-webserver"), "-h", host, "-p", str(ui_port), *target])
     if serve_port is not None:
         serve = ["serve", "--project", str(project.root), "--host", host, "--port", str(serve_port)]
-        commands.append([sys.executable, "-m", "ct_assets.cli", *serve])
+        commands.append([_bin("ct"), *serve])
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         for command in commands:
