@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -38,6 +42,8 @@ UP_TO_FEATURES = 'key:"raw_batches" or key:"validated_batches" or key:"features"
 FAST = {"serving": {"reload_interval": "0.2s"}}
 # Outside baking after the first request: the champion answers everything.
 NO_BAKING = {"policy": {"rollback": {"baking": {"requests": 1}}}}
+# The `ct` command in a fresh interpreter (what `ct up --serve` starts).
+CT = "from ct_assets.cli import main; raise SystemExit(main())"
 
 
 def free_port() -> int:
@@ -166,11 +172,11 @@ def test_the_champion_answers_and_the_challenger_is_scored_in_shadow_only(shop: 
         assert [len(r.json()["predictions"]) for r in (one, batch, listed)] == [1, 5, 3]
         # The same row gives the same answer alone or in a batch.
         assert batch.json()["predictions"][0] == pytest.approx(one.json()["predictions"][0])
-        # Observed after each response is sent: wait for the last one.
-        scored = 9 + (first["model_version"] == v2)
-        line = f'ct_prediction_value_count{{model_version="{v2}"}} {scored:.1f}'
-        wait_for(lambda: line in client.get("/metrics").text, "the last observation")
+        # Observed, shadow-scored and logged on another thread after each answer.
+        wait_for(lambda: app.state.after.done == 4, "the work after the last answer")
         metrics = client.get("/metrics").text
+    scored = 9 + (first["model_version"] == v2)
+    assert f'ct_prediction_value_count{{model_version="{v2}"}} {scored:.1f}' in metrics
     assert f'ct_requests_total{{model_version="{v2}",route="champion",status="200"}} 3.0' in metrics
     assert 'ct_request_latency_seconds_bucket{le="0.0005",route="champion"}' in metrics
     assert f'ct_loaded_models{{role="challenger",version="{v3}"}} 1.0' in metrics
@@ -412,6 +418,40 @@ def test_ready_is_503_until_a_champion_of_the_project_feature_set_exists(shop: S
         wait_for(lambda: "refused" in (client.get("/ready").json()["why"] or ""), "a refusal")
         ready = client.get("/ready")
         assert ready.status_code == 503 and "fs-other" in ready.json()["why"]
+
+
+def test_ct_serve_answers_from_its_own_process_and_stops_on_ctrl_c(shop: Shop) -> None:
+    port = free_port()
+    # Nothing from the caller's environment may point ct at another project or store.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CT_")}
+    command = ["serve", "--project", str(shop.deployment.root), "--port", str(port), "--no-log"]
+    process = subprocess.Popen(
+        [sys.executable, "-c", CT, *command],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+
+    def ready() -> bool:
+        assert process.poll() is None, process.communicate()[0]
+        try:
+            return client.get("/ready").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(ready, "ct serve", timeout=120)
+        answer = post(client, "/predict", shop.rows[:2])
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model_version"] in (shop.versions["v1"], shop.versions["v2"])
+    finally:
+        client.close()
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=60)[0]
+    assert process.returncode == 0, output
+    assert f"127.0.0.1:{port}/predict" in output
 
 
 def test_the_energy_example_without_an_entity_is_served(
