@@ -7,6 +7,8 @@ is `{"detail": [{"row", "field", "reason"}]}`; nothing a client sends makes a 50
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -117,12 +119,20 @@ def create_app(
         metrics.errors.labels(str(status)).inc()
         return _problems(status, exc.problems, oip_body)
 
+    async def load_off_loop(version: str | None) -> None:
+        """A pinned version not yet loaded is loaded on a thread: other requests go on."""
+        if version is not None and version not in pool.cache:
+            # Any failure is said again, as a 404 or 409, when the request asks for it.
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(pool.get, version)
+
     async def predict(request: Request, version: str | None) -> Response:
         started = perf_counter()
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         try:
             rows = scorer.rows_of(await read_json(request))
             pinned = version or request.headers.get("x-model-version")
+            await load_off_loop(pinned)
             answer = scorer.answer(rows, request_id, pinned)
         except (Refusal, Invalid) as exc:
             return refused(exc)
@@ -206,6 +216,7 @@ def create_app(
             rows = oip.rows(body)
             scorer.check_size(len(rows))
             pinned = version or request.headers.get("x-model-version")
+            await load_off_loop(pinned)
             answer = scorer.answer(rows, request_id, pinned)
         except (Refusal, Invalid) as exc:
             return refused(exc, oip_body=True)

@@ -219,7 +219,8 @@ class ModelPool:
                 # The registry may be briefly unreachable: keep serving what is loaded.
                 log.warning("registry poll failed: %s", exc)
                 if self.state.champion is None:
-                    self.state = ServingState(why=f"the registry cannot be read: {exc}")
+                    why = f"the registry cannot be read or the champion loaded: {exc}"
+                    self.state = ServingState(why=why)
             self._stop.wait(interval)
 
     def stop(self) -> None:
