@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from ct_assets.ml.frames import FEATURE_SET
-from ct_assets.names import BATCH_PREDICTIONS, PRODUCTION_MODEL
+from ct_assets.names import BATCH_PREDICTIONS, CHAMPION_PERFORMANCE, PRODUCTION_MODEL
 from ct_assets.policy import after_upstream, stage_asset
 from ct_assets.project.load import Project
 from resources.mlflow_registry import MlflowRegistry
@@ -16,6 +16,7 @@ def build_scoring(
     project: Project, partitions: dg.TimeWindowPartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
     spec = project.spec
+    every_partition = "every_partition" in spec.policy.retrain.on
 
     @stage_asset(
         BATCH_PREDICTIONS,
@@ -25,8 +26,10 @@ def build_scoring(
         code_version="1",
         kinds={"mlflow", "parquet"},
         automation=after_upstream(),
-        # Scored once the partition's own decision is made: with the champion it leaves.
-        deps=[PRODUCTION_MODEL],
+        # When every partition is retrained, scored once its decision is made (with the
+        # champion it leaves); otherwise after the champion's own score of the partition,
+        # since a decision may never come.
+        deps=[PRODUCTION_MODEL if every_partition else CHAMPION_PERFORMANCE],
     )
     def batch_predictions(
         context: dg.AssetExecutionContext, features: pd.DataFrame, mlflow: MlflowRegistry

@@ -53,6 +53,10 @@ def model_requirements(flavour: str) -> list[str]:
     return [f"{name}=={installed_version(name)}" for name in MODEL_PACKAGES[flavour]]
 
 
+class StaleChampion(ValueError):
+    """The champion moved between a judgement on it and the action the judgement asked for."""
+
+
 def _now_ms() -> int:
     return int(datetime.now(UTC).timestamp() * 1000)
 
@@ -360,13 +364,21 @@ class MlflowRegistry(dg.ConfigurableResource):
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def rollback(self, reason: str, to: str | None = None) -> dict[str, Any]:
-        """Move the champion back: to `to`, or to the version the current one replaced."""
-        with self.alias_lock():
-            return self._rollback(reason, to)
+    def rollback(
+        self, reason: str, to: str | None = None, expected: str | None = None
+    ) -> dict[str, Any]:
+        """Move the champion back: to `to`, or to the version the current one replaced.
 
-    def _rollback(self, reason: str, to: str | None) -> dict[str, Any]:
+        `expected` is the champion the caller judged: if another move landed since, nothing
+        moves (`StaleChampion`), so a verdict on one version never demotes the next.
+        """
+        with self.alias_lock():
+            return self._rollback(reason, to, expected)
+
+    def _rollback(self, reason: str, to: str | None, expected: str | None) -> dict[str, Any]:
         current = self.champion_version()
+        if expected is not None and current != expected:
+            raise StaleChampion(f"the champion is v{current}, not v{expected} as judged")
         if to is None:
             moves = [e for e in self.history() if e["to"] == current and e.get("from")]
             if current is None or not moves:

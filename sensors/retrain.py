@@ -56,10 +56,8 @@ class RetrainCursor:
 
 def watched_assets(on: Sequence[str]) -> list[str]:
     """What must have materialized for a partition before its triggers are judged."""
-    return [
-        *([CHAMPION_PERFORMANCE] if "performance" in on else []),
-        *([FEATURE_DRIFT] if "drift" in on else []),
-    ]
+    # The champion's score is always read: without a champion, any policy trains a first one.
+    return [CHAMPION_PERFORMANCE, *([FEATURE_DRIFT] if "drift" in on else [])]
 
 
 def _new_partitions(

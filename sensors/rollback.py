@@ -21,7 +21,7 @@ from ct_assets.names import CHAMPION_PERFORMANCE, SERVED_PERFORMANCE
 from ct_assets.observe import latest_metadata
 from ct_assets.project.load import Project
 from resources.alerts import AlertHook
-from resources.mlflow_registry import MlflowRegistry
+from resources.mlflow_registry import MlflowRegistry, StaleChampion
 
 
 def _since(instance: dg.DagsterInstance, asset: str, moment: float) -> dict[str, dict[str, Any]]:
@@ -82,7 +82,10 @@ def build_rollback_sensor(project: Project) -> dg.SensorDefinition:
         decision = rollback_decision(rollback, metric, champion, previous, baking, served)
         if not decision.rollback:
             return dg.SensorResult(skip_reason=decision.reason, cursor=kept)
-        moved = mlflow.rollback(decision.reason, to=previous)
+        try:
+            moved = mlflow.rollback(decision.reason, to=previous, expected=champion)
+        except StaleChampion as exc:
+            return dg.SensorResult(skip_reason=f"not rolled back: {exc}", cursor=kept)
         alerts.send(
             context.log,
             f"ct rollback: champion v{moved['from']} -> v{moved['to']}: {decision.reason}",

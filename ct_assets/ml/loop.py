@@ -15,6 +15,7 @@ from ct_assets.ml.vocabulary import METRIC
 from ct_assets.project.spec import Policy, Rollback
 
 NONE = "none"
+NO_CHAMPION = "no_champion"
 
 
 class RetrainReason(NamedTuple):
@@ -105,6 +106,9 @@ def retrain_reasons(
     on = policy.retrain.on
     if "every_partition" in on:
         return []
+    if performance_meta and _version(performance_meta.get("champion_version")) is None:
+        # Whatever the triggers, a project without a champion trains until it has one.
+        return [RetrainReason(NO_CHAMPION, "no champion yet: a first model is trained")]
     found = [
         drift_reason(policy, drift_meta) if "drift" in on else None,
         performance_reason(policy, metric, performance_meta) if "performance" in on else None,
