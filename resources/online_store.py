@@ -9,9 +9,11 @@ belongs to another feature set (new definitions win).
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 import dagster as dg
@@ -52,12 +54,31 @@ return written
 """
 
 
+@lru_cache(maxsize=16)
+def _redis(url: str) -> redis.Redis:
+    # One client (and its connection pool) per process and URL: serving reads a vector per
+    # request, and a connection per read would cost more than the read.
+    return redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=5)
+
+
+_readers = threading.local()
+
+
+def _sqlite_reader(path: str) -> sqlite3.Connection:
+    """This thread's read connection to the store (sqlite3 connections stay in their thread)."""
+    opened: dict[str, sqlite3.Connection] = getattr(_readers, "opened", None) or {}
+    _readers.opened = opened
+    if path not in opened:
+        opened[path] = sqlite3.connect(path, timeout=30)
+    return opened[path]
+
+
 class RedisOnlineStore(OnlineStore):
     url: str
     prefix: str = "ct:features:"
 
     def _client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url, socket_timeout=30, socket_connect_timeout=5)
+        return _redis(self.url)
 
     def key(self, entity: str) -> str:
         return f"{self.prefix}{entity}"
@@ -76,13 +97,10 @@ class RedisOnlineStore(OnlineStore):
                     args += [vector.micros, vector.feature_set_id, vector.pack(now)]
                 script(keys=[self.key(v.entity) for v in chunk], args=args, client=pipe)
             written = sum(int(r) for r in pipe.execute())
-        client.close()
         return written
 
     def get(self, entity: str) -> FeatureVector | None:
-        client = self._client()
-        blob = client.hget(self.key(entity), "v")
-        client.close()
+        blob = self._client().hget(self.key(entity), "v")
         return FeatureVector.unpack(blob) if blob else None  # type: ignore[arg-type]
 
     def location(self) -> str:
@@ -119,8 +137,17 @@ class SqliteOnlineStore(OnlineStore):
             return db.total_changes - before
 
     def get(self, entity: str) -> FeatureVector | None:
-        with self._db() as db:
-            row = db.execute("select v from online_features where entity = ?", (entity,)).fetchone()
+        if not Path(self.path).exists():
+            return None
+        try:
+            found = _sqlite_reader(self.path).execute(
+                "select v from online_features where entity = ?", (entity,)
+            )
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return None  # nothing written yet
+            raise
+        row = found.fetchone()
         return FeatureVector.unpack(row[0]) if row else None
 
     def location(self) -> str:

@@ -18,10 +18,9 @@ import queue
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import astuple, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -58,8 +57,9 @@ SCHEMA = pa.schema(
 )
 
 
-@dataclass(frozen=True)
-class Prediction:
+class Prediction(NamedTuple):
+    # A tuple, not a dataclass: a second's rows become Arrow columns by `zip`, where
+    # `dataclasses.astuple` (a deep copy per row) cost serving a stall a second.
     request_id: str
     row: int
     time: datetime
@@ -103,7 +103,7 @@ def write_batch(data_dir: Path, rows: Sequence[Prediction]) -> list[Path]:
     written = []
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     for partition, chunk in sorted(by_partition.items()):
-        columns = list(zip(*(astuple(r) for r in chunk), strict=True))
+        columns = list(zip(*chunk, strict=True))
         table = pa.Table.from_arrays(
             [pa.array(c, type=f.type) for c, f in zip(columns, SCHEMA, strict=True)],
             schema=SCHEMA,
@@ -149,42 +149,38 @@ def find_request(data_dir: Path, request_id: str) -> list[dict[str, Any]]:
 
 
 class PredictionLog:
-    """Appends off the caller's path: `append` only queues; a thread writes every `interval`
-    seconds (or `max_rows` rows), and `close` writes what is left."""
+    """Appends off the caller's path: `append` only queues; a thread wakes every `interval`
+    seconds and writes what came (one file per partition), and `close` writes what is left.
 
-    def __init__(self, data_dir: Path, interval: float = 1.0, max_rows: int = 20_000) -> None:
+    The thread wakes on a clock, not per row: in a serving process each wake-up would take the
+    GIL from the event loop that answers requests.
+    """
+
+    def __init__(self, data_dir: Path, interval: float = 1.0) -> None:
         self.data_dir = Path(data_dir)
         self.interval = interval
-        self.max_rows = max_rows
-        self._queue: queue.SimpleQueue[Prediction | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[Prediction]] = queue.SimpleQueue()
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self.written = 0
         self.failures = 0
         self._thread.start()
 
     def append(self, rows: Iterable[Prediction]) -> None:
-        for row in rows:
-            self._queue.put(row)
+        self._queue.put(list(rows))
+
+    def _drain(self) -> list[Prediction]:
+        pending: list[Prediction] = []
+        while True:
+            try:
+                pending.extend(self._queue.get_nowait())
+            except queue.Empty:
+                return pending
 
     def _run(self) -> None:
-        pending: list[Prediction] = []
-        deadline = None
-        while True:
-            timeout = None if deadline is None else max(0.0, deadline - _monotonic())
-            try:
-                item = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                item = ...  # type: ignore[assignment]
-            if item is None:
-                self._flush(pending)
-                return
-            if isinstance(item, Prediction):
-                pending.append(item)
-                if deadline is None:
-                    deadline = _monotonic() + self.interval
-            if pending and (len(pending) >= self.max_rows or _monotonic() >= (deadline or 0)):
-                self._flush(pending)
-                pending, deadline = [], None
+        while not self._closing.wait(self.interval):
+            self._flush(self._drain())
+        self._flush(self._drain())
 
     def _flush(self, pending: list[Prediction]) -> None:
         if not pending:
@@ -193,17 +189,10 @@ class PredictionLog:
             write_batch(self.data_dir, pending)
             self.written += len(pending)
         except OSError:
-            # Kept in memory for the next flush: a full disk must not lose predictions.
+            # Kept for the next flush: a full disk must not lose predictions.
             self.failures += 1
-            for row in pending:
-                self._queue.put(row)
+            self._queue.put(pending)
 
     def close(self, timeout: float = 30.0) -> None:
-        self._queue.put(None)
+        self._closing.set()
         self._thread.join(timeout)
-
-
-def _monotonic() -> float:
-    import time
-
-    return time.monotonic()

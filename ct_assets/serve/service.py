@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -296,9 +297,11 @@ class AfterWork:
     """What follows an answer, off the event loop: one thread takes the answers queued since
     its last pass and hands them to `Scorer.after` together, so shadow scores are batched."""
 
-    def __init__(self, scorer: Scorer, max_batch: int = 512) -> None:
+    def __init__(self, scorer: Scorer, max_batch: int = 512, pause: float = 0.05) -> None:
         self.scorer = scorer
         self.max_batch = max_batch
+        # Woken once per pause rather than per answer: each wake-up takes the GIL from the loop.
+        self.pause = pause
         self._queue: queue.SimpleQueue[Answer | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="after-answer", daemon=True)
         self.done = 0
@@ -312,6 +315,8 @@ class AfterWork:
             first = self._queue.get()
             batch: list[Answer] = [] if first is None else [first]
             closing = first is None
+            if not closing:
+                time.sleep(self.pause)
             while not closing and len(batch) < self.max_batch:
                 try:
                     item = self._queue.get_nowait()
