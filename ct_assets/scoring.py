@@ -16,7 +16,7 @@ def build_scoring(
     project: Project, partitions: dg.TimeWindowPartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
     spec = project.spec
-    every_partition = "every_partition" in spec.policy.retrain.on
+    every_partition = "every_partition" in spec.policy.retrain.triggers
 
     @stage_asset(
         BATCH_PREDICTIONS,

@@ -21,6 +21,7 @@ def build_splits(
     project: Project, partitions: dg.TimeWindowPartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
     training = project.spec.training
+    every_partition = "every_partition" in project.spec.policy.retrain.triggers
 
     @stage_asset(
         TRAINING_WINDOW,
@@ -30,9 +31,7 @@ def build_splits(
         code_version="2",
         kinds={"pandas", "parquet"},
         # Every partition retrains only when declared; otherwise the retrain sensor asks.
-        automation=(
-            after_window_upstream() if "every_partition" in project.spec.policy.retrain.on else None
-        ),
+        automation=after_window_upstream() if every_partition else None,
         # Test then train: the champion scores this partition before its retrain can replace it.
         deps=[CHAMPION_PERFORMANCE],
         ins={

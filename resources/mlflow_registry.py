@@ -318,7 +318,14 @@ class MlflowRegistry(dg.ConfigurableResource):
 
     def history(self) -> list[dict[str, Any]]:
         """Every move of the champion alias, oldest first."""
-        tags = self.client().get_registered_model(self.registered_model).tags
+        from mlflow.exceptions import MlflowException
+
+        try:
+            tags = self.client().get_registered_model(self.registered_model).tags
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return []  # nothing registered yet: no move either
+            raise
         entries = [json.loads(v) for k, v in sorted(tags.items()) if k.startswith(HISTORY_PREFIX)]
         return [{"kind": "promote", **e} for e in entries]
 

@@ -1,5 +1,5 @@
 """Retraining on the declared triggers that automation does not carry out: drift, performance
-and a schedule (`policy.retrain.on`).
+and a schedule (`policy.retrain.triggers`).
 
 `every_partition` is automation's (training_window's condition follows each new partition).
 This sensor reads what each new partition showed, the champion's score on it before any
@@ -98,22 +98,23 @@ def retrain_request(partition: str, reasons: list[RetrainReason]) -> dg.RunReque
 def build_retrain_sensor(project: Project) -> dg.SensorDefinition:
     spec = project.spec
     policy, metric = spec.policy, spec.metric
-    on = list(policy.retrain.on)
+    on = list(policy.retrain.triggers)
     watched = watched_assets(on)
 
     @dg.sensor(
         name="retrain_sensor",
-        minimum_interval_seconds=max(30, project.poll_seconds),
+        # As often as the sources are polled: a retrain or rollback waits on no one.
+        minimum_interval_seconds=project.poll_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         asset_selection=list(RETRAIN),
         description="Retrains a partition whose drift share or champion's live "
-        f"{metric} crosses the declared policy (policy.retrain.on: {', '.join(on)}).",
+        f"{metric} crosses the declared policy (policy.retrain.triggers: {', '.join(on)}).",
     )
     def retrain_sensor(context: dg.SensorEvaluationContext, alerts: AlertHook) -> dg.SensorResult:
         cursor = RetrainCursor.parse(context.cursor)
         if "every_partition" in on or not watched:
             return dg.SensorResult(
-                skip_reason="automation retrains every partition (policy.retrain.on: "
+                skip_reason="automation retrains every partition (policy.retrain.triggers: "
                 f"{', '.join(on)})",
                 cursor=cursor.dump(),
             )
@@ -168,7 +169,7 @@ def build_retrain_sensor(project: Project) -> dg.SensorDefinition:
 def build_retrain_schedules(project: Project) -> list[dg.ScheduleDefinition]:
     """The cron retrain, when `schedule` is among the policy's triggers (else none)."""
     retrain = project.spec.policy.retrain
-    if "schedule" not in retrain.on or not retrain.schedule:
+    if "schedule" not in retrain.triggers or not retrain.schedule:
         return []
     cron = retrain.schedule
 

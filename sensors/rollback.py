@@ -46,7 +46,8 @@ def build_rollback_sensor(project: Project) -> dg.SensorDefinition:
 
     @dg.sensor(
         name="rollback_sensor",
-        minimum_interval_seconds=max(30, project.poll_seconds),
+        # As often as the sources are polled: a retrain or rollback waits on no one.
+        minimum_interval_seconds=project.poll_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Moves the champion back when, baking, its live {metric} is worse than "
         f"the previous champion's by more than {rollback.margin} (policy.rollback).",

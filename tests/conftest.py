@@ -32,6 +32,8 @@ TEST_CHANGES: dict[str, Any] = {
     "partitions": {"start": START.isoformat()},
     "training": {"window": 3},
     "sources": {"poll_interval": "1s"},
+    # Tests of the pipeline retrain every partition; the policy tests declare their own.
+    "policy": {"retrain": {"triggers": ["every_partition"]}},
 }
 # Gates that promote any candidate above the floor, so a test can watch one rule alone.
 EAGER_GATES: dict[str, Any] = {"gates": {"margin": -1.0, "slices": {"tolerance": 1.0}}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,10 +27,16 @@ def test_the_daemon_promotes_a_model_and_quarantines_a_bad_batch(tmp_path: Path)
         DemoDay(1, "a broken export beside the good file", "missing_column"),
         DemoDay(2, "only a broken export", "missing_column", good_file=False),
     )
-    reports = run_demo("shop", root=root, script=script, rows_per_day=800, day_timeout=150)
-    # Day 1's good file goes on to a decision; day 2 has nothing valid and stops.
+    reports = run_demo(
+        "shop", root=root, script=script, rows_per_day=800, day_timeout=150, serve_port=free_port()
+    )
+    # The example retrains on drift or performance only: the first day trains (no champion),
+    # day 1's good file goes on to the champion's live score and, with nothing drifted and the
+    # champion holding, to no retrain; day 2 has nothing valid and stops.
     assert [r.outcome for r in reports[:1]] == ["promote"]
-    assert reports[1].outcome in ("promote", "keep champion")
+    assert reports[1].outcome.startswith("no retrain: champion v"), reports[1].outcome
+    # Day 1's events were served online by the champion before their labels came.
+    assert reports[1].served == 300
     assert reports[2].outcome == "stopped: batch quarantined"
     registry = MlflowRegistry(
         tracking_uri=f"sqlite:///{root / '.ct' / 'mlflow' / 'mlflow.db'}",
@@ -64,6 +71,12 @@ def test_the_daemon_promotes_a_model_and_quarantines_a_bad_batch(tmp_path: Path)
     assert rows[reports[0].partition]["champion_roc_auc"] > 0.6
     held = rows[reports[2].partition]["quarantined"]
     assert [q["rules"] for q in held] == [["missing_column"]]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def wait_for(condition, timeout: float) -> bool:

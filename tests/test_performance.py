@@ -112,7 +112,7 @@ def test_without_every_partition_the_retrain_waits_for_its_sensor(project: Deplo
     key = dg.AssetKey(TRAINING_WINDOW)
     every = project.defs.resolve_assets_def(TRAINING_WINDOW)
     assert every.automation_conditions_by_key.get(key) is not None
-    project.reconfigure({"policy": {"retrain": {"on": ["drift"]}}})
+    project.reconfigure({"policy": {"retrain": {"triggers": ["drift"]}}})
     window = project.defs.resolve_assets_def(TRAINING_WINDOW)
     assert window.automation_conditions_by_key.get(key) is None
     assert dg.AssetKey(CHAMPION_PERFORMANCE) in window.asset_deps[key]

@@ -30,7 +30,7 @@ from sensors.retrain import RetrainCursor, build_retrain_schedules
 from tests.conftest import START, Deployment, deploy, generator
 from tests.services import Webhook
 
-ON_SIGNALS = {"policy": {"retrain": {"on": ["drift", "performance"], "drift_share": 0.25}}}
+ON_SIGNALS = {"policy": {"retrain": {"triggers": ["drift", "performance"], "drift_share": 0.25}}}
 
 
 def policy(**retrain: Any) -> Policy:
@@ -55,7 +55,7 @@ def performance(worse: float, live: float, baseline: float, metric: str = "roc_a
     ("retrain", "metric", "meta", "expected"),
     [
         (
-            {"on": ["performance"]},
+            {"triggers": ["performance"]},
             "roc_auc",
             performance(0.09, 0.61, 0.70),
             [
@@ -65,10 +65,10 @@ def performance(worse: float, live: float, baseline: float, metric: str = "roc_a
                 )
             ],
         ),
-        ({"on": ["performance"]}, "roc_auc", performance(0.04, 0.66, 0.70), []),
+        ({"triggers": ["performance"]}, "roc_auc", performance(0.04, 0.66, 0.70), []),
         # A relative margin is of the holdout figure: 5% of 10.0 is 0.5.
         (
-            {"on": ["performance"], "performance_margin": "5%"},
+            {"triggers": ["performance"], "performance_margin": "5%"},
             "rmse",
             performance(0.8, 10.8, 10.0, "rmse"),
             [
@@ -79,16 +79,21 @@ def performance(worse: float, live: float, baseline: float, metric: str = "roc_a
             ],
         ),
         (
-            {"on": ["performance"], "performance_margin": "5%"},
+            {"triggers": ["performance"], "performance_margin": "5%"},
             "rmse",
             performance(0.4, 10.4, 10),
             [],
         ),
         # Unknown (NaN) is never a reason; nor is a partition automation retrains anyway.
-        ({"on": ["performance"]}, "roc_auc", performance(math.nan, 0.6, 0.7), []),
-        ({"on": ["every_partition", "performance"]}, "roc_auc", performance(0.3, 0.4, 0.7), []),
+        ({"triggers": ["performance"]}, "roc_auc", performance(math.nan, 0.6, 0.7), []),
+        (
+            {"triggers": ["every_partition", "performance"]},
+            "roc_auc",
+            performance(0.3, 0.4, 0.7),
+            [],
+        ),
         # A trigger the policy does not list does not fire.
-        ({"on": ["drift"]}, "roc_auc", performance(0.3, 0.4, 0.7), []),
+        ({"triggers": ["drift"]}, "roc_auc", performance(0.3, 0.4, 0.7), []),
     ],
 )
 def test_performance_reason_follows_the_declared_margin(
@@ -100,7 +105,7 @@ def test_performance_reason_follows_the_declared_margin(
 @pytest.mark.parametrize(("share", "fires"), [(0.49, False), (0.5, True), (0.8, True)])
 def test_drift_reason_fires_at_the_declared_share(share: float, fires: bool) -> None:
     drift = {"drift_share": share, "drifted_features": "log_amount, channel"}
-    found = retrain_reasons(policy(on=["drift"], drift_share=0.5), "roc_auc", drift, None)
+    found = retrain_reasons(policy(triggers=["drift"], drift_share=0.5), "roc_auc", drift, None)
     assert [r.trigger for r in found] == (["drift"] if fires else [])
     if fires:
         assert f"drift share {share:.2f} reaches 0.50" in found[0].text
@@ -161,7 +166,7 @@ def test_a_partition_already_decided_or_retrained_by_automation_is_left_alone(
     report(project, FEATURE_DRIFT, day, {"drift_share": 0.9, "drifted_features": "a, b"})
     report(project, CHAMPION_PERFORMANCE, day, performance(0.3, 0.4, 0.7))
     # The examples declare nothing: every partition is retrained by automation.
-    assert project.spec.policy.retrain.on == ["every_partition"]
+    assert project.spec.policy.retrain.triggers == ["every_partition"]
     assert tick(project, None).run_requests == []
 
     project.reconfigure(ON_SIGNALS)
@@ -171,7 +176,9 @@ def test_a_partition_already_decided_or_retrained_by_automation_is_left_alone(
 
 def test_the_schedule_retrains_the_newest_partition_with_features(project: Deployment) -> None:
     assert build_retrain_schedules(project.project) == []  # not declared: no schedule
-    project.reconfigure({"policy": {"retrain": {"on": ["schedule"], "schedule": "0 3 * * *"}}})
+    project.reconfigure(
+        {"policy": {"retrain": {"triggers": ["schedule"], "schedule": "0 3 * * *"}}}
+    )
     schedule = project.defs.get_schedule_def("retrain_schedule")
     assert schedule.cron_schedule == "0 3 * * *"
     assert schedule.execution_timezone == "UTC"

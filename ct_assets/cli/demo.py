@@ -32,6 +32,9 @@ class DemoDay:
     # A broken export dropped beside the day's file (a kind the example's `broken` knows).
     corruption: str | None = None
     good_file: bool = True
+    # Before the day's data, an operator forces a model trained on shuffled labels through as
+    # champion, bypassing every gate: while it bakes, the rollback policy must catch it.
+    force_bad: bool = False
 
 
 class Source(Protocol):
@@ -46,6 +49,7 @@ class DayReport:
     note: str
     files: list[str] = field(default_factory=list)
     outcome: str = "pending"
+    served: int = 0
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -55,11 +59,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--ui", action="store_true", help="also start the Dagster UI, keep it up")
     parser.add_argument("--port", type=int, default=3000, help="UI port on 127.0.0.1")
     parser.add_argument("--dir", type=Path, help="where the demo project is created")
+    parser.add_argument("--serve-port", type=int, default=8000, help="ct serve port on 127.0.0.1")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    reports = run_demo(args.example, ui_port=args.port if args.ui else None, root=args.dir)
+    reports = run_demo(
+        args.example,
+        ui_port=args.port if args.ui else None,
+        root=args.dir,
+        serve_port=args.serve_port,
+    )
     return 1 if any(r.outcome.startswith("timed out") for r in reports) else 0
 
 
@@ -118,6 +128,7 @@ class Observer:
         self.console = console
         self.started = started
         self.statuses: dict[str, Any] = {}
+        self.day_began = datetime.now(UTC).isoformat()
 
     def narrate(self) -> None:
         import dagster as dg
@@ -142,10 +153,20 @@ class Observer:
             for run in self.instance.get_runs(limit=50)
         )
 
-    def settled(self, partition: str) -> str | None:
-        from ct_assets.names import FEATURES, PRODUCTION_MODEL, VALIDATED_BATCHES
-        from ct_assets.observe import latest_metadata
+    def settled(self, partition: str, history: Any, quiet: float) -> str | None:
+        """What the day came to, once nothing more is running or due for it."""
+        from ct_assets.names import (
+            CHAMPION_PERFORMANCE,
+            FEATURES,
+            PRODUCTION_MODEL,
+            VALIDATED_BATCHES,
+        )
+        from ct_assets.observe import latest_metadata, materialization_record
 
+        rolled = [e for e in history() if e["kind"] == "rollback" and e["at"] > self.day_began]
+        if rolled:
+            move = rolled[-1]
+            return f"rolled back v{move['from']} -> v{move['to']}: {move['reason']}"
         if self.busy(partition):
             return None
         production = latest_metadata(self.instance, PRODUCTION_MODEL, partition)
@@ -155,19 +176,44 @@ class Observer:
         refused = validated is not None and validated["quarantined_batch_ids"] != "none"
         if refused and latest_metadata(self.instance, FEATURES, partition) is None:
             return "stopped: batch quarantined"
+        scored = materialization_record(self.instance, CHAMPION_PERFORMANCE, partition)
+        # No retrain was requested for a while after the partition's last run (whose drift the
+        # retrain sensor also reads): the policy kept the champion.
+        if scored is not None and time.time() - self.last_run_end(partition) > quiet:
+            return f"no retrain: {judgement(scored['metadata'])}"
         return None
 
-    def await_outcome(self, partition: str, servers: Any, timeout: float) -> str:
+    def last_run_end(self, partition: str) -> float:
+        import dagster as dg
+
+        records = self.instance.get_run_records(
+            filters=dg.RunsFilter(tags={"dagster/partition": partition}), limit=20
+        )
+        return max((r.end_time or time.time() for r in records), default=time.time())
+
+    def await_outcome(
+        self, partition: str, servers: Any, timeout: float, history: Any, quiet: float
+    ) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.narrate()
-            outcome = self.settled(partition)
+            outcome = self.settled(partition, history, quiet)
             if outcome is not None:
                 return outcome
             if not servers.alive():
                 raise RuntimeError("a Dagster process exited; see the logs/ folder of the demo")
             time.sleep(1.0)
         return f"timed out after {timeout:.0f}s"
+
+
+def judgement(performance: dict[str, Any]) -> str:
+    """The champion's live figures on a partition, in words."""
+    metric = str(performance.get("metric", ""))
+    version = performance.get("champion_version", "none")
+    live, base = performance.get(f"champion_{metric}"), performance.get(f"baseline_{metric}")
+    if version == "none" or live is None or base is None:
+        return "no champion scored it"
+    return f"champion v{version} live {metric} {float(live):.3f} (holdout {float(base):.3f})"
 
 
 def run_demo(
@@ -177,10 +223,17 @@ def run_demo(
     script: tuple[DemoDay, ...] | None = None,
     rows_per_day: int | None = None,
     day_timeout: float = 150.0,
+    serve_port: int = 8000,
 ) -> list[DayReport]:
     """Drop the scripted days one by one and report what the daemon made of each."""
     from rich.console import Console
 
+    from ct_assets.cli.demo_loop import (
+        demo_registry,
+        drop_labels,
+        force_bad_champion,
+        serve_traffic,
+    )
     from ct_assets.cli.processes import dagster_servers
     from ct_assets.cli.status import gather, table
 
@@ -191,24 +244,42 @@ def run_demo(
     script = script or module.SCRIPT
     first_day = datetime.now(UTC).date() - timedelta(days=len(script))
     project = create_project(example, root or REPOSITORY / ".ct" / "demo" / example, first_day)
-    source = module.demo_source(first_day, rows_per_day)
+    source = module.demo_source(first_day, rows_per_day, **getattr(module, "DEMO_SOURCE", {}))
     console.rule(f"[bold]ct demo {example}: continuous training on the embedded default")
     console.print(
         f"project {project.root}  (Dagster instance: SQLite, MLflow: {project.mlflow_dir})"
     )
     reports: list[DayReport] = []
-    with dagster_servers(project, ui_port) as servers:
+    registry = demo_registry(project)
+    # Long enough for the retrain sensor to have looked at a partition's evidence twice.
+    quiet = 4 * project.poll_seconds + 12
+    with dagster_servers(project, ui_port, serve_port=serve_port) as servers:
         if ui_port is not None:
             console.print(f"Dagster UI: [bold]http://127.0.0.1:{ui_port}[/]")
-        console.print("started dagster-daemon; sensors and automation are RUNNING by default")
+        console.print(
+            "started dagster-daemon and ct serve (http://127.0.0.1:"
+            f"{serve_port}/predict); sensors and automation are RUNNING by default"
+        )
         observer = Observer(project, console, started)
         for day in script:
             report = DayReport((first_day + timedelta(days=day.index)).isoformat(), day.note)
             reports.append(report)
             console.print(f"\n[bold]{report.partition}[/]: {day.note}")
+            observer.day_began = datetime.now(UTC).isoformat()
+            if day.force_bad:
+                console.print(f"  {force_bad_champion(project, registry, source, day.index)}")
+            has_champion = registry.champion_version() is not None
+            served = serve_traffic(project, serve_port, source, day.index, has_champion)
+            report.served = len(served)
+            if served:
+                console.print(f"  served {len(served)} requests of the day's events online")
             drop_files(day, source, module, project, report)
             console.print(f"  dropped {', '.join(report.files)} into {project.landing_dir}")
-            report.outcome = observer.await_outcome(report.partition, servers, day_timeout)
+            if served:
+                console.print(f"  delayed labels: {drop_labels(project, served, report.partition)}")
+            report.outcome = observer.await_outcome(
+                report.partition, servers, day_timeout, registry.history, quiet
+            )
             console.print(f"  → {report.outcome}")
         observer.narrate()
         console.print()

@@ -103,7 +103,7 @@ def retrain_reasons(
 
     `every_partition` is automation's: a partition it retrains needs no second reason.
     """
-    on = policy.retrain.on
+    on = policy.retrain.triggers
     if "every_partition" in on:
         return []
     if performance_meta and _version(performance_meta.get("champion_version")) is None:

@@ -3,7 +3,8 @@
 Layout under the project's data folder: `predictions/<partition key>/<time>-<uuid>.parquet`,
 one file per flush, each written whole then renamed (`atomic_write`), so a reader never sees
 half a file and nothing is ever rewritten. The partition key is the project's own (a day for
-daily partitions), so a day of predictions lines up with the day of data and labels.
+daily partitions) of the scored event's time, so a day of predictions lines up with the day of
+data and labels; `time` is when the answer was given.
 
 A row per scored input row: the request id and the row's place in the request, when, which
 model version answered it (or scored it in shadow) and by which route, the feature-set id, a

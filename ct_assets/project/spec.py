@@ -535,9 +535,11 @@ RETRAIN_TRIGGERS = ("every_partition", "drift", "performance", "schedule")
 
 
 class Retrain(Strict):
-    """When a retrain runs: any of the triggers listed in `on`."""
+    """When a retrain runs: any of the triggers listed (not `on:`, which YAML reads as true)."""
 
-    on: list[Literal["every_partition", "drift", "performance", "schedule"]] = ["every_partition"]
+    triggers: list[Literal["every_partition", "drift", "performance", "schedule"]] = [
+        "every_partition"
+    ]
     # `drift`: the share of drifted features of a new partition at or above this.
     drift_share: float = Field(default=0.5, gt=0.0, le=1.0)
     # `performance`: the champion's live metric on a new labeled partition worse than its
@@ -548,10 +550,10 @@ class Retrain(Strict):
 
     @model_validator(mode="after")
     def _schedule_given(self) -> Retrain:
-        if "schedule" in self.on and not self.schedule:
-            raise ValueError("on: schedule needs policy.retrain.schedule, e.g. '0 3 * * *'")
-        if not self.on:
-            raise ValueError("on: name at least one of " + ", ".join(RETRAIN_TRIGGERS))
+        if "schedule" in self.triggers and not self.schedule:
+            raise ValueError("triggers: schedule needs policy.retrain.schedule, e.g. '0 3 * * *'")
+        if not self.triggers:
+            raise ValueError("triggers: name at least one of " + ", ".join(RETRAIN_TRIGGERS))
         return self
 
 

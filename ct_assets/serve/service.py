@@ -256,10 +256,12 @@ class Scorer:
 
     def records(self, answer: Answer, shadow: list[float] | None) -> list[Prediction]:
         now = datetime.now(UTC)
-        partition = partition_key_at(now, self.granularity)
         out = []
         for i, row in enumerate(answer.rows):
             hashed = inputs_hash(row.raw)
+            # Filed under the partition of the event it scored (now, when the row had no time):
+            # its delayed label, its data and its prediction then meet in one partition.
+            partition = partition_key_at(row.time, self.granularity)
             common = (answer.request_id, i, now, partition)
             out.append(
                 Prediction(

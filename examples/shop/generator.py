@@ -149,19 +149,31 @@ def write_atomically(frame: pd.DataFrame, path: Path) -> Path:
     return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
-# What `ct demo shop` drops, day by day, and what each day should show.
+# What `ct demo shop` drops, day by day, and what each day should show (policy: retrain on
+# drift or performance only, see ct.yaml).
 SCRIPT = (
-    DemoDay(0, "first data: the first model is promoted on the floor alone"),
-    DemoDay(1, "more of the same: a challenger must beat the champion by the margin"),
+    DemoDay(0, "first data: no champion yet, so a first model is trained and promoted"),
+    DemoDay(1, "more of the same: the champion holds live and nothing drifts: no retrain"),
     DemoDay(
         2,
         "a broken export (text in 'amount') lands beside the good file: it is quarantined, "
         "the good file goes on",
         "wrong_type",
     ),
-    DemoDay(3, "the world shifts: the champion's relationship no longer holds"),
-    DemoDay(4, "shifted data keeps arriving"),
+    DemoDay(
+        3,
+        "the concept changes: the label follows new rules while every feature keeps its "
+        "distribution; drift sees nothing, the champion's live ROC AUC falls: retrain",
+    ),
+    DemoDay(
+        4,
+        "an operator forces a model trained on shuffled labels through as champion: while it "
+        "bakes it does worse live than the one it replaced: rolled back",
+        force_bad=True,
+    ),
 )
+# The demo's source: the concept changes on day 3, the features never drift.
+DEMO_SOURCE = {"drift_day": 100, "concept_day": 3}
 
 
 def demo_source(
