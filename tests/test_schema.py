@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 
 from ct_assets.ingest.parsing import check_file
-from ct_assets.ml.schema import build_schema, validate_batch
-from ct_assets.project.load import PROJECT_FILE, read_spec
+from ct_assets.ml.schema import build_schema, parse_times, validate_batch
+from ct_assets.project.load import PROJECT_FILE, deep_merge, read_spec
+from ct_assets.project.spec import Column, ProjectSpec
+from ct_assets.serve.rows import parser_for
 from examples.energy import generator as energy_generator
 from examples.shop.generator import (
     CHANNELS,
@@ -291,3 +293,122 @@ def test_json_lines_are_read_like_csv_and_broken_lines_are_named(
     cut = tmp_path / "cut.jsonl"
     cut.write_text("\n".join(text)[:-10])
     assert check_file(cut, spec).as_record()["rules"] == ["truncated"]
+
+
+# Times written without an offset are local times in the column's declared zone; times with one
+# keep it. The serving path (ct_assets.serve.rows) reads single rows the same way.
+def zoned(timezone: str, fmt: str | None = None) -> Column:
+    return Column(type="datetime", timezone=timezone, format=fmt)
+
+
+@pytest.mark.parametrize(
+    ("zone", "written", "instant"),
+    [
+        ("Europe/Berlin", "2026-03-01 13:05:00", "2026-03-01T12:05:00Z"),  # CET, +01:00
+        ("Europe/Berlin", "2026-07-01T13:05:00", "2026-07-01T11:05:00Z"),  # CEST, +02:00
+        ("Asia/Kolkata", "2026-03-01 13:05:00", "2026-03-01T07:35:00Z"),  # +05:30
+        ("Asia/Kolkata", "2026-03-01", "2026-02-28T18:30:00Z"),  # a date alone: local midnight
+        ("UTC", "2026-03-01 13:05:00", "2026-03-01T13:05:00Z"),
+    ],
+)
+def test_an_iso_time_without_an_offset_is_local_in_the_declared_zone(
+    zone: str, written: str, instant: str
+) -> None:
+    times, bad = parse_times(pd.Series([written], dtype=object), zoned(zone))
+    assert not bad.any()
+    assert times.iloc[0] == pd.Timestamp(instant)
+    assert str(times.dtype) == "datetime64[ns, UTC]"
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Kolkata", "UTC"])
+def test_an_iso_time_with_an_offset_keeps_it_whatever_the_declared_zone(zone: str) -> None:
+    written = ["2026-03-01T13:05:00Z", "2026-03-01 13:05:00+01:00", "20260301T130500-0530"]
+    times, bad = parse_times(pd.Series(written, dtype=object), zoned(zone))
+    assert not bad.any()
+    assert times.tolist() == [
+        pd.Timestamp("2026-03-01T13:05:00Z"),
+        pd.Timestamp("2026-03-01T12:05:00Z"),
+        pd.Timestamp("2026-03-01T18:35:00Z"),
+    ]
+
+
+def test_a_column_mixing_offsets_and_local_times_reads_each_value_by_what_it_carries() -> None:
+    # Whichever comes first: pandas alone would read the naive values as UTC after a "Z".
+    written = ["2026-03-01T13:05:00Z", "2026-03-01 13:05:00", None, "2026-03-01T13:05:00+05:30"]
+    times, bad = parse_times(pd.Series(written, dtype=object), zoned("Europe/Berlin"))
+    assert not bad.any()
+    assert times.iloc[0] == pd.Timestamp("2026-03-01T13:05:00Z")
+    assert times.iloc[1] == pd.Timestamp("2026-03-01T12:05:00Z")
+    assert pd.isna(times.iloc[2])
+    assert times.iloc[3] == pd.Timestamp("2026-03-01T07:35:00Z")
+
+
+def test_strftime_times_are_local_unless_the_format_reads_an_offset() -> None:
+    local, _ = parse_times(
+        pd.Series(["01/03/2026 13:05"], dtype=object), zoned("Asia/Kolkata", "%d/%m/%Y %H:%M")
+    )
+    assert local.iloc[0] == pd.Timestamp("2026-03-01T07:35:00Z")
+    offset, _ = parse_times(
+        pd.Series(["01/03/2026 13:05 +0100"], dtype=object),
+        zoned("Asia/Kolkata", "%d/%m/%Y %H:%M %z"),
+    )
+    assert offset.iloc[0] == pd.Timestamp("2026-03-01T12:05:00Z")
+
+
+def test_epoch_times_are_absolute_whatever_the_declared_zone() -> None:
+    times, _ = parse_times(
+        pd.Series(["1772370300"], dtype=object), zoned("Asia/Kolkata", "epoch_s")
+    )
+    assert times.iloc[0] == pd.Timestamp("2026-03-01T13:05:00Z")
+
+
+def test_timestamps_typed_without_a_zone_are_local_and_with_one_are_kept() -> None:
+    naive = pd.Series(pd.to_datetime(["2026-03-01 13:05:00"]))
+    assert parse_times(naive, zoned("Europe/Berlin"))[0].iloc[0] == pd.Timestamp(
+        "2026-03-01T12:05:00Z"
+    )
+    aware = naive.dt.tz_localize("Asia/Kolkata")
+    assert parse_times(aware, zoned("Europe/Berlin"))[0].iloc[0] == pd.Timestamp(
+        "2026-03-01T07:35:00Z"
+    )
+
+
+@pytest.mark.parametrize(
+    ("zone", "written", "instant"),
+    [
+        # The hour skipped in spring: read with the offset before the gap (03:30 CEST).
+        ("Europe/Berlin", "2026-03-29 02:30:00", "2026-03-29T01:30:00Z"),
+        ("America/New_York", "2026-03-08 02:30:00", "2026-03-08T07:30:00Z"),
+        ("Australia/Lord_Howe", "2026-10-04 02:15:00", "2026-10-03T15:45:00Z"),  # a 30 min gap
+        # The hour repeated in autumn: its first occurrence (still summer time).
+        ("Europe/Berlin", "2026-10-25 02:30:00", "2026-10-25T00:30:00Z"),
+        ("America/New_York", "2026-11-01 01:30:00", "2026-11-01T05:30:00Z"),
+    ],
+)
+def test_times_at_a_dst_change_are_read_as_serving_reads_them_not_refused(
+    zone: str, written: str, instant: str
+) -> None:
+    column = zoned(zone)
+    times, bad = parse_times(pd.Series([written, "2026-01-15 12:00:00"], dtype=object), column)
+    assert not bad.any()
+    assert times.iloc[0] == pd.Timestamp(instant)
+    assert times.iloc[1] == pd.Timestamp("2026-01-15 12:00:00", tz=zone).tz_convert("UTC")
+    served = parser_for("t", column)(written).astimezone(UTC)
+    assert pd.Timestamp(served) == times.iloc[0]
+
+
+def test_a_batch_in_a_declared_zone_is_validated_into_utc(tmp_path: Path) -> None:
+    spec = ProjectSpec.model_validate(
+        deep_merge(
+            SHOP.model_dump(mode="json"),
+            {"dataset": {"columns": {"event_time": {"timezone": "Asia/Kolkata"}}}},
+        )
+    )
+    day = SOURCE.day(0)
+    utc = pd.to_datetime(day["event_time"], utc=True)
+    local = utc.dt.tz_convert("Asia/Kolkata").dt.strftime("%Y-%m-%d %H:%M:%S")
+    # Half the rows written as local times, half with their offset: the same instants.
+    written = local.where(day.index % 2 == 0, utc.dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    outcome = check_file(write_atomically(day.assign(event_time=written), tmp_path / "b.csv"), spec)
+    assert outcome.ok and outcome.frame is not None, outcome.reason()
+    assert outcome.frame["event_time"].equals(utc.dt.floor("s").astype("datetime64[ns, UTC]"))

@@ -36,6 +36,12 @@ _NULL_SPELLINGS = frozenset(
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 EPOCH_UNITS = {"epoch_s": "s", "epoch_ms": "ms", "epoch_us": "us", "epoch_ns": "ns"}
+# The end of an ISO time that carries its own offset: a time of day ("T13", "13:05",
+# "130500.25"), then "Z" or an offset in hours ("+01", "-0530", "+05:30"). A date alone
+# ("2026-03-01") has none. pandas reads no other spelling of an offset in ISO text.
+_ISO_OFFSET = r"[T ]\d{2}(?::?\d{2}){0,2}(?:[.,]\d+)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)\s*$"
+# A strftime format that reads an offset or a zone name.
+_STRFTIME_OFFSET = re.compile(r"%[zZ]")
 
 # pandera's check names, translated into the rule names ct reports.
 _RULES = (
@@ -225,25 +231,71 @@ def mostly_null_columns(frame: pd.DataFrame, spec: ProjectSpec) -> list[SchemaFa
     return failures
 
 
+def _written_with_offset(text: pd.Series) -> np.ndarray:
+    """Which ISO times end in their own offset ("Z", "+05:30", "-0800", "+01") after a time
+    of day. Arrow's regex kernel, not a Python call per cell."""
+    found = text.astype(TEXT).str.contains(_ISO_OFFSET, regex=True)
+    return found.fillna(False).to_numpy(dtype=bool)
+
+
+def _localize(wall: pd.Series, zone: str) -> pd.Series:
+    """Wall-clock times read as local times in `zone`, as UTC instants.
+
+    Read as the serving path reads them (`datetime.replace(tzinfo=ZoneInfo(zone))`, fold=0), so
+    that a time means the same instant in training and in serving, and no time of a DST change
+    refuses a batch: an ambiguous time (the hour repeated when clocks go back) is its first
+    occurrence, and a time that does not exist (the hour skipped when clocks go forward) is
+    read with the offset in force before the gap, i.e. moved forward by the gap: 02:30 in
+    Berlin on the last Sunday of March is 03:30 CEST (01:30 UTC).
+    """
+    first = np.ones(len(wall), dtype=bool)
+    times = wall.dt.tz_localize(zone, ambiguous=first, nonexistent="NaT")
+    skipped = (times.isna() & wall.notna()).to_numpy()
+    if not skipped.any():
+        return times.dt.tz_convert("UTC")
+    gap = wall[skipped]
+    # The last instant before the gap carries the offset in force before it.
+    before = gap.dt.tz_localize(zone, ambiguous=first[: len(gap)], nonexistent="shift_backward")
+    offset = before.dt.tz_localize(None) - before.dt.tz_convert("UTC").dt.tz_localize(None)
+    return _patched(times.dt.tz_convert("UTC"), skipped, (gap - offset).dt.tz_localize("UTC"))
+
+
+def _patched(times: pd.Series, where: np.ndarray, values: pd.Series) -> pd.Series:
+    """UTC `times` with the positions `where` replaced by `values`, in order."""
+    out = times.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").copy()
+    out[where] = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    return pd.Series(out, index=times.index, name=times.name).dt.tz_localize("UTC")
+
+
 def parse_times(values: pd.Series, column: Column) -> tuple[pd.Series, np.ndarray]:
-    """Times of a datetime column in UTC, and which non-null values could not be read."""
+    """Times of a datetime column in UTC, and which non-null values could not be read.
+
+    A time written with its own offset ("Z", "+01:00", or %z in a strftime format) keeps it; one
+    written without (ISO text without an offset, a strftime format without %z, timestamps typed
+    without a zone) is a local time in the column's declared timezone; epoch numbers are
+    absolute. A column may mix both: each value is read by what it carries.
+    """
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC"), np.zeros(len(values), dtype=bool)
+        return values.dt.tz_convert("UTC").astype(TIME), np.zeros(len(values), dtype=bool)
     fmt = column.format or "iso"
     if fmt in EPOCH_UNITS:
         numbers = pd.to_numeric(values, errors="coerce")
         times = pd.to_datetime(numbers, unit=EPOCH_UNITS[fmt], utc=True, errors="coerce")  # type: ignore[call-overload]
     elif pd.api.types.is_datetime64_dtype(values.dtype):
-        times = values
+        times = _localize(values, column.timezone)
     else:
         text = values.astype(object).where(values.notna(), None)
         kwargs: dict[str, Any] = {"format": "ISO8601" if fmt == "iso" else fmt}
-        times = pd.to_datetime(text, errors="coerce", **kwargs)
-        if not isinstance(times.dtype, pd.DatetimeTZDtype):
-            # Mixed offsets come back as objects; utc=True reads them all.
-            times = pd.to_datetime(text, errors="coerce", utc=True, **kwargs)
-    if not isinstance(times.dtype, pd.DatetimeTZDtype):
-        times = times.dt.tz_localize(column.timezone, ambiguous="NaT", nonexistent="NaT")
+        # utc=True reads every value, offset or not: offsets are applied, and a value without
+        # one comes back with its wall clock unchanged, to be read in the declared zone below.
+        times = pd.to_datetime(text, errors="coerce", utc=True, **kwargs)
+        if column.timezone != "UTC" and not (fmt != "iso" and _STRFTIME_OFFSET.search(fmt)):
+            naive = ~_written_with_offset(values) if fmt == "iso" else None
+            if naive is None or naive.all():
+                times = _localize(times.dt.tz_localize(None), column.timezone)
+            elif naive.any():
+                local = _localize(times[naive].dt.tz_localize(None), column.timezone)
+                times = _patched(times, naive, local)
     bad = (times.isna() & values.notna()).to_numpy()
     return times.dt.tz_convert("UTC").astype(TIME), bad
 
