@@ -19,11 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from common import example_project
+from common import example_project, validated_day
 
-from ct_assets.ml.features import build_features, with_row_ids
+from ct_assets.ml.features import build_features
 from ct_assets.ml.frames import LABEL
-from ct_assets.ml.schema import validate_batch
 from ct_assets.ml.scoring import score_frame
 from ct_assets.ml.training import Inputs, lightgbm_frame, model_features, train_lightgbm
 from ct_assets.ml.vocabulary import LIGHTGBM
@@ -54,11 +53,7 @@ def main() -> None:
         spec = project.spec
         days = 4
         source = module.demo_source(START, args.rows // days, 100)
-        frames = []
-        for i in range(days):
-            outcome = validate_batch(source.day(i), source.day_name(i), spec)
-            assert outcome.frame is not None, outcome.reason()
-            frames.append(with_row_ids(outcome.frame, f"b-{i}", spec))
+        frames = [validated_day(source, i, spec) for i in range(days)]
         features = build_features(pd.concat(frames, ignore_index=True), spec)
         inputs = Inputs(spec.task.type, spec.feature_names, spec.categorical_inputs)
         booster = train_lightgbm(features.head(200_000), features[LABEL].head(200_000), inputs)

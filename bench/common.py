@@ -6,9 +6,13 @@ import resource
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
+from ct_assets.ml.features import with_row_ids
+from ct_assets.ml.schema import validate_batch
 from ct_assets.project.load import PROJECT_FILE, Project, deep_merge, load_project
+from ct_assets.project.spec import ProjectSpec
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -24,3 +28,11 @@ def example_project(example: str, root: Path, changes: dict[str, dict[str, Any]]
     root.mkdir(parents=True, exist_ok=True)
     (root / PROJECT_FILE).write_text(yaml.safe_dump(declared, sort_keys=False))
     return load_project(root, environ={})
+
+
+def validated_day(source: Any, index: int, spec: ProjectSpec) -> pd.DataFrame:
+    """A generator's day as `validated_batches` types it: the declared schema, batch and row
+    ids (batch `b-<index>`)."""
+    outcome = validate_batch(source.day(index), source.day_name(index), spec)
+    assert outcome.frame is not None, outcome.reason()
+    return with_row_ids(outcome.frame, f"b-{index}", spec)

@@ -41,12 +41,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import requests
-from common import example_project
+from common import example_project, validated_day
 
-from ct_assets.ml.features import build_features, with_row_ids
+from ct_assets.ml.features import build_features
 from ct_assets.ml.frames import FEATURE_SET, LABEL
 from ct_assets.ml.online import latest_vectors
-from ct_assets.ml.schema import validate_batch
 from ct_assets.ml.training import Inputs, train_lightgbm
 from ct_assets.project.load import Project
 from resources.mlflow_registry import MlflowRegistry
@@ -109,11 +108,7 @@ def champion(project: Project, module: Any) -> tuple[str, list[dict[str, Any]], 
         registered_model=spec.model_name,
     )
     days = [source.day(i) for i in range(2)]
-    validated = []
-    for i, day in enumerate(days):
-        outcome = validate_batch(day, source.day_name(i), spec)
-        assert outcome.frame is not None, outcome.reason()
-        validated.append(with_row_ids(outcome.frame, f"b-{i}", spec))
+    validated = [validated_day(source, i, spec) for i in range(len(days))]
     features = build_features(validated[0], spec)
     inputs = Inputs(spec.task.type, spec.feature_names, spec.categorical_inputs)
     trained = train_lightgbm(features, features[LABEL], inputs)

@@ -27,13 +27,12 @@ from typing import Any
 import dagster as dg
 import lightgbm as lgb
 import pandas as pd
-from common import example_project, peak_rss_mib
+from common import example_project, peak_rss_mib, validated_day
 
 from ct_assets.definitions import build_definitions
-from ct_assets.ml.features import build_features, with_row_ids
+from ct_assets.ml.features import build_features
 from ct_assets.ml.frames import BATCH, FEATURE_SET, LABEL, PARTITION, SPLIT, TIME, TRAIN
 from ct_assets.ml.incremental import Base, plan_refresh, refresh
-from ct_assets.ml.schema import validate_batch
 from ct_assets.ml.training import LIGHTGBM_ROUNDS, Inputs, lightgbm_params, train_lightgbm
 from ct_assets.ml.windows import assemble_window
 from ct_assets.names import CANDIDATE_MODELS, TRAINING_WINDOW
@@ -64,12 +63,7 @@ def window_of(project: Project, example: str, train_rows: int) -> pd.DataFrame:
     training = spec.training
     per_day = int(train_rows / (1 - training.holdout_fraction) / DAYS)
     source = source_of(example, per_day)
-    days = []
-    for i in range(DAYS):
-        # Each day a batch, typed by the declared schema as validated_batches types it.
-        outcome = validate_batch(source.day(i), source.day_name(i), spec)
-        assert outcome.frame is not None, outcome.reason()
-        days.append(with_row_ids(outcome.frame, f"b-{i}", spec))
+    days = [validated_day(source, i, spec) for i in range(DAYS)]
     features = build_features(pd.concat(days, ignore_index=True), spec)
     key = features[TIME].dt.strftime("%Y-%m-%d")
     parts = {k: g.reset_index(drop=True) for k, g in features.groupby(key)}

@@ -110,6 +110,13 @@ class Deployment:
     def resource(self, key: str) -> Any:
         return (self.defs.resources or {})[key]
 
+    def report(self, asset: str, partition: str, metadata: Mapping[str, Any]) -> None:
+        """A materialization of `asset` with `metadata`, as a run would record it (for sensor
+        tests that need one asset's evidence without running its upstream)."""
+        self.instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key=asset, partition=partition, metadata=dict(metadata))
+        )
+
     def reconfigure(self, changes: Mapping[str, Any]) -> None:
         """Other declarations for the same deployment: ct.yaml is rewritten, definitions
         rebuilt from it."""

@@ -123,23 +123,17 @@ def tick(project: Deployment, cursor: str | None, url: str | None = None) -> Any
     return sensor.evaluate_tick(context)
 
 
-def report(project: Deployment, asset: str, partition: str, metadata: dict) -> None:
-    project.instance.report_runless_asset_event(
-        dg.AssetMaterialization(asset_key=asset, partition=partition, metadata=metadata)
-    )
-
-
 def test_a_concept_change_with_steady_features_requests_a_retrain_with_its_reason(
     project: Deployment, webhook: tuple[str, Webhook]
 ) -> None:
     url, hook = webhook
     project.reconfigure(ON_SIGNALS)
     day = project.partition(4)
-    report(project, FEATURE_DRIFT, day, {"drift_share": 0.0, "drifted_features": "none"})
+    project.report(FEATURE_DRIFT, day, {"drift_share": 0.0, "drifted_features": "none"})
     # Drift alone is in; the partition waits for the champion's score before it is judged.
     waiting = tick(project, None, url)
     assert waiting.run_requests == [] and hook.received == []
-    report(project, CHAMPION_PERFORMANCE, day, performance(0.09, 0.61, 0.70))
+    project.report(CHAMPION_PERFORMANCE, day, performance(0.09, 0.61, 0.70))
     result = tick(project, waiting.cursor, url)
     (run,) = result.run_requests
     assert run.partition_key == day
@@ -154,7 +148,7 @@ def test_a_concept_change_with_steady_features_requests_a_retrain_with_its_reaso
 
     # The cursor holds the partition as handled: the same evidence re-read requests nothing.
     assert RetrainCursor.parse(result.cursor).handled == {day: ["performance"]}
-    report(project, CHAMPION_PERFORMANCE, day, performance(0.10, 0.60, 0.70))
+    project.report(CHAMPION_PERFORMANCE, day, performance(0.10, 0.60, 0.70))
     assert tick(project, result.cursor, url).run_requests == []
     assert len(hook.received) == 1
 
@@ -163,14 +157,14 @@ def test_a_partition_already_decided_or_retrained_by_automation_is_left_alone(
     project: Deployment,
 ) -> None:
     day = project.partition(4)
-    report(project, FEATURE_DRIFT, day, {"drift_share": 0.9, "drifted_features": "a, b"})
-    report(project, CHAMPION_PERFORMANCE, day, performance(0.3, 0.4, 0.7))
+    project.report(FEATURE_DRIFT, day, {"drift_share": 0.9, "drifted_features": "a, b"})
+    project.report(CHAMPION_PERFORMANCE, day, performance(0.3, 0.4, 0.7))
     # The examples declare nothing: every partition is retrained by automation.
     assert project.spec.policy.retrain.triggers == ["every_partition"]
     assert tick(project, None).run_requests == []
 
     project.reconfigure(ON_SIGNALS)
-    report(project, PRODUCTION_MODEL, day, {"decision": "keep champion"})
+    project.report(PRODUCTION_MODEL, day, {"decision": "keep champion"})
     assert tick(project, None).run_requests == []
 
 
@@ -195,7 +189,7 @@ def test_the_schedule_retrains_the_newest_partition_with_features(project: Deplo
 
     assert evaluate().run_requests in (None, [])
     for index in (1, 3, 2):
-        report(project, FEATURES, project.partition(index), {"dagster/row_count": 10})
+        project.report(FEATURES, project.partition(index), {"dagster/row_count": 10})
     (run,) = evaluate().run_requests
     assert run.partition_key == project.partition(3)
     assert run.tags[TRIGGER_TAG] == "schedule"

@@ -120,12 +120,6 @@ def tick(project: Deployment, cursor: str | None, url: str | None = None) -> Any
     return sensor.evaluate_tick(context)
 
 
-def report(project: Deployment, asset: str, partition: str, metadata: dict[str, Any]) -> None:
-    project.instance.report_runless_asset_event(
-        dg.AssetMaterialization(asset_key=asset, partition=partition, metadata=metadata)
-    )
-
-
 def test_a_degraded_baking_champion_is_rolled_back_once_with_its_reason(
     project: Deployment, webhook: tuple[str, Webhook]
 ) -> None:
@@ -133,7 +127,7 @@ def test_a_degraded_baking_champion_is_rolled_back_once_with_its_reason(
     registry = project.resource("mlflow")
     two_champions(registry)
     promotion = f"v2@{registry.promotion_of('2')['at']}"
-    report(project, CHAMPION_PERFORMANCE, project.partition(4), scored(0.08, 0.62, 0.70))
+    project.report(CHAMPION_PERFORMANCE, project.partition(4), scored(0.08, 0.62, 0.70))
 
     result = tick(project, None, url)
     assert registry.champion_version() == "1"
@@ -146,7 +140,7 @@ def test_a_degraded_baking_champion_is_rolled_back_once_with_its_reason(
     assert last["reason"] == alert["reason"]
 
     # The restored champion is not rolled back again, whatever the evidence says.
-    report(project, CHAMPION_PERFORMANCE, project.partition(5), scored(0.5, 0.2, 0.7, "1"))
+    project.report(CHAMPION_PERFORMANCE, project.partition(5), scored(0.5, 0.2, 0.7, "1"))
     again = tick(project, result.cursor, url)
     assert registry.champion_version() == "1" and len(registry.history()) == 3
     assert len(hook.received) == 1
@@ -164,8 +158,8 @@ def test_a_healthy_or_unproven_champion_stays(project: Deployment) -> None:
     # Nothing scored yet: no evidence, no move.
     assert tick(project, None).run_requests == []
     assert registry.champion_version() == "2"
-    report(project, CHAMPION_PERFORMANCE, project.partition(4), scored(0.005, 0.695, 0.70))
-    report(project, SERVED_PERFORMANCE, project.partition(4), {"versions": served(0.7, 0.7, 50)})
+    project.report(CHAMPION_PERFORMANCE, project.partition(4), scored(0.005, 0.695, 0.70))
+    project.report(SERVED_PERFORMANCE, project.partition(4), {"versions": served(0.7, 0.7, 50)})
     result = tick(project, None)
     assert registry.champion_version() == "2"
     assert "v2 holds" in str(result.skip_message)
@@ -177,8 +171,8 @@ def test_served_requests_alone_can_roll_back_and_disabled_never_does(
 ) -> None:
     registry = project.resource("mlflow")
     two_champions(registry)
-    report(project, SERVED_PERFORMANCE, project.partition(4), {"versions": served(0.6, 0.7, 150)})
-    report(project, SERVED_PERFORMANCE, project.partition(5), {"versions": served(0.6, 0.7, 150)})
+    project.report(SERVED_PERFORMANCE, project.partition(4), {"versions": served(0.6, 0.7, 150)})
+    project.report(SERVED_PERFORMANCE, project.partition(5), {"versions": served(0.6, 0.7, 150)})
     project.reconfigure({"policy": {"rollback": {"enabled": False}}})
     assert "enabled is false" in str(tick(project, None).skip_message)
     assert registry.champion_version() == "2"
@@ -197,7 +191,7 @@ def test_status_shows_the_live_metric_and_the_champion_moves(project: Deployment
     registry = project.resource("mlflow")
     two_champions(registry)
     day = project.partition(4)
-    report(project, CHAMPION_PERFORMANCE, day, scored(0.08, 0.62, 0.70))
+    project.report(CHAMPION_PERFORMANCE, day, scored(0.08, 0.62, 0.70))
     tick(project, None)
     row = partition_row(project.instance, project.spec, day, [])
     assert row["live_roc_auc"] == 0.62 and row["live_champion"] == "2"
