@@ -163,12 +163,12 @@ class Observer:
         )
         from ct_assets.observe import latest_metadata, materialization_record
 
+        if self.busy(partition):
+            return None
         rolled = [e for e in history() if e["kind"] == "rollback" and e["at"] > self.day_began]
         if rolled:
             move = rolled[-1]
             return f"rolled back v{move['from']} -> v{move['to']}: {move['reason']}"
-        if self.busy(partition):
-            return None
         production = latest_metadata(self.instance, PRODUCTION_MODEL, partition)
         if production is not None:
             return str(production["decision"])
@@ -235,7 +235,7 @@ def run_demo(
         serve_traffic,
     )
     from ct_assets.cli.processes import dagster_servers
-    from ct_assets.cli.status import gather, table
+    from ct_assets.cli.status import gather, moves_table, table
 
     # A summary table wide enough to read even when output goes to a file or a CI log.
     console = Console() if Console().is_terminal else Console(width=180)
@@ -283,7 +283,10 @@ def run_demo(
             console.print(f"  → {report.outcome}")
         observer.narrate()
         console.print()
-        console.print(table(gather(project)))
+        status = gather(project)
+        console.print(table(status))
+        if status["moves"]:
+            console.print(moves_table(status))
         console.print(f"demo finished in {time.monotonic() - started:.0f}s")
         console.print(f"the project stays in {project.root}: `ct status --project {project.root}`")
         if ui_port is not None:
