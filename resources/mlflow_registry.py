@@ -276,10 +276,13 @@ class MlflowRegistry(dg.ConfigurableResource):
         return moves[-1] if moves else None
 
     def previous_champion(self) -> str | None:
-        """The version the current champion replaced: what answers when the champion fails."""
+        """The version the current champion replaced by a promotion: what answers when the
+        champion fails. None after a rollback: the version it moved away from was judged bad."""
         current = self.champion_version()
         move = self.promotion_of(current) if current else None
-        return str(move["from"]) if move and move.get("from") else None
+        if not move or move.get("kind") == "rollback" or not move.get("from"):
+            return None
+        return str(move["from"])
 
     def promote(
         self,

@@ -77,7 +77,11 @@ def build_rollback_sensor(project: Project) -> dg.SensorDefinition:
         scored = _since(instance, CHAMPION_PERFORMANCE, promoted_at)
         mine = {p: m for p, m in scored.items() if str(m.get("champion_version")) == champion}
         if mine and not mine[max(mine)].get("baking", True):
-            return dg.SensorResult(skip_reason=f"v{champion} has finished baking", cursor=kept)
+            # Done with this promotion for good: later ticks need not read its evidence again.
+            return dg.SensorResult(
+                skip_reason=f"v{champion} has finished baking",
+                cursor=json.dumps([*acted, promotion]),
+            )
         baking = [(p, m) for p, m in mine.items() if m.get("baking", True)]
         served = [_versions(m) for m in _since(instance, SERVED_PERFORMANCE, promoted_at).values()]
         decision = rollback_decision(rollback, metric, champion, previous, baking, served)

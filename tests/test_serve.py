@@ -151,7 +151,8 @@ def test_the_champion_answers_and_the_challenger_is_scored_in_shadow_only(shop: 
         ready = client.get("/ready").json()
         assert ready["champion"] == v2 and ready["previous"] == shop.versions["v1"]
         assert ready["challenger"] == v3
-        first = post(client, "/predict", shop.rows[0]).json()  # the one baking request
+        # A champion serving when the process starts has no canary: all four go to it.
+        first = post(client, "/predict", shop.rows[0]).json()
         one = post(client, "/predict", shop.rows[0], **{"X-Request-Id": "one-row"})
         batch = post(client, "/predict", {"rows": shop.rows[:5]})
         listed = post(client, "/predict", shop.rows[:3])
@@ -177,7 +178,7 @@ def test_the_champion_answers_and_the_challenger_is_scored_in_shadow_only(shop: 
         metrics = client.get("/metrics").text
     scored = 9 + (first["model_version"] == v2)
     assert f'ct_prediction_value_count{{model_version="{v2}"}} {scored:.1f}' in metrics
-    assert f'ct_requests_total{{model_version="{v2}",route="champion",status="200"}} 3.0' in metrics
+    assert f'ct_requests_total{{model_version="{v2}",route="champion",status="200"}} 4.0' in metrics
     assert 'ct_request_latency_seconds_bucket{le="0.0005",route="champion"}' in metrics
     assert f'ct_loaded_models{{role="challenger",version="{v3}"}} 1.0' in metrics
     assert f'ct_shadow_predictions_total{{model_version="{v3}"}} 10.0' in metrics
@@ -276,7 +277,13 @@ def test_versions_are_routed_by_header_and_by_path(shop: Shop) -> None:
 def test_a_new_champion_answers_its_canary_share_during_baking(shop: Shop) -> None:
     v1, v2 = shop.versions["v1"], shop.versions["v2"]
     ids = [f"canary-{i}" for i in range(200)]
+    shop.registry.promote(v1, v2, "v1 serves when the process starts")
     with served(shop.app({"serving": {"canary_fraction": 0.25}})) as client:
+        # A champion already serving at start answers everything; one that arrives bakes.
+        first = post(client, "/predict", shop.rows[0]).json()
+        assert (first["route"], first["model_version"]) == ("champion", v1)
+        shop.registry.promote(v2, v1, "v2 arrives while serving")
+        wait_for(lambda: client.get("/ready").json()["champion"] == v2, f"v{v2}")
         routes = {
             rid: post(client, "/predict", shop.rows[0], **{"X-Request-Id": rid}).json()
             for rid in ids

@@ -63,7 +63,8 @@ def serve_traffic(
     if not serving_ready(base, 60.0 if has_champion else 0.0):
         return []
     label = project.spec.dataset.label
-    events = source.day(index).sample(SERVED_PER_DAY, random_state=index)
+    day = source.day(index)
+    events = day.sample(min(SERVED_PER_DAY, len(day)), random_state=index)
     rows = json.loads(events.drop(columns=[label]).to_json(orient="records", date_format="iso"))
     served = []
     with requests.Session() as session:

@@ -146,6 +146,10 @@ class CorrelationShift:
         }
 
 
+# Below this many rows on either side, a rank correlation moves by 0.3 from noise alone.
+MIN_CORRELATION_ROWS = 200
+
+
 def correlation_shift(
     reference: pd.DataFrame, current: pd.DataFrame, columns: list[str], threshold: float
 ) -> CorrelationShift:
@@ -156,7 +160,7 @@ def correlation_shift(
     still break how the columns relate, which the model learned. Pairs whose correlation is
     undefined on either side (a constant column) are left out rather than counted as a shift.
     """
-    if len(columns) < 2:
+    if len(columns) < 2 or min(len(reference), len(current)) < MIN_CORRELATION_ROWS:
         return CorrelationShift(threshold, [])
     before = reference[columns].astype(float).corr(method="spearman")
     after = current[columns].astype(float).corr(method="spearman")

@@ -189,8 +189,9 @@ class PredictionLog:
         try:
             write_batch(self.data_dir, pending)
             self.written += len(pending)
-        except OSError:
-            # Kept for the next flush: a full disk must not lose predictions.
+        except Exception:
+            # Kept for the next flush: a full disk must not lose predictions, and nothing may
+            # end this thread while serving goes on queueing.
             self.failures += 1
             self._queue.put(pending)
 

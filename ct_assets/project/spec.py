@@ -690,6 +690,23 @@ class ProjectSpec(Strict):
     serving: Server = Server()
     policy: Policy = Policy()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _margins_for_the_task(cls, data: Any) -> Any:
+        """Policy margins not declared are in the metric's own scale: absolute for binary
+        metrics (ROC AUC is 0-1 everywhere), a share of the baseline for regression (an RMSE
+        is in the label's units)."""
+        if not isinstance(data, dict) or not isinstance(data.get("task"), dict):
+            return data
+        if data["task"].get("type") != REGRESSION:
+            return data
+        policy = dict(data.get("policy") or {})
+        retrain = dict(policy.get("retrain") or {})
+        rollback = dict(policy.get("rollback") or {})
+        retrain.setdefault("performance_margin", "5%")
+        rollback.setdefault("margin", "2%")
+        return {**data, "policy": {**policy, "retrain": retrain, "rollback": rollback}}
+
     @model_validator(mode="after")
     def _consistent(self) -> ProjectSpec:
         _check_task(self)

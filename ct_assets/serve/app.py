@@ -54,7 +54,7 @@ async def read_json(request: Request) -> Any:
     raw = await request.body()
     try:
         return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer too long
         raise refuse(400, "body", f"not JSON: {exc}") from None
 
 

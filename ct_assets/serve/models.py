@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,7 +121,8 @@ class ModelPool:
         self.swaps = 0
         self.on_swap: Callable[[ServingState], None] = lambda state: None
         # Requests served since the champion took over: its baking period, counted here.
-        self.since_swap = 0
+        # Answers since this process swapped a champion in; "long ago" until it does.
+        self.since_swap = sys.maxsize
         self._seen: tuple[str | None, str | None] | None = None
         self._load_lock = threading.Lock()
         self._stop = threading.Event()
@@ -199,10 +201,11 @@ class ModelPool:
         # One assignment: requests read `self.state` once and keep what they read.
         self.state = state
         self._seen = seen
-        if moved:
+        if moved and old is not None:
+            # Only a champion this process saw arrive bakes behind a canary: one already serving
+            # when the process started (a restart) answers everything at once.
             self.since_swap = 0
-            if old is not None:
-                self.swaps += 1
+            self.swaps += 1
         self.on_swap(state)
 
     def start(self, interval: float) -> None:

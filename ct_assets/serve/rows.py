@@ -76,7 +76,10 @@ def _finite(value: float) -> float:
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Bad(f"expected a number, got {_kind(value)} {_shown(value)}")
-    return _finite(float(value))
+    try:
+        return _finite(float(value))
+    except OverflowError:
+        raise _Bad(f"{_shown(value)} is out of range for a number") from None
 
 
 def _integer(value: Any) -> int:

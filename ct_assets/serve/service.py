@@ -129,10 +129,10 @@ class Scorer:
             return self.pool.get(version)
         except FeatureSetMismatch as exc:
             raise refuse(409, "model_version", str(exc)) from None
-        except Exception:
+        except Exception as exc:
             known = self.pool.known_versions()
             if version in known:
-                raise
+                raise refuse(503, "model_version", f"v{version} cannot be loaded: {exc}") from None
             raise refuse(
                 404,
                 "model_version",
@@ -145,7 +145,11 @@ class Scorer:
     def windows_of(self, row: Row, index: int, model: LoadedModel) -> dict[str, Any] | None:
         if not self.codec.window_names:
             return None
-        vector = self.store.get(row.entity) if self.store is not None and row.entity else None
+        try:
+            vector = self.store.get(row.entity) if self.store is not None and row.entity else None
+        except Exception as exc:
+            # The store away is the server's problem, not the request's: retry later.
+            raise refuse(503, "online_store", f"the online store cannot be read: {exc}") from None
         if vector is None:
             # Never seen: what the offline features give an entity's first event.
             return self.first_event
@@ -219,7 +223,14 @@ class Scorer:
                 return values.tolist(), model, route
             raise refuse(503, "model", f"model v{model.version} failed and none stands in")
         self.metrics.fallbacks.labels(model.version, reason).inc()
-        return stand_in.predict(matrix).tolist(), stand_in, FALLBACK_ROUTE
+        try:
+            return stand_in.predict(matrix).tolist(), stand_in, FALLBACK_ROUTE
+        except Exception as exc:
+            if reason == "latency":
+                return values.tolist(), model, route
+            raise refuse(
+                503, "model", f"model v{model.version} failed and v{stand_in.version} too: {exc}"
+            ) from None
 
     # -- after the response ------------------------------------------------------------------
 
