@@ -17,7 +17,13 @@ import examples
 import resources
 import sensors
 from ct_assets.definitions import build_definitions, defs
-from ct_assets.names import STAGES
+from ct_assets.names import (
+    BATCH_PREDICTIONS,
+    CHAMPION_PERFORMANCE,
+    LIVE_PERFORMANCE,
+    SERVED_PERFORMANCE,
+    STAGES,
+)
 from ct_assets.production import GATE_CHECKS
 from tests.conftest import REPOSITORY, START, generator, write_project
 
@@ -66,7 +72,8 @@ def test_definitions_load_with_every_stage_check_and_sensor(
     materialized = {k.to_user_string() for k in graph.materializable_asset_keys}
     # Only a dataset with an entity has an online store to fill.
     online = {"online_features"} if project.spec.dataset.entity else set()
-    assert materialized == {*STAGES, "feature_drift", *online}
+    loop = {CHAMPION_PERFORMANCE, SERVED_PERFORMANCE, LIVE_PERFORMANCE, BATCH_PREDICTIONS}
+    assert materialized == {*STAGES, "feature_drift", *online, *loop}
     # The one source on by default is the file drop, an external asset its sensor updates.
     assert {k.to_user_string() for k in graph.external_asset_keys} == {"sources/file_drop"}
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
@@ -85,16 +92,21 @@ def test_definitions_load_with_every_stage_check_and_sensor(
     for key in graph.materializable_asset_keys:
         node = graph.get(key)
         assert node.code_version, key
-        assert node.partitions_def is not None, key
+        # Live performance sums up every partition, per model version.
+        assert (node.partitions_def is None) == (key == dg.AssetKey(LIVE_PERFORMANCE)), key
         # The shared policy, applied in one place: every stage carries it.
         assert node.tags.get("ct/project") == project.spec.name, key
-        if key != dg.AssetKey("raw_batches"):
+        # Raw batches and served labels come when their sensors see them arrive.
+        if key not in (dg.AssetKey("raw_batches"), dg.AssetKey(SERVED_PERFORMANCE)):
             assert node.automation_condition is not None, key
     sensors_by_name = {s.name: s for s in loaded.sensors or []}
     assert set(sensors_by_name) == {
         "file_drop_sensor",
         "freshness_alert_sensor",
         "model_freshness_sensor",
+        "delayed_labels_sensor",
+        "retrain_sensor",
+        "rollback_sensor",
         "ct_automation",
     }
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors_by_name.values())
