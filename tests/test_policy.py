@@ -30,7 +30,16 @@ from sensors.retrain import RetrainCursor, build_retrain_schedules
 from tests.conftest import START, Deployment, deploy, generator
 from tests.services import Webhook
 
-ON_SIGNALS = {"policy": {"retrain": {"triggers": ["drift", "performance"], "drift_share": 0.25}}}
+# The margins the tests are built around, whatever the example declares.
+ON_SIGNALS = {
+    "policy": {
+        "retrain": {
+            "triggers": ["drift", "performance"],
+            "drift_share": 0.25,
+            "performance_margin": 0.05,
+        }
+    }
+}
 
 
 def policy(**retrain: Any) -> Policy:
