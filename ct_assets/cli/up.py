@@ -29,7 +29,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import signal
+
     from ct_assets.cli.processes import dagster_servers
+
+    # Ctrl-C is how ct up stops: a parent may hand SIGINT down ignored or blocked (a background
+    # job, a test runner's threads), so ct up takes it back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
     project = project_of(args)
     if "://" not in project.spec.sources.landing:
