@@ -6,7 +6,6 @@ run produced each step, with which code version and what it recorded), as of the
 """
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -247,18 +246,18 @@ def prediction_lineage(
     instance: dg.DagsterInstance,
     registry: MlflowRegistry,
     store: BatchStore,
-    data_dir: Path,
     request_id: str,
+    rows: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """From a logged request back to the data of the model version that answered it.
+    """From a logged request (its rows, as `predictions.find_request` read them from the log)
+    back to the data of the model version that answered it.
 
-    Raises LookupError when the prediction log holds no such request.
+    Raises LookupError when the log held no row of the request.
     """
-    from ct_assets.ml.predictions import ANSWER, find_request
+    from ct_assets.ml.predictions import ANSWER
 
-    rows = find_request(data_dir, request_id)
     if not rows:
-        raise LookupError(f"no logged prediction has request id {request_id!r} (in {data_dir})")
+        raise LookupError(f"no logged prediction has request id {request_id!r}")
     answered = [r for r in rows if r["role"] == ANSWER]
     shadow = [r for r in rows if r["role"] != ANSWER]
     versions = sorted({str(r["model_version"]) for r in answered}, key=_as_number)

@@ -16,7 +16,14 @@ import pytest
 from ct_assets.ingest.landing import batch_id_for
 from ct_assets.lineage import prediction_lineage
 from ct_assets.ml.frames import ROW_ID
-from ct_assets.ml.predictions import ANSWER, CHAMPION_ROUTE, SHADOW, Prediction, write_batch
+from ct_assets.ml.predictions import (
+    ANSWER,
+    CHAMPION_ROUTE,
+    SHADOW,
+    Prediction,
+    find_request,
+    write_batch,
+)
 from ct_assets.ml.scoring import MODEL_VERSION, PREDICTION
 from ct_assets.ml.training import predict
 from ct_assets.names import BATCH_PREDICTIONS, FEATURES
@@ -125,8 +132,8 @@ def test_lineage_of_a_logged_prediction_reaches_the_raw_batches_its_model_learnt
         project.instance,
         registry,
         project.resource("batch_store"),
-        project.data_dir,
         "req-42",
+        find_request(project.data_dir, "req-42"),
     )
     assert found["answered_by"] == [champion] and found["shadow_versions"] == [other]
     raw = found["models"][champion]["raw_batches"]

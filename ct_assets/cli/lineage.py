@@ -31,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from ct_assets.ml.predictions import find_request
 
     project = project_of(args)
-    if args.subject == "prediction" and not find_request(project.data_dir, args.request_id):
+    # The log is read once; an unknown id is refused before any Dagster instance is opened.
+    logged = find_request(project.data_dir, args.request_id) if args.subject == "prediction" else []
+    if args.subject == "prediction" and not logged:
         # Said before opening the instance: an unknown id needs no Dagster to be refused.
         print(f"no logged prediction has request id {args.request_id!r} (in {project.data_dir})")
         return 1
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             if args.subject == "prediction":
                 found = prediction_lineage(
-                    instance, res.mlflow, res.batch_store, project.data_dir, args.request_id
+                    instance, res.mlflow, res.batch_store, args.request_id, logged
                 )
             else:
                 found = model_lineage(instance, res.mlflow, res.batch_store, args.version)
