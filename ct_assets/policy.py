@@ -15,6 +15,7 @@ import dagster as dg
 
 from ct_assets.names import PROMOTION_POOL
 from ct_assets.project.spec import Window, parse_duration
+from resources.k8s import step_op_tags
 
 AC = dg.AutomationCondition
 # A transient failure (a store or server briefly away) gets one more try; a refusal that will
@@ -79,7 +80,10 @@ def stage_asset(
     """`@dg.asset` with the policy every stage shares; `extra` is what the stage adds.
 
     `automation` is the stage's condition: None for raw batches, which their sensors start.
+    Each step's Kubernetes resources follow its group (read only by the k8s executor); a
+    stage's own op tags are kept beside them.
     """
+    op_tags = {**step_op_tags(group), **extra.pop("op_tags", {})}
     return dg.asset(
         name=name,
         group_name=group,
@@ -89,6 +93,7 @@ def stage_asset(
         automation_condition=automation,
         retry_policy=RETRY,
         tags={"ct/project": project},
+        op_tags=op_tags,
         **extra,
     )
 
