@@ -38,8 +38,9 @@ class StepResources:
         }
 
 
-# Starting points sized on the examples (1,500 rows a day, a 30-day window); a larger project
-# raises them here or per op through the executor's `per_step_k8s_config`.
+# Starting points: the candidate_models bench (1M training rows, LightGBM) peaks at 3.1 GiB,
+# and training uses one thread per model. A larger project raises them here, or per op through
+# the k8s executor's `per_step_k8s_config`.
 SIZES: dict[StepKind, StepResources] = {
     "training": StepResources(cpu_request="2", memory="4Gi", cpu_limit="4"),
     "standard": StepResources(cpu_request="500m", memory="1Gi", cpu_limit="2"),
