@@ -31,7 +31,16 @@ from kubernetes.client import ApiClient
 from kubernetes.utils import parse_quantity
 
 from ct_assets.definitions import build_definitions
-from ct_assets.names import CANDIDATE_MODELS, MODEL_EVALUATIONS, RAW_BATCHES, VALIDATED_BATCHES
+from ct_assets.names import (
+    CANDIDATE_MODELS,
+    MODEL_EVALUATIONS,
+    RAW_BATCHES,
+    RUN_KIND_TAG,
+    TRAINING_RUNS,
+    VALIDATED_BATCHES,
+)
+from resources.environments import PRODUCTION_VARIABLES as REQUIRED_IN_PRODUCTION
+from resources.environments import resolve
 from resources.k8s import GROUP_KINDS, K8S_CONFIG_TAG, STEP_KIND_LABEL
 from tests.conftest import REPOSITORY, write_project
 
@@ -360,7 +369,8 @@ def test_secrets_cover_what_pods_read() -> None:
     assert referenced <= set(secrets)
     assert "postgresql-password" in secrets[config["global"]["postgresqlSecretName"]]["stringData"]
     given = set(secrets["ct-secrets"]["stringData"]) | {e["name"] for e in user_deployment()["env"]}
-    assert given >= PRODUCTION_VARIABLES
+    required = {name for name, (_, needed) in REQUIRED_IN_PRODUCTION.items() if needed}
+    assert given >= PRODUCTION_VARIABLES | required
 
 
 def pod_of(pod_spec: dict[str, Any], container: dict[str, Any]) -> dict[str, Any]:
@@ -420,16 +430,23 @@ def _overlay(base: Any, over: Any) -> Any:
 
 
 def test_run_limits_equal_cts_instance_config(tmp_path: Path) -> None:
-    """The chart's run coordinator and ct's own production dagster.yaml hold the same limits."""
-    environments = importlib.import_module("resources.environments")
-    if not hasattr(environments, "instance_config"):
-        pytest.skip("resources/environments.py has no instance_config yet")
-    project = write_project(tmp_path / "shop")
-    runs = environments.instance_config(project, "production")["concurrency"]["runs"]
-    queued = values()["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    """The chart's run queue and pools, and ct's own production dagster.yaml, hold the same
+    limits (for the default `runs:` of ct.yaml)."""
+    project = write_project(tmp_path / "shop", changes={"environment": "production"})
+    concurrency = resolve(project, environ={}).instance_config()["concurrency"]
+    config = values()
+    queued = config["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    runs = concurrency["runs"]
     assert runs["max_concurrent_runs"] == queued["maxConcurrentRuns"] == 4
     assert runs["tag_concurrency_limits"] == queued["tagConcurrencyLimits"]
-    assert {"key": "ct/run-kind", "value": "training", "limit": 1} in runs["tag_concurrency_limits"]
+    training = {"key": RUN_KIND_TAG, "value": TRAINING_RUNS, "limit": 1}
+    assert training in queued["tagConcurrencyLimits"]
+    assert {"key": "dagster/backfill", "limit": 2} in queued["tagConcurrencyLimits"]
+    assert config["concurrency"]["enabled"] is True
+    pools = config["concurrency"]["pools"]
+    assert pools["defaultLimit"] == concurrency["pools"]["default_limit"] == 1
+    # The chart fails on run limits set in both places.
+    assert "runs" not in config["concurrency"]
 
 
 # -- the Dockerfile -----------------------------------------------------------------------------
