@@ -22,8 +22,8 @@ from ct_assets.raw import build_raw, build_source_specs
 from ct_assets.scoring import build_scoring
 from ct_assets.splits import build_splits
 from ct_assets.validated import build_validated
-from resources import build_resources
-from sensors.automation import build_automation_sensor
+from resources import resolve
+from sensors.automation import build_automation_sensors
 from sensors.delayed_labels import build_delayed_labels_sensor
 from sensors.file_drop import build_file_drop_sensor
 from sensors.freshness import build_freshness_sensor
@@ -36,6 +36,7 @@ __all__ = ["STAGES", "build_definitions", "defs"]
 
 
 def build_definitions(project: Project) -> dg.Definitions:
+    environment = resolve(project)
     partitions = build_partitions(project.spec)
     assets = [
         *build_raw(project, partitions),
@@ -57,15 +58,16 @@ def build_definitions(project: Project) -> dg.Definitions:
             *(build_pulled_sensor(n, project, partitions) for n in project.spec.sources.pulled),
             build_freshness_sensor(project),
             build_model_freshness_sensor(project),
-            build_automation_sensor(project.poll_seconds),
+            *build_automation_sensors(project.poll_seconds),
             build_delayed_labels_sensor(project, partitions),
             build_retrain_sensor(project),
             build_rollback_sensor(project),
         ],
         schedules=build_retrain_schedules(project),
-        resources=build_resources(project),
-        # Steps of one partition are small; a process per step would cost more than the work.
-        executor=dg.in_process_executor,
+        resources=environment.resources(),
+        # Steps of one partition are small: one process per run locally; one pod per step on
+        # Kubernetes, where each step kind gets the resources it needs (`resources/k8s.py`).
+        executor=environment.executor_def(),
     )
 
 

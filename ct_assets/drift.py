@@ -19,6 +19,7 @@ from ct_assets.policy import after_window_upstream, stage_asset
 from ct_assets.project.load import Project
 from resources.alerts import AlertHook
 from resources.mlflow_registry import MlflowRegistry
+from resources.storage import ArtifactStore
 
 SEMANTICS = "likely upstream semantics change"
 
@@ -84,7 +85,11 @@ def build_drift(
         ],
     )
     def feature_drift(
-        context: dg.AssetExecutionContext, features: Any, mlflow: MlflowRegistry, alerts: AlertHook
+        context: dg.AssetExecutionContext,
+        features: Any,
+        mlflow: MlflowRegistry,
+        alerts: AlertHook,
+        artifacts: ArtifactStore,
     ):
         """Per-feature drift of this partition against the champion's training window."""
         key = context.partition_key
@@ -118,7 +123,7 @@ def build_drift(
             reference, features[key], reference_keys, numeric, categorical
         )
         shift = correlation_shift(reference, features[key], numeric, correlation_threshold)
-        report = save_report(snapshot, project.data_dir / "drift_reports" / f"{key}.html")
+        report = save_report(snapshot, artifacts.root / "drift_reports" / f"{key}.html")
         table = pd.DataFrame([f.__dict__ for f in result.features])
         drifted = ", ".join(result.drifted_features) or "none"
         passed = result.drift_share < threshold

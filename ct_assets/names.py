@@ -44,6 +44,10 @@ FILE_DROP = "file_drop"
 TRIGGER_TAG = "ct/trigger"
 # Why a sensor or schedule started a run, in words (the trigger tag holds its kind).
 REASON_TAG = "ct/reason"
+# Runs that train candidates carry RUN_KIND_TAG=TRAINING_RUNS: the production run queue limits
+# how many of them go at once.
+RUN_KIND_TAG = "ct/run-kind"
+TRAINING_RUNS = "training"
 
 
 def quality_check_name(dimension: str) -> str:

@@ -25,6 +25,7 @@ from ct_assets.policy import AC, RETRY, after_upstream, stage_asset
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec
 from resources.mlflow_registry import MlflowRegistry
+from resources.storage import ArtifactStore
 
 
 def materializations(instance: dg.DagsterInstance, asset: str) -> list[dg.EventLogRecord]:
@@ -174,16 +175,18 @@ def build_performance(
         automation=None,
         io_manager_key="json_io_manager",
     )
-    def served_performance(context: dg.AssetExecutionContext) -> dg.MaterializeResult[Any]:
+    def served_performance(
+        context: dg.AssetExecutionContext, artifacts: ArtifactStore
+    ) -> dg.MaterializeResult[Any]:
         """Served answers of the partition joined to their delayed labels, per model version."""
         from ct_assets.ml.labels import kept_labels, labels_dir
         from ct_assets.ml.live import join_labels, per_version
         from ct_assets.ml.predictions import ANSWER, read
 
         key = context.partition_key
-        log = read(project.data_dir, [key]).to_pandas()
+        log = read(artifacts.root, [key]).to_pandas()
         answers = log[log["role"] == ANSWER]
-        joined = join_labels(answers, kept_labels(labels_dir(project.data_dir), spec))
+        joined = join_labels(answers, kept_labels(labels_dir(artifacts.root), spec))
         versions = per_version(joined, metric)
         routes = per_version(joined, metric, by=("model_version", "route"))
         figures: dict[str, Any] = {"labeled_rows": len(joined)}

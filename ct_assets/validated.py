@@ -1,13 +1,12 @@
 """Stage 2, validated: typed, schema-checked events; refused batches go to quarantine."""
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
-from ct_assets.ingest.parsing import check_file
+from ct_assets.ingest.parsing import check_bytes
 from ct_assets.ml.features import with_row_ids
 from ct_assets.ml.frames import BATCH
 from ct_assets.ml.quality import DimensionResult, measure_quality
@@ -21,9 +20,11 @@ from ct_assets.project.spec import ProjectSpec
 from resources.storage import BatchStore
 
 
-def validate_manifest(manifest: dict[str, Any], spec: ProjectSpec) -> ValidationOutcome:
+def validate_manifest(
+    manifest: dict[str, Any], spec: ProjectSpec, store: BatchStore
+) -> ValidationOutcome:
     """Parse and validate one raw batch; an unreadable file is a refusal, not a crash."""
-    return check_file(Path(manifest["raw_path"]), spec, manifest["file_name"])
+    return check_bytes(store.read_batch(manifest), spec, manifest["file_name"])
 
 
 def _table_schema(spec: ProjectSpec) -> dg.TableSchema:
@@ -125,7 +126,7 @@ def build_validated(
         manifests: list[dict[str, Any]] = raw_batches.to_dict("records")  # type: ignore[assignment]
         window = context.partition_time_window
         for manifest in manifests:
-            outcome = validate_manifest(manifest, spec)
+            outcome = validate_manifest(manifest, spec, batch_store)
             if outcome.ok and outcome.frame is not None:
                 # A batch is judged whole (row ids number it as delivered); the partition keeps
                 # the rows of its own time window.

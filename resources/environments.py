@@ -1,118 +1,294 @@
-"""Resource sets per environment: the local default needs no configuration at all."""
+"""Where a project runs, decided here and nowhere else: `local` or `production`.
+
+`environment` in ct.yaml (or CT_ENV, laid over it when the project is read) picks one; this
+module is the only one that turns that choice into places and endpoints: the Dagster instance
+(its home and dagster.yaml), where stored artifacts live, the MLflow tracking server, the
+executor and the resource set. It reads the process environment once, in `resolve`, and hands
+the result down as a value; it never writes to `os.environ`.
+
+- local (the default, nothing to configure): a SQLite instance under the project's `.ct/`,
+  artifacts in `.ct/data`, a SQLite MLflow store in `.ct/mlflow`.
+- production: Dagster storage in PostgreSQL (dagster-postgres), a run queue with a global limit
+  and per-tag limits, every artifact under `CT_DATA_URL` (s3://bucket/prefix through s3fs), an
+  MLflow tracking server, Redis as the online store, and on Kubernetes one pod per step
+  (`CT_EXECUTOR=k8s`). Endpoints and secrets stay `dagster.EnvVar`s: read when a run needs them.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import yaml
 
-from ct_assets.project.load import Project
+from ct_assets.ingest.files import Location, data_root, write_object
+from ct_assets.names import RUN_KIND_TAG, TRAINING_RUNS
+from ct_assets.project.load import Project, ProjectError
 from resources.alerts import AlertHook
 from resources.io_managers import JsonIOManager, ParquetIOManager
 from resources.mlflow_registry import MlflowRegistry
 from resources.online_store import OnlineStore, RedisOnlineStore, SqliteOnlineStore
 from resources.serving_probe import ServingProbes
 from resources.sources import FileDropSource, HttpApiSource, RedisStreamSource, SqlTableSource
-from resources.storage import BatchStore
+from resources.storage import ArtifactStore, BatchStore
 
 ENVIRONMENTS = ("local", "production")
+EXECUTORS = ("in_process", "k8s")
+# The repository's local instance configuration, copied into a project's Dagster home.
+LOCAL_INSTANCE = Path(__file__).resolve().parents[1] / "dagster.yaml"
+BACKFILL_TAG = "dagster/backfill"
+RENDERED = "# Written by ct from ct.yaml (`runs:`) for CT_ENV=production; edit ct.yaml, not this.\n"
+
+# Production's variables: what each names, and whether production can run without it.
+PRODUCTION_VARIABLES: dict[str, tuple[str, bool]] = {
+    "CT_DAGSTER_POSTGRES_URL": ("Dagster run, event-log and schedule storage (PostgreSQL)", True),
+    "CT_DATA_URL": ("every stored artifact: s3://bucket/prefix (or a folder)", True),
+    "MLFLOW_TRACKING_URI": ("the MLflow tracking server and model registry", True),
+    "CT_ONLINE_STORE_URL": ("the Redis online feature store", True),
+    "CT_MLFLOW_ARTIFACT_ROOT": ("artifact root of new experiments (default: the server's)", False),
+    "CT_EXECUTOR": ("in_process (default) or k8s: one pod per step", False),
+}
 
 
-def _optional(name: str, environ: Mapping[str, str]) -> Any:
-    """An endpoint or secret that may be absent: an EnvVar when set, else None."""
-    return dg.EnvVar(name) if environ.get(name) else None
+@dataclass(frozen=True)
+class Environment:
+    """A project in one environment, with what the process environment said about it."""
 
+    name: str
+    project: Project
+    environ: Mapping[str, str]
 
-def pulled_sources(project: Project) -> dict[str, dg.ConfigurableResource]:
-    """The pulled sources declared in ct.yaml; endpoints and secrets stay environment variables
-    (ct.yaml names the variable, never the value)."""
-    sources, spec = project.spec.sources, project.spec
-    built: dict[str, dg.ConfigurableResource] = {}
-    if sources.sql is not None:
-        sql = sources.sql
-        key = sql.key_column or spec.dataset.event_id
-        assert key is not None  # the project refuses a SQL source with no key
-        built["sql_table"] = SqlTableSource(
-            url=dg.EnvVar(sql.url_env),
-            table=sql.table,
-            watermark_column=sql.watermark_column,
-            key_column=key,
-            columns=sql.columns,
-            batch_rows=sql.batch_rows,
+    @property
+    def production(self) -> bool:
+        return self.name == "production"
+
+    def _set(self, variable: str) -> str | None:
+        return self.environ.get(variable) or None
+
+    def _endpoint(self, variable: str | None) -> Any:
+        """An endpoint or secret that may be absent: an EnvVar when set, else None."""
+        return dg.EnvVar(variable) if variable and self._set(variable) else None
+
+    # -- where things are ----------------------------------------------------------------------
+
+    @property
+    def s3_endpoint(self) -> str | None:
+        return self._set(self.project.spec.sources.s3_endpoint_env)
+
+    @property
+    def data_url(self) -> str:
+        if self.production:
+            return self.environ["CT_DATA_URL"]
+        return str(self.project.data_dir)
+
+    def data_root(self) -> Location:
+        """Where stored artifacts are, as a path (for commands outside a Dagster run)."""
+        return data_root(self.data_url, self.s3_endpoint)
+
+    @property
+    def dagster_home(self) -> Path:
+        """DAGSTER_HOME when set (a cluster sets it), else the project's own for this
+        environment: a production instance never shares a home with the local one."""
+        if self._set("DAGSTER_HOME"):
+            return Path(self.environ["DAGSTER_HOME"]).resolve()
+        home = self.project.dagster_home
+        return home.with_name(f"{home.name}.production") if self.production else home
+
+    @property
+    def tracking_uri(self) -> str:
+        if self.production:
+            return self.environ["MLFLOW_TRACKING_URI"]
+        return f"sqlite:///{self.project.mlflow_dir / 'mlflow.db'}"
+
+    @property
+    def executor(self) -> str:
+        chosen = self._set("CT_EXECUTOR") or "in_process"
+        if chosen not in EXECUTORS:
+            raise ProjectError(f"CT_EXECUTOR={chosen!r}: expected one of {', '.join(EXECUTORS)}")
+        return chosen
+
+    # -- the Dagster instance ------------------------------------------------------------------
+
+    def instance_config(self) -> dict[str, Any]:
+        """The dagster.yaml of this environment's instance."""
+        config: dict[str, Any] = yaml.safe_load(LOCAL_INSTANCE.read_text())
+        if not self.production:
+            return config
+        runs = self.project.spec.runs
+        config.pop("concurrency", None)
+        config["storage"] = {"postgres": {"postgres_url": {"env": "CT_DAGSTER_POSTGRES_URL"}}}
+        config["concurrency"] = {
+            "runs": {
+                "max_concurrent_runs": runs.max_concurrent,
+                "tag_concurrency_limits": [
+                    {"key": RUN_KIND_TAG, "value": TRAINING_RUNS, "limit": runs.training},
+                    {"key": BACKFILL_TAG, "limit": runs.backfills},
+                ],
+            },
+            # Only production_model declares a pool ("promotion"): champion moves one at a time.
+            "pools": {"default_limit": 1},
+        }
+        return config
+
+    def prepare_instance(self) -> Path:
+        """The instance's home with its dagster.yaml: local keeps a file someone edited,
+        production's is rendered from ct.yaml each time (its limits live there)."""
+        home = self.dagster_home
+        home.mkdir(parents=True, exist_ok=True)
+        target = home / "dagster.yaml"
+        if self.production:
+            text = RENDERED + yaml.safe_dump(self.instance_config(), sort_keys=False)
+            write_object(target, text.encode())
+        elif not target.exists():
+            shutil.copyfile(LOCAL_INSTANCE, target)
+        return home
+
+    def instance(self) -> dg.DagsterInstance:
+        """The instance the project runs on; it must have been prepared (`ct up`) first."""
+        if not (self.dagster_home / "dagster.yaml").exists():
+            raise ProjectError(
+                f"{self.project.root} has no Dagster instance yet ({self.dagster_home}): "
+                "run `ct up` first"
+            )
+        return dg.DagsterInstance.from_config(str(self.dagster_home))
+
+    def child_env(self, extra: Mapping[str, str]) -> dict[str, str]:
+        """The environment of every process ct starts for the project: they must agree."""
+        return {
+            **self.environ,
+            "DAGSTER_HOME": str(self.dagster_home),
+            "CT_PROJECT": str(self.project.root),
+            "CT_HOME": str(self.project.home),
+            "CT_ENV": self.name,
+            "PYTHONUNBUFFERED": "1",
+            **extra,
+        }
+
+    def missing(self) -> list[str]:
+        """Required variables this environment lacks, each with what it is for."""
+        if not self.production:
+            return []
+        return [
+            f"{name} ({what})"
+            for name, (what, required) in PRODUCTION_VARIABLES.items()
+            if required and not self._set(name)
+        ]
+
+    def require(self) -> Environment:
+        if lacking := self.missing():
+            raise ProjectError(
+                f"{self.project.root}: environment production needs " + "; ".join(lacking)
+            )
+        return self
+
+    # -- resources -----------------------------------------------------------------------------
+
+    def resources(self) -> dict[str, Any]:
+        """Every resource of the project's definitions in this environment."""
+        return {
+            **self.pulled_sources(),
+            **self.stores(),
+            "online_store": self.online_store(),
+            "alerts": AlertHook(webhook_url=self._endpoint("CT_ALERT_WEBHOOK_URL")),
+            "file_drop": FileDropSource(
+                url=self.project.landing,
+                endpoint_url=self._endpoint(self.project.spec.sources.s3_endpoint_env),
+                skip_folders=[self.project.spec.serving.labels_folder],
+            ),
+            "mlflow": (registry := self.registry()),
+            "serving_probes": ServingProbes(mlflow=registry),
+        }
+
+    def stores(self) -> dict[str, Any]:
+        """The artifact stores and the io managers, all under one data location."""
+        where: Any = dg.EnvVar("CT_DATA_URL") if self.production else self.data_url
+        endpoint = self._endpoint(self.project.spec.sources.s3_endpoint_env)
+        return {
+            "artifacts": ArtifactStore(base_dir=where, endpoint_url=endpoint),
+            "batch_store": BatchStore(base_dir=where, endpoint_url=endpoint),
+            "io_manager": ParquetIOManager(base_dir=where, endpoint_url=endpoint),
+            "json_io_manager": JsonIOManager(base_dir=where, endpoint_url=endpoint),
+        }
+
+    def registry(self) -> MlflowRegistry:
+        model = self.project.spec.model_name
+        if self.production:
+            return MlflowRegistry(
+                tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI"),
+                artifact_root=self._endpoint("CT_MLFLOW_ARTIFACT_ROOT"),
+                registered_model=model,
+            )
+        return MlflowRegistry(
+            tracking_uri=self.tracking_uri,
+            artifact_root=str(self.project.mlflow_dir / "artifacts"),
+            registered_model=model,
         )
-    if sources.redis_stream is not None:
-        stream = sources.redis_stream
-        built["redis_stream"] = RedisStreamSource(
-            url=dg.EnvVar(stream.url_env),
-            stream=stream.stream,
-            group=stream.group,
-            consumer=stream.consumer,
-        )
-    if sources.http_api is not None:
-        api = sources.http_api
-        token = _optional(api.token_env, os.environ) if api.token_env else None
-        built["http_api"] = HttpApiSource(url=dg.EnvVar(api.url_env), token=token)
-    return built
+
+    def online_store(self) -> OnlineStore:
+        """Redis in production (or wherever CT_ONLINE_STORE_URL is set); else a SQLite file."""
+        if self.production or self._set("CT_ONLINE_STORE_URL"):
+            return RedisOnlineStore(
+                url=dg.EnvVar("CT_ONLINE_STORE_URL"),
+                prefix=self._set("CT_ONLINE_STORE_PREFIX") or "ct:features:",
+            )
+        return SqliteOnlineStore(path=str(self.project.data_dir / "online_features.sqlite"))
+
+    def pulled_sources(self) -> dict[str, dg.ConfigurableResource]:
+        """The pulled sources declared in ct.yaml; endpoints and secrets stay environment
+        variables (ct.yaml names the variable, never the value)."""
+        sources, spec = self.project.spec.sources, self.project.spec
+        built: dict[str, dg.ConfigurableResource] = {}
+        if sources.sql is not None:
+            sql = sources.sql
+            key = sql.key_column or spec.dataset.event_id
+            assert key is not None  # the project refuses a SQL source with no key
+            built["sql_table"] = SqlTableSource(
+                url=dg.EnvVar(sql.url_env),
+                table=sql.table,
+                watermark_column=sql.watermark_column,
+                key_column=key,
+                columns=sql.columns,
+                batch_rows=sql.batch_rows,
+            )
+        if sources.redis_stream is not None:
+            stream = sources.redis_stream
+            built["redis_stream"] = RedisStreamSource(
+                url=dg.EnvVar(stream.url_env),
+                stream=stream.stream,
+                group=stream.group,
+                consumer=stream.consumer,
+            )
+        if sources.http_api is not None:
+            api = sources.http_api
+            built["http_api"] = HttpApiSource(
+                url=dg.EnvVar(api.url_env), token=self._endpoint(api.token_env)
+            )
+        return built
+
+    def executor_def(self) -> dg.ExecutorDefinition:
+        """One process per run (steps of a partition are small), or one pod per step."""
+        if self.executor == "k8s":
+            from dagster_k8s import k8s_job_executor
+
+            return k8s_job_executor
+        return dg.in_process_executor
 
 
-def offline_store(data: Any) -> dict[str, dg.ConfigurableIOManagerFactory]:
-    """Asset outputs (the offline feature store among them) beside the raw data, or on object
-    storage when CT_OFFLINE_URL names it (e.g. s3://bucket/ct)."""
-    where = dg.EnvVar("CT_OFFLINE_URL") if os.environ.get("CT_OFFLINE_URL") else data
-    endpoint = _optional("CT_S3_ENDPOINT_URL", os.environ)
-    return {
-        "io_manager": ParquetIOManager(base_dir=where, endpoint_url=endpoint),
-        "json_io_manager": JsonIOManager(base_dir=where, endpoint_url=endpoint),
-    }
-
-
-def online_store(project: Project, environment: str) -> OnlineStore:
-    """Redis when CT_ONLINE_STORE_URL is set (always in production); else a local SQLite file."""
-    if environment == "production" or os.environ.get("CT_ONLINE_STORE_URL"):
-        return RedisOnlineStore(
-            url=dg.EnvVar("CT_ONLINE_STORE_URL"),
-            prefix=os.environ.get("CT_ONLINE_STORE_PREFIX", "ct:features:"),
-        )
-    return SqliteOnlineStore(path=str(project.data_dir / "online_features.sqlite"))
+def resolve(project: Project, environ: Mapping[str, str] | None = None) -> Environment:
+    """The project's environment, from ct.yaml (with CT_ENV laid over it) and the process
+    environment. The only place ct reads `os.environ` for where things are."""
+    name = project.spec.environment
+    if name not in ENVIRONMENTS:
+        raise ProjectError(f"environment {name!r}: expected one of {', '.join(ENVIRONMENTS)}")
+    return Environment(name, project, dict(os.environ if environ is None else environ))
 
 
 def build_resources(project: Project) -> dict[str, Any]:
     """`local`: files under the project's `.ct/` and a SQLite MLflow store.
     `production`: every location and endpoint from environment variables."""
-    environment = project.spec.environment
-    endpoint = _optional(project.spec.sources.s3_endpoint_env, os.environ)
-    common = {
-        **pulled_sources(project),
-        "online_store": online_store(project, environment),
-        "alerts": AlertHook(webhook_url=_optional("CT_ALERT_WEBHOOK_URL", os.environ)),
-    }
-    if environment == "local":
-        data: Any = str(project.data_dir)
-        registry = MlflowRegistry(
-            tracking_uri=f"sqlite:///{project.mlflow_dir / 'mlflow.db'}",
-            artifact_root=str(project.mlflow_dir / "artifacts"),
-            registered_model=project.spec.model_name,
-        )
-    elif environment == "production":
-        data = dg.EnvVar("CT_DATA_DIR")
-        registry = MlflowRegistry(
-            tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI"),
-            artifact_root=dg.EnvVar("CT_MLFLOW_ARTIFACT_ROOT"),
-            registered_model=project.spec.model_name,
-        )
-    else:
-        raise ValueError(f"CT_ENV={environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
-    return {
-        **common,
-        **offline_store(data),
-        "batch_store": BatchStore(base_dir=data),
-        "file_drop": FileDropSource(
-            url=project.landing,
-            endpoint_url=endpoint,
-            skip_folders=[project.spec.serving.labels_folder],
-        ),
-        "mlflow": registry,
-        "serving_probes": ServingProbes(mlflow=registry),
-    }
+    return resolve(project).resources()

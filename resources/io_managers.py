@@ -7,9 +7,7 @@ object stores make visible whole or not at all.
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,24 +16,12 @@ import pandas as pd
 from pydantic import BaseModel
 from upath import UPath
 
-from ct_assets.ingest.files import atomic_write
-
-
-def write_whole(path: UPath, write: Callable[[Any], object]) -> None:
-    """Write a partition so that no reader ever sees part of it."""
-    if path.protocol in ("", "file", "local"):
-        atomic_write(Path(path.path), write)
-        return
-    buffer = io.BytesIO()
-    write(buffer)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(buffer.getvalue())
+from ct_assets.ingest.files import data_root, write_whole
 
 
 def base_path(base_dir: str, endpoint_url: str | None) -> UPath:
-    if base_dir.startswith("s3://") and endpoint_url:
-        return UPath(base_dir, endpoint_url=endpoint_url)
-    return UPath(base_dir)
+    root = data_root(base_dir, endpoint_url)
+    return root if isinstance(root, UPath) else UPath(root)
 
 
 class _ParquetPaths(dg.UPathIOManager):

@@ -65,7 +65,8 @@ class MlflowRegistry(dg.ConfigurableResource):
     """One registered model whose `champion` alias is the serving pointer."""
 
     tracking_uri: str
-    artifact_root: str
+    # None: the tracking server decides (a server proxying an S3 artifact store).
+    artifact_root: str | None = None
     experiment: str = "ct"
     registered_model: str = "ct-model"
 
@@ -82,7 +83,7 @@ class MlflowRegistry(dg.ConfigurableResource):
         if found is not None:
             return found.experiment_id
         location = self.artifact_root
-        if "://" not in location:
+        if location is not None and "://" not in location:
             Path(location).mkdir(parents=True, exist_ok=True)
             location = Path(location).resolve().as_uri()
         try:

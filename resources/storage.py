@@ -1,19 +1,22 @@
-"""The immutable raw layer and the quarantine beside it.
+"""The immutable raw layer and the quarantine beside it, on a local folder or object storage.
 
-Layout under `base_dir`:
+Layout under `base_dir` (a folder or `s3://bucket/prefix`):
 - `raw/batches/<batch id>/<file>` and `manifest.json`: each batch once, byte for byte as it came;
 - `raw/partitions/<partition>/<batch id>.json`: which batches hold rows of which partition (a
   batch whose events span days is indexed under each of them);
 - `raw/sources/<source>/progress.json`: how far a pulled source (SQL, stream, API) has landed;
 - `quarantine/<batch id>/<file>` and `reason.json`: refused batches, with why;
 - `quarantine/_readmitted/<batch id>-<time>/`: records of batches later re-admitted.
+
+Publishing works the same on a disk and on an object store, which has no rename: the batch's
+bytes go first under a key named by their hash (whoever writes them writes the same bytes), then
+the manifest is created with a conditional write that exactly one writer wins. A batch exists
+once its manifest does; that writer alone registers it, however many daemons saw the same file.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -22,7 +25,15 @@ from typing import Any
 
 import dagster as dg
 
-from ct_assets.ingest.files import atomic_write, fsync_path
+from ct_assets.ingest.files import (
+    Location,
+    create_object,
+    data_root,
+    listing,
+    read_json,
+    remove,
+    write_object,
+)
 from ct_assets.ingest.landing import batch_id_for, bytes_hash
 
 
@@ -50,69 +61,89 @@ REASON = "reason.json"
 READMITTED = "_readmitted"
 
 
-class BatchStore(dg.ConfigurableResource):
-    """Raw batches kept byte for byte as they arrived, and refused batches with their reasons."""
+def _json(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, indent=2, default=str).encode()
+
+
+class ArtifactStore(dg.ConfigurableResource):
+    """Where ct keeps what it stores outside Dagster: a folder, or a prefix on object storage."""
 
     base_dir: str
+    endpoint_url: str | None = None
 
     @property
-    def raw_root(self) -> Path:
-        return Path(self.base_dir) / "raw"
+    def root(self) -> Location:
+        return data_root(self.base_dir, self.endpoint_url)
+
+
+class BatchStore(ArtifactStore):
+    """Raw batches kept byte for byte as they arrived, and refused batches with their reasons."""
 
     @property
-    def quarantine_root(self) -> Path:
-        return Path(self.base_dir) / "quarantine"
+    def raw_root(self) -> Location:
+        return self.root / "raw"
 
-    def _batch_dir(self, batch_id: str) -> Path:
+    @property
+    def quarantine_root(self) -> Location:
+        return self.root / "quarantine"
+
+    def _batch_dir(self, batch_id: str) -> Location:
         return self.raw_root / "batches" / batch_id
 
-    def _index(self, partition: str) -> Path:
+    def _index(self, partition: str) -> Location:
         return self.raw_root / "partitions" / partition
 
+    def path_of(self, location: str) -> Location:
+        """A path recorded in a manifest (`raw_path`), on the store it was written to."""
+        if "://" in location and not location.startswith("file://"):
+            return data_root(location, self.endpoint_url)
+        return Path(location.removeprefix("file://"))
+
+    def read_batch(self, manifest: dict[str, Any]) -> bytes:
+        """A batch's bytes as they arrived, from this store: `raw_path` records where it was
+        first written, but a raw layer copied to another store (local -> S3) reads from there."""
+        try:
+            return (self._batch_dir(manifest["batch_id"]) / manifest["file_name"]).read_bytes()
+        except FileNotFoundError:
+            return self.path_of(manifest["raw_path"]).read_bytes()
+
     def find_batch(self, batch_id: str) -> dict[str, Any] | None:
-        manifest = self._batch_dir(batch_id) / MANIFEST
-        return json.loads(manifest.read_text()) if manifest.exists() else None
+        found: dict[str, Any] | None = read_json(self._batch_dir(batch_id) / MANIFEST)
+        return found
 
     def ingest(self, delivery: Delivery, partitions: list[str]) -> tuple[dict[str, Any], bool]:
         """Keep a delivered batch once, byte for byte, and index it under its partitions.
 
-        Returns (manifest, newly_ingested). Ingesting the same bytes again copies nothing, from
-        whichever source or path they come.
+        Returns (manifest, newly_ingested): of any number of writers of the same bytes, from
+        whichever source, path or process, exactly one gets True.
         """
-        sha = delivery.sha256
-        batch_id = batch_id_for(sha)
+        batch_id = batch_id_for(delivery.sha256)
         manifest = self.find_batch(batch_id)
-        is_new = manifest is None
+        is_new = False
         if manifest is None:
-            final = self._batch_dir(batch_id)
-            staging = final.with_name(f".{batch_id}.{os.getpid()}.staging")
-            shutil.rmtree(staging, ignore_errors=True)
-            staging.mkdir(parents=True)
-            (staging / delivery.file_name).write_bytes(delivery.data)
-            manifest = {
+            folder = self._batch_dir(batch_id)
+            data = folder / delivery.file_name
+            candidate: dict[str, Any] = {
                 "batch_id": batch_id,
-                "sha256": sha,
+                "sha256": delivery.sha256,
                 "partitions": sorted(partitions),
                 "source": delivery.source,
                 "source_path": delivery.source_ref,
                 "file_name": delivery.file_name,
-                "raw_path": str(final / delivery.file_name),
+                "raw_path": str(data),
                 "size_bytes": len(delivery.data),
                 "rows": delivery.rows,
                 "arrived_at": delivery.arrived_at.isoformat(),
                 "ingested_at": datetime.now(UTC).isoformat(),
                 "source_details": delivery.details,
             }
-            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
-            for written in (staging / delivery.file_name, staging / MANIFEST, staging):
-                fsync_path(written)
-            # A directory rename is atomic: a batch is either wholly in raw or not there at all.
-            os.rename(staging, final)
-            fsync_path(final.parent)
+            write_object(data, delivery.data, durable=True)
+            is_new = create_object(folder / MANIFEST, _json(candidate))
+            # The loser of a race reads the winner's manifest: one registration, one record.
+            manifest = candidate if is_new else self.find_batch(batch_id)
+            assert manifest is not None
         for partition in manifest["partitions"]:
-            entry = self._index(partition) / f"{batch_id}.json"
-            if not entry.exists():
-                atomic_write(entry, lambda tmp: tmp.write_text(json.dumps(manifest, indent=2)))
+            create_object(self._index(partition) / f"{batch_id}.json", _json(manifest))
         return manifest, is_new
 
     # Progress of pulled sources (SQL watermark, stream position, API cursor). A pull is a small
@@ -120,24 +151,22 @@ class BatchStore(dg.ConfigurableResource):
     # anywhere leaves either the old progress (the batch never landed, read again) or rolls
     # forward to the new one (the batch landed), so rows are neither lost nor landed twice.
 
-    def _progress_dir(self, source: str) -> Path:
+    def _progress_dir(self, source: str) -> Location:
         return self.raw_root / "sources" / source
 
     def source_progress(self, source: str) -> dict[str, Any]:
         """Where `source` resumes from: what every landed batch of it has covered."""
         folder = self._progress_dir(source)
-        intent = folder / INTENT
-        if intent.exists():
-            pending = json.loads(intent.read_text())
+        pending = read_json(folder / INTENT)
+        if pending is not None:
             if self.find_batch(pending["batch_id"]) is not None:
                 self._commit_progress(source, pending["progress"])
-            intent.unlink()
-        state = folder / PROGRESS
-        return json.loads(state.read_text()) if state.exists() else {}
+            remove(folder / INTENT)
+        state: dict[str, Any] = read_json(folder / PROGRESS) or {}
+        return state
 
     def _commit_progress(self, source: str, progress: dict[str, Any]) -> None:
-        text = json.dumps(progress, indent=2, default=str)
-        atomic_write(self._progress_dir(source) / PROGRESS, lambda t: t.write_text(text), True)
+        write_object(self._progress_dir(source) / PROGRESS, _json(progress), durable=True)
 
     def ingest_pulled(
         self, delivery: Delivery, partitions: list[str], progress: dict[str, Any]
@@ -145,25 +174,22 @@ class BatchStore(dg.ConfigurableResource):
         """Land a pulled batch, then record the progress it covers (never the other way round)."""
         folder = self._progress_dir(delivery.source)
         intent = {"batch_id": batch_id_for(delivery.sha256), "progress": progress}
-        text = json.dumps(intent, default=str)
-        atomic_write(folder / INTENT, lambda t: t.write_text(text), True)
+        write_object(folder / INTENT, _json(intent), durable=True)
         manifest, is_new = self.ingest(delivery, partitions)
         self._commit_progress(delivery.source, progress)
-        (folder / INTENT).unlink()
+        remove(folder / INTENT)
         return manifest, is_new
 
     def batches(self, partition: str) -> list[dict[str, Any]]:
-        folder = self._index(partition)
-        entries = sorted(folder.glob("*.json")) if folder.exists() else []
-        return [json.loads(p.read_text()) for p in entries]
+        return [json.loads(p.read_bytes()) for p in listing(self._index(partition), "*.json")]
 
-    def quarantine(self, manifest: dict[str, Any], reason: dict[str, Any]) -> Path:
-        """Put a copy of a refused batch and why it was refused where people can find it."""
-        final = self.quarantine_root / manifest["batch_id"]
-        staging = final.with_name(f".{final.name}.{os.getpid()}.staging")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        shutil.copyfile(manifest["raw_path"], staging / manifest["file_name"])
+    def quarantine(self, manifest: dict[str, Any], reason: dict[str, Any]) -> Location:
+        """Put a copy of a refused batch and why it was refused where people can find it.
+
+        The reason is written last: a batch is in quarantine once its reason is there.
+        """
+        held = self.quarantine_root / manifest["batch_id"]
+        write_object(held / manifest["file_name"], self.read_batch(manifest))
         record = {
             **reason,
             "batch_id": manifest["batch_id"],
@@ -173,29 +199,33 @@ class BatchStore(dg.ConfigurableResource):
             "raw_path": manifest["raw_path"],
             "quarantined_at": datetime.now(UTC).isoformat(),
         }
-        (staging / REASON).write_text(json.dumps(record, indent=2))
-        shutil.rmtree(final, ignore_errors=True)
-        os.rename(staging, final)
-        return final
+        write_object(held / REASON, _json(record))
+        return held
 
     def all_quarantined(self) -> list[dict[str, Any]]:
         """Every batch currently held in quarantine."""
-        if not self.quarantine_root.exists():
-            return []
-        reasons = sorted(self.quarantine_root.glob(f"[!_.]*/{REASON}"))
-        records = [json.loads(p.read_text()) for p in reasons]
+        reasons = listing(self.quarantine_root, f"[!_.]*/{REASON}")
+        records = [json.loads(p.read_bytes()) for p in reasons]
         return sorted(records, key=lambda r: (r["partitions"], r["batch_id"]))
 
     def quarantined(self, partition: str) -> list[dict[str, Any]]:
         return [r for r in self.all_quarantined() if partition in r["partitions"]]
 
     def release(self, batch_id: str) -> bool:
-        """Move a batch that now passes out of quarantine, keeping its record for the audit."""
+        """Move a batch that now passes out of quarantine, keeping its record for the audit.
+
+        The record is copied to `_readmitted/` before the reason goes: a crash in between leaves
+        the batch still held, never neither.
+        """
         held = self.quarantine_root / batch_id
-        if not held.exists():
+        reason = read_json(held / REASON)
+        if reason is None:
             return False
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         released = self.quarantine_root / READMITTED / f"{batch_id}-{stamp}"
-        released.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(held, released)
+        for entry in listing(held):
+            write_object(released / entry.name, entry.read_bytes())
+        remove(held / REASON)
+        for entry in listing(held):
+            remove(entry)
         return True

@@ -1,15 +1,34 @@
-"""The automation sensor: evaluates the stages' automation conditions (`ct_assets.policy`)."""
+"""The automation sensors: they evaluate the stages' automation conditions (`ct_assets.policy`).
+
+Two sensors over disjoint selections, so that every run that trains candidates carries
+`ct/run-kind=training`: the production run queue limits those runs on that tag (a training run
+holds cores and memory for minutes, an ingest run for seconds).
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
+from ct_assets.names import RUN_KIND_TAG, TRAINING_RUNS
 
-def build_automation_sensor(interval_seconds: int) -> dg.AutomationConditionSensorDefinition:
+TRAINING_GROUPS = ("candidates",)
+
+
+def build_automation_sensors(interval_seconds: int) -> list[dg.AutomationConditionSensorDefinition]:
+    training = dg.AssetSelection.groups(*TRAINING_GROUPS)
     # Declared RUNNING: a continuous-training platform must work without a click in the UI.
-    return dg.AutomationConditionSensorDefinition(
-        "ct_automation",
-        target=dg.AssetSelection.all(),
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=interval_seconds,
-    )
+    return [
+        dg.AutomationConditionSensorDefinition(
+            "ct_automation",
+            target=dg.AssetSelection.all() - training,
+            default_status=dg.DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=interval_seconds,
+        ),
+        dg.AutomationConditionSensorDefinition(
+            "ct_training_automation",
+            target=training,
+            run_tags={RUN_KIND_TAG: TRAINING_RUNS},
+            default_status=dg.DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=interval_seconds,
+        ),
+    ]

@@ -13,11 +13,13 @@ from collections.abc import Iterable
 import dagster as dg
 import pandas as pd
 
+from ct_assets.ingest.files import Location
 from ct_assets.ml.labels import keep, labels_dir, parse_label_file, reject
 from ct_assets.ml.live import REQUEST_ID, ROW
 from ct_assets.names import REASON_TAG, SERVED_PERFORMANCE, TRIGGER_TAG
 from ct_assets.project.load import Project
 from resources.sources import FileDropSource
+from resources.storage import ArtifactStore
 
 DELAYED_LABELS = "delayed_labels"
 
@@ -29,14 +31,14 @@ def partitions_of(labels: pd.DataFrame, answers: pd.DataFrame) -> list[str]:
     return sorted(hit["partition"].unique())
 
 
-def answers_of(project: Project, ids: Iterable[str]) -> pd.DataFrame:
+def answers_of(data: Location, ids: Iterable[str]) -> pd.DataFrame:
     """The logged answers (not shadow scores) of some request ids: request_id, row, partition."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from ct_assets.ml.predictions import ANSWER, read
 
-    table = read(project.data_dir)
+    table = read(data)
     wanted = pc.is_in(table["request_id"], value_set=pa.array(sorted(set(ids)), pa.string()))
     table = table.filter(pc.and_(wanted, pc.equal(table["role"], ANSWER)))
     return table.select([REQUEST_ID, ROW, "partition"]).to_pandas()
@@ -61,13 +63,13 @@ def build_delayed_labels_sensor(
         f"new label files in the landing folder's {folder}/ are for.",
     )
     def delayed_labels_sensor(
-        context: dg.SensorEvaluationContext, file_drop: FileDropSource
+        context: dg.SensorEvaluationContext, file_drop: FileDropSource, artifacts: ArtifactStore
     ) -> dg.SensorResult:
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         source = FileDropSource(
             url=f"{file_drop.url.rstrip('/')}/{folder}", endpoint_url=file_drop.endpoint_url
         )
-        kept = labels_dir(project.data_dir)
+        kept = labels_dir(artifacts.root)
         requests: list[dg.RunRequest] = []
         for landed in source.files():
             if seen.get(landed.path) == landed.signature:
@@ -82,7 +84,7 @@ def build_delayed_labels_sensor(
                 context.log.error(f"label file {landed.path} refused: {exc} (kept at {aside})")
                 continue
             keep(data, landed.name, kept)
-            answers = answers_of(project, labels[REQUEST_ID])
+            answers = answers_of(artifacts.root, labels[REQUEST_ID])
             existing = set(partitions.get_partition_keys())
             found = [p for p in partitions_of(labels, answers) if p in existing]
             if not found:

@@ -25,6 +25,8 @@ from ct_assets.names import (
     PRODUCTION_MODEL,
     REASON_TAG,
     RETRAIN,
+    RUN_KIND_TAG,
+    TRAINING_RUNS,
     TRIGGER_TAG,
 )
 from ct_assets.observe import materialization_record
@@ -91,7 +93,11 @@ def retrain_request(partition: str, reasons: list[RetrainReason]) -> dg.RunReque
         run_key=f"retrain-{partition}-{triggers}",
         partition_key=partition,
         asset_selection=[dg.AssetKey(a) for a in RETRAIN],
-        tags={TRIGGER_TAG: triggers, REASON_TAG: "; ".join(r.text for r in reasons)},
+        tags={
+            TRIGGER_TAG: triggers,
+            REASON_TAG: "; ".join(r.text for r in reasons),
+            RUN_KIND_TAG: TRAINING_RUNS,
+        },
     )
 
 
@@ -192,6 +198,7 @@ def build_retrain_schedules(project: Project) -> list[dg.ScheduleDefinition]:
             run_key=f"schedule-{newest}-{stamp}",
             partition_key=newest,
             tags={
+                RUN_KIND_TAG: TRAINING_RUNS,
                 TRIGGER_TAG: "schedule",
                 REASON_TAG: f"scheduled retrain ('{cron}' UTC) of the newest partition with "
                 f"features, {newest}",

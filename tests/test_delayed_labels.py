@@ -33,7 +33,7 @@ def tick(project: Deployment, name: str, cursor: str | None) -> Any:
         instance=project.instance,
         cursor=cursor,
         definitions=project.defs,
-        resources={"file_drop": project.resource("file_drop")},
+        resources={k: project.resource(k) for k in ("file_drop", "artifacts")},
     )
     return sensor.evaluate_tick(context)
 

@@ -108,6 +108,7 @@ def test_definitions_load_with_every_stage_check_and_sensor(
         "retrain_sensor",
         "rollback_sensor",
         "ct_automation",
+        "ct_training_automation",
     }
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors_by_name.values())
     loaded.resolve_implicit_global_asset_job_def()

@@ -131,7 +131,7 @@ def test_cli_help_runs_from_the_project() -> None:
 
 def test_list_reads_the_quarantine_the_production_environment_names(tmp_path: Path) -> None:
     # In production the data directory is an EnvVar; an unresolved one would be read as the
-    # literal path "CT_DATA_DIR" and the list would come back empty.
+    # literal path "CT_DATA_URL" and the list would come back empty.
     project = write_project(tmp_path / "prod-project", "shop")
     data = tmp_path / "prod-data"
     raw = tmp_path / "orders.csv"
@@ -148,7 +148,7 @@ def test_list_reads_the_quarantine_the_production_environment_names(tmp_path: Pa
     )
     # The local data folder of the project exists but holds nothing: it must not be read.
     project.data_dir.mkdir(parents=True)
-    env = command_env(CT_ENV="production", CT_DATA_DIR=str(data))
+    env = command_env(CT_ENV="production", CT_DATA_URL=str(data))
     ct = [CT, "quarantine", "--project", str(project.root)]
     listed = subprocess.run([*ct, "list"], env=env, capture_output=True, text=True)
     assert listed.returncode == 0, listed.stderr

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from ct_assets.project.load import Project, ProjectError, load_project
+from ct_assets.project.load import Project, load_project
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -27,18 +26,9 @@ def definitions_of(project: Project) -> dg.Definitions:
 @contextmanager
 def instance_of(project: Project) -> Iterator[dg.DagsterInstance]:
     """The instance the project runs on: $DAGSTER_HOME when set, else the project's own."""
-    import dagster as dg
+    from resources.environments import resolve
 
-    if os.environ.get("DAGSTER_HOME"):
-        with dg.DagsterInstance.get() as instance:
-            yield instance
-        return
-    if not (project.dagster_home / "dagster.yaml").exists():
-        raise ProjectError(
-            f"{project.root} has no Dagster instance yet ({project.dagster_home}): "
-            "run `ct up` first"
-        )
-    with dg.DagsterInstance.from_config(str(project.dagster_home)) as instance:
+    with resolve(project).instance() as instance:
         yield instance
 
 

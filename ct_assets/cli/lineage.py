@@ -29,13 +29,15 @@ def run(args: argparse.Namespace) -> int:
 
     from ct_assets.lineage import as_tree, model_lineage, prediction_lineage, prediction_tree
     from ct_assets.ml.predictions import find_request
+    from resources.environments import resolve
 
     project = project_of(args)
+    data = resolve(project).data_root()
     # The log is read once; an unknown id is refused before any Dagster instance is opened.
-    logged = find_request(project.data_dir, args.request_id) if args.subject == "prediction" else []
+    logged = find_request(data, args.request_id) if args.subject == "prediction" else []
     if args.subject == "prediction" and not logged:
         # Said before opening the instance: an unknown id needs no Dagster to be refused.
-        print(f"no logged prediction has request id {args.request_id!r} (in {project.data_dir})")
+        print(f"no logged prediction has request id {args.request_id!r} (in {data})")
         return 1
     defs = definitions_of(project)
     with instance_of(project) as instance, resources_of(defs, "mlflow", "batch_store") as res:

@@ -8,7 +8,6 @@ code servers (`dagster api grpc`) and run workers the daemon started: none outli
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,40 +20,19 @@ from pathlib import Path
 from types import FrameType
 
 from ct_assets.project.load import Project
+from resources.environments import Environment, resolve
 
-# The repository's instance configuration, copied into a project's DAGSTER_HOME on first use.
-INSTANCE_TEMPLATE = Path(__file__).resolve().parents[2] / "dagster.yaml"
 # Every process ct starts carries this variable, so a test (or an operator) can find them all.
 TAG_VARIABLE = "CT_PROCESS_TAG"
 GRACE_SECONDS = 15.0
 
 
-def child_env(project: Project, tag: str) -> dict[str, str]:
-    """The environment of every process ct starts for a project: they must agree on it."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "DAGSTER_HOME": str(project.dagster_home),
-            "CT_PROJECT": str(project.root),
-            "CT_HOME": str(project.home),
-            TAG_VARIABLE: tag,
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    return env
-
-
-def prepare_instance(project: Project) -> None:
-    """The project's Dagster home with ct's instance configuration (kept if already there)."""
-    project.dagster_home.mkdir(parents=True, exist_ok=True)
-    target = project.dagster_home / "dagster.yaml"
-    if not target.exists():
-        shutil.copyfile(INSTANCE_TEMPLATE, target)
-    import dagster as dg
-
+def prepare_instance(environment: Environment) -> None:
+    """The environment's Dagster instance, configured, with ct's pools given their slots."""
     from ct_assets.policy import initialize_pools
 
-    with dg.DagsterInstance.from_config(str(project.dagster_home)) as instance:
+    environment.prepare_instance()
+    with environment.instance() as instance:
         initialize_pools(instance)
 
 
@@ -111,11 +89,12 @@ def dagster_servers(
     On leaving the block, by any path (an error, Ctrl-C, SIGTERM), everything started is
     stopped, down to the code servers and run workers the daemon launched.
     """
-    prepare_instance(project)
+    environment = resolve(project)
+    prepare_instance(environment)
     logs = project.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     servers = Servers(tag=uuid.uuid4().hex)
-    env = child_env(project, servers.tag)
+    env = environment.child_env({TAG_VARIABLE: servers.tag})
     target = ["-m", "ct_assets.definitions"]
     commands = [[_bin("dagster-daemon"), "run", *target]]
     if ui_port is not None:

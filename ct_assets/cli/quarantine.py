@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from ct_assets.cli import project_option
@@ -68,10 +67,12 @@ def readmit(console: Any, project: Any, defs: Any, record: dict[str, Any]) -> in
     """Re-check a batch with the current schema; if it passes, re-run its partitions."""
     import dagster as dg
 
-    from ct_assets.ingest.parsing import check_file
+    from ct_assets.ingest.parsing import check_bytes
     from ct_assets.names import VALIDATED_BATCHES
 
-    outcome = check_file(Path(record["raw_path"]), project.spec, record["file"])
+    with resources_of(defs, "batch_store") as res:
+        data = res.batch_store.path_of(record["raw_path"]).read_bytes()
+    outcome = check_bytes(data, project.spec, record["file"])
     if not outcome.ok:
         console.print(f"[red]still refused[/]: {outcome.reason()}")
         return 1

@@ -7,6 +7,7 @@ import os
 
 from ct_assets.cli import project_option
 from ct_assets.cli.context import definitions_of, project_of, resources_of
+from resources.environments import resolve
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             project.spec,
             resources.mlflow,
             resources.online_store,
-            None if args.no_log else project.data_dir,
+            None if args.no_log else resolve(project).data_root(),
         )
         host, port = args.host or serving.host, args.port or serving.port
         print(

@@ -7,6 +7,7 @@ import time
 
 from ct_assets.cli import project_option
 from ct_assets.cli.context import project_of
+from resources.environments import ENVIRONMENTS
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -25,6 +26,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--serve-port", type=int, help="serving port (default: serving.port in ct.yaml, 8000)"
     )
+    parser.add_argument(
+        "--env",
+        choices=ENVIRONMENTS,
+        help="local (SQLite, files, local MLflow) or production (PostgreSQL, S3, an MLflow "
+        "server: endpoints from the environment; see deploy/README.md). Default: ct.yaml's "
+        "`environment` (or CT_ENV)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -32,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     import signal
 
     from ct_assets.cli.processes import dagster_servers
+    from resources.environments import resolve
 
     # Ctrl-C is how ct up stops: a parent may hand SIGINT down ignored or blocked (a background
     # job, a test runner's threads), so ct up takes it back.
@@ -39,11 +48,16 @@ def run(args: argparse.Namespace) -> int:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
     project = project_of(args)
-    if "://" not in project.spec.sources.landing:
+    if args.env:
+        project = project.with_spec({"environment": args.env})
+    environment = resolve(project).require()
+    if "://" not in project.landing:
         project.landing_dir.mkdir(parents=True, exist_ok=True)
-    print(f"project {project.spec.name}: {project.root}")
+    print(f"project {project.spec.name}: {project.root}  (environment {environment.name})")
     print(f"  landing  {project.landing}  (drop CSV, JSON Lines or Parquet files here)")
-    print(f"  instance {project.dagster_home}  (logs in {project.home / 'logs'})")
+    print(f"  data     {environment.data_url}")
+    print(f"  models   {environment.tracking_uri}")
+    print(f"  instance {environment.dagster_home}  (logs in {project.home / 'logs'})")
     try:
         serve_port = (args.serve_port or project.spec.serving.port) if args.serve else None
         ui_port = args.port if args.ui else None

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from upath import UPath
 
 
 def atomic_write(path: Path, write: Callable[[Path], object], durable: bool = False) -> Path:
@@ -32,3 +39,110 @@ def fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# Stored artifacts live in a local folder or on object storage (s3://, through fsspec). An object
+# store has no rename; what it has is a PUT that becomes visible whole or not at all, and a
+# conditional PUT (If-None-Match: *) that only one writer of a key can win. ct's protocols are
+# built on those two, and on a local disk on their equivalents: rename and link.
+
+
+# A stored artifact's location: a local path, or a path on object storage.
+Location = Path | UPath
+
+
+def data_root(base: str, endpoint_url: str | None = None) -> Location:
+    """The folder or object-store prefix `base` as a path every stage writes under."""
+    if "://" not in base or base.startswith("file://"):
+        return Path(base.removeprefix("file://")).expanduser()
+    # Listings are read fresh: a sensor in a long-lived daemon must see objects that others put.
+    options: dict[str, Any] = {"use_listings_cache": False}
+    if endpoint_url and base.startswith("s3://"):
+        options["endpoint_url"] = endpoint_url
+    return UPath(base, **options)
+
+
+def remote(path: Location) -> UPath | None:
+    """The object-store path, or None for a local one."""
+    if isinstance(path, UPath) and path.protocol not in ("", "file", "local"):
+        return path
+    return None
+
+
+def local_path(path: Location) -> Path:
+    return Path(path.path) if isinstance(path, UPath) else path
+
+
+def write_object(path: Location, data: bytes, durable: bool = False) -> Location:
+    """Write `data` at `path` so that a reader sees the old bytes or the new, never part."""
+    if (obj := remote(path)) is None:
+        return atomic_write(local_path(path), lambda tmp: tmp.write_bytes(data), durable)
+    obj.fs.pipe_file(obj.path, data)
+    return obj
+
+
+def write_whole(path: Location, write: Callable[[Any], object]) -> Location:
+    """Let `write` fill a file (local) or a buffer (object store), then publish it whole."""
+    if remote(path) is None:
+        return atomic_write(local_path(path), write)
+    buffer = io.BytesIO()
+    write(buffer)
+    return write_object(path, buffer.getvalue())
+
+
+def create_object(path: Location, data: bytes) -> bool:
+    """Write `data` at `path` only if nothing is there yet; True when this call created it.
+
+    Of writers racing on one key exactly one wins: on disk by `link` (which refuses an existing
+    name), on object storage by a conditional PUT (If-None-Match).
+    """
+    if (obj := remote(path)) is not None:
+        try:
+            obj.fs.pipe_file(obj.path, data, mode="create")
+        except FileExistsError:
+            return False
+        return True
+    target = local_path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_bytes(data)
+    fsync_path(tmp)
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink()
+    fsync_path(target.parent)
+    return True
+
+
+def read_json(path: Location) -> Any:
+    """A JSON record, or None when there is none (yet)."""
+    try:
+        return json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+
+
+def remove(path: Location) -> None:
+    """Delete one file or object; one that is already gone is fine."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def listing(folder: Location, pattern: str = "*") -> list[Location]:
+    """Entries of a folder or prefix matching `pattern`, sorted; hidden (staging) names skipped."""
+    try:
+        found: list[Location] = [p for p in folder.glob(pattern) if isinstance(p, Path | UPath)]
+    except FileNotFoundError:
+        return []
+    return sorted((p for p in found if not p.name.startswith(".")), key=str)
+
+
+def modified_at(path: Location) -> float:
+    """When a file or object was last written, in seconds since the epoch."""
+    if (obj := remote(path)) is None:
+        return local_path(path).stat().st_mtime
+    stamp = obj.fs.info(obj.path).get("LastModified")
+    return float(stamp.timestamp()) if stamp is not None else 0.0

@@ -160,8 +160,12 @@ def parse_file(path: Path, spec: ProjectSpec) -> Parsed:
 
 def check_file(path: Path, spec: ProjectSpec, name: str | None = None) -> ValidationOutcome:
     """Everything ct checks about one delivered file: its structure, then its schema."""
-    source = name or path.name
-    parsed = parse_file(path, spec)
+    return check_bytes(path.read_bytes(), spec, name or path.name)
+
+
+def check_bytes(data: bytes, spec: ProjectSpec, source: str) -> ValidationOutcome:
+    """`check_file` on a file's bytes, wherever they were read from."""
+    parsed = parse_bytes(data, source, iso_time_column(spec))
     if parsed.frame is None:
         return ValidationOutcome(source, None, parsed.failures)
     return validate_batch(parsed.frame, source, spec)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ct_assets.ingest.files import atomic_write
+from ct_assets.ingest.files import Location, write_object
 from ct_assets.project.spec import ProjectSpec
 
 
@@ -108,9 +107,9 @@ def measure_drift(
     return result, snapshot
 
 
-def save_report(snapshot: Any, path: Path) -> Path:
+def save_report(snapshot: Any, path: Location) -> Location:
     """Evidently's HTML report, written whole or not at all."""
-    return atomic_write(path, lambda tmp: snapshot.save_html(str(tmp)))
+    return write_object(path, snapshot.get_html_str(as_iframe=False).encode())
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,11 @@ read is moved to `rejected/` with its reason beside it, never dropped.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ct_assets.ingest.files import atomic_write
+from ct_assets.ingest.files import Location, listing, modified_at, write_object
 from ct_assets.ingest.landing import bytes_hash
 from ct_assets.ingest.parsing import parse_bytes
 from ct_assets.ml.live import read_labels
@@ -24,9 +23,9 @@ FOLDER = "labels"
 REJECTED = "rejected"
 
 
-def labels_dir(data_dir: Path) -> Path:
+def labels_dir(data_dir: Location) -> Location:
     """Where delayed-label files are kept, immutable, under their content hash."""
-    return Path(data_dir) / FOLDER
+    return data_dir / FOLDER
 
 
 def extension(name: str) -> str:
@@ -70,30 +69,28 @@ def parse_label_file(data: bytes, name: str, spec: ProjectSpec) -> pd.DataFrame:
     return labels
 
 
-def keep(data: bytes, name: str, folder: Path) -> Path:
+def keep(data: bytes, name: str, folder: Location) -> Location:
     """The file's bytes under their hash (written once; the same bytes again are the same)."""
     target = folder / f"{bytes_hash(data)}.{extension(name)}"
     if not target.exists():
-        atomic_write(target, lambda tmp: tmp.write_bytes(data))
+        write_object(target, data)
     return target
 
 
-def reject(data: bytes, source: str, reason: str, folder: Path) -> Path:
+def reject(data: bytes, source: str, reason: str, folder: Location) -> Location:
     """Set a file that cannot be read aside, with why, for someone to fix and drop again."""
     name = source.rstrip("/").rsplit("/", 1)[-1]
     aside = folder / REJECTED / f"{bytes_hash(data)[:16]}-{name}"
-    atomic_write(aside, lambda tmp: tmp.write_bytes(data))
-    why = json.dumps({"file": source, "reason": reason})
-    atomic_write(aside.with_name(aside.name + ".reason.json"), lambda tmp: tmp.write_text(why))
+    write_object(aside, data)
+    why = json.dumps({"file": source, "reason": reason}).encode()
+    write_object(aside.with_name(aside.name + ".reason.json"), why)
     return aside
 
 
-def kept_labels(folder: Path, spec: ProjectSpec) -> pd.DataFrame:
+def kept_labels(folder: Location, spec: ProjectSpec) -> pd.DataFrame:
     """Every kept label, oldest copy first (a later file's label for the same row wins)."""
-    files = sorted(
-        (p for p in folder.glob("*.*") if p.is_file() and not p.name.startswith(".")),
-        key=lambda p: (p.stat().st_mtime, p.name),
-    )
+    kept = [p for p in listing(folder, "*.*") if p.name != REJECTED]
+    files = sorted(kept, key=lambda p: (modified_at(p), p.name))
     frames = [parse_label_file(p.read_bytes(), p.name, spec) for p in files]
     if not frames:
         return pd.DataFrame({"request_id": [], "row": [], "label": []}).astype(

@@ -1,10 +1,11 @@
 """The prediction log: every answer (and every shadow score) serving gave, append-only.
 
 Layout under the project's data folder: `predictions/<partition key>/<time>-<uuid>.parquet`,
-one file per flush, each written whole then renamed (`atomic_write`), so a reader never sees
-half a file and nothing is ever rewritten. The partition key is the project's own (a day for
-daily partitions) of the scored event's time, so a day of predictions lines up with the day of
-data and labels; `time` is when the answer was given.
+one file per flush under a new unique name, each published whole (`write_whole`: a rename on
+disk, one PUT on object storage), so a reader never sees half a file and nothing is rewritten.
+The partition key is the project's own (a day for daily partitions) of the scored event's time,
+so a day of predictions lines up with the day of data and labels; `time` is when the answer was
+given.
 
 A row per scored input row: the request id and the row's place in the request, when, which
 model version answered it (or scored it in shadow) and by which route, the feature-set id, a
@@ -20,13 +21,12 @@ import threading
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ct_assets.ingest.files import atomic_write
+from ct_assets.ingest.files import Location, listing, remote, write_whole
 
 FOLDER = "predictions"
 # Which answers a row records: the one returned to the caller, or a shadow score (never returned).
@@ -92,11 +92,11 @@ def partition_key_at(moment: datetime, granularity: str) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
-def folder(data_dir: Path) -> Path:
-    return Path(data_dir) / FOLDER
+def folder(data_dir: Location) -> Location:
+    return data_dir / FOLDER
 
 
-def write_batch(data_dir: Path, rows: Sequence[Prediction]) -> list[Path]:
+def write_batch(data_dir: Location, rows: Sequence[Prediction]) -> list[Location]:
     """Append rows: one new file per partition they fall in, never a rewrite."""
     by_partition: dict[str, list[Prediction]] = {}
     for row in rows:
@@ -110,41 +110,42 @@ def write_batch(data_dir: Path, rows: Sequence[Prediction]) -> list[Path]:
             schema=SCHEMA,
         )
         path = folder(data_dir) / partition / f"{stamp}-{uuid.uuid4().hex[:8]}.parquet"
-        written.append(atomic_write(path, _parquet_writer(table)))
+        written.append(write_whole(path, _parquet_writer(table)))
     return written
 
 
 def _parquet_writer(table: pa.Table) -> Any:
-    return lambda tmp: pq.write_table(table, tmp)
+    return lambda target: pq.write_table(table, target)
 
 
-def files(data_dir: Path, partitions: Iterable[str] | None = None) -> list[Path]:
+def files(data_dir: Location, partitions: Iterable[str] | None = None) -> list[Location]:
     base = folder(data_dir)
     if partitions is None:
-        return sorted(p for p in base.glob("*/*.parquet") if not p.name.startswith("."))
-    return sorted(
-        p
-        for key in partitions
-        for p in (base / key).glob("*.parquet")
-        if not p.name.startswith(".")
-    )
+        return listing(base, "*/*.parquet")
+    return sorted((p for key in partitions for p in listing(base / key, "*.parquet")), key=str)
 
 
-def read(data_dir: Path, partitions: Iterable[str] | None = None) -> pa.Table:
+def read_file(path: Location, **options: Any) -> pa.Table:
+    """One log file; an object is fetched whole (log files are small), a local file mapped."""
+    source: Any = pa.BufferReader(path.read_bytes()) if remote(path) else str(path)
+    return pq.read_table(source, schema=SCHEMA, **options)
+
+
+def read(data_dir: Location, partitions: Iterable[str] | None = None) -> pa.Table:
     """Every logged row (of the given partitions), in one table of `SCHEMA`."""
     found = files(data_dir, partitions)
     if not found:
         return SCHEMA.empty_table()
-    return pa.concat_tables(pq.read_table(p, schema=SCHEMA) for p in found)
+    return pa.concat_tables(read_file(p) for p in found)
 
 
-def find_request(data_dir: Path, request_id: str) -> list[dict[str, Any]]:
+def find_request(data_dir: Location, request_id: str) -> list[dict[str, Any]]:
     """The logged rows of one request (answers and shadow scores), oldest file first."""
     import pyarrow.compute as pc
 
     rows: list[dict[str, Any]] = []
     for path in files(data_dir):
-        table = pq.read_table(path, schema=SCHEMA, filters=pc.field("request_id") == request_id)
+        table = read_file(path, filters=pc.field("request_id") == request_id)
         rows.extend(table.to_pylist())
     return rows
 
@@ -157,8 +158,8 @@ class PredictionLog:
     GIL from the event loop that answers requests.
     """
 
-    def __init__(self, data_dir: Path, interval: float = 1.0) -> None:
-        self.data_dir = Path(data_dir)
+    def __init__(self, data_dir: Location, interval: float = 1.0) -> None:
+        self.data_dir = data_dir
         self.interval = interval
         self._queue: queue.SimpleQueue[list[Prediction]] = queue.SimpleQueue()
         self._closing = threading.Event()

@@ -71,6 +71,8 @@ RETIRED = {
     "CT_AUC_FLOOR": "CT_GATE_FLOORS (e.g. CT_GATE_FLOORS='roc_auc>={value}')",
     "CT_SENSOR_INTERVAL_SECONDS": "CT_SENSOR_INTERVAL (e.g. CT_SENSOR_INTERVAL={value}s)",
     "CT_HPO_TIMEOUT_SECONDS": "CT_HPO_TIMEOUT (e.g. CT_HPO_TIMEOUT={value}s)",
+    "CT_DATA_DIR": "CT_DATA_URL (a folder or s3://bucket/prefix, e.g. CT_DATA_URL={value})",
+    "CT_OFFLINE_URL": "CT_DATA_URL: every stored artifact lives under one location",
 }
 
 

@@ -667,6 +667,15 @@ class Sources(Strict):
         )
 
 
+class Runs(Strict):
+    """How many runs the production instance's queue lets go at once (rendered into its
+    dagster.yaml): in all, of runs that train candidates, of backfill runs."""
+
+    max_concurrent: int = Field(default=4, ge=1)
+    training: int = Field(default=1, ge=1)
+    backfills: int = Field(default=2, ge=1)
+
+
 # -- the whole project --------------------------------------------------------------------------
 
 
@@ -689,6 +698,7 @@ class ProjectSpec(Strict):
     sources: Sources = Sources()
     serving: Server = Server()
     policy: Policy = Policy()
+    runs: Runs = Runs()
 
     @model_validator(mode="before")
     @classmethod

@@ -15,7 +15,6 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from time import perf_counter
 from typing import Any
 
@@ -23,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ct_assets.ingest.files import Location
 from ct_assets.project.spec import ProjectSpec
 from ct_assets.serve.metrics import serving_metrics
 from ct_assets.serve.models import Loader, ModelPool, ServingState, registry_loader
@@ -62,7 +62,7 @@ def create_app(
     spec: ProjectSpec,
     registry: Any,
     online_store: Any | None = None,
-    data_dir: Path | None = None,
+    data_dir: Location | None = None,
     loader: Loader | None = None,
     poll: bool = True,
 ) -> FastAPI:

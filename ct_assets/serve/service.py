@@ -13,12 +13,12 @@ import time
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from time import perf_counter
 from typing import Any
 
 import numpy as np
 
+from ct_assets.ingest.files import Location
 from ct_assets.ml.feature_spec import FeatureSetMismatch
 from ct_assets.ml.features import feature_set_id
 from ct_assets.ml.predictions import (
@@ -302,7 +302,7 @@ class Scorer:
         return out
 
 
-def prediction_log(data_dir: Path | None) -> PredictionLog | None:
+def prediction_log(data_dir: Location | None) -> PredictionLog | None:
     return None if data_dir is None else PredictionLog(data_dir)
 
 
