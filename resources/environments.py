@@ -42,11 +42,15 @@ EXECUTORS = ("in_process", "k8s")
 # The repository's local instance configuration, copied into a project's Dagster home.
 LOCAL_INSTANCE = Path(__file__).resolve().parents[1] / "dagster.yaml"
 BACKFILL_TAG = "dagster/backfill"
+POSTGRES_SCHEME = "postgresql+psycopg2"
 RENDERED = "# Written by ct from ct.yaml (`runs:`) for CT_ENV=production; edit ct.yaml, not this.\n"
 
 # Production's variables: what each names, and whether production can run without it.
 PRODUCTION_VARIABLES: dict[str, tuple[str, bool]] = {
-    "CT_DAGSTER_POSTGRES_URL": ("Dagster run, event-log and schedule storage (PostgreSQL)", True),
+    "CT_DAGSTER_POSTGRES_URL": (
+        "Dagster's run, event-log and schedule storage: postgresql+psycopg2://user:pw@host/db",
+        True,
+    ),
     "CT_DATA_URL": ("every stored artifact: s3://bucket/prefix (or a folder)", True),
     "MLFLOW_TRACKING_URI": ("the MLflow tracking server and model registry", True),
     "CT_ONLINE_STORE_URL": ("the Redis online feature store", True),
@@ -183,6 +187,15 @@ class Environment:
         if lacking := self.missing():
             raise ProjectError(
                 f"{self.project.root}: environment production needs " + "; ".join(lacking)
+            )
+        url = self._set("CT_DAGSTER_POSTGRES_URL")
+        if url is not None and not url.startswith(POSTGRES_SCHEME):
+            # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3, on which dagster-postgres'
+            # NOTIFY fails with a syntax error deep in a run.
+            scheme = url.split("://", 1)[0]
+            raise ProjectError(
+                f"CT_DAGSTER_POSTGRES_URL: Dagster's storage needs the psycopg2 driver: write "
+                f"{POSTGRES_SCHEME}://... (not {scheme}://...)"
             )
         return self
 

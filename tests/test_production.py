@@ -1,0 +1,89 @@
+"""The production environment end to end on real services on localhost: the same asset graph with
+Dagster storage in PostgreSQL, every artifact on S3 through moto's server over HTTP, MLflow as a
+server process on PostgreSQL with S3 artifacts, Redis as the online store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ct_assets.names import RAW_BATCHES
+from ct_assets.observe import latest_metadata
+from tests.production import BUCKET, REDIS_URL, Production, deploy_production, production_environ
+from tests.services import MlflowServer, S3Server, unavailable
+
+pytestmark = pytest.mark.integration
+DATA_STAGES = 'key:"raw_batches" or key:"validated_batches" or key:"features"'
+
+
+@pytest.fixture
+def production(
+    tmp_path: Path,
+    s3_server: S3Server,
+    postgres_databases: Callable[[], str],
+    mlflow_server: MlflowServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Production]:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        unavailable("Redis", exc)
+    s3_server.make_bucket(BUCKET)
+    environ = production_environ(postgres_databases(), s3_server.url, mlflow_server.tracking_uri)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    deployed = deploy_production(tmp_path, environ)
+    try:
+        yield deployed
+    finally:
+        deployed.instance.dispose()
+
+
+def test_landing_on_s3_ends_with_a_champion_on_the_mlflow_server(
+    production: Production, s3_server: S3Server, mlflow_server: MlflowServer
+) -> None:
+    deployment = production.deployment
+    assert type(production.instance.run_storage).__name__ == "PostgresRunStorage"
+    assert type(production.instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+    partitions = []
+    for index in range(3):
+        production.drop_day(index)
+        partition = deployment.partition(index)
+        selection = "*" if index == 2 else DATA_STAGES
+        result = deployment.materialize(partition, selection)
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+        partitions.append(partition)
+
+    with dg.build_resources({"mlflow": deployment.resource("mlflow")}) as resources:
+        registry = resources.mlflow
+        assert registry.tracking_uri == mlflow_server.tracking_uri
+        champion = registry.champion_version()
+        assert champion is not None
+        assert registry.version_tags(champion)["ct.training_partitions"].split(",") == partitions
+    # Nothing was written on the local disk of the project: data on S3, runs in PostgreSQL.
+    assert not deployment.project.data_dir.exists()
+    keys = s3_server.keys(BUCKET)
+    for partition in partitions:
+        raw = latest_metadata(production.instance, RAW_BATCHES, partition)
+        assert raw is not None
+        (batch,) = str(raw["batch_ids"]).split(", ")
+        assert f"data/raw/batches/{batch}/manifest.json" in keys
+        assert f"data/features/{partition}.parquet" in keys
+    assert f"data/production_model/{partitions[-1]}.json" in keys
+    # The model's artifacts went through the server to its S3 artifact store.
+    assert any(k.startswith("mlflow/") and k.endswith("MLmodel") for k in s3_server.keys("mlflow"))
+
+
+def test_a_rendered_production_instance_limits_runs_from_ct_yaml(production: Production) -> None:
+    config = production.environment.instance_config()
+    assert config["storage"] == {"postgres": {"postgres_url": {"env": "CT_DAGSTER_POSTGRES_URL"}}}
+    rendered = (production.environment.dagster_home / "dagster.yaml").read_text()
+    assert "CT_DAGSTER_POSTGRES_URL" in rendered
+    assert production.environment.dagster_home != production.deployment.project.dagster_home
+    coordinator = production.instance.run_coordinator
+    assert isinstance(coordinator, dg.QueuedRunCoordinator)
