@@ -12,7 +12,7 @@ from ct_assets.candidates import build_candidates
 from ct_assets.drift import build_drift
 from ct_assets.evaluations import build_evaluations
 from ct_assets.features import build_feature_assets
-from ct_assets.names import STAGES
+from ct_assets.names import FEATURES, RAW_BATCHES, STAGES, VALIDATED_BATCHES
 from ct_assets.online import build_online_features
 from ct_assets.partitions import build_partitions
 from ct_assets.performance import build_performance
@@ -64,10 +64,26 @@ def build_definitions(project: Project) -> dg.Definitions:
             build_rollback_sensor(project),
         ],
         schedules=build_retrain_schedules(project),
+        jobs=[ingest_job(partitions)],
         resources=environment.resources(),
         # Steps of one partition are small: one process per run locally; one pod per step on
         # Kubernetes, where each step kind gets the resources it needs (`resources/k8s.py`).
         executor=environment.executor_def(),
+    )
+
+
+INGEST_JOB = "ingest"
+
+
+def ingest_job(partitions: dg.PartitionsDefinition) -> dg.UnresolvedAssetJobDefinition:
+    """Landing -> raw -> validated -> features for chosen partitions: what a backfill replays
+    (`dagster job backfill -j ingest --from ... --to ...`) when a project moves or a schema
+    changes; training follows by automation, on the newest window."""
+    return dg.define_asset_job(
+        INGEST_JOB,
+        selection=[RAW_BATCHES, VALIDATED_BATCHES, FEATURES],
+        partitions_def=partitions,
+        description="landing -> raw -> validated -> features, one run per partition",
     )
 
 

@@ -4,6 +4,12 @@ PostgreSQL and S3, Redis as the online store. Shared by the production tests and
 
 from __future__ import annotations
 
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,10 +19,11 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from ct_assets.definitions import build_definitions
+from ct_assets.definitions import INGEST_JOB, build_definitions
 from ct_assets.project.load import Project
-from resources.environments import Environment, resolve
+from resources.environments import BACKFILL_TAG, Environment, resolve
 from tests.conftest import START, Deployment, generator, write_project
+from tests.services import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 BUCKET = "ct-data"
@@ -83,3 +90,148 @@ def deploy_production(
     source = generator(example).demo_source(START, rows_per_day, 100)
     deployment = Deployment(project, build_definitions(project), instance, source, example)
     return Production(deployment, environment)
+
+
+# Sensors that would start runs of their own while a backfill replays (files in the landing,
+# automation reacting to new partitions, a champion overdue): stopped for the backfill alone.
+REACTING_SENSORS = (
+    "file_drop_sensor",
+    "ct_automation",
+    "ct_training_automation",
+    "model_freshness_sensor",
+    "retrain_sensor",
+)
+
+
+@dataclass
+class BackfillRun:
+    partition: str
+    status: str
+    start: float
+    end: float
+
+
+@dataclass
+class BackfillOutcome:
+    backfill_id: str
+    wall_seconds: float
+    runs: list[BackfillRun]
+
+    @property
+    def max_concurrent(self) -> int:
+        """The most runs of the backfill that were ever in progress at the same moment."""
+        edges = sorted([(r.start, 1) for r in self.runs] + [(r.end, -1) for r in self.runs])
+        most = current = 0
+        for _, step in edges:
+            current += step
+            most = max(most, current)
+        return most
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+def run_backfill(
+    environment: Environment, partitions: list[str], timeout: float = 900.0
+) -> BackfillOutcome:
+    """The `ingest` job backfilled over `partitions` by the real daemon of the project's
+    instance (its run queue and limits), with the reacting sensors stopped; waits for every run
+    to finish and returns when each ran."""
+    home = environment.prepare_instance()
+    env = environment.child_env({"PYTHONWARNINGS": "ignore"})
+    project = environment.project
+    logs = project.home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    code = ["-m", "ct_assets.definitions"]
+    with (logs / "backfill-grpc.log").open("ab") as log:
+        server = subprocess.Popen(
+            [_bin("dagster"), "api", "grpc", *code, "-h", "127.0.0.1", "-p", str(port)],
+            env=env,
+            cwd=project.root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    daemon: subprocess.Popen[bytes] | None = None
+    try:
+        target = ["--grpc-host", "127.0.0.1", "--grpc-port", str(port)]
+        _wait_for_port(port, 60)
+        for sensor in REACTING_SENSORS:
+            subprocess.run(
+                [_bin("dagster"), "sensor", "stop", sensor, *target],
+                env=env,
+                cwd=project.root,
+                check=True,
+                capture_output=True,
+            )
+        with (logs / "backfill-daemon.log").open("ab") as log:
+            daemon = subprocess.Popen(
+                [_bin("dagster-daemon"), "run", *target],
+                env=env,
+                cwd=project.root,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        keys = ["--partitions", ",".join(partitions)]
+        began = time.monotonic()
+        launched = subprocess.run(
+            [_bin("dagster"), "job", "backfill", "-j", INGEST_JOB, *target, "--noprompt", *keys],
+            env=env,
+            cwd=project.root,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        found = re.search(r"Launched backfill job `([^`]+)`", launched.stdout)
+        assert found is not None, launched.stdout + launched.stderr
+        backfill_id = found.group(1)
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            runs = _wait_for_backfill(instance, backfill_id, len(partitions), began + timeout)
+            wall = time.monotonic() - began
+        return BackfillOutcome(backfill_id, wall, runs)
+    finally:
+        for proc in (daemon, server):
+            if proc is not None:
+                proc.send_signal(signal.SIGINT)
+        for proc in (daemon, server):
+            if proc is not None:
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+def _wait_for_port(port: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"no code server on port {port} after {seconds:.0f} s")
+
+
+def _wait_for_backfill(
+    instance: dg.DagsterInstance, backfill_id: str, expected: int, deadline: float
+) -> list[BackfillRun]:
+    done = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+    while True:
+        records = instance.get_run_records(filters=dg.RunsFilter(tags={BACKFILL_TAG: backfill_id}))
+        finished = [r for r in records if r.dagster_run.status in done]
+        if len(finished) >= expected:
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"backfill {backfill_id}: {len(finished)} of {expected} runs finished in time"
+            )
+        time.sleep(1.0)
+    return [
+        BackfillRun(
+            partition=r.dagster_run.tags.get("dagster/partition", ""),
+            status=r.dagster_run.status.value,
+            start=r.start_time or 0.0,
+            end=r.end_time or 0.0,
+        )
+        for r in records
+    ]

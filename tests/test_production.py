@@ -4,15 +4,23 @@ server process on PostgreSQL with S3 artifacts, Redis as the online store."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from ct_assets.names import RAW_BATCHES
+from ct_assets.names import FEATURES, RAW_BATCHES
 from ct_assets.observe import latest_metadata
-from tests.production import BUCKET, REDIS_URL, Production, deploy_production, production_environ
+from tests.production import (
+    BUCKET,
+    REDIS_URL,
+    Production,
+    deploy_production,
+    production_environ,
+    run_backfill,
+)
 from tests.services import MlflowServer, S3Server, unavailable
 
 pytestmark = pytest.mark.integration
@@ -87,3 +95,42 @@ def test_a_rendered_production_instance_limits_runs_from_ct_yaml(production: Pro
     assert production.environment.dagster_home != production.deployment.project.dagster_home
     coordinator = production.instance.run_coordinator
     assert isinstance(coordinator, dg.QueuedRunCoordinator)
+
+
+def test_a_90_partition_backfill_never_runs_more_than_its_limit_and_loses_nothing(
+    tmp_path: Path,
+    s3_server: S3Server,
+    postgres_databases: Callable[[], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s3_server.make_bucket(BUCKET)
+    # The ingest job needs no model: MLflow's address is declared, never contacted.
+    environ = production_environ(postgres_databases(), s3_server.url, "http://127.0.0.1:9")
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    limit = 3
+    deployed = deploy_production(
+        tmp_path,
+        environ,
+        changes={"runs": {"max_concurrent": 8, "backfills": limit}},
+        rows_per_day=100,
+    )
+    days = range(90)
+    for index in days:
+        deployed.drop_day(index)
+    partitions = [deployed.deployment.partition(i) for i in days]
+
+    outcome = run_backfill(deployed.environment, partitions, timeout=1200)
+
+    assert len(outcome.runs) == 90
+    assert {r.status for r in outcome.runs} == {"SUCCESS"}
+    assert sorted(r.partition for r in outcome.runs) == partitions
+    assert 1 < outcome.max_concurrent <= limit
+    with deployed.environment.instance() as instance:
+        for asset in (RAW_BATCHES, FEATURES):
+            events = instance.fetch_materializations(dg.AssetKey(asset), limit=1000).records
+            per_partition = Counter(e.partition_key for e in events)
+            assert sorted(per_partition) == partitions, asset
+            assert set(per_partition.values()) == {1}, asset
+    keys = s3_server.keys(BUCKET, "data/features/")
+    assert keys == [f"data/features/{p}.parquet" for p in partitions]
