@@ -4,6 +4,7 @@ PostgreSQL and S3, Redis as the online store. Shared by the production tests and
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import socket
@@ -84,7 +85,7 @@ def deploy_production(
     """The project's production instance prepared (rendered dagster.yaml on PostgreSQL) and its
     definitions built, with `environ` already in the process environment."""
     project = production_project(root / f"{example}-project", example, changes)
-    environment = resolve(project, environ).require()
+    environment = resolve(project, {**os.environ, **environ}).require()
     environment.prepare_instance()
     instance = environment.instance()
     source = generator(example).demo_source(START, rows_per_day, 100)

@@ -4,6 +4,7 @@ server process on PostgreSQL with S3 artifacts, Redis as the online store."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -115,14 +116,14 @@ def test_a_90_partition_backfill_never_runs_more_than_its_limit_and_loses_nothin
         changes={"runs": {"max_concurrent": 8, "backfills": limit}},
         rows_per_day=100,
     )
-    days = range(90)
+    days = range(int(os.environ.get("CT_TEST_BACKFILL_DAYS", "90")))
     for index in days:
         deployed.drop_day(index)
     partitions = [deployed.deployment.partition(i) for i in days]
 
     outcome = run_backfill(deployed.environment, partitions, timeout=1200)
 
-    assert len(outcome.runs) == 90
+    assert len(outcome.runs) == len(partitions)
     assert {r.status for r in outcome.runs} == {"SUCCESS"}
     assert sorted(r.partition for r in outcome.runs) == partitions
     assert 1 < outcome.max_concurrent <= limit
