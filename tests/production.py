@@ -236,3 +236,34 @@ def _wait_for_backfill(
         )
         for r in records
     ]
+
+
+def register_as_a_daemon(root: str, start: Any, results: Any) -> None:
+    """What one daemon does with a new file in the landing: its file-drop sensor sees it (a
+    cursor of its own: it has never seen the file) and the run it requests lands the batch.
+    Run in a process of its own, released with the other daemon at `start`."""
+    from ct_assets.names import RAW_BATCHES
+    from ct_assets.project.load import load_project
+
+    project = load_project(root)
+    environment = resolve(project)
+    defs = build_definitions(project)
+    sensor = defs.resolve_sensor_def("file_drop_sensor")
+    job = defs.resolve_implicit_global_asset_job_def()
+    with environment.instance() as instance:
+        resources = {"file_drop": (defs.resources or {})["file_drop"]}
+        with dg.build_sensor_context(
+            instance=instance, definitions=defs, resources=resources
+        ) as context:
+            result = sensor(context)
+        assert isinstance(result, dg.SensorResult), result
+        start.wait(timeout=60)
+        for request in result.run_requests or []:
+            run = job.execute_in_process(
+                partition_key=request.partition_key,
+                instance=instance,
+                asset_selection=[dg.AssetKey(RAW_BATCHES)],
+                tags=request.tags,
+            )
+            recorded = run.asset_materializations_for_node(RAW_BATCHES)[0].metadata
+            results.put((request.partition_key, str(recorded["new_batch_ids"].value)))

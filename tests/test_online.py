@@ -23,7 +23,6 @@ from ct_assets.ml.online import latest_vectors, vector_frame
 from ct_assets.observe import latest_metadata
 from ct_assets.serving import score_entity
 from resources.online_store import RedisOnlineStore
-from resources.sources import FileDropSource
 from tests.conftest import Deployment, deploy
 from tests.services import REDIS_URL
 from tests.test_features import assert_same, brute_force
@@ -239,29 +238,6 @@ def test_windows_of_a_partition_read_the_earlier_partitions(project: Deployment)
     assert recorded is not None
     assert recorded["history_partitions"] == f"{project.partition(0)}, {project.partition(1)}"
     assert recorded["feature_set_id"] == feature_set_id(project.spec)
-
-
-def test_the_offline_store_can_live_on_s3(
-    tmp_path: Path,
-    dagster_instance: dg.DagsterInstance,
-    s3_endpoint: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("CT_OFFLINE_URL", "s3://ct-offline/data")
-    monkeypatch.setenv("CT_S3_ENDPOINT_URL", s3_endpoint)
-    fs = FileDropSource(url="s3://ct-offline", endpoint_url=s3_endpoint)._fs()[0]
-    fs.mkdir("ct-offline")
-    project = deploy(tmp_path, dagster_instance, rows_per_day=600)
-    for day in range(2):
-        project.drop_day(day)
-        assert project.materialize(project.partition(day), UP_TO_FEATURES).success
-    stored = sorted(fs.find("ct-offline/data"))
-    assert f"ct-offline/data/features/{project.partition(1)}.parquet" in stored
-    assert not (project.data_dir / "features").exists()
-    with fs.open(f"ct-offline/data/features/{project.partition(1)}.parquet") as handle:
-        day1 = pd.read_parquet(handle)
-    # Day 1's 7-day windows read day 0's validated events back from S3.
-    assert len(day1) == 600 and (day1["amount_count_7d"] > day1["amount_count_1d"]).any()
 
 
 # -- a dataset without an entity: no history to look up, so no online store ----------------------

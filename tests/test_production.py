@@ -4,22 +4,29 @@ server process on PostgreSQL with S3 artifacts, Redis as the online store."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from ct_assets.names import FEATURES, RAW_BATCHES
 from ct_assets.observe import latest_metadata
+from resources.storage import Delivery
 from tests.production import (
     BUCKET,
     REDIS_URL,
     Production,
     deploy_production,
     production_environ,
+    register_as_a_daemon,
     run_backfill,
 )
 from tests.services import MlflowServer, S3Server, unavailable
@@ -84,6 +91,11 @@ def test_landing_on_s3_ends_with_a_champion_on_the_mlflow_server(
         assert f"data/raw/batches/{batch}/manifest.json" in keys
         assert f"data/features/{partition}.parquet" in keys
     assert f"data/production_model/{partitions[-1]}.json" in keys
+    # Day 1's 7-day windows read day 0's validated events back from S3.
+    day1 = pd.read_parquet(
+        s3_server.filesystem().open(f"{BUCKET}/data/features/{partitions[1]}.parquet")
+    )
+    assert (day1["amount_count_7d"] > day1["amount_count_1d"]).any()
     # The model's artifacts went through the server to its S3 artifact store.
     assert any(k.startswith("mlflow/") and k.endswith("MLmodel") for k in s3_server.keys("mlflow"))
 
@@ -135,3 +147,51 @@ def test_a_90_partition_backfill_never_runs_more_than_its_limit_and_loses_nothin
             assert set(per_partition.values()) == {1}, asset
     keys = s3_server.keys(BUCKET, "data/features/")
     assert keys == [f"data/features/{p}.parquet" for p in partitions]
+
+
+def test_two_daemons_racing_on_one_new_s3_object_register_it_once(
+    production: Production, s3_server: S3Server
+) -> None:
+    deployment = production.deployment
+    production.drop_day(0)
+    spawn = multiprocessing.get_context("spawn")
+    start, results = spawn.Barrier(2), spawn.Queue()
+    daemons = [
+        spawn.Process(target=register_as_a_daemon, args=(str(deployment.root), start, results))
+        for _ in range(2)
+    ]
+    for daemon in daemons:
+        daemon.start()
+    for daemon in daemons:
+        daemon.join(timeout=300)
+        assert daemon.exitcode == 0
+    outcomes = sorted(results.get(timeout=5) for _ in daemons)
+    partition = deployment.partition(0)
+    # Both daemons ran the partition; exactly one of them registered the batch.
+    assert [p for p, _ in outcomes] == [partition, partition]
+    registered = [ids for _, ids in outcomes if ids != "none"]
+    assert len(registered) == 1
+    manifests = [
+        k for k in s3_server.keys(BUCKET, "data/raw/batches/") if k.endswith("manifest.json")
+    ]
+    assert manifests == [f"data/raw/batches/{registered[0]}/manifest.json"]
+    with dg.build_resources({"batch_store": deployment.resource("batch_store")}) as resources:
+        assert [b["batch_id"] for b in resources.batch_store.batches(partition)] == registered
+
+
+def test_writers_racing_on_one_batch_leave_one_registration(production: Production) -> None:
+    """The same bytes from eight threads at once: one manifest, one `is_new`."""
+    data = production.deployment.source.day(0).to_csv(index=False).encode()
+    delivery = Delivery(data, "day0.csv", "file_drop", "landing/day0.csv", datetime.now(UTC))
+    with dg.build_resources({"batch_store": production.deployment.resource("batch_store")}) as r:
+        store = r.batch_store
+        start = threading.Barrier(8)
+
+        def ingest() -> bool:
+            start.wait()
+            return store.ingest(delivery, ["2026-01-01"])[1]
+
+        with ThreadPoolExecutor(8) as pool:
+            fresh = list(pool.map(lambda _: ingest(), range(8)))
+        assert fresh.count(True) == 1
+        assert len(store.batches("2026-01-01")) == 1
