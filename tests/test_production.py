@@ -7,6 +7,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -195,3 +196,75 @@ def test_writers_racing_on_one_batch_leave_one_registration(production: Producti
             fresh = list(pool.map(lambda _: ingest(), range(8)))
         assert fresh.count(True) == 1
         assert len(store.batches("2026-01-01")) == 1
+
+
+def champion_of(production: Production) -> str | None:
+    with dg.build_resources({"mlflow": production.deployment.resource("mlflow")}) as resources:
+        champion: str | None = resources.mlflow.champion_version()
+        return champion
+
+
+def failure_text(result: dg.ExecuteInProcessResult) -> str:
+    return " ".join(
+        str(e.step_failure_data.error)
+        for e in result.all_events
+        if e.is_step_failure  # type: ignore[union-attr]
+    )
+
+
+def test_s3_or_mlflow_down_mid_run_fails_clearly_retries_and_keeps_the_champion(
+    production: Production, s3_server: S3Server, mlflow_server: MlflowServer
+) -> None:
+    deployment = production.deployment
+    for index in range(3):
+        production.drop_day(index)
+        selection = "*" if index == 2 else DATA_STAGES
+        assert deployment.materialize(deployment.partition(index), selection).success
+    champion = champion_of(production)
+    assert champion is not None
+    production.drop_day(3)
+    partition = deployment.partition(3)
+
+    # The MLflow server goes away: the data stages run, the first step that needs the registry
+    # fails, is retried, fails again naming the server, and the champion stays where it was.
+    with mlflow_server.outage():
+        result = deployment.materialize(partition)
+        assert not result.success
+        retried = {e.step_key for e in result.all_events if e.is_step_up_for_retry}
+        assert retried, "a failed step was not retried"
+        assert mlflow_server.tracking_uri.removeprefix("http://") in failure_text(result)
+        assert {e.step_key for e in result.all_events if e.is_step_success} >= {
+            "raw_batches",
+            "validated_batches",
+            "features",
+        }
+    assert champion_of(production) == champion
+
+    # S3 goes away in the middle of a run, once raw_batches is stored: the next step cannot
+    # read it, is retried, and fails naming the endpoint; nothing downstream runs.
+    production.drop_day(4)
+    later = deployment.partition(4)
+
+    def outage_after_raw() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if latest_metadata(production.instance, RAW_BATCHES, later) is not None:
+                s3_server.down()
+                return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=outage_after_raw)
+    watcher.start()
+    try:
+        result = deployment.materialize(later)
+    finally:
+        watcher.join()
+        s3_server.up()
+    assert not result.success
+    assert {e.step_key for e in result.all_events if e.is_step_up_for_retry}
+    assert s3_server.url.removeprefix("http://") in failure_text(result)
+    assert "production_model" not in {e.step_key for e in result.all_events if e.is_step_success}
+    assert champion_of(production) == champion
+
+    # Both back: the same partition runs through.
+    assert deployment.materialize(later).success
