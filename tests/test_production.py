@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -17,6 +20,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pytest
+import yaml
 
 from ct_assets.names import FEATURES, RAW_BATCHES
 from ct_assets.observe import latest_metadata
@@ -31,6 +35,7 @@ from tests.production import (
     run_backfill,
 )
 from tests.services import MlflowServer, S3Server, unavailable
+from tests.test_demo import wait_for
 
 pytestmark = pytest.mark.integration
 DATA_STAGES = 'key:"raw_batches" or key:"validated_batches" or key:"features"'
@@ -268,3 +273,51 @@ def test_s3_or_mlflow_down_mid_run_fails_clearly_retries_and_keeps_the_champion(
 
     # Both back: the same partition runs through.
     assert deployment.materialize(later).success
+
+
+def test_ct_up_env_production_runs_the_platform_on_the_local_services(
+    tmp_path: Path,
+    s3_server: S3Server,
+    postgres_databases: Callable[[], str],
+    mlflow_server: MlflowServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The production path without a cluster: `ct up --env production` on a project whose
+    ct.yaml says local, against PostgreSQL, S3 and an MLflow server on localhost."""
+    s3_server.make_bucket(BUCKET)
+    environ = production_environ(postgres_databases(), s3_server.url, mlflow_server.tracking_uri)
+    environ.pop("CT_ENV")  # chosen on the command line
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("CT_ENV", raising=False)
+    deployed = deploy_production(tmp_path, {**environ, "CT_ENV": "production"}, rows_per_day=300)
+    project = deployed.deployment.project
+    local = yaml.safe_load(project.file.read_text())
+    project.file.write_text(yaml.safe_dump({**local, "environment": "local"}, sort_keys=False))
+    deployed.drop_day(0)
+    partition = deployed.deployment.partition(0)
+    command = ["up", "--env", "production", "--project", str(project.root)]
+    up = subprocess.Popen(
+        [str(Path(sys.executable).with_name("ct")), *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        # The file-drop sensor lands the S3 object; automation takes it on to features.
+        with deployed.environment.instance() as instance:
+            assert wait_for(lambda: latest_metadata(instance, FEATURES, partition), 240), (
+                "features never materialized; see " + str(project.home / "logs")
+            )
+            runs = instance.get_run_records()
+        up.send_signal(signal.SIGINT)
+        output, _ = up.communicate(timeout=60)
+    finally:
+        if up.poll() is None:
+            up.kill()
+    assert up.returncode == 0, output
+    assert "environment production" in output and f"s3://{BUCKET}/data" in output
+    assert not project.data_dir.exists()
+    assert any(k.startswith("data/raw/batches/") for k in s3_server.keys(BUCKET))
+    # Runs still going when ct up stopped are the automation's next stages; none failed.
+    assert runs and not [r for r in runs if r.dagster_run.status.value == "FAILURE"]
