@@ -18,7 +18,7 @@ import os
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,26 +42,36 @@ from tests.production import (
     production_environ,
     run_backfill,
 )
-from tests.services import AWS_TEST_CREDENTIALS, MotoProcess, S3Server, fresh_databases
+from tests.services import (
+    AWS_TEST_CREDENTIALS,
+    MlflowServer,
+    MotoProcess,
+    S3Server,
+    fresh_databases,
+)
 
-# The ingest job reads no model: the tracking URI is declared (production requires one) and
-# never contacted, as in test_production's backfill test.
+# The ingest job reads no model, but sensors that run beside a backfill do (rollback_sensor is
+# not among the ones run_backfill stops): on an address nobody answers, as in test_production,
+# their ticks wait on MLflow's retries in the code server. `--no-mlflow-server` measures that.
 UNUSED_TRACKING_URI = "http://127.0.0.1:9"
+MLFLOW_BUCKET = "mlflow"
 # Variables that would make the local project something else than local.
 NOT_LOCAL = ("CT_", "DAGSTER_HOME", "MLFLOW_TRACKING_URI")
 
 
 @contextmanager
-def moto_endpoint(root: Path, bucket: str) -> Iterator[str]:
-    """moto's S3 server process with `bucket` made; its endpoint URL."""
+def moto_endpoint(root: Path, *buckets: str) -> Iterator[S3Server]:
+    """moto's S3 server process with `buckets` made. The bench's own clients use `moto.url`
+    directly: S3Server's switchable proxy is a relay in this process, kept only for an MLflow
+    server (MlflowServer reaches S3 through it)."""
     moto = MotoProcess(root / "moto.log")
+    s3 = S3Server(moto)
     try:
-        s3 = S3Server(moto)
-        s3.make_bucket(bucket)
-        # S3Server's switchable proxy is a relay in this process: the bench talks to moto itself.
-        s3.close()
-        yield moto.url
+        for bucket in buckets:
+            s3.make_bucket(bucket)
+        yield s3
     finally:
+        s3.close()
         moto.stop()
 
 
@@ -151,7 +161,8 @@ def bench_ingest(root: Path, days: int, rows: int) -> None:
         partitions[0]: build_features(validated_day(source, index, project.spec), project.spec)
         for index, (_, partitions) in enumerate(batches)
     }
-    with moto_endpoint(root, "ct-bench") as endpoint:
+    with moto_endpoint(root, "ct-bench") as s3:
+        endpoint = s3.moto.url
         s3_url = "s3://ct-bench/data"
         on_s3 = f"{s3_url} (moto, HTTP)"
         local = time_ingest("local folder", BatchStore(base_dir=str(root / "data")), batches)
@@ -219,11 +230,37 @@ def backfill_local(
     return run_backfill(environment, partitions, timeout)
 
 
+@contextmanager
+def tracking_server(
+    s3: S3Server, new_database: Callable[[], str], log: Path, wanted: bool
+) -> Iterator[str]:
+    """An MLflow server on PostgreSQL and S3, as production has; its URI (or the unused one)."""
+    if not wanted:
+        yield UNUSED_TRACKING_URI
+        return
+    server = MlflowServer(new_database(), s3, MLFLOW_BUCKET, log)
+    server.start()
+    try:
+        yield server.tracking_uri
+    finally:
+        server.stop()
+
+
 def backfill_production(
-    root: Path, days: int, rows: int, limits: dict[str, int], timeout: float, endpoint: str
+    root: Path,
+    days: int,
+    rows: int,
+    limits: dict[str, int],
+    timeout: float,
+    with_mlflow: bool,
 ) -> BackfillOutcome:
-    with fresh_databases() as new_database:
-        environ = production_environ(new_database(), endpoint, UNUSED_TRACKING_URI)
+    root.mkdir(parents=True, exist_ok=True)
+    with (
+        moto_endpoint(root, BUCKET, MLFLOW_BUCKET) as s3,
+        fresh_databases() as new_database,
+        tracking_server(s3, new_database, root / "mlflow.log", with_mlflow) as tracking_uri,
+    ):
+        environ = production_environ(new_database(), s3.moto.url, tracking_uri)
         # deploy_production and the S3 landing's writer read the process environment.
         os.environ.update(environ)
         try:
@@ -241,12 +278,11 @@ def backfill_production(
 
 
 def bench_backfill(
-    root: Path, days: int, rows: int, limits: dict[str, int], timeout: float
+    root: Path, days: int, rows: int, limits: dict[str, int], timeout: float, with_mlflow: bool
 ) -> None:
     print(f"before: {load_figures()}")
     local = backfill_local(root / "local", days, rows, limits, timeout)
-    with moto_endpoint(root, BUCKET) as endpoint:
-        production = backfill_production(root / "production", days, rows, limits, timeout, endpoint)
+    production = backfill_production(root / "production", days, rows, limits, timeout, with_mlflow)
     print(f"after:  {load_figures()}")
     print(
         f"`ingest` job backfill (landing -> raw -> validated -> features), {days} partitions x "
@@ -255,7 +291,8 @@ def bench_backfill(
     )
     print(f"  {'environment':<24} {'wall s':>8} {'runs/min':>9} {'run s':>8} {'most':>6}   runs")
     print(summary("local (SQLite, disk)", local))
-    print(summary("production (PG, S3)", production))
+    tracking = "MLflow server on PG + S3" if with_mlflow else f"MLflow {UNUSED_TRACKING_URI}, down"
+    print(summary("production (PG, S3)", production) + f"   ({tracking})")
     ratio = production.wall_seconds / local.wall_seconds
     print(f"  production / local wall time: {ratio:.2f}x (goal <= 1.3x)")
 
@@ -270,17 +307,24 @@ def main() -> None:
     parser.add_argument("--max-concurrent", type=int, default=4)
     parser.add_argument("--backfills", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per backfill")
+    parser.add_argument(
+        "--no-mlflow-server",
+        action="store_true",
+        help="production's tracking URI an address nobody answers (no MLflow server)",
+    )
+    parser.add_argument("--keep", type=Path, help="work here and keep it (logs, instances)")
     args = parser.parse_args()
     # A bench, not the product: moto accepts any credentials, and boto reads these.
     os.environ.update(AWS_TEST_CREDENTIALS)
     limits = {"max_concurrent": args.max_concurrent, "backfills": args.backfills}
-    with tempfile.TemporaryDirectory(prefix="ct-bench-production-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ct-bench-production-") as scratch:
+        tmp = args.keep or scratch
         if args.part in ("ingest", "both"):
             bench_ingest(Path(tmp) / "ingest", args.ingest_days, args.ingest_rows)
         if args.part in ("backfill", "both"):
-            bench_backfill(
-                Path(tmp) / "backfill", args.days, args.rows_per_day, limits, args.timeout
-            )
+            root = Path(tmp) / "backfill"
+            mlflow = not args.no_mlflow_server
+            bench_backfill(root, args.days, args.rows_per_day, limits, args.timeout, mlflow)
 
 
 if __name__ == "__main__":
