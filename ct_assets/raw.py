@@ -5,18 +5,80 @@ delivers; its freshness policy makes a source that stops delivering show as over
 """
 
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 
 import dagster as dg
 import pandas as pd
 
-from ct_assets.ingest.landing import batch_id_for, placement
+from ct_assets.ingest.landing import batch_id_for, landing_digest, placement
 from ct_assets.names import FILE_DROP, RAW_BATCHES, source_key
 from ct_assets.partitions import partition_key_of
 from ct_assets.policy import freshness, stage_asset
 from ct_assets.project.load import Project
+from ct_assets.project.spec import ProjectSpec
 from resources.sources import FileDropSource
 from resources.storage import BatchStore
+
+
+def land_dropped_files(
+    partition: str,
+    file_drop: FileDropSource,
+    batch_store: BatchStore,
+    key_of: Callable[[datetime], str | None],
+    spec: ProjectSpec,
+    log: logging.Logger | dg.DagsterLogManager,
+) -> list[str]:
+    """Land the landing folder's files that hold rows of `partition`; the new batch ids.
+
+    Where each file belongs is recorded the first time any run reads it, so a run reads only its
+    own partition's files plus those never placed: a backfill over N days reads each file a few
+    times, not N times.
+    """
+    placed = batch_store.placements()
+    new_ids: list[str] = []
+    for landed in file_drop.files():
+        digest = landing_digest(landed)
+        if digest in placed:
+            if partition not in placed[digest]:
+                continue
+            delivery = file_drop.delivery(landed)
+            record = batch_store.placement(digest) or {}
+            delivery = replace(delivery, rows=record.get("rows"))
+            belongs = placed[digest]
+        else:
+            delivery = file_drop.delivery(landed)
+            known = batch_store.find_batch(batch_id_for(delivery.sha256))
+            if known:
+                # Known bytes keep the placement they got; only new files are parsed here.
+                belongs, rows = known["partitions"], known.get("rows")
+            else:
+                try:
+                    belongs, rows = placement(
+                        delivery.data, landed.name, landed.arrived_at, key_of, spec
+                    )
+                except ValueError as exc:
+                    log.warning(f"cannot place {landed.path} in a partition: {exc}")
+                    continue
+            delivery = replace(delivery, rows=rows)
+            batch_store.record_placement(
+                digest,
+                {
+                    "path": landed.path,
+                    "signature": landed.signature,
+                    "sha256": delivery.sha256,
+                    "rows": rows,
+                    "partitions": belongs,
+                },
+            )
+        if partition not in belongs:
+            continue
+        manifest, is_new = batch_store.ingest(delivery, belongs)
+        if is_new:
+            new_ids.append(manifest["batch_id"])
+    return new_ids
 
 
 def source_names(project: Project) -> list[str]:
@@ -57,29 +119,9 @@ def build_raw(
     ) -> dg.MaterializeResult[pd.DataFrame]:
         """Batches delivered for the partition, immutable, with id, hash, source and arrival."""
         key = context.partition_key
-        key_of = partition_key_of(partitions)
-        new_ids: list[str] = []
-        # Pulled sources landed their batches in their sensors; dropped files are landed here.
-        for landed in file_drop.files():
-            delivery = file_drop.delivery(landed)
-            known = batch_store.find_batch(batch_id_for(delivery.sha256))
-            if known:
-                # Known bytes keep the placement they got; only new files are parsed here.
-                belongs = known["partitions"]
-            else:
-                try:
-                    belongs, rows = placement(
-                        delivery.data, landed.name, landed.arrived_at, key_of, spec
-                    )
-                except ValueError as exc:
-                    context.log.warning(f"cannot place {landed.path} in a partition: {exc}")
-                    continue
-                delivery = replace(delivery, rows=rows)
-            if key not in belongs:
-                continue
-            manifest, is_new = batch_store.ingest(delivery, belongs)
-            if is_new:
-                new_ids.append(manifest["batch_id"])
+        new_ids = land_dropped_files(
+            key, file_drop, batch_store, partition_key_of(partitions), spec, context.log
+        )
         manifests = batch_store.batches(key)
         if not manifests:
             raise dg.Failure(

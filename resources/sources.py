@@ -50,8 +50,10 @@ class FileDropSource(dg.ConfigurableResource):
     def _fs(self) -> tuple[fsspec.AbstractFileSystem, str]:
         options: dict[str, Any] = {}
         if self.url.startswith("s3://"):
-            # Listings are re-read every time: a cached listing would hide new drops.
-            options = {"use_listings_cache": False, "skip_instance_cache": True}
+            # Listings are re-read every time: a cached listing would hide new drops. The
+            # filesystem itself is fsspec's cached instance: a new S3 client per file read
+            # cost ~0.2 s of CPU each.
+            options = {"use_listings_cache": False}
             if self.endpoint_url:
                 options["endpoint_url"] = self.endpoint_url
         return fsspec.core.url_to_fs(self.url, **options)

@@ -5,6 +5,9 @@ Layout under `base_dir` (a folder or `s3://bucket/prefix`):
 - `raw/partitions/<partition>/<batch id>.json`: which batches hold rows of which partition (a
   batch whose events span days is indexed under each of them);
 - `raw/sources/<source>/progress.json`: how far a pulled source (SQL, stream, API) has landed;
+- `raw/landed/<file digest>.json` and `raw/landed/<partition>/<file digest>`: where each file
+  seen in the landing folder belongs, so that a partition's run finds its files from one listing
+  instead of reading every file that ever landed;
 - `quarantine/<batch id>/<file>` and `reason.json`: refused batches, with why;
 - `quarantine/_readmitted/<batch id>-<time>/`: records of batches later re-admitted.
 
@@ -29,6 +32,7 @@ from ct_assets.ingest.files import (
     Location,
     create_object,
     data_root,
+    keys_under,
     listing,
     read_json,
     remove,
@@ -56,6 +60,7 @@ class Delivery:
 
 MANIFEST = "manifest.json"
 PROGRESS = "progress.json"
+LANDED = "landed"
 INTENT = "intent.json"
 REASON = "reason.json"
 READMITTED = "_readmitted"
@@ -145,6 +150,33 @@ class BatchStore(ArtifactStore):
         for partition in manifest["partitions"]:
             create_object(self._index(partition) / f"{batch_id}.json", _json(manifest))
         return manifest, is_new
+
+    # Placements of dropped files. A file's record goes last, after one marker per partition:
+    # a reader that sees the record also sees every partition it names.
+
+    def placements(self) -> dict[str, list[str]]:
+        """Files of the landing folder already placed: digest -> partitions, from one listing."""
+        markers: dict[str, list[str]] = {}
+        placed: set[str] = set()
+        for key in keys_under(self.raw_root / LANDED):
+            partition, _, name = key.rpartition("/")
+            if partition:
+                markers.setdefault(name, []).append(partition)
+            else:
+                placed.add(name.removesuffix(".json"))
+        return {digest: sorted(markers.get(digest, [])) for digest in placed}
+
+    def placement(self, digest: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = read_json(self.raw_root / LANDED / f"{digest}.json")
+        return found
+
+    def record_placement(self, digest: str, record: dict[str, Any]) -> None:
+        """Remember where a landed file belongs (`record["partitions"]`); the same from any
+        number of writers."""
+        folder = self.raw_root / LANDED
+        for partition in record["partitions"]:
+            create_object(folder / partition / digest, b"")
+        create_object(folder / f"{digest}.json", _json(record))
 
     # Progress of pulled sources (SQL watermark, stream position, API cursor). A pull is a small
     # write-ahead protocol: intent (batch id + progress after it) -> batch -> progress. A crash

@@ -140,6 +140,22 @@ def listing(folder: Location, pattern: str = "*") -> list[Location]:
     return sorted((p for p in found if not p.name.startswith(".")), key=str)
 
 
+def keys_under(folder: Location) -> list[str]:
+    """Every file below `folder`, as a path relative to it, sorted; hidden (staging) names
+    skipped. On object storage this is one recursive listing of the prefix (paginated), not a
+    request per subfolder as a glob would make."""
+    if (obj := remote(folder)) is not None:
+        base = obj.path.rstrip("/") + "/"
+        try:
+            found = [p[len(base) :] for p in obj.fs.find(base) if p.startswith(base)]
+        except FileNotFoundError:
+            return []
+    else:
+        root = local_path(folder)
+        found = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
+    return sorted(k for k in found if not k.rsplit("/", 1)[-1].startswith("."))
+
+
 def modified_at(path: Location) -> float:
     """When a file or object was last written, in seconds since the epoch."""
     if (obj := remote(path)) is None:

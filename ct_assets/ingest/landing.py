@@ -36,6 +36,12 @@ class LandedFile:
         return f"{self.size}:{self.modified}"
 
 
+def landing_digest(landed: LandedFile) -> str:
+    """Names a landed file as it is now (path and signature) without reading it: the same
+    file unchanged has the same digest, a file rewritten in place a new one."""
+    return hashlib.sha256(f"{landed.path}\n{landed.signature}".encode()).hexdigest()[:32]
+
+
 def bytes_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
