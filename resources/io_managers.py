@@ -7,6 +7,7 @@ object stores make visible whole or not at all.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel
 from upath import UPath
 
-from ct_assets.ingest.files import data_root, write_whole
+from ct_assets.ingest.files import data_root, read_bytes, write_whole
 
 
 def base_path(base_dir: str, endpoint_url: str | None) -> UPath:
@@ -24,7 +25,13 @@ def base_path(base_dir: str, endpoint_url: str | None) -> UPath:
     return root if isinstance(root, UPath) else UPath(root)
 
 
-class _ParquetPaths(dg.UPathIOManager):
+class _Paths(dg.UPathIOManager):
+    def make_directory(self, path: UPath) -> None:
+        """Nothing to make: a local write makes its folder itself, and an object store has none
+        (asking it for one costs a request per output)."""
+
+
+class _ParquetPaths(_Paths):
     extension = ".parquet"
 
     def dump_to_path(self, context: dg.OutputContext, obj: pd.DataFrame, path: UPath) -> None:
@@ -33,11 +40,10 @@ class _ParquetPaths(dg.UPathIOManager):
         write_whole(path, lambda target: obj.to_parquet(target, index=False))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
-        with path.open("rb") as handle:
-            return pd.read_parquet(handle)
+        return pd.read_parquet(io.BytesIO(read_bytes(path)))
 
 
-class _JsonPaths(dg.UPathIOManager):
+class _JsonPaths(_Paths):
     """JSON records; a pydantic model (a typed contract between stages) is validated on load
     against the type the reading asset declares, so a mismatch fails where it is read."""
 
@@ -49,7 +55,7 @@ class _JsonPaths(dg.UPathIOManager):
         write_whole(path, lambda target: _write_bytes(target, data))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
-        loaded = json.loads(path.read_text())
+        loaded = json.loads(read_bytes(path, small=True))
         wanted = context.dagster_type.typing_type
         if isinstance(wanted, type) and issubclass(wanted, BaseModel):
             return wanted.model_validate(loaded)

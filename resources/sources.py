@@ -61,10 +61,13 @@ class FileDropSource(dg.ConfigurableResource):
     def files(self) -> list[LandedFile]:
         """Files ready for ingestion: complete (no hidden or temporary name), known format."""
         fs, root = self._fs()
-        if not fs.exists(root):
+        try:
+            # A missing folder or prefix lists as empty (one request on S3, not three).
+            listed = fs.find(root, detail=True)
+        except FileNotFoundError:
             return []
         found = []
-        for path, info in sorted(fs.find(root, detail=True).items()):
+        for path, info in sorted(listed.items()):
             name = path.rsplit("/", 1)[-1]
             if info.get("type") != "file" or not is_ready(name):
                 continue

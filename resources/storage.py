@@ -34,6 +34,7 @@ from ct_assets.ingest.files import (
     data_root,
     keys_under,
     listing,
+    read_bytes,
     read_json,
     remove,
     write_object,
@@ -108,9 +109,9 @@ class BatchStore(ArtifactStore):
         """A batch's bytes as they arrived, from this store: `raw_path` records where it was
         first written, but a raw layer copied to another store (local -> S3) reads from there."""
         try:
-            return (self._batch_dir(manifest["batch_id"]) / manifest["file_name"]).read_bytes()
+            return read_bytes(self._batch_dir(manifest["batch_id"]) / manifest["file_name"])
         except FileNotFoundError:
-            return self.path_of(manifest["raw_path"]).read_bytes()
+            return read_bytes(self.path_of(manifest["raw_path"]))
 
     def find_batch(self, batch_id: str) -> dict[str, Any] | None:
         found: dict[str, Any] | None = read_json(self._batch_dir(batch_id) / MANIFEST)
@@ -213,7 +214,9 @@ class BatchStore(ArtifactStore):
         return manifest, is_new
 
     def batches(self, partition: str) -> list[dict[str, Any]]:
-        return [json.loads(p.read_bytes()) for p in listing(self._index(partition), "*.json")]
+        index = self._index(partition)
+        names = [k for k in keys_under(index) if "/" not in k and k.endswith(".json")]
+        return [json.loads(read_bytes(index / name, small=True)) for name in names]
 
     def quarantine(self, manifest: dict[str, Any], reason: dict[str, Any]) -> Location:
         """Put a copy of a refused batch and why it was refused where people can find it.
@@ -237,7 +240,7 @@ class BatchStore(ArtifactStore):
     def all_quarantined(self) -> list[dict[str, Any]]:
         """Every batch currently held in quarantine."""
         reasons = listing(self.quarantine_root, f"[!_.]*/{REASON}")
-        records = [json.loads(p.read_bytes()) for p in reasons]
+        records = [json.loads(read_bytes(p, small=True)) for p in reasons]
         return sorted(records, key=lambda r: (r["partitions"], r["batch_id"]))
 
     def quarantined(self, partition: str) -> list[dict[str, Any]]:
@@ -256,7 +259,7 @@ class BatchStore(ArtifactStore):
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         released = self.quarantine_root / READMITTED / f"{batch_id}-{stamp}"
         for entry in listing(held):
-            write_object(released / entry.name, entry.read_bytes())
+            write_object(released / entry.name, read_bytes(entry))
         remove(held / REASON)
         for entry in listing(held):
             remove(entry)

@@ -117,10 +117,23 @@ def create_object(path: Location, data: bytes) -> bool:
     return True
 
 
+def read_bytes(path: Location, small: bool = False) -> bytes:
+    """A file's or an object's bytes (FileNotFoundError when there is none).
+
+    Opening an object would first ask for its details (and list its "folder" when it is
+    missing); fetching it whole does not. s3fs still asks for an object's size, to fetch a big
+    one in parallel ranges: a `small` object (a record) is one GET.
+    """
+    if (obj := remote(path)) is not None:
+        options = {"max_concurrency": 1} if small and obj.protocol in ("s3", "s3a") else {}
+        return bytes(obj.fs.cat_file(obj.path, **options))
+    return local_path(path).read_bytes()
+
+
 def read_json(path: Location) -> Any:
     """A JSON record, or None when there is none (yet)."""
     try:
-        return json.loads(path.read_bytes())
+        return json.loads(read_bytes(path, small=True))
     except FileNotFoundError:
         return None
 

@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from ct_assets.ingest.files import Location, listing, modified_at, write_object
+from ct_assets.ingest.files import Location, listing, modified_at, read_bytes, write_object
 from ct_assets.ingest.landing import bytes_hash
 from ct_assets.ingest.parsing import parse_bytes
 from ct_assets.ml.live import read_labels
@@ -91,7 +91,7 @@ def kept_labels(folder: Location, spec: ProjectSpec) -> pd.DataFrame:
     """Every kept label, oldest copy first (a later file's label for the same row wins)."""
     kept = [p for p in listing(folder, "*.*") if p.name != REJECTED]
     files = sorted(kept, key=lambda p: (modified_at(p), p.name))
-    frames = [parse_label_file(p.read_bytes(), p.name, spec) for p in files]
+    frames = [parse_label_file(read_bytes(p), p.name, spec) for p in files]
     if not frames:
         return pd.DataFrame({"request_id": [], "row": [], "label": []}).astype(
             {"request_id": str, "row": "int64", "label": float}

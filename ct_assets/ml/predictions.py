@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ct_assets.ingest.files import Location, listing, remote, write_whole
+from ct_assets.ingest.files import Location, listing, read_bytes, remote, write_whole
 
 FOLDER = "predictions"
 # Which answers a row records: the one returned to the caller, or a shadow score (never returned).
@@ -127,7 +127,7 @@ def files(data_dir: Location, partitions: Iterable[str] | None = None) -> list[L
 
 def read_file(path: Location, **options: Any) -> pa.Table:
     """One log file; an object is fetched whole (log files are small), a local file mapped."""
-    source: Any = pa.BufferReader(path.read_bytes()) if remote(path) else str(path)
+    source: Any = pa.BufferReader(read_bytes(path)) if remote(path) else str(path)
     return pq.read_table(source, schema=SCHEMA, **options)
 
 
