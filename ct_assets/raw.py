@@ -9,18 +9,19 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import dagster as dg
 import pandas as pd
 
-from ct_assets.ingest.landing import batch_id_for, landing_digest, placement
+from ct_assets.ingest.landing import LandedFile, batch_id_for, landing_digest, placement
 from ct_assets.names import FILE_DROP, RAW_BATCHES, source_key
 from ct_assets.partitions import partition_key_of
 from ct_assets.policy import freshness, stage_asset
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec
 from resources.sources import FileDropSource
-from resources.storage import BatchStore
+from resources.storage import BatchStore, Delivery
 
 
 def land_dropped_files(
@@ -41,44 +42,50 @@ def land_dropped_files(
     new_ids: list[str] = []
     for landed in file_drop.files():
         digest = landing_digest(landed)
-        if digest in placed:
-            if partition not in placed[digest]:
-                continue
-            delivery = file_drop.delivery(landed)
-            record = batch_store.placement(digest) or {}
-            delivery = replace(delivery, rows=record.get("rows"))
-            belongs = placed[digest]
-        else:
-            delivery = file_drop.delivery(landed)
-            known = batch_store.find_batch(batch_id_for(delivery.sha256))
-            if known:
-                # Known bytes keep the placement they got; only new files are parsed here.
-                belongs, rows = known["partitions"], known.get("rows")
-            else:
-                try:
-                    belongs, rows = placement(
-                        delivery.data, landed.name, landed.arrived_at, key_of, spec
-                    )
-                except ValueError as exc:
-                    log.warning(f"cannot place {landed.path} in a partition: {exc}")
-                    continue
-            delivery = replace(delivery, rows=rows)
-            batch_store.record_placement(
-                digest,
-                {
-                    "path": landed.path,
-                    "signature": landed.signature,
-                    "sha256": delivery.sha256,
-                    "rows": rows,
-                    "partitions": belongs,
-                },
-            )
-        if partition not in belongs:
+        if digest in placed and partition not in placed[digest]:
             continue
-        manifest, is_new = batch_store.ingest(delivery, belongs)
+        delivery = file_drop.delivery(landed)
+        record = batch_store.placement(digest) if digest in placed else None
+        if record is None or record["sha256"] != delivery.sha256:
+            # Never placed, or rewritten without its signature changing: placed from its bytes.
+            try:
+                record = place_delivery(delivery, landed, batch_store, key_of, spec)
+            except ValueError as exc:
+                log.warning(f"cannot place {landed.path} in a partition: {exc}")
+                continue
+            if digest not in placed:
+                batch_store.record_placement(digest, record)
+        if partition not in record["partitions"]:
+            continue
+        manifest, is_new = batch_store.ingest(
+            replace(delivery, rows=record["rows"]), record["partitions"]
+        )
         if is_new:
             new_ids.append(manifest["batch_id"])
     return new_ids
+
+
+def place_delivery(
+    delivery: Delivery,
+    landed: LandedFile,
+    batch_store: BatchStore,
+    key_of: Callable[[datetime], str | None],
+    spec: ProjectSpec,
+) -> dict[str, Any]:
+    """Where a landed file's rows belong, with its row count (ValueError: nowhere)."""
+    known = batch_store.find_batch(batch_id_for(delivery.sha256))
+    if known:
+        # Known bytes keep the placement they got; only new files are parsed.
+        partitions, rows = known["partitions"], known.get("rows")
+    else:
+        partitions, rows = placement(delivery.data, landed.name, landed.arrived_at, key_of, spec)
+    return {
+        "path": landed.path,
+        "signature": landed.signature,
+        "sha256": delivery.sha256,
+        "rows": rows,
+        "partitions": partitions,
+    }
 
 
 def source_names(project: Project) -> list[str]:

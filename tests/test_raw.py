@@ -105,3 +105,26 @@ def test_an_unplaceable_file_is_named_and_read_again_next_time(
     assert "notes.csv" in caplog.text
     land(project.partition(0))
     assert "notes.csv" in reads
+
+
+def test_a_file_rewritten_under_the_same_signature_lands_its_new_bytes(
+    project: Deployment, land
+) -> None:
+    project.drop_day(0)
+    path = project.drop_day(1)
+    land(project.partition(0))
+    before = path.stat()
+    data = path.read_bytes()
+    # One event moved to the next day, in as many bytes, under the same modification time:
+    # the signature cannot tell, the bytes' hash can.
+    day, next_day = (f",{project.partition(i)}T".encode() for i in (1, 2))
+    changed = data.replace(day, next_day, 1)
+    assert changed != data and len(changed) == len(data)
+    path.write_bytes(changed)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    land(project.partition(1))
+
+    (batch,) = project.resource("batch_store").batches(project.partition(1))
+    assert batch["sha256"] == hashlib.sha256(changed).hexdigest()
+    assert batch["partitions"] == [project.partition(1), project.partition(2)]
