@@ -2,7 +2,8 @@
 job on PostgreSQL + S3 vs SQLite + local files.
 
 Prints figures; asserts nothing. Run: `uv run --locked python bench/production.py [--days 90]
-[--rows-per-day 500] [--ingest-days 20] [--ingest-rows 20000] [--part ingest|backfill|both]`.
+[--rows-per-day 500] [--ingest-days 20] [--ingest-rows 20000] [--part ingest|backfill|both]
+[--pooler 127.0.0.1:6432]`.
 Goals (issue 15): ingest rows/s to S3 vs local disk, reported; the 90-partition backfill's wall
 time on production storage <= 1.3x local's.
 
@@ -27,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 from common import example_project, validated_day
+from sqlalchemy.engine import make_url
 
 from ct_assets.ingest.files import Location, data_root, write_whole
 from ct_assets.ml.features import build_features
@@ -246,6 +248,14 @@ def tracking_server(
         server.stop()
 
 
+def through_pooler(url: str, pooler: str | None) -> str:
+    """Dagster's storage URL reaching the same database through a connection pooler."""
+    if pooler is None:
+        return url
+    host, _, port = pooler.rpartition(":")
+    return make_url(url).set(host=host, port=int(port)).render_as_string(hide_password=False)
+
+
 def backfill_production(
     root: Path,
     days: int,
@@ -253,6 +263,7 @@ def backfill_production(
     limits: dict[str, int],
     timeout: float,
     with_mlflow: bool,
+    pooler: str | None,
 ) -> BackfillOutcome:
     root.mkdir(parents=True, exist_ok=True)
     with (
@@ -261,6 +272,8 @@ def backfill_production(
         tracking_server(s3, new_database, root / "mlflow.log", with_mlflow) as tracking_uri,
     ):
         environ = production_environ(new_database(), s3.moto.url, tracking_uri)
+        url = environ["CT_DAGSTER_POSTGRES_URL"]
+        environ["CT_DAGSTER_POSTGRES_URL"] = through_pooler(url, pooler)
         # deploy_production and the S3 landing's writer read the process environment.
         os.environ.update(environ)
         try:
@@ -278,11 +291,19 @@ def backfill_production(
 
 
 def bench_backfill(
-    root: Path, days: int, rows: int, limits: dict[str, int], timeout: float, with_mlflow: bool
+    root: Path,
+    days: int,
+    rows: int,
+    limits: dict[str, int],
+    timeout: float,
+    with_mlflow: bool,
+    pooler: str | None,
 ) -> None:
     print(f"before: {load_figures()}")
     local = backfill_local(root / "local", days, rows, limits, timeout)
-    production = backfill_production(root / "production", days, rows, limits, timeout, with_mlflow)
+    production = backfill_production(
+        root / "production", days, rows, limits, timeout, with_mlflow, pooler
+    )
     print(f"after:  {load_figures()}")
     print(
         f"`ingest` job backfill (landing -> raw -> validated -> features), {days} partitions x "
@@ -292,6 +313,8 @@ def bench_backfill(
     print(f"  {'environment':<24} {'wall s':>8} {'runs/min':>9} {'run s':>8} {'most':>6}   runs")
     print(summary("local (SQLite, disk)", local))
     tracking = "MLflow server on PG + S3" if with_mlflow else f"MLflow {UNUSED_TRACKING_URI}, down"
+    if pooler is not None:
+        tracking += f"; Dagster's PostgreSQL through the pooler at {pooler}"
     print(summary("production (PG, S3)", production) + f"   ({tracking})")
     ratio = production.wall_seconds / local.wall_seconds
     print(f"  production / local wall time: {ratio:.2f}x (goal <= 1.3x)")
@@ -312,6 +335,12 @@ def main() -> None:
         action="store_true",
         help="production's tracking URI an address nobody answers (no MLflow server)",
     )
+    parser.add_argument(
+        "--pooler",
+        metavar="HOST:PORT",
+        help="reach Dagster's PostgreSQL through a connection pooler there (PgBouncer in session "
+        "mode in front of the same server): dagster-postgres opens a connection per query",
+    )
     parser.add_argument("--keep", type=Path, help="work here and keep it (logs, instances)")
     args = parser.parse_args()
     # A bench, not the product: moto accepts any credentials, and boto reads these.
@@ -324,7 +353,9 @@ def main() -> None:
         if args.part in ("backfill", "both"):
             root = Path(tmp) / "backfill"
             mlflow = not args.no_mlflow_server
-            bench_backfill(root, args.days, args.rows_per_day, limits, args.timeout, mlflow)
+            bench_backfill(
+                root, args.days, args.rows_per_day, limits, args.timeout, mlflow, args.pooler
+            )
 
 
 if __name__ == "__main__":
