@@ -214,9 +214,8 @@ class BatchStore(ArtifactStore):
         return manifest, is_new
 
     def batches(self, partition: str) -> list[dict[str, Any]]:
-        index = self._index(partition)
-        names = [k for k in keys_under(index) if "/" not in k and k.endswith(".json")]
-        return [json.loads(read_bytes(index / name, small=True)) for name in names]
+        records = listing(self._index(partition), "*.json")
+        return [json.loads(read_bytes(p, small=True)) for p in records]
 
     def quarantine(self, manifest: dict[str, Any], reason: dict[str, Any]) -> Location:
         """Put a copy of a refused batch and why it was refused where people can find it.

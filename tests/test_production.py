@@ -116,7 +116,8 @@ def test_a_rendered_production_instance_limits_runs_from_ct_yaml(production: Pro
     assert isinstance(coordinator, dg.QueuedRunCoordinator)
 
 
-# 90 run processes, each loading the code location (~7 s of CPU) on two cores: ~8 min here.
+# 90 run processes on two cores, each loading the code location: 485 s here before bytecode
+# was compiled at install, more than the suite's default limit on a slower machine.
 @pytest.mark.timeout(1500)
 def test_a_90_partition_backfill_never_runs_more_than_its_limit_and_loses_nothing(
     tmp_path: Path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 
 import pandas as pd
 import pytest
@@ -27,13 +28,12 @@ class CountingDrop(FileDropSource):
         return super().delivery(landed)
 
 
-@pytest.fixture
-def land(project: Deployment):
+def lander(project: Deployment) -> Callable[[str], list[str]]:
+    """Lands a partition's dropped files, as `raw_batches` does, through a counting file drop."""
     drop = project.resource("file_drop")
     counting = CountingDrop(url=drop.url, skip_folders=drop.skip_folders)
     store: BatchStore = project.resource("batch_store")
     key_of = partition_key_of(build_partitions(project.spec))
-    reads.clear()
 
     def run(partition: str) -> list[str]:
         reads.clear()
@@ -44,7 +44,18 @@ def land(project: Deployment):
     return run
 
 
-def test_once_every_file_is_placed_a_run_reads_only_its_own(project: Deployment, land) -> None:
+@pytest.fixture
+def land(project: Deployment) -> Callable[[str], list[str]]:
+    return lander(project)
+
+
+@pytest.mark.parametrize("example", ["shop", "energy"])
+def test_once_every_file_is_placed_a_run_reads_only_its_own(
+    request: pytest.FixtureRequest, example: str
+) -> None:
+    # shop: an entity and ISO times; energy: no entity, epoch seconds, a regression label.
+    project: Deployment = request.getfixturevalue("project" if example == "shop" else example)
+    land = lander(project)
     for index in range(5):
         project.drop_day(index)
     store: BatchStore = project.resource("batch_store")

@@ -8,6 +8,7 @@ import json
 import os
 import uuid
 from collections.abc import Callable
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,19 @@ def remove(path: Location) -> None:
 
 
 def listing(folder: Location, pattern: str = "*") -> list[Location]:
-    """Entries of a folder or prefix matching `pattern`, sorted; hidden (staging) names skipped."""
+    """Entries of a folder or prefix matching `pattern`, sorted; hidden (staging) names skipped.
+
+    On object storage, the objects under the prefix matched segment by segment from one
+    recursive listing: a glob there asks for the prefix's details and lists each level.
+    """
+    if remote(folder) is not None:
+        segments = pattern.split("/")
+        return [
+            folder / key
+            for key in keys_under(folder)
+            if len(parts := key.split("/")) == len(segments)
+            and all(fnmatchcase(part, seg) for part, seg in zip(parts, segments, strict=True))
+        ]
     try:
         found: list[Location] = [p for p in folder.glob(pattern) if isinstance(p, Path | UPath)]
     except FileNotFoundError:
