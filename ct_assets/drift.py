@@ -1,4 +1,5 @@
-"""Data drift of each features partition against the champion's training window (Evidently)."""
+"""Data drift of each features partition against the champion's training window (Evidently),
+judged per feature on an effect size (see ct_assets/ml/drift.py)."""
 
 from typing import Any
 
@@ -6,7 +7,9 @@ import dagster as dg
 import pandas as pd
 
 from ct_assets.ml.drift import (
+    METHODS,
     CorrelationShift,
+    DriftResult,
     choose_reference,
     correlation_shift,
     measure_drift,
@@ -17,6 +20,7 @@ from ct_assets.names import DRIFT_CHECK, FEATURE_DRIFT
 from ct_assets.partitions import frames_by_partition, partitioned_check
 from ct_assets.policy import after_window_upstream, stage_asset
 from ct_assets.project.load import Project
+from ct_assets.project.spec import Drift
 from resources.alerts import AlertHook
 from resources.mlflow_registry import MlflowRegistry
 from resources.storage import ArtifactStore
@@ -43,6 +47,22 @@ def correlation_metadata(shift: CorrelationShift | None) -> dict[str, Any]:
     }
 
 
+def judged_by(rules: Drift) -> str:
+    """What drift means in this project, in words (check description, metadata)."""
+    numeric, categorical = rules.numeric, rules.categorical
+    return (
+        f"a numeric feature drifts when its {METHODS[numeric.method].title} reaches "
+        f"{numeric.threshold:g}, a categorical one when its {METHODS[categorical.method].title} "
+        f"reaches {categorical.threshold:g}; either at least its noise floor"
+    )
+
+
+def per_feature_table(result: DriftResult) -> str:
+    """Each monitored feature's method, effect size, threshold, noise floor and verdict."""
+    table = pd.DataFrame([f.__dict__ for f in result.features])
+    return table.rename(columns={"noise_floor": "noise floor"}).to_markdown(index=False)
+
+
 def build_drift(
     project: Project, partitions: dg.TimeWindowPartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
@@ -58,7 +78,7 @@ def build_drift(
         group="drift",
         partitions=partitions,
         project=spec.name,
-        code_version="3",
+        code_version="4",
         kinds={"evidently"},
         automation=after_window_upstream(),
         io_manager_key="json_io_manager",
@@ -78,7 +98,7 @@ def build_drift(
                 FEATURE_DRIFT,
                 partitions,
                 description=(
-                    f"Share of drifted features below {threshold} "
+                    f"Share of drifted features below {threshold}; {judged_by(spec.drift)} "
                     "(a signal for retraining, not a gate)."
                 ),
             )
@@ -120,11 +140,10 @@ def build_drift(
             )
         reference = pd.concat([features[k] for k in reference_keys], ignore_index=True)
         result, snapshot = measure_drift(
-            reference, features[key], reference_keys, numeric, categorical
+            reference, features[key], reference_keys, numeric, categorical, spec.drift
         )
         shift = correlation_shift(reference, features[key], numeric, correlation_threshold)
         report = save_report(snapshot, artifacts.root / "drift_reports" / f"{key}.html")
-        table = pd.DataFrame([f.__dict__ for f in result.features])
         drifted = ", ".join(result.drifted_features) or "none"
         passed = result.drift_share < threshold
         description = f"drift share {result.drift_share:.2f}; drifted: {drifted}"
@@ -155,7 +174,8 @@ def build_drift(
                 "reference": f"{basis}: {', '.join(reference_keys)}",
                 "reference_rows": result.reference_rows,
                 "current_rows": result.current_rows,
-                "per_feature": dg.MetadataValue.md(table.to_markdown(index=False)),
+                "per_feature": dg.MetadataValue.md(per_feature_table(result)),
+                "judged_by": judged_by(spec.drift),
                 "not_monitored": dg.MetadataValue.json(excluded),
                 "report": dg.MetadataValue.path(str(report)),
                 "report_url": dg.MetadataValue.url(report.resolve().as_uri()),

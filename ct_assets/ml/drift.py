@@ -1,23 +1,40 @@
-"""Data drift between a reference window and a partition, computed by Evidently."""
+"""Data drift between a reference window and a partition, judged on effect sizes.
+
+Evidently computes each feature's effect size and writes the report; ct decides. A feature
+drifts when its effect size reaches the threshold declared for its kind (`drift.numeric`,
+`drift.categorical`) and the noise that a partition of its size shows by itself (`noise_floor`).
+Not on a p-value: at a few hundred rows a day a test finds harmless daily weather significant
+on most days, and at 50,000 rows it finds everything significant.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ct_assets.ingest.files import Location, write_object
-from ct_assets.project.spec import ProjectSpec
+from ct_assets.project.spec import Drift, DriftMeasure, ProjectSpec
+
+NUMERIC, CATEGORICAL = "numeric", "categorical"
+# How often sampling noise alone may reach the noise floor, per feature and partition.
+NOISE_ALPHA = 0.01
 
 
 @dataclass(frozen=True)
 class FeatureDrift:
     feature: str
+    kind: str  # numeric | categorical
     method: str
-    score: float
+    effect: float
     threshold: float
+    # The effect size sampling noise reaches at these row counts: below it nothing is drift.
+    noise_floor: float
     drifted: bool
 
 
@@ -49,10 +66,123 @@ def choose_reference(
     return earlier, "the partitions before this one (no champion window available)"
 
 
-def _drifted(method: str, score: float, threshold: float) -> bool:
-    # Statistical tests report p-values (small means drift); distances report size (large means
-    # drift). Evidently picks the method by column type and sample size.
-    return score < threshold if "p_value" in method else score >= threshold
+# -- effect sizes and their noise ----------------------------------------------------------------
+
+
+def ks_statistic(reference: Any, current: Any) -> float:
+    """The Kolmogorov-Smirnov statistic D: the largest gap between the two empirical CDFs.
+
+    From 0 (same distribution) to 1 (no overlap): the largest difference, over all values x,
+    between the shares of rows at or below x. Ranks alone decide it: the same data in other
+    units or on a log scale has the same D, a skewed tail weighs no more than the bulk, and one
+    outlier moves it by one row's share at most.
+    """
+    a = np.sort(np.asarray(reference, dtype=float))
+    b = np.sort(np.asarray(current, dtype=float))
+    if not len(a) or not len(b):
+        return math.nan
+    pooled = np.concatenate([a, b])
+    gap = np.searchsorted(a, pooled, side="right") / len(a)
+    gap -= np.searchsorted(b, pooled, side="right") / len(b)
+    return float(np.abs(gap).max())
+
+
+def total_variation(reference: Any, current: Any) -> float:
+    """Total variation distance: half the summed differences of the category shares.
+
+    From 0 to 1: the share of rows that would have to change category for the two to match,
+    which is what D is for numbers (for a 0/1 feature the two are equal).
+    """
+    before = pd.Series(reference).value_counts(normalize=True)
+    after = pd.Series(current).value_counts(normalize=True)
+    if before.empty or after.empty:
+        return math.nan
+    shares = pd.concat([before, after], axis=1).fillna(0.0)
+    return float(0.5 * (shares.iloc[:, 0] - shares.iloc[:, 1]).abs().sum())
+
+
+def noise_floor(method: str, reference_rows: int, current_rows: int, categories: int = 2) -> float:
+    """The effect size sampling noise alone exceeds with probability `NOISE_ALPHA`.
+
+    For D, the asymptotic two-sample Kolmogorov critical value (DKW). For the total variation,
+    the same bound over every set of categories (a union bound: 2^(k-1) - 1 sets for k
+    categories; with two it is D's). At 600 rows against 4,200 it is 0.07 for D (0.11 for a
+    category of 12 values), far below the default 0.3: it matters for small partitions (0.35 at
+    25 rows against 175), where noise alone moves D past 0.3. Methods without a known floor
+    get 0.
+    """
+    if method not in ("ks", "tvd"):
+        return 0.0
+    if min(reference_rows, current_rows) < 1:
+        return 1.0  # nothing to compare on one side: no effect counts
+    log_sets = math.log(2 ** (max(categories, 2) - 1) - 1) if method == "tvd" else 0.0
+    spread = 1 / reference_rows + 1 / current_rows
+    return math.sqrt(spread / 2 * (math.log(2 / NOISE_ALPHA) + log_sets))
+
+
+def _drifted(effect: float, threshold: float, floor: float) -> bool:
+    """The verdict: an effect at least as large as the threshold and as sampling noise.
+
+    A NaN effect (nothing measurable on one side) is no drift: an empty or all-null column is
+    the quarantine's business, not drift's.
+    """
+    return not math.isnan(effect) and effect >= max(threshold, floor)
+
+
+def drift_share(features: list[FeatureDrift]) -> float:
+    """The share of monitored features that drifted (0 when none is monitored)."""
+    return sum(f.drifted for f in features) / len(features) if features else 0.0
+
+
+@dataclass(frozen=True)
+class Method:
+    """An effect size drift can be judged on, as ct.yaml names it and Evidently computes it."""
+
+    name: str
+    title: str
+    stattest: str  # Evidently's registered name
+
+
+METHODS = {
+    m.name: m
+    for m in (
+        Method("ks", "K-S statistic (D)", "ct_ks_statistic"),
+        Method("tvd", "Total variation distance", "ct_total_variation"),
+        # Evidently's own effect sizes; psi and jensenshannon bin numbers into equal-width
+        # bins over both samples, so one outlier can squeeze a whole shift into one bin.
+        Method("wasserstein", "Wasserstein distance (normed)", "wasserstein"),
+        Method("psi", "PSI", "psi"),
+        Method("jensenshannon", "Jensen-Shannon distance", "jensenshannon"),
+    )
+}
+
+
+def _as_stattest(effect: Callable[[Any, Any], float]) -> Callable[..., tuple[float, bool]]:
+    def judged(
+        reference: pd.Series, current: pd.Series, _kind: Any, threshold: float
+    ) -> tuple[float, bool]:
+        # ct passes each column's threshold already raised to its noise floor.
+        value = effect(reference, current)
+        return value, _drifted(value, threshold, 0.0)
+
+    return judged
+
+
+@functools.cache
+def _register_stattests() -> None:
+    """Make ct's effect sizes Evidently stattests (once per process), so its report shows
+    what ct judged: Evidently's own `ks` and `TVD` return p-values, these the statistics."""
+    from evidently.legacy.calculations.stattests.registry import StatTest, register_stattest
+    from evidently.legacy.core import ColumnType
+
+    own = {
+        "ks": (ks_statistic, ColumnType.Numerical),
+        "tvd": (total_variation, ColumnType.Categorical),
+    }
+    for name, (effect, kind) in own.items():
+        method = METHODS[name]
+        test = StatTest(method.stattest, method.title, [kind], default_threshold=0.3)
+        register_stattest(test, _as_stattest(effect))
 
 
 def monitored(spec: ProjectSpec) -> tuple[list[str], list[str]]:
@@ -69,40 +199,88 @@ def monitored(spec: ProjectSpec) -> tuple[list[str], list[str]]:
     return [f for f in kept if f not in categorical], categorical
 
 
+def _measurable(values: pd.Series) -> pd.Series:
+    # What Evidently compares: infinities and nulls are dropped before any stattest.
+    return values.replace([np.inf, -np.inf], np.nan).dropna()
+
+
+def floors(
+    reference: pd.DataFrame, current: pd.DataFrame, columns: list[str], measure: DriftMeasure
+) -> dict[str, float]:
+    """Each column's noise floor at the rows it has on both sides."""
+    out = {}
+    for column in columns:
+        before, after = _measurable(reference[column]), _measurable(current[column])
+        categories = pd.concat([before, after]).nunique() if measure.method == "tvd" else 2
+        out[column] = noise_floor(measure.method, len(before), len(after), categories)
+    return out
+
+
 def measure_drift(
     reference: pd.DataFrame,
     current: pd.DataFrame,
     reference_partitions: list[str],
     numeric: list[str],
     categorical: list[str],
+    rules: Drift | None = None,
 ) -> tuple[DriftResult, Any]:
-    """Per-feature drift and the share of drifted features; also returns Evidently's snapshot."""
+    """Per-feature effect sizes and verdicts, the share of drifted features, and Evidently's
+    snapshot (whose report shows the same methods, scores and verdicts).
+
+    `rules`: the project's `drift` section (default: ct's defaults).
+    """
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
+    rules = rules or Drift()
+    _register_stattests()
+    kinds = {NUMERIC: (numeric, rules.numeric), CATEGORICAL: (categorical, rules.categorical)}
+    noise = {
+        kind: floors(reference, current, columns, measure)
+        for kind, (columns, measure) in kinds.items()
+    }
+    # Evidently judges each column against its threshold raised to its noise floor, as ct
+    # does, so the report and ct agree on every verdict.
+    effective = {
+        column: max(measure.threshold, noise[kind][column])
+        for kind, (columns, measure) in kinds.items()
+        for column in columns
+    }
     columns = [*numeric, *categorical]
     definition = DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
-    snapshot = Report([DataDriftPreset(columns=columns)]).run(
+    snapshot = Report(
+        [
+            DataDriftPreset(
+                columns=columns,
+                drift_share=rules.threshold,
+                num_method=METHODS[rules.numeric.method].stattest,
+                cat_method=METHODS[rules.categorical.method].stattest,
+                per_column_threshold=effective,
+            )
+        ]
+    ).run(
         Dataset.from_pandas(current[columns], data_definition=definition),
         Dataset.from_pandas(reference[columns], data_definition=definition),
     )
-    features = []
-    share = 0.0
-    for metric in snapshot.dict()["metrics"]:
-        config = metric["config"]
-        if config["type"].endswith("DriftedColumnsCount"):
-            share = float(metric["value"]["share"])
-        elif config["type"].endswith("ValueDrift"):
-            score, threshold = float(metric["value"]), float(config["threshold"])
-            features.append(
-                FeatureDrift(
-                    config["column"],
-                    config["method"],
-                    round(score, 6),
-                    threshold,
-                    _drifted(config["method"], score, threshold),
-                )
-            )
+    effects = {
+        metric["config"]["column"]: float(metric["value"])
+        for metric in snapshot.dict()["metrics"]
+        if metric["config"]["type"].endswith("ValueDrift")
+    }
+    features = [
+        FeatureDrift(
+            column,
+            kind,
+            measure.method,
+            round(effects[column], 6),
+            measure.threshold,
+            round(noise[kind][column], 6),
+            _drifted(effects[column], measure.threshold, noise[kind][column]),
+        )
+        for kind, (names, measure) in kinds.items()
+        for column in names
+    ]
+    share = drift_share(features)
     result = DriftResult(reference_partitions, len(reference), len(current), share, features)
     return result, snapshot
 

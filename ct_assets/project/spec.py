@@ -387,10 +387,18 @@ class Search(Strict):
 
 
 class Selection(Strict):
+    # Off: every feature is kept (the leak guards below still apply: they are not pruning).
     enabled: bool = True
     near_constant_share: float = Field(default=0.995, gt=0.0, le=1.0)
     max_null_share: float = Field(default=0.95, gt=0.0, le=1.0)
     top_k: int = Field(default=0, ge=0)
+    # Leak guards, on whatever `enabled` says: a feature that names the partition (constant
+    # within each partition, its holdout values seen in at most one training partition), a
+    # copy of the label, or one that alone scores at least `max_single_feature_score` (ROC AUC,
+    # or R² for regression) on the holdout is left out, with the reason.
+    max_single_feature_score: float = Field(default=0.995, gt=0.5, le=1.0)
+    # Features kept past every rule above, each with a warning of what it risks.
+    force: list[str] = []
 
 
 class Training(Strict):
@@ -403,6 +411,11 @@ class Training(Strict):
     full_retrain_every: int = Field(default=7, ge=1)
     search: Search = Search()
     selection: Selection = Selection()
+    # The windows candidates are trained on, each in partitions ending at the newest training
+    # row, plus `since_change`: the partitions since the champion's live performance broke.
+    # They compete on the same holdout: after a change the short ones win, in steady state the
+    # long one. Default: 1, 3 and `window` partitions, and since_change.
+    windows: list[int | Literal["since_change"]] | None = None
 
     @field_validator("split")
     @classmethod
@@ -423,6 +436,32 @@ class Training(Strict):
                 + "".join(did_you_mean(u, FAMILIES) for u in unknown)
             )
         return values
+
+    @model_validator(mode="after")
+    def _windows_fit(self) -> Training:
+        if self.windows is None:
+            return self
+        if not self.windows:
+            raise ValueError("windows: name at least one, e.g. [1, 3, 7, since_change]")
+        longer = [w for w in self.windows if isinstance(w, int) and not 1 <= w <= self.window]
+        if longer:
+            raise ValueError(
+                f"windows: {longer} must be between 1 and training.window ({self.window}): a "
+                "candidate trains on partitions of the training window"
+            )
+        return self
+
+    @property
+    def candidate_windows(self) -> tuple[int | str, ...]:
+        """The windows candidates compete on, in declaration order, each once."""
+        # By default 1 and 3 partitions (they recover fast from an abrupt change), the whole
+        # window (what steady state wants), and since_change.
+        declared = self.windows if self.windows is not None else (1, 3, self.window, SINCE_CHANGE)
+        sizes = [min(w, self.window) if isinstance(w, int) else w for w in declared]
+        return tuple(dict.fromkeys(sizes))
+
+
+SINCE_CHANGE = "since_change"
 
 
 class Slices(Strict):
@@ -474,13 +513,78 @@ class Quality(Strict):
     max_positive_rate: float = 0.98
     # A batch where a column is null in more than this share of rows is refused (mostly_null).
     max_null_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    # Rows breaking a row rule (out_of_range, wrong_type, duplicate_row, ...) are set aside in
+    # quarantine and the rest of the batch goes on while they are at most this share of it; one
+    # wrong row in 2,000 must not cost a day. Above it the whole file is refused.
+    max_bad_row_share: float = Field(default=0.01, ge=0.0, lt=1.0)
+    # A row equal in every column to an earlier one of its batch: set aside (refuse), or kept
+    # where data legitimately repeats (few categorical columns, times without a clock).
+    duplicate_rows: Literal["refuse", "keep"] = "refuse"
     blocking: list[str] | None = None
+
+
+class DriftMeasure(Strict):
+    """How one kind of feature is judged: an effect size (`method`) and the size that is drift.
+
+    An effect size, not a p-value: at a few hundred rows a day a test finds every harmless
+    move of the weather significant. The default 0.3 sits between what ordinary days move
+    (the KS statistic of public daily weather: up to 0.15 on most features) and what a
+    reassigned column or a unit change moves (0.34 and up); see README, Drift judged on effect size.
+    """
+
+    KIND: ClassVar[str] = ""
+    METHODS: ClassVar[tuple[str, ...]] = ()
+    # Measures that cannot exceed 1: a threshold above it would never flag.
+    BOUNDED: ClassVar[frozenset[str]] = frozenset({"ks", "tvd", "jensenshannon"})
+    method: str
+    threshold: float = Field(default=0.3, gt=0.0)
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        if value not in cls.METHODS:
+            raise ValueError(
+                f"{value!r}: {cls.KIND} features are judged by one of {', '.join(cls.METHODS)}"
+                + did_you_mean(value, cls.METHODS)
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _reachable(self) -> DriftMeasure:
+        if self.method in self.BOUNDED and self.threshold > 1:
+            raise ValueError(
+                f"threshold: {self.method} is at most 1, so {self.threshold:g} would never flag"
+            )
+        return self
+
+
+class NumericDrift(DriftMeasure):
+    # ks: the Kolmogorov-Smirnov statistic D, the largest gap between the two cumulative
+    # distributions (on ranks, without bins: one outlier cannot squeeze a shift into a bin);
+    # or Evidently's wasserstein (normed by the reference's spread), psi or jensenshannon
+    # (both over equal-width bins).
+    KIND = "numeric"
+    METHODS = ("ks", "wasserstein", "psi", "jensenshannon")
+    method: str = "ks"
+
+
+class CategoricalDrift(DriftMeasure):
+    # tvd: the total variation distance, the share of rows that would have to change category
+    # (what D is for numbers); or Evidently's psi or jensenshannon.
+    KIND = "categorical"
+    METHODS = ("tvd", "psi", "jensenshannon")
+    method: str = "tvd"
 
 
 class Drift(Strict):
     # Columns (features) left out of drift: e.g. a day of week, constant in a daily partition.
     exclude: list[str] = []
+    # The share of monitored features that drift at which a partition is flagged.
     threshold: float = Field(default=0.5, gt=0.0, le=1.0)
+    # Per kind of feature, what drift is; a feature drifts when its effect size reaches the
+    # threshold and the noise of the partition's size (see ct_assets/ml/drift.py).
+    numeric: NumericDrift = NumericDrift()
+    categorical: CategoricalDrift = CategoricalDrift()
     # A feature whose rank correlation with some other feature moved by at least this much is
     # reported as a likely upstream change of meaning, even when its own distribution holds.
     correlation_threshold: float = Field(default=0.3, gt=0.0, le=2.0)
@@ -574,11 +678,40 @@ class Rollback(Strict):
     min_partitions: int = Field(default=1, ge=1)
     min_requests: int = Field(default=200, ge=1)
     baking: Baking = Baking()
+    # A champion whose first live partitions miss its holdout figure by more than
+    # `policy.evaluation_gap` goes back to the one it replaced when that one did better on the
+    # same rows, by any amount: the evaluation that promoted it did not predict production.
+    on_evaluation_gap: bool = True
 
 
 class Policy(Strict):
     retrain: Retrain = Retrain()
     rollback: Rollback = Rollback()
+    # How far a champion's live metric on its first live partitions (its baking period) may
+    # fall short of its holdout figure before the evaluation is judged not to predict live (a
+    # number, or "10%" of the holdout figure): a failed check, an alert naming the likely
+    # cause, and by `rollback.on_evaluation_gap` a rollback.
+    evaluation_gap: Threshold = Threshold(value=0.05)
+    # A label rate (binary) or mean (regression) that moved this far from the champion's
+    # training rows is flagged as a prior shift: Cohen's h for a rate, the difference in
+    # training standard deviations for a mean (0.2 is a small effect in both).
+    label_shift: float = Field(default=0.2, gt=0.0)
+
+
+def with_task_margins(policy: dict[str, Any]) -> dict[str, Any]:
+    """A regression project's policy, its undeclared margins as shares of the baseline."""
+    retrain = dict(policy.get("retrain") or {})
+    rollback = dict(policy.get("rollback") or {})
+    retrain.setdefault("performance_margin", "5%")
+    rollback.setdefault("margin", "2%")
+    out = {**policy, "retrain": retrain, "rollback": rollback}
+    out.setdefault("evaluation_gap", "10%")
+    return out
+
+
+def default_policy(task: str) -> Policy:
+    """The policy in force for a task when ct.yaml declares none."""
+    return Policy.model_validate(with_task_margins({}) if task == REGRESSION else {})
 
 
 class _Secretless(Strict):
@@ -710,12 +843,7 @@ class ProjectSpec(Strict):
             return data
         if data["task"].get("type") != REGRESSION:
             return data
-        policy = dict(data.get("policy") or {})
-        retrain = dict(policy.get("retrain") or {})
-        rollback = dict(policy.get("rollback") or {})
-        retrain.setdefault("performance_margin", "5%")
-        rollback.setdefault("margin", "2%")
-        return {**data, "policy": {**policy, "retrain": retrain, "rollback": rollback}}
+        return {**data, "policy": with_task_margins(data.get("policy") or {})}
 
     @model_validator(mode="after")
     def _consistent(self) -> ProjectSpec:
@@ -814,6 +942,12 @@ class ProjectSpec(Strict):
         if self.quality.blocking is not None:
             return frozenset(self.quality.blocking)
         return frozenset({"uniqueness", self.dimensions[-1]})
+
+    @property
+    def calendar_features(self) -> tuple[str, ...]:
+        """Features read off the calendar (an hour, a day of week): with partitions by time,
+        they can name a partition instead of carrying a pattern."""
+        return tuple(t.name for t in self.features.transforms if isinstance(t, Hour | DayOfWeek))
 
     @property
     def drift_excluded(self) -> dict[str, str]:
@@ -1002,6 +1136,13 @@ def _check_rest(spec: ProjectSpec) -> None:
         raise ValueError(
             f"drift.exclude: {unknown_drift} are not features; features: {', '.join(names)}"
         )
+    forced = spec.training.selection.force
+    for i, name in enumerate(forced):
+        if name not in names:
+            raise ValueError(
+                f"training.selection.force[{i}]: {name!r} is not a feature"
+                f"{did_you_mean(name, names)}; features: {', '.join(spec.feature_names)}"
+            )
 
 
 __all__ = [
