@@ -36,6 +36,14 @@ STAGES = (
 # A retrain: the window, candidates, evaluation and decision of one partition.
 RETRAIN = (TRAINING_WINDOW, CANDIDATE_MODELS, MODEL_EVALUATIONS, PRODUCTION_MODEL)
 
+# champion_performance's checks: the live metric against its baseline, the holdout against
+# the first live partitions, the label rate against the training rows.
+LIVE_CHECK = "champion_holds_live"
+GAP_CHECK = "holdout_predicts_live"
+LABEL_SHIFT_CHECK = "label_rate_holds"
+# served_performance's: the champion's served answers against its holdout figure.
+SERVED_GAP_CHECK = "holdout_predicts_served"
+
 SCHEMA_CHECK = "events_match_schema"
 DRIFT_CHECK = "drift_share_below_threshold"
 PROMOTION_GATE = "promotion_gate"

@@ -6,10 +6,13 @@ features, candidates, the decision, and the champion after it with its holdout m
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import dagster as dg
 
+from ct_assets.ml.live import GAP_EXCEEDED, LABEL_SHIFTED, LIVE_DEGRADED
+from ct_assets.ml.vocabulary import METRIC
 from ct_assets.names import (
     CANDIDATE_MODELS,
     CHAMPION_PERFORMANCE,
@@ -57,12 +60,19 @@ def partition_row(
         "partition": partition,
         "batches": len(_ids(raw.get("batch_ids"))),
         "rows": None if validated is None else validated.get("dagster/row_count"),
+        # Every row delivered for the partition: validated (rows) + set aside + refused whole.
+        "rows_delivered": None if validated is None else validated.get("rows_delivered"),
+        "rows_set_aside": None if validated is None else validated.get("rows_set_aside"),
+        "rows_refused": None if validated is None else validated.get("rows_refused"),
         "quarantined": [
             {
                 "batch_id": q["batch_id"],
                 "file": q.get("file"),
                 "rules": q.get("rules", []),
                 "reason": q.get("reason", ""),
+                # refused (the whole file) or set_aside (some rows; the rest went on)
+                "kind": q.get("kind", "refused"),
+                "rows_set_aside": q.get("rows_set_aside"),
             }
             for q in quarantined
         ],
@@ -75,11 +85,65 @@ def partition_row(
         "reason": None if decision is None else decision.get("reason"),
         "champion": None if decision is None else decision.get("champion_after"),
         f"champion_{metric}": champion_metric,
-        # The champion as it stood before this partition's retrain, scored on its rows.
+        # The champion as it stood before this partition's retrain, scored on its rows, its
+        # holdout figure at promotion, and the live checks' verdicts (True: failed).
         "live_champion": live.get("champion_version"),
-        f"live_{metric}": None if live_value is None or live_value != live_value else live_value,
+        f"live_{metric}": _number(live_value),
+        f"live_baseline_{metric}": _number(live.get(f"baseline_{metric}")),
+        "live_degraded": live.get(LIVE_DEGRADED),
+        "evaluation_gap_exceeded": live.get(GAP_EXCEEDED),
+        "label_shifted": live.get(LABEL_SHIFTED),
+        "window": None if candidates is None else candidates.get("winner"),
         "retrain_trigger": retrain_trigger(instance, partition),
     }
+
+
+def _number(value: Any) -> float | None:
+    """A figure as a float; None where it is missing or NaN (JSON has no NaN)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def champions(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
+    """Per champion, in the order they served: its holdout figure at promotion against its live
+    figures on the partitions it scored (the first one, and all of them), and the verdict on
+    the evaluation that promoted it."""
+    out: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        version, live = row.get("live_champion"), row.get(f"live_{metric}")
+        if version in (None, "none") or live is None:
+            continue
+        entry = out.setdefault(
+            str(version),
+            {
+                "version": str(version),
+                "holdout": row.get(f"live_baseline_{metric}"),
+                "first_live_partition": row["partition"],
+                "first_live": live,
+                "partitions": 0,
+                "live_values": [],
+                "evaluation_gap_exceeded": False,
+                "live_degraded_partitions": [],
+            },
+        )
+        entry["partitions"] += 1
+        entry["live_values"].append(live)
+        entry["evaluation_gap_exceeded"] |= bool(row.get("evaluation_gap_exceeded"))
+        if row.get("live_degraded"):
+            entry["live_degraded_partitions"].append(row["partition"])
+    for entry in out.values():
+        values = entry.pop("live_values")
+        entry["live_mean"] = round(sum(values) / len(values), 6)
+        holdout = entry["holdout"]
+        entry["first_gap"] = (
+            None
+            if holdout is None
+            else round(float(METRIC[metric].improvement(holdout, entry["first_live"])), 6)
+        )
+    return list(out.values())
 
 
 def retrain_trigger(instance: dg.DagsterInstance, partition: str) -> str | None:

@@ -9,6 +9,8 @@ Layout under `base_dir` (a folder or `s3://bucket/prefix`):
   seen in the landing folder belongs, so that a partition's run finds its files from one listing
   instead of reading every file that ever landed;
 - `quarantine/<batch id>/<file>` and `reason.json`: refused batches, with why;
+- `quarantine/<batch id>/set_aside.csv` and `set_aside.json`: the rows an accepted batch set
+  aside (as delivered, with their lines and rules), with why;
 - `quarantine/_readmitted/<batch id>-<time>/`: records of batches later re-admitted.
 
 Publishing works the same on a disk and on an object store, which has no rename: the batch's
@@ -64,7 +66,11 @@ PROGRESS = "progress.json"
 LANDED = "landed"
 INTENT = "intent.json"
 REASON = "reason.json"
+SET_ASIDE = "set_aside.json"
+SET_ASIDE_ROWS = "set_aside.csv"
 READMITTED = "_readmitted"
+# When a record was written: the one field two writes of the same judgment differ in.
+STAMP = "quarantined_at"
 
 
 def _json(record: dict[str, Any]) -> bytes:
@@ -217,49 +223,96 @@ class BatchStore(ArtifactStore):
         records = listing(self._index(partition), "*.json")
         return [json.loads(read_bytes(p, small=True)) for p in records]
 
+    @staticmethod
+    def _record(manifest: dict[str, Any], reason: dict[str, Any]) -> dict[str, Any]:
+        return json.loads(
+            _json(
+                {
+                    **reason,
+                    "batch_id": manifest["batch_id"],
+                    "sha256": manifest["sha256"],
+                    # Manifests read back from Parquet carry arrays; a record stays plain JSON.
+                    "partitions": [str(p) for p in manifest["partitions"]],
+                    "raw_path": manifest["raw_path"],
+                }
+            )
+        )
+
+    @staticmethod
+    def _holds(path: Location, record: dict[str, Any]) -> bool:
+        """`path` already holds `record` (but for when it was written).
+
+        A batch whose events span two partitions is judged by each partition's run, the same
+        way: the second run leaves the first's record as it was.
+        """
+        kept = read_json(path)
+        return kept is not None and {k: v for k, v in kept.items() if k != STAMP} == record
+
     def quarantine(self, manifest: dict[str, Any], reason: dict[str, Any]) -> Location:
         """Put a copy of a refused batch and why it was refused where people can find it.
 
         The reason is written last: a batch is in quarantine once its reason is there.
         """
         held = self.quarantine_root / manifest["batch_id"]
+        record = self._record(manifest, {"kind": "refused", **reason})
+        if self._holds(held / REASON, record):
+            return held
+        # Refused whole, the batch holds every row: rows it once set aside are in the copy.
+        for name in (SET_ASIDE, SET_ASIDE_ROWS):
+            remove(held / name)
         write_object(held / manifest["file_name"], self.read_batch(manifest))
-        record = {
-            **reason,
-            "batch_id": manifest["batch_id"],
-            "sha256": manifest["sha256"],
-            # Manifests read back from Parquet carry arrays; the record must stay plain JSON.
-            "partitions": [str(p) for p in manifest["partitions"]],
-            "raw_path": manifest["raw_path"],
-            "quarantined_at": datetime.now(UTC).isoformat(),
-        }
-        write_object(held / REASON, _json(record))
+        write_object(held / REASON, _json({**record, STAMP: datetime.now(UTC).isoformat()}))
         return held
 
+    def set_aside(
+        self, manifest: dict[str, Any], reason: dict[str, Any], rows: bytes
+    ) -> tuple[Location, bool]:
+        """Keep the rows an accepted batch set aside (`rows`: a CSV of them as delivered, with
+        their lines and rules) and why, beside the refused batches.
+
+        Returns where, and whether a refusal of the batch was released for it (the batch is
+        accepted now). The record is written last, as a refusal's reason is.
+        """
+        held = self.quarantine_root / manifest["batch_id"]
+        released = self.release(manifest["batch_id"], (REASON,))
+        record = self._record(manifest, {"kind": "set_aside", **reason})
+        if not self._holds(held / SET_ASIDE, record):
+            write_object(held / SET_ASIDE_ROWS, rows)
+            write_object(held / SET_ASIDE, _json({**record, STAMP: datetime.now(UTC).isoformat()}))
+        return held, released
+
     def all_quarantined(self) -> list[dict[str, Any]]:
-        """Every batch currently held in quarantine."""
-        reasons = listing(self.quarantine_root, f"[!_.]*/{REASON}")
-        records = [json.loads(read_bytes(p, small=True)) for p in reasons]
-        return sorted(records, key=lambda r: (r["partitions"], r["batch_id"]))
+        """Every batch currently held in quarantine: refused whole (`kind` refused) or with
+        rows set aside (`kind` set_aside)."""
+        found = listing(self.quarantine_root, "[!_.]*/*.json")
+        records = [
+            json.loads(read_bytes(p, small=True)) for p in found if p.name in (REASON, SET_ASIDE)
+        ]
+        for record in records:
+            record.setdefault("kind", "refused")  # recorded before rows could be set aside
+        return sorted(records, key=lambda r: (r["partitions"], r["batch_id"], r["kind"]))
 
     def quarantined(self, partition: str) -> list[dict[str, Any]]:
         return [r for r in self.all_quarantined() if partition in r["partitions"]]
 
-    def release(self, batch_id: str) -> bool:
-        """Move a batch that now passes out of quarantine, keeping its record for the audit.
+    def release(self, batch_id: str, records: tuple[str, ...] = (REASON, SET_ASIDE)) -> bool:
+        """Move a batch that now passes (or sets nothing aside) out of quarantine, keeping its
+        record for the audit; `records` says which kinds of record to release.
 
-        The record is copied to `_readmitted/` before the reason goes: a crash in between leaves
-        the batch still held, never neither.
+        The record is copied to `_readmitted/` before it goes: a crash in between leaves the
+        batch still held, never neither.
         """
         held = self.quarantine_root / batch_id
-        reason = read_json(held / REASON)
-        if reason is None:
+        entries = listing(held)
+        found = [e for e in entries if e.name in records]
+        if not found:
             return False
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         released = self.quarantine_root / READMITTED / f"{batch_id}-{stamp}"
-        for entry in listing(held):
+        for entry in entries:
             write_object(released / entry.name, read_bytes(entry))
-        remove(held / REASON)
+        for entry in found:
+            remove(entry)
         for entry in listing(held):
             remove(entry)
         return True

@@ -18,6 +18,7 @@ from ct_assets.observe import latest_metadata
 from ct_assets.partitions import partition_key_of
 from ct_assets.project.load import PROJECT_FILE, read_spec
 from ct_assets.project.spec import ProjectSpec
+from ct_assets.validated import attribute, placer
 from tests.conftest import EAGER_GATES, EXAMPLES, START, Deployment
 
 # Raw and validated only, where a test watches nothing later (`key:raw_batches+` is every stage
@@ -176,3 +177,55 @@ def test_a_late_day_never_takes_the_champion_from_a_newer_decision(project: Depl
     assert decision is not None and decision["decision"] == "keep champion"
     assert "late data is recorded, not promoted" in str(decision["reason"])
     assert project.resource("mlflow").champion_version() == champion
+
+
+def test_each_row_is_counted_in_one_partition_of_its_batch() -> None:
+    day = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC))
+    next_day = (day[1], datetime(2026, 1, 3, tzinfo=UTC))
+    windows = {"2026-01-01": day, "2026-01-02": next_day}
+    times = pd.Series(
+        pd.to_datetime(
+            ["2026-01-01T05:00:00Z", "2026-01-02T05:00:00Z", None, "2025-12-31T23:00:00Z"],
+            utc=True,
+        )
+    )
+    # Its own event time's partition; with none readable, or one outside the batch's, its first.
+    assert attribute(times, windows).tolist() == [
+        "2026-01-01",
+        "2026-01-02",
+        "2026-01-01",
+        "2026-01-01",
+    ]
+    assert placer(windows)(times).tolist() == [True, True, False, False]
+
+
+def test_a_file_spanning_two_days_sets_its_bad_rows_aside_once_and_loses_no_row(
+    energy: Deployment,
+) -> None:
+    first, second = energy.source.day(0), energy.source.day(1)
+    both = pd.concat([first.tail(500), second.head(700)], ignore_index=True)
+    both = both.astype({"timestamp": object})
+    both.loc[10, "humidity_pct"] = 140.0  # a reading of day 0 out of range
+    both.loc[600, "humidity_pct"] = -5.0  # and one of day 1
+    both.loc[650, "timestamp"] = ""  # a reading of no time: counted in the batch's first day
+    energy.drop_day(0, both, name="export_mixed.csv")
+    store = energy.resource("batch_store")
+    counted = []
+    for index in range(2):
+        assert energy.materialize(energy.partition(index), INGEST).success
+        # Each day's run judges the whole batch alike: one record, written once.
+        (record,) = store.all_quarantined()
+        if index == 0:
+            written = record
+        assert record == written
+        validated = latest_metadata(energy.instance, VALIDATED_BATCHES, energy.partition(index))
+        assert validated is not None
+        counted.append(
+            [validated[k] for k in ("rows_delivered", "rows_validated", "rows_set_aside")]
+        )
+    assert counted == [[501, 499, 2], [699, 698, 1]]
+    assert sum(c[0] for c in counted) == len(both)
+    assert written["kind"] == "set_aside" and written["rows_set_aside"] == 3
+    assert sorted(written["rules"]) == ["no_event_time", "out_of_range"]
+    table = pd.read_csv(store.quarantine_root / written["batch_id"] / "set_aside.csv", dtype=str)
+    assert table["ct_line"].tolist() == ["12", "602", "652"]

@@ -21,7 +21,7 @@ from ct_assets.ingest.parsing import check_file
 from ct_assets.project.infer import InitOptions, Sample, infer_project
 from ct_assets.project.load import read_spec
 from ct_assets.project.sample import read_sample
-from ct_assets.project.spec import ProjectSpec
+from ct_assets.project.spec import ProjectSpec, Training, default_policy
 
 N = 240
 DAYS = 10
@@ -130,7 +130,8 @@ def test_epoch_numbers_named_like_times_are_event_times(
     assert spec.dataset.time == name
     assert raw["partitions"]["start"] == "2026-03-01"
     ops = {(t.op, t.name) for t in spec.features.transforms}
-    assert ops == {("hour", f"{name}_hour"), ("day_of_week", f"{name}_day_of_week")}
+    # No day of week: in a window of daily partitions it names the day (see below).
+    assert ops == {("hour", f"{name}_hour")}
 
 
 @pytest.mark.parametrize(
@@ -149,7 +150,8 @@ def test_dates_as_exports_write_them_are_event_times_with_their_format(
     assert column(raw, "event_time") == {"type": "datetime", "format": written_as}
     assert spec.dataset.time == "event_time"
     assert spec.partitions.start == "2026-03-25"
-    assert check_file(path, spec).ok
+    checked = check_file(path, spec)
+    assert checked.ok and checked.set_aside is None, checked.reason()
 
 
 def test_a_date_that_fits_both_orders_is_month_first_and_says_so(tmp_path: Path) -> None:
@@ -169,8 +171,59 @@ def test_iso_times_date_only_get_no_hour_transform(tmp_path: Path) -> None:
     out = tmp_path / "p"
     assert init(write(tmp_path, frame), out) == 0
     spec, _ = written(out)
-    assert [t.op for t in spec.features.transforms] == ["day_of_week"]
+    assert [t.op for t in spec.features.transforms] == []
     assert spec.partitions.start == "2026-03-01"
+
+
+def test_no_day_of_week_is_proposed_and_the_review_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "p"
+    assert init(write(tmp_path, base(amount=np.linspace(1, 50, N))), out) == 0
+    spec, _ = written(out)
+    assert "day_of_week" not in {t.op for t in spec.features.transforms}
+    printed = capsys.readouterr().out
+    assert "no day of week of the event time is proposed" in printed
+    assert "names the day a row is from" in comments(out)
+    # The window it reasons about is the one written.
+    assert spec.training.window < 21
+
+
+def test_the_policy_in_force_is_written_with_the_windows_and_families(tmp_path: Path) -> None:
+    out = tmp_path / "p"
+    assert init(write(tmp_path, base(amount=np.linspace(1, 50, N))), out) == 0
+    spec, raw = written(out)
+    # Written, and the same as what ct would apply if it were not.
+    assert set(raw["policy"]) >= {"retrain", "evaluation_gap", "rollback", "label_shift"}
+    assert spec.policy == default_policy(spec.task.type)
+    assert raw["policy"]["retrain"]["triggers"] == ["every_partition"]
+    assert raw["training"]["windows"] == [1, 3, 7, "since_change"]
+    assert spec.training.families == list(Training().families)
+    text = comments(out)
+    assert "evaluation_gap" in text and "rollback.on_evaluation_gap" in text
+
+
+def test_a_regression_project_writes_its_margins_as_shares(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    frame = base(amount=np.linspace(1, 50, N))
+    frame["label"] = rng.normal(50, 10, N).round(3)
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, raw = written(out)
+    assert spec.task.type == "regression"
+    assert raw["policy"]["evaluation_gap"] == "10%"
+    assert raw["policy"]["retrain"]["performance_margin"] == "5%"
+    assert spec.policy == default_policy("regression")
+
+
+def test_a_copy_of_the_label_is_not_a_feature(tmp_path: Path) -> None:
+    frame = base(amount=np.linspace(1, 50, N))
+    frame["outcome_flag"] = frame["label"]
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, _ = written(out)
+    assert "outcome_flag" not in spec.features.columns
+    assert "equal to the label label in every row of the sample" in comments(out)
 
 
 def test_low_cardinality_text_is_a_category_high_cardinality_text_is_left_out(
@@ -234,6 +287,83 @@ def test_no_column_gets_the_sample_extremes_as_bounds(tmp_path: Path) -> None:
     for declared in spec.dataset.columns.values():
         assert declared.checks.le is None
     assert "exact min and max refuse the next day's" in comments(out)
+
+
+def test_ge_0_only_where_the_name_or_whole_numbers_say_a_count_or_an_amount(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(14)
+    frame = base(
+        price=rng.gamma(2.0, 10.0, N).round(2),  # named: an amount
+        num_orders=rng.integers(3, 9, N),  # named: a count (and whole numbers)
+        visitors=rng.integers(0, 50, N),  # whole numbers, none negative: a count
+        temperature=rng.normal(20.0, 3.0, N).round(2),  # continuous, none negative here
+        net_change=rng.integers(1, 9, N),  # whole, but named as what may go either way
+    )
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, raw = written(out)
+    assert frame["temperature"].min() > 0
+    assert {n for n, c in spec.dataset.columns.items() if c.checks.ge is not None} == {
+        "price",
+        "num_orders",
+        "visitors",
+    }
+    assert "checks" not in column(raw, "temperature") and "checks" not in column(raw, "net_change")
+    said = comments(out)
+    assert "ge: 0 guessed: the name says a count or an amount (price)" in said
+    assert "ge: 0 guessed: whole numbers, none negative: a count" in said
+    assert "none negative in the sample, but neither its name nor its values say" in said
+    # The review notes name every guessed bound.
+    printed = capsys.readouterr().out
+    assert "ge: 0 was guessed for price, num_orders, visitors" in printed
+
+
+@pytest.mark.parametrize("kind", ["float", "int"])
+def test_a_regression_label_never_gets_a_bound(tmp_path: Path, kind: str) -> None:
+    # A day without a negative label says nothing of tomorrow: a -0.26 must not refuse a day.
+    rng = np.random.default_rng(15)
+    target = rng.gamma(3.0, 2.0, N)
+    frame = base(amount=rng.gamma(2.0, 10.0, N)).drop(columns="label")
+    frame["y"] = target.round(2) if kind == "float" else target.round().astype(int)
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, raw = written(out)
+    assert spec.task.type == "regression" and spec.dataset.label == "y"
+    assert column(raw, "y") == {"type": kind}
+    assert "the label: no bounds" in comments(out)
+
+
+def test_a_sample_that_repeats_rows_keeps_repeated_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Dates without a clock and two categories: the same row comes twice, legitimately.
+    rng = np.random.default_rng(16)
+    frame = pd.DataFrame(
+        {
+            "day": pd.Timestamp("2026-03-01") + pd.to_timedelta(rng.integers(0, 9, N), unit="D"),
+            "store": rng.choice(["north", "south"], N),
+            "promo": rng.choice(["yes", "no"], N),
+            "label": rng.integers(0, 2, N),
+        }
+    )
+    frame["day"] = frame["day"].dt.strftime("%Y-%m-%d")
+    path = write(tmp_path, frame)
+    out = tmp_path / "p"
+    assert init(path, out) == 0
+    spec, raw = written(out)
+    repeated = int(frame.duplicated().sum())
+    assert repeated > 0 and raw["quality"]["duplicate_rows"] == "keep"
+    assert spec.quality.duplicate_rows == "keep"
+    assert f"keep: {repeated:,} rows of the sample repeat an earlier one" in comments(out)
+    assert "quality.duplicate_rows is keep" in capsys.readouterr().out
+    # The sample it came from is accepted whole, repeated rows included.
+    outcome = check_file(path, spec)
+    assert outcome.ok and outcome.set_aside is None and outcome.frame is not None
+    assert len(outcome.frame) == N
+    # A sample without repeated rows leaves the default (refuse) alone.
+    assert init(write(tmp_path, base(amount=np.linspace(1, 50, N)), "b.csv"), tmp_path / "q") == 0
+    assert "quality" not in written(tmp_path / "q")[1]
 
 
 def test_repeating_id_is_the_entity_unique_id_the_event_id(
@@ -389,7 +519,7 @@ def test_names_of_transforms_do_not_clash_with_columns(tmp_path: Path) -> None:
     assert init(write(tmp_path, frame), out) == 0
     spec, _ = written(out)
     names = [t.name for t in spec.features.transforms]
-    assert names == ["event_time_hour_2", "event_time_day_of_week"]
+    assert names == ["event_time_hour_2"]
 
 
 def test_flags_decide_what_the_sample_does_not(tmp_path: Path) -> None:
@@ -601,7 +731,7 @@ def test_the_generated_project_validates_the_sample_it_came_from(tmp_path: Path,
     assert init(path, out) == 0
     spec = read_spec(out / "ct.yaml")
     outcome = check_file(path, spec)
-    assert outcome.ok, outcome.reason()
+    assert outcome.ok and outcome.set_aside is None, outcome.reason()
 
 
 def test_the_jsonl_reader_reads_records_as_text(tmp_path: Path) -> None:
@@ -633,7 +763,7 @@ def test_missing_values_written_as_text_are_nulls_and_the_sample_validates(
     assert column(raw, "amount")["nullable"] is True
     # The validator reads the same tokens as missing in a numeric column.
     outcome = check_file(path, read_spec(out / "ct.yaml"))
-    assert outcome.ok, outcome.reason()
+    assert outcome.ok and outcome.set_aside is None, outcome.reason()
     assert outcome.frame is not None and outcome.frame["amount"].isna().sum() == N // 2
 
 
@@ -693,4 +823,4 @@ def test_the_generated_project_validates_samples_of_every_time_encoding(
     spec = read_spec(out / "ct.yaml")
     assert spec.dataset.time == "ts" and spec.dataset.entity == "device_id"
     outcome = check_file(path, spec)
-    assert outcome.ok, outcome.reason()
+    assert outcome.ok and outcome.set_aside is None, outcome.reason()

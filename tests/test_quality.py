@@ -147,6 +147,17 @@ def test_volume_validity_and_timeliness_thresholds(
     assert not timely.passed and timely.measured["future_events"] > 0
 
 
+def test_validity_counts_rows_set_aside_as_not_valid(events: pd.DataFrame) -> None:
+    arrived = datetime(2026, 1, 2, 6, tzinfo=UTC)
+    few = by_name(measure_quality(events, 0, arrived, [], SHOP, set_aside_rows=2))["validity"]
+    assert few.passed and few.measured["set_aside_rows"] == 2
+    assert few.measured["valid_row_share"] == round(400 / 402, 4)
+    assert "2 set aside, 0 in refused batches" in few.summary
+    # Set aside or refused, a row not valid is not valid: both count against the share.
+    many = by_name(measure_quality(events, 10, arrived, [], SHOP, set_aside_rows=20))["validity"]
+    assert not many.passed and many.measured["valid_row_share"] == round(400 / 430, 4)
+
+
 def test_thresholds_come_from_the_declared_quality_section(events: pd.DataFrame) -> None:
     late = datetime(2026, 1, 5, tzinfo=UTC)
     patient = SHOP.model_copy(

@@ -8,18 +8,32 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
+import numpy as np
+import pandas as pd
 import pytest
 from rich.console import Console
 
 from ct_assets.cli import main
 from ct_assets.cli.context import resources_of
 from ct_assets.cli.quarantine import readmit
-from ct_assets.names import PRODUCTION_MODEL, RAW_BATCHES, VALIDATED_BATCHES
-from ct_assets.observe import latest_metadata
+from ct_assets.definitions import build_definitions
+from ct_assets.ml.frames import ROW_ID
+from ct_assets.names import (
+    PRODUCTION_MODEL,
+    RAW_BATCHES,
+    SCHEMA_CHECK,
+    VALIDATED_BATCHES,
+    quality_check_name,
+)
+from ct_assets.observe import latest_check, latest_check_passed, latest_metadata
+from ct_assets.project.load import load_project
 from resources.storage import BatchStore
-from tests.conftest import REPOSITORY, Deployment, write_project
+from tests.conftest import REPOSITORY, START, Deployment, deploy, write_project
 
 CT = str(Path(sys.executable).with_name("ct"))
+# Raw and validated only: these tests watch nothing later.
+INGEST = f'key:"{RAW_BATCHES}" or key:"{VALIDATED_BATCHES}"'
 
 
 def batch_store(project: Deployment) -> BatchStore:
@@ -155,3 +169,130 @@ def test_list_reads_the_quarantine_the_production_environment_names(tmp_path: Pa
     assert "1 quarantined batch" in listed.stdout and "b-prod" in listed.stdout
     shown = subprocess.run([*ct, "show", "b-prod"], env=env, capture_output=True, text=True)
     assert json.loads(shown.stdout)["rules"] == ["schema"]
+
+
+def test_one_reading_out_of_range_in_two_thousand_is_set_aside_counted_and_readmitted(
+    tmp_path: Path,
+    dagster_instance: dg.DagsterInstance,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "250")
+    energy = deploy(tmp_path, dagster_instance, "energy", rows_per_day=2000)
+    day = energy.source.day(0)
+    day.loc[1234, "humidity_pct"] = 140.0  # 0.05% of the batch
+    energy.drop_day(0, day)
+    partition = energy.partition(0)
+    assert energy.materialize(partition, INGEST).success
+    validated = latest_metadata(energy.instance, VALIDATED_BATCHES, partition)
+    assert validated is not None
+    counts = {k: validated[k] for k in ("rows_delivered", "rows_validated", "rows_set_aside")}
+    assert counts == {"rows_delivered": 2000, "rows_validated": 1999, "rows_set_aside": 1}
+    assert validated["rows_refused"] == 0 and validated["dagster/row_count"] == 1999
+    assert latest_check_passed(energy.instance, VALIDATED_BATCHES, SCHEMA_CHECK, partition)
+    validity = latest_check(
+        energy.instance, VALIDATED_BATCHES, quality_check_name("validity"), partition
+    )
+    assert validity is not None and validity["passed"]
+    assert "1 set aside" in validity["description"]
+    # Derived row ids still number the rows as delivered: the set-aside one has none.
+    events = pd.read_parquet(energy.data_dir / VALIDATED_BATCHES / f"{partition}.parquet")
+    numbers = {int(i.rsplit(":", 1)[1]) for i in events[ROW_ID]}
+    assert 1234 not in numbers and numbers == set(range(2000)) - {1234}
+
+    store = batch_store(energy)
+    (record,) = store.all_quarantined()
+    assert (record["kind"], record["rules"], record["rows_set_aside"]) == (
+        "set_aside",
+        ["out_of_range"],
+        1,
+    )
+    (failure,) = record["failures"]
+    assert (failure["column"], failure["lines"], failure["unit"]) == (
+        "humidity_pct",
+        [1236],
+        "line",
+    )
+    rows = pd.read_csv(store.quarantine_root / record["batch_id"] / "set_aside.csv", dtype=str)
+    assert rows[["ct_line", "ct_rules", "ct_columns", "humidity_pct"]].values.tolist() == [
+        ["1236", "out_of_range", "humidity_pct", "140.0"]
+    ]
+    # A run of the same partition again judges the batch the same: the record is left as it was.
+    assert energy.materialize(partition, INGEST).success
+    assert store.all_quarantined() == [record]
+
+    ct = ["--project", str(energy.root)]
+    capsys.readouterr()
+    assert main(["quarantine", *ct, "list"]) == 0
+    listed = capsys.readouterr().out
+    assert record["batch_id"] in listed and "set aside" in listed and "1 of 2000" in listed
+    assert main(["status", "--json", *ct]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["partitions"]
+    assert (row["rows_delivered"], row["rows"], row["rows_set_aside"], row["rows_refused"]) == (
+        2000,
+        1999,
+        1,
+        0,
+    )
+    assert [(q["kind"], q["rules"]) for q in row["quarantined"]] == [
+        ("set_aside", ["out_of_range"])
+    ]
+
+    # Unchanged rules: the row is still set aside and nothing is re-run.
+    assert main(["quarantine", *ct, "readmit", record["batch_id"]]) == 1
+    assert "still set aside" in capsys.readouterr().out
+    # The meters are right after all: the row is re-admitted with the rest of its batch.
+    energy.reconfigure({"dataset": {"columns": {"humidity_pct": {"checks": {"le": 150}}}}})
+    assert main(["quarantine", *ct, "readmit", record["batch_id"]]) == 0
+    assert batch_store(energy).all_quarantined() == []
+    validated = latest_metadata(energy.instance, VALIDATED_BATCHES, partition)
+    assert validated is not None and validated["dagster/row_count"] == 2000
+    assert validated["rows_set_aside"] == 0
+    assert validated["readmitted_batch_ids"] == record["batch_id"]
+    released = store.quarantine_root / "_readmitted"
+    assert len(list(released.glob(f"{record['batch_id']}-*/set_aside.json"))) == 1
+
+
+def sales(day: int, rows: int, seed: int) -> pd.DataFrame:
+    """A regression feed: a day of sales whose margin is now and then a small loss."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp(START, tz="UTC") + pd.Timedelta(days=day)
+    times = start + pd.to_timedelta(np.sort(rng.integers(0, 86_400, rows)), unit="s")
+    return pd.DataFrame(
+        {
+            "event_time": times.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "amount": rng.gamma(2.0, 20.0, rows).round(2),
+            "temperature": rng.normal(18.0, 2.0, rows).round(2),
+            "margin": rng.gamma(4.0, 1.5, rows).round(2),
+        }
+    )
+
+
+def test_rare_negative_labels_cost_no_day_of_a_project_ct_init_wrote(
+    tmp_path: Path, dagster_instance: dg.DagsterInstance
+) -> None:
+    # ct init sees no negative margin (nor temperature) in day 0 ...
+    sample = sales(0, 2000, seed=0)
+    assert (sample["margin"] > 0).all() and (sample["temperature"] > 0).all()
+    sample.to_csv(tmp_path / "sample.csv", index=False)
+    root = tmp_path / "shop-margins"
+    init = ["init", "--from", str(tmp_path / "sample.csv"), "--label", "margin"]
+    assert main([*init, "--out", str(root)]) == 0
+    project = load_project(root, environ={})
+    assert project.spec.task.type == "regression"
+    assert project.spec.column("margin").checks.ge is None
+    assert project.spec.column("temperature").checks.ge is None
+    deployment = Deployment(project, build_definitions(project), dagster_instance, None)
+    # ... and the next days each bring one small loss in 2,000 rows (and a frosty morning).
+    store = batch_store(deployment)
+    for day in range(1, 6):
+        frame = sales(day, 2000, seed=day)
+        frame.loc[day * 100, "margin"] = -0.26
+        frame.loc[day * 100 + 1, "temperature"] = -1.5
+        frame.to_csv(deployment.landing / f"sales_{deployment.partition(day)}.csv", index=False)
+        assert deployment.materialize(deployment.partition(day), INGEST).success
+        validated = latest_metadata(dagster_instance, VALIDATED_BATCHES, deployment.partition(day))
+        assert validated is not None
+        assert (validated["rows_validated"], validated["rows_set_aside"]) == (2000, 0)
+        assert validated["rows_refused"] == 0
+    assert store.all_quarantined() == []

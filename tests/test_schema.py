@@ -6,11 +6,22 @@ from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from ct_assets.ingest.parsing import check_file
-from ct_assets.ml.schema import build_schema, parse_times, validate_batch
+from ct_assets.ingest.parsing import check_file, parse_bytes
+from ct_assets.ml.schema import (
+    ROW_RULES,
+    Finding,
+    above_share,
+    bad_rows,
+    build_schema,
+    parse_times,
+    share_note,
+    split_findings,
+    validate_batch,
+)
 from ct_assets.project.load import PROJECT_FILE, deep_merge, read_spec
 from ct_assets.project.spec import Column, ProjectSpec
 from ct_assets.serve.rows import parser_for
@@ -18,6 +29,7 @@ from examples.energy import generator as energy_generator
 from examples.shop.generator import (
     CHANNELS,
     MALFORMED_RULES,
+    SET_ASIDE_RULES,
     DriftingSource,
     corrupt,
     malformed_csv,
@@ -87,10 +99,11 @@ def test_each_malformed_kind_is_refused_with_its_own_reason(tmp_path: Path, kind
     [
         ("missing_column", "channel", []),
         ("wrong_type", "amount", [0, 50, 100]),
-        ("duplicated_rows", "event_id", [0, 1]),
+        ("duplicated_rows", "*", [300, 301]),  # the second copy of each row
+        ("reused_ids", "event_id", [0, 1, 10, 11]),  # both rows of each id
         ("extra_column", "coupon_code", []),
         ("label_outside", "label", [0, 40, 80]),
-        ("future_timestamps", "event_time", [0, 1, 2]),
+        ("future_timestamps", "event_time", [0, 20, 40]),
         ("mostly_null", "account_age_days", []),
         ("truncated", "*", [299]),
     ],
@@ -103,6 +116,10 @@ def test_reasons_name_the_column_and_rows(
     (failure,) = check_file(path, SHOP).failures
     assert failure.column == column
     assert failure.rows[: len(rows)] == rows
+    # The lines a reader finds them on: the header is line 1.
+    assert failure.lines[: len(rows)] == [r + 2 for r in rows]
+    if rows:
+        assert f"line{'s' if len(failure.lines) > 1 else ''} {rows[0] + 2}" in failure.describe()
     if column != "*":
         assert repr(column) in failure.describe()
 
@@ -132,7 +149,9 @@ def test_wrong_type_lists_the_offending_values(tmp_path: Path) -> None:
     (failure,) = check_file(path, SHOP).failures
     written = corrupt(SOURCE.day(0), "wrong_type")["amount"]
     assert set(failure.values) == set(written[pd.to_numeric(written, errors="coerce").isna()])
-    assert failure.rule == "wrong_type" and "float64" in failure.detail
+    # In ct's words (the declared type), not pandera's (coerce_dtype('float64')).
+    assert failure.rule == "wrong_type" and failure.detail == "expected float"
+    assert failure.count == 6 and "in 6 rows at lines 2, 52, 102" in failure.describe()
 
 
 def test_epoch_times_and_booleans_that_cannot_be_read_list_their_values(tmp_path: Path) -> None:
@@ -142,11 +161,15 @@ def test_epoch_times_and_booleans_that_cannot_be_read_list_their_values(tmp_path
     (failure,) = check_file(path, ENERGY).failures
     assert set(failure.values) == {"yesterday"}
     assert "epoch_s" in failure.detail
+    # One flag in 300 that is neither true nor false: that row is set aside, named as well.
     day = METERS.day(0).astype({"is_holiday": object})
     day.loc[4, "is_holiday"] = "maybe"
-    (failure,) = check_file(write_atomically(day, tmp_path / "b.csv"), ENERGY).failures
+    outcome = check_file(write_atomically(day, tmp_path / "b.csv"), ENERGY)
+    assert outcome.ok and outcome.set_aside is not None, outcome.reason()
+    (failure,) = outcome.set_aside.failures
     assert (failure.column, failure.rule, failure.rows) == ("is_holiday", "wrong_type", [4])
-    assert failure.values == ["maybe"] and "true or false" in failure.detail
+    assert failure.lines == [6] and failure.values == ["maybe"]
+    assert "true or false" in failure.detail
 
 
 def test_an_unseen_category_declared_unknown_is_not_refused(tmp_path: Path) -> None:
@@ -158,8 +181,14 @@ def test_an_unseen_category_declared_unknown_is_not_refused(tmp_path: Path) -> N
     # The shop's categories refuse what they do not list.
     orders = SOURCE.day(0).copy()
     orders.loc[3, "channel"] = "phone"
-    (failure,) = check_file(write_atomically(orders, tmp_path / "phone.csv"), SHOP).failures
+    phone = check_file(write_atomically(orders, tmp_path / "phone.csv"), SHOP)
+    assert phone.ok and phone.set_aside is not None and phone.frame is not None
+    (failure,) = phone.set_aside.failures
     assert (failure.column, failure.rule, failure.rows) == ("channel", "not_allowed_value", [3])
+    assert "phone" not in set(phone.frame["channel"])
+    orders.loc[::20, "channel"] = "phone"  # 16 rows in 300, with row 3: the file is refused
+    (failure,) = check_file(write_atomically(orders, tmp_path / "phones.csv"), SHOP).failures
+    assert (failure.column, failure.rule, failure.count) == ("channel", "not_allowed_value", 16)
 
 
 def test_non_utf8_names_the_line(tmp_path: Path) -> None:
@@ -270,9 +299,13 @@ def test_a_bad_time_in_a_parquet_drop_is_named_with_its_row(tmp_path: Path) -> N
     path = tmp_path / "drop.parquet"
     day.to_parquet(path, index=False)
     outcome = check_file(path, SHOP)
-    (failure,) = outcome.failures
+    assert outcome.ok and outcome.set_aside is not None, outcome.reason()
+    (failure,) = outcome.set_aside.failures
     assert (failure.column, failure.rule, failure.rows) == ("event_time", "wrong_type", [7])
     assert failure.values == ["yesterday-ish"]
+    # A Parquet file has no lines: its rows are numbered from 1, and said to be rows.
+    assert failure.lines == [8] and "at row 8" in failure.describe()
+    assert list(outcome.set_aside.table["ct_row"]) == [8]
 
 
 @pytest.mark.parametrize("example", sorted(EXAMPLE_DAYS))
@@ -289,7 +322,8 @@ def test_json_lines_are_read_like_csv_and_broken_lines_are_named(
     broken = tmp_path / "broken.jsonl"
     broken.write_text("\n".join([*text[:3], "{not json", *text[3:]]) + "\n")
     (failure,) = check_file(broken, spec).failures
-    assert failure.rule == "not_json" and failure.rows == [3]
+    assert failure.rule == "not_json" and failure.rows == [3] and failure.lines == [4]
+    assert failure.detail.startswith("line 4 ")
     cut = tmp_path / "cut.jsonl"
     cut.write_text("\n".join(text)[:-10])
     assert check_file(cut, spec).as_record()["rules"] == ["truncated"]
@@ -412,3 +446,192 @@ def test_a_batch_in_a_declared_zone_is_validated_into_utc(tmp_path: Path) -> Non
     outcome = check_file(write_atomically(day.assign(event_time=written), tmp_path / "b.csv"), spec)
     assert outcome.ok and outcome.frame is not None, outcome.reason()
     assert outcome.frame["event_time"].equals(utc.dt.floor("s").astype("datetime64[ns, UTC]"))
+
+
+# -- a few bad rows are set aside, a broken file is refused whole --------------------------------
+
+
+def finding(rule: str, rows: list[int], column: str = "x") -> Finding:
+    return Finding(column, rule, positions=np.array(rows, dtype=np.int64))
+
+
+def test_row_rules_are_told_from_faults_of_the_file() -> None:
+    findings = [
+        finding("out_of_range", [3]),
+        finding("missing_column", []),
+        finding("duplicate_row", [7, 9], "*"),
+        finding("single_class", []),
+        finding("wrong_type", []),  # a check that failed on the column, on no row
+        finding("no_event_time", [1]),
+    ]
+    whole, rows = split_findings(findings)
+    assert [f.rule for f in whole] == ["missing_column", "single_class", "wrong_type"]
+    assert [f.rule for f in rows] == ["out_of_range", "duplicate_row", "no_event_time"]
+    assert {f.rule for f in rows} <= ROW_RULES
+
+
+def test_the_share_counts_each_bad_row_once_and_never_placement() -> None:
+    findings = [
+        finding("out_of_range", [3, 5]),
+        finding("null_value", [5, 8], "y"),
+        finding("no_partition", [1, 2, 4, 6]),  # the partitions' doing, not the file's
+    ]
+    assert bad_rows(findings, 10).tolist() == [i in (3, 5, 8) for i in range(10)]
+    # At most the share (1% of 2,000 is 20 rows) goes on; one more refuses the file.
+    assert not above_share(1, 2000, 0.01)
+    assert not above_share(20, 2000, 0.01)
+    assert above_share(21, 2000, 0.01)
+    assert above_share(1, 2000, 0.0)  # a share of 0: any bad row refuses, as before
+    assert "21 of 2,000 rows (1.05%)" in share_note(21, 2000, 0.01)
+
+
+@pytest.mark.parametrize("kind", sorted(SET_ASIDE_RULES))
+def test_a_row_or_two_breaking_a_rule_are_set_aside_and_the_rest_goes_on(
+    tmp_path: Path, kind: str
+) -> None:
+    day = DriftingSource(start=date(2026, 1, 1), rows_per_day=2000).day(0)
+    delivered = corrupt(day, kind)
+    outcome = check_file(write_atomically(delivered, tmp_path / "drop.csv"), SHOP)
+    assert outcome.ok and outcome.frame is not None and outcome.set_aside is not None
+    held = outcome.set_aside
+    assert held.rules == [SET_ASIDE_RULES[kind]]
+    # Nothing lost: every delivered row is validated or set aside.
+    assert outcome.rows == len(delivered) == len(outcome.frame) + held.rows
+    # Each set-aside row as delivered, with the line it is on and why.
+    for _, row in held.table.iterrows():
+        line = int(row["ct_line"])
+        assert row["ct_rules"] == SET_ASIDE_RULES[kind]
+        original = delivered.iloc[line - 2]
+        assert row["event_id"] == str(original["event_id"])
+        assert row["amount"] == str(original["amount"])
+    kept = outcome.frame["event_id"].tolist()
+    assert len(kept) == len(set(kept))
+
+
+def test_text_in_three_percent_of_a_numeric_column_still_refuses_the_file(tmp_path: Path) -> None:
+    day = DriftingSource(start=date(2026, 1, 1), rows_per_day=2000).day(0)
+    day["amount"] = day["amount"].astype(object)
+    broken = day.index[::33]  # 61 rows of 2,000: 3%
+    day.loc[broken, "amount"] = np.resize(["12,50", "n/a yet", "€4"], len(broken))
+    outcome = check_file(write_atomically(day, tmp_path / "drop.csv"), SHOP)
+    assert not outcome.ok and outcome.set_aside is None
+    (failure,) = outcome.failures
+    assert (failure.column, failure.rule, failure.count) == ("amount", "wrong_type", 61)
+    reason = outcome.reason()
+    assert reason.startswith("drop.csv: 61 of 2,000 rows (3.05%) break row rules, above ")
+    assert "quality.max_bad_row_share (1.00%)" in reason
+    assert "column 'amount' wrong_type: expected float in 61 rows at lines 2, 35, 68" in reason
+
+
+def test_one_reading_in_two_thousand_out_of_range_is_set_aside_with_its_line(
+    tmp_path: Path,
+) -> None:
+    day = energy_generator.MeterSource(start=date(2026, 1, 1), rows_per_day=2000).day(0)
+    day.loc[1234, "humidity_pct"] = 140.0  # 0.05% of the batch
+    outcome = check_file(write_atomically(day, tmp_path / "meters.csv"), ENERGY)
+    assert outcome.ok and outcome.frame is not None and outcome.set_aside is not None
+    (failure,) = outcome.set_aside.failures
+    assert (failure.column, failure.rule, failure.lines) == ("humidity_pct", "out_of_range", [1236])
+    assert failure.detail == "outside the declared ge: 0, le: 100"
+    assert (len(outcome.frame), outcome.rows_set_aside) == (1999, 1)
+    assert outcome.set_aside.table.loc[0, "humidity_pct"] == "140.0"
+    # Row ids derived for the rest still number the rows as delivered.
+    assert outcome.kept is not None and 1234 not in outcome.kept and len(outcome.kept) == 1999
+
+
+def test_rows_delivered_twice_without_an_event_id(tmp_path: Path) -> None:
+    day = METERS.day(0)
+    twice = pd.concat([day, day], ignore_index=True)
+    outcome = check_file(write_atomically(twice, tmp_path / "twice.csv"), ENERGY)
+    assert not outcome.ok and outcome.as_record()["rules"] == ["duplicate_row"]
+    assert outcome.failures[0].count == 300 and outcome.failures[0].lines[0] == 302
+    # A few repeated rows are set aside, the first of each kept.
+    some = pd.concat([day, day.iloc[[5]]], ignore_index=True)
+    outcome = check_file(write_atomically(some, tmp_path / "some.csv"), ENERGY)
+    assert outcome.ok and outcome.frame is not None and outcome.set_aside is not None
+    assert outcome.set_aside.rules == ["duplicate_row"]
+    assert list(outcome.set_aside.table["ct_line"]) == [302] and len(outcome.frame) == 300
+    # Where data legitimately repeats rows, a project keeps them.
+    keep = ENERGY.model_copy(
+        update={"quality": ENERGY.quality.model_copy(update={"duplicate_rows": "keep"})}
+    )
+    kept = check_file(tmp_path / "twice.csv", keep)
+    assert kept.ok and kept.set_aside is None and kept.frame is not None
+    assert len(kept.frame) == 600
+
+
+def test_an_event_id_repeated_with_other_values_sets_aside_every_such_row(tmp_path: Path) -> None:
+    day = DriftingSource(start=date(2026, 1, 1), rows_per_day=1000).day(0)
+    day.loc[9, "event_id"] = day.loc[8, "event_id"]  # two events under one id
+    day = pd.concat([day, day.iloc[[8]]], ignore_index=True)  # and the first sent again
+    outcome = check_file(write_atomically(day, tmp_path / "ids.csv"), SHOP)
+    assert outcome.ok and outcome.set_aside is not None and outcome.frame is not None
+    table = outcome.set_aside.table.set_index("ct_line")
+    assert table["ct_rules"].to_dict() == {
+        10: "duplicate_key",
+        11: "duplicate_key",
+        1002: "duplicate_row",
+    }
+    assert day.loc[8, "event_id"] not in set(outcome.frame["event_id"])
+
+
+def test_a_blank_event_time_is_set_aside_even_where_times_may_be_empty(tmp_path: Path) -> None:
+    nullable = ProjectSpec.model_validate(
+        deep_merge(
+            ENERGY.model_dump(mode="json"),
+            {"dataset": {"columns": {"timestamp": {"nullable": True}}}},
+        )
+    )
+    day = METERS.day(0).astype({"timestamp": object})
+    day.loc[17, "timestamp"] = ""
+    for spec in (ENERGY, nullable):
+        outcome = check_file(write_atomically(day, tmp_path / "blank.csv"), spec)
+        assert outcome.ok and outcome.set_aside is not None and outcome.frame is not None
+        (failure,) = outcome.set_aside.failures
+        assert (failure.column, failure.rule, failure.lines) == ("timestamp", "no_event_time", [19])
+        assert len(outcome.frame) == 299 and outcome.frame["timestamp"].notna().all()
+
+
+def test_a_value_of_the_wrong_type_does_not_hide_a_range_fault_in_its_column(
+    tmp_path: Path,
+) -> None:
+    day = DriftingSource(start=date(2026, 1, 1), rows_per_day=2000).day(0)
+    day["amount"] = day["amount"].astype(object)
+    day.loc[10, "amount"] = "12,50"
+    day.loc[20, "amount"] = -3.0
+    outcome = check_file(write_atomically(day, tmp_path / "drop.csv"), SHOP)
+    assert outcome.ok and outcome.set_aside is not None
+    rules = outcome.set_aside.table.set_index("ct_line")["ct_rules"].to_dict()
+    assert rules == {12: "wrong_type", 22: "out_of_range"}
+
+
+def test_lines_count_blank_lines_and_line_breaks_inside_fields(tmp_path: Path) -> None:
+    text = (
+        "event_time,amount,n_items,note\n"
+        "2026-01-01T00:00:00Z,1.5,1,plain\n"
+        "\n"
+        '2026-01-01T00:01:00Z,2.5,1,"two\nlines"\n'
+        "2026-01-01T00:02:00Z,3.5,0,after\n"
+    )
+    path = tmp_path / "drop.csv"
+    path.write_text(text)
+    parsed = parse_bytes(path.read_bytes(), path.name)
+    assert parsed.frame is not None and parsed.lines.of([0, 1, 2]) == [2, 4, 6]
+    lines = tmp_path / "drop.jsonl"
+    lines.write_text('{"a": 1}\n\n{"a": 2}\n')
+    parsed = parse_bytes(lines.read_bytes(), lines.name)
+    assert parsed.lines.of([0, 1]) == [1, 3] and parsed.lines.unit == "line"
+
+
+def test_a_file_to_score_is_still_judged_whole(tmp_path: Path) -> None:
+    # Scoring answers every row asked for: one bad row refuses the file there.
+    day = SOURCE.day(0).copy()
+    day.loc[3, "n_items"] = 0
+    outcome = validate_batch(day, "score.csv", SHOP)
+    assert not outcome.ok and outcome.as_record()["rules"] == ["out_of_range"]
+
+
+def test_a_clean_batch_sets_nothing_aside(tmp_path: Path) -> None:
+    for spec, source in ((SHOP, SOURCE), (ENERGY, METERS)):
+        outcome = check_file(write_atomically(source.day(1), tmp_path / "clean.csv"), spec)
+        assert outcome.ok and outcome.set_aside is None and outcome.kept is None

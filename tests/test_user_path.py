@@ -175,7 +175,17 @@ def test_a_newcomer_s_csv_goes_from_init_to_a_champion(
     assert main(["check", "--project", str(root), str(good)]) == 0
     assert main(["check", "--project", str(root), str(bad)]) == 1
     checked = capsys.readouterr().out
-    assert f"column {broken_column!r} wrong_type" in checked and "at rows [0, 7, 14" in checked
+    assert f"column {broken_column!r} wrong_type" in checked
+    assert "in 29 rows at lines 2, 9, 16" in checked
+    assert "above quality.max_bad_row_share" in checked
+    # One broken value in 200: that row is set aside, named with its line, and the file passes.
+    stray = data.day(1).head(200).astype({broken_column: object})
+    stray.loc[5, broken_column] = broken_value
+    one = day_file(exports / "one", f"{case}_stray", stray, 1)
+    assert main(["check", "--project", str(root), str(one)]) == 0
+    checked = capsys.readouterr().out
+    assert "ok, 199 rows; 1 of 200 set aside (wrong_type)" in checked
+    assert f"column {broken_column!r} wrong_type" in checked and "at line 7" in checked
 
     deployment = Deployment(project, build_definitions(project), dagster_instance, data)
     for index in range(3):

@@ -1,4 +1,5 @@
-"""`ct check [FILE...]`: is ct.yaml valid, and would these files pass? Touches no instance."""
+"""`ct check [FILE...]`: is ct.yaml valid, and would these files pass (and which of their rows
+would be set aside)? Touches no instance."""
 
 from __future__ import annotations
 
@@ -36,10 +37,23 @@ def run(args: argparse.Namespace) -> int:
         outcome = check_file(path, spec)
         if outcome.ok:
             rows = 0 if outcome.frame is None else len(outcome.frame)
-            print(f"{path}: ok, {rows} rows")
+            if outcome.set_aside is None:
+                print(f"{path}: ok, {rows} rows")
+                continue
+            # A few bad rows do not refuse a file: the quarantine sets them aside, the rest
+            # goes on (exit 0), and they are named here as they would be there.
+            held = outcome.set_aside
+            print(
+                f"{path}: ok, {rows} rows; {held.rows} of {outcome.rows} set aside "
+                f"({', '.join(held.rules)})"
+            )
+            for failure in held.failures:
+                print(f"  - {failure.describe()}")
         else:
             refused += 1
             print(f"{path}: refused ({', '.join(outcome.as_record()['rules'])})")
+            if outcome.share:
+                print(f"  {outcome.share}")
             for failure in outcome.failures:
                 print(f"  - {failure.describe()}")
     return 1 if refused else 0

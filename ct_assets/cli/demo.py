@@ -235,7 +235,7 @@ def run_demo(
         serve_traffic,
     )
     from ct_assets.cli.processes import dagster_servers
-    from ct_assets.cli.status import gather, moves_table, table
+    from ct_assets.cli.status import champions_table, gather, moves_table, table
 
     # A summary table wide enough to read even when output goes to a file or a CI log.
     console = Console() if Console().is_terminal else Console(width=180)
@@ -285,6 +285,8 @@ def run_demo(
         console.print()
         status = gather(project)
         console.print(table(status))
+        if status["champions"]:
+            console.print(champions_table(status))
         if status["moves"]:
             console.print(moves_table(status))
         console.print(f"demo finished in {time.monotonic() - started:.0f}s")

@@ -1,4 +1,4 @@
-"""`ct quarantine`: list, show and re-admit refused batches."""
+"""`ct quarantine`: list, show and re-admit refused batches and the rows batches set aside."""
 
 from __future__ import annotations
 
@@ -12,10 +12,14 @@ from ct_assets.cli.context import definitions_of, instance_of, project_of, resou
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("quarantine", help="list, show and re-admit refused batches")
+    parser = commands.add_parser(
+        "quarantine", help="list, show and re-admit refused batches and set-aside rows"
+    )
     project_option(parser)
     actions = parser.add_subparsers(dest="action", required=True)
-    actions.add_parser("list", help="every batch in quarantine with its rules")
+    actions.add_parser(
+        "list", help="every batch in quarantine (refused whole, or rows set aside) with its rules"
+    )
     actions.add_parser("show", help="the full reason of one batch").add_argument("batch_id")
     actions.add_parser(
         "readmit", help="re-check a batch with the current schema and re-run its partition"
@@ -25,6 +29,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def find(records: list[dict[str, Any]], batch_id: str) -> dict[str, Any] | None:
     return next((r for r in records if r["batch_id"] == batch_id), None)
+
+
+def held_rows(record: dict[str, Any]) -> str:
+    """How many rows the record holds: some of the batch's, or all of them."""
+    delivered = record.get("rows_delivered")
+    if record["kind"] == "set_aside":
+        return f"{record['rows_set_aside']} of {delivered}"
+    return "all" if delivered is None else f"all {delivered}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,13 +50,15 @@ def run(args: argparse.Namespace) -> int:
         records = res.batch_store.all_quarantined()
     if args.action == "list":
         table = Table(title=f"{len(records)} quarantined batch(es)")
-        for column in ("partitions", "batch id", "file", "rules", "quarantined at"):
+        for column in ("partitions", "batch id", "file", "kind", "rows", "rules", "quarantined at"):
             table.add_column(column, overflow="fold")
         for r in records:
             table.add_row(
                 ", ".join(r["partitions"]),
                 r["batch_id"],
                 r["file"],
+                "set aside" if r["kind"] == "set_aside" else "refused",
+                held_rows(r),
                 ", ".join(r.get("rules", [])),
                 r["quarantined_at"],
             )
@@ -64,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def readmit(console: Any, project: Any, defs: Any, record: dict[str, Any]) -> int:
-    """Re-check a batch with the current schema; if it passes, re-run its partitions."""
+    """Re-check a batch with the current schema; if it passes (a batch with rows set aside: if
+    fewer rows are set aside now), re-run its partitions, which release the record."""
     import dagster as dg
 
     from ct_assets.ingest.parsing import check_bytes
@@ -76,6 +91,12 @@ def readmit(console: Any, project: Any, defs: Any, record: dict[str, Any]) -> in
     if not outcome.ok:
         console.print(f"[red]still refused[/]: {outcome.reason()}")
         return 1
+    if record.get("kind") == "set_aside" and outcome.set_aside is not None:
+        # Rows outside the batch's partitions are judged by its runs, not by this check.
+        before = record["rows_set_aside"] - record.get("rows_unplaced", 0)
+        if outcome.set_aside.rows - outcome.set_aside.unplaced >= before:
+            console.print(f"[red]still set aside[/]: {outcome.set_aside_reason()}")
+            return 1
     job = defs.resolve_implicit_global_asset_job_def()
     selection = dg.AssetSelection.assets(VALIDATED_BATCHES).downstream()
     failed = 0

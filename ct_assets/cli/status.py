@@ -22,7 +22,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def gather(project: Any) -> dict[str, Any]:
     from mlflow.exceptions import MlflowException
 
-    from ct_assets.status import champion_moves, project_status
+    from ct_assets.status import champion_moves, champions, project_status
 
     defs = definitions_of(project)
     with resources_of(defs, "batch_store", "mlflow") as res, instance_of(project) as instance:
@@ -40,6 +40,7 @@ def gather(project: Any) -> dict[str, Any]:
         "registered_model": project.spec.model_name,
         "champion": champion,
         "partitions": rows,
+        "champions": champions(rows, project.spec.metric),
         "moves": moves,
     }
 
@@ -55,6 +56,7 @@ def table(status: dict[str, Any]) -> Any:
     for column in (
         "partition",
         "rows",
+        "delivered (valid/aside/refused)",
         "quarantined",
         "features",
         "candidates",
@@ -67,15 +69,15 @@ def table(status: dict[str, Any]) -> Any:
     ):
         shown.add_column(column, overflow="fold")
     for row in status["partitions"]:
-        held = "; ".join(f"{q['file']}: {', '.join(q['rules'])}" for q in row["quarantined"]) or "-"
+        held = "; ".join(quarantined(q) for q in row["quarantined"]) or "-"
         value = row[f"champion_{metric}"]
-        live = row.get(f"live_{metric}")
         decision = row["decision"] or "-"
         if row["reason"]:
             decision = f"{decision}: {row['reason']}"
         shown.add_row(
             row["partition"],
             "-" if row["rows"] is None else str(row["rows"]),
+            delivered(row),
             held,
             "-" if row["features"] is None else str(row["features"]),
             ", ".join(f"v{v}" for v in row["candidates"]) or "-",
@@ -83,10 +85,80 @@ def table(status: dict[str, Any]) -> Any:
             decision,
             f"v{row['champion']}" if row["champion"] else "-",
             "-" if value is None else f"{value:.4f}",
-            "-" if live is None else f"{live:.4f} (v{row['live_champion']})",
+            live_cell(row, metric),
             row.get("retrain_trigger") or "-",
         )
     return shown
+
+
+def quarantined(held: dict[str, Any]) -> str:
+    rules = ", ".join(held["rules"])
+    if held.get("kind") == "set_aside":
+        return f"{held['file']}: {held.get('rows_set_aside') or 0} row(s) set aside ({rules})"
+    return f"{held['file']}: {rules}"
+
+
+def live_cell(row: dict[str, Any], metric: str) -> str:
+    """The champion's live figure on the partition, red where a live check failed there."""
+    live = row.get(f"live_{metric}")
+    if live is None:
+        return "-"
+    text = f"{live:.4f} (v{row['live_champion']})"
+    flags = [
+        word
+        for key, word in (
+            ("live_degraded", "degraded"),
+            ("evaluation_gap_exceeded", "holdout missed"),
+            ("label_shifted", "label shift"),
+        )
+        if row.get(key)
+    ]
+    if not flags:
+        return text
+    colour = "red" if row.get("live_degraded") or row.get("evaluation_gap_exceeded") else "yellow"
+    return f"[{colour}]{text} {', '.join(flags)}[/]"
+
+
+def champions_table(status: dict[str, Any]) -> Any:
+    """Per champion: the holdout figure that promoted it against what it did live."""
+    from rich.table import Table
+
+    metric = status["metric"]
+    shown = Table(title=f"champions: holdout {metric} at promotion vs live")
+    for column in ("version", "holdout", "first live", "gap", "live mean", "partitions", "verdict"):
+        shown.add_column(column, overflow="fold")
+    for c in status["champions"]:
+        gap = c["first_gap"]
+        missed = c["evaluation_gap_exceeded"]
+        degraded = c["live_degraded_partitions"]
+        verdict = (
+            "[red]holdout missed its first live partitions[/]"
+            if missed
+            else f"[red]degraded on {', '.join(degraded)}[/]"
+            if degraded
+            else "holds"
+        )
+        shown.add_row(
+            f"v{c['version']}",
+            "-" if c["holdout"] is None else f"{c['holdout']:.4f}",
+            f"{c['first_live']:.4f} ({c['first_live_partition']})",
+            "-" if gap is None else f"{gap:+.4f}",
+            f"{c['live_mean']:.4f}",
+            str(c["partitions"]),
+            verdict,
+        )
+    return shown
+
+
+def delivered(row: dict[str, Any]) -> str:
+    """Rows delivered for a partition and where they went: validated, set aside, refused
+    whole (a materialization from before these were counted shows none)."""
+    if row.get("rows_delivered") is None:
+        return "-"
+    return (
+        f"{row['rows_delivered']} ({row['rows']}/{row.get('rows_set_aside') or 0}/"
+        f"{row.get('rows_refused') or 0})"
+    )
 
 
 def moves_table(status: dict[str, Any]) -> Any:
@@ -110,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console() if Console().is_terminal else Console(width=180)
     console.print(table(status))
+    if status["champions"]:
+        console.print(champions_table(status))
     if status["moves"]:
         console.print(moves_table(status))
     return 0

@@ -7,15 +7,17 @@ import gzip
 import io
 import json
 import zlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ct_assets.ml.schema import SchemaFailure, ValidationOutcome, validate_batch
+from ct_assets.ml.schema import Lines, SchemaFailure, ValidationOutcome, validate_batch
 from ct_assets.project.spec import ProjectSpec
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
@@ -25,14 +27,28 @@ JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
 SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + JSONL_SUFFIXES
 
 
+# Where a reader finds a row: CSV and JSON Lines by the line a text editor shows, Parquet by
+# its row number (1 for the first).
+ROWS = Lines("row", 1)
+
+
 @dataclass(frozen=True)
 class Parsed:
     frame: pd.DataFrame | None
     failures: list[SchemaFailure]
+    lines: Lines = field(default_factory=lambda: ROWS)
+    rows: int = 0  # rows delivered, counted even when the file cannot be read as a table
 
 
-def _refused(rule: str, detail: str, rows: list[int] | None = None) -> Parsed:
-    return Parsed(None, [SchemaFailure("*", rule, detail, rows or [])])
+def _refused(
+    rule: str,
+    detail: str,
+    rows: list[int] | None = None,
+    lines: list[int] | None = None,
+    delivered: int = 0,
+) -> Parsed:
+    failure = SchemaFailure("*", rule, detail, rows or [], lines=lines or [])
+    return Parsed(None, [failure], rows=delivered)
 
 
 def parse_bytes(data: bytes, name: str, time_column: str | None = None) -> Parsed:
@@ -58,24 +74,28 @@ def parse_bytes(data: bytes, name: str, time_column: str | None = None) -> Parse
 
 
 def _parse_jsonl(data: bytes) -> Parsed:
-    lines = [line for line in data.splitlines() if line.strip()]
+    # Each record with the line it is on (blank lines hold none).
+    lines = [(n + 1, line) for n, line in enumerate(data.splitlines()) if line.strip()]
     if not lines:
         return _refused("empty_file", "0 records")
     records = []
-    for number, line in enumerate(lines):
+    for number, (at, line) in enumerate(lines):
         try:
             record = json.loads(line)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             last = number == len(lines) - 1 and not data.endswith(b"\n")
             rule = "truncated" if last else "not_json"
-            return _refused(rule, f"record {number} is not a JSON object ({exc})", [number])
+            detail = f"line {at} (record {number}) is not a JSON object ({exc})"
+            return _refused(rule, detail, [number], [at], len(lines))
         if not isinstance(record, dict):
-            return _refused("not_json", f"record {number} is not a JSON object", [number])
+            detail = f"line {at} (record {number}) is not a JSON object"
+            return _refused("not_json", detail, [number], [at], len(lines))
         records.append(record)
     # Values stay as text, like CSV cells, so one schema coerces every format the same way.
     frame = pd.DataFrame.from_records(records).astype(object)
     frame = frame.where(frame.isna(), frame.astype(str))
-    return Parsed(frame, [])
+    numbers = np.array([at for at, _ in lines], dtype=np.int64)
+    return Parsed(frame, [], Lines("line", numbers=numbers))
 
 
 def _parse_parquet(data: bytes, time_column: str | None) -> Parsed:
@@ -92,7 +112,7 @@ def _parse_parquet(data: bytes, time_column: str | None) -> Parsed:
         if time_column is not None and time_column in table.column_names
         else table
     )
-    return Parsed(frame.to_pandas(types_mapper=_ARROW_STRINGS.get), [])
+    return Parsed(frame.to_pandas(types_mapper=_ARROW_STRINGS.get), [], ROWS)
 
 
 # Strings stay in Arrow memory on the pandas side too (see schema.TEXT).
@@ -129,22 +149,55 @@ def _parse_csv(data: bytes) -> Parsed:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         byte = data[exc.start : exc.start + 1].hex()
-        return _refused("not_utf8", f"byte 0x{byte} at line {line} is not UTF-8")
+        # Rows it cannot read as text are still rows delivered: counted as non-blank lines.
+        count = sum(1 for raw in data.splitlines() if raw.strip()) - 1
+        detail = f"byte 0x{byte} at line {line} is not UTF-8"
+        return _refused("not_utf8", detail, lines=[line], delivered=max(0, count))
     rows = list(csv.reader(io.StringIO(text)))
     header, body = rows[0], [r for r in rows[1:] if r]
     if not body:
         return _refused("header_only", "a header and no rows")
+    lines = _csv_lines(text, rows)
     ragged = [i for i, row in enumerate(body) if len(row) != len(header)]
     if ragged:
         last = ragged[-1] == len(body) - 1 and not text.endswith("\n")
         rule = "truncated" if last and len(ragged) == 1 else "field_count"
         sample = body[ragged[0]]
+        at = lines.of(ragged[:5])
         return _refused(
             rule,
-            f"row {ragged[0]} has {len(sample)} fields, the header has {len(header)}",
+            f"line {at[0]} has {len(sample)} fields, the header has {len(header)}",
             ragged[:5],
+            at,
+            len(body),
         )
-    return Parsed(pd.DataFrame(body, columns=header, dtype=str), [])
+    return Parsed(pd.DataFrame(body, columns=header, dtype=str), [], lines)
+
+
+def _csv_lines(text: str, rows: list[list[str]]) -> Lines:
+    """The line each data row starts on (the header is line 1).
+
+    Usually a record is a line and the answer is arithmetic; blank lines (no record) and quoted
+    fields holding line breaks (a record over several lines) are counted out only when present.
+    """
+    physical = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if physical == len(rows):
+        if all(rows[1:]):  # no blank line: the common case, in C
+            return Lines("line", 2)
+        filled = np.fromiter((bool(r) for r in rows[1:]), dtype=bool, count=len(rows) - 1)
+        return Lines("line", numbers=np.flatnonzero(filled) + 2)
+    reader = csv.reader(io.StringIO(text))
+    next(reader)
+    starts = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        if row:
+            starts.append(start)
+    return Lines("line", numbers=np.array(starts, dtype=np.int64))
 
 
 def iso_time_column(spec: ProjectSpec) -> str | None:
@@ -159,13 +212,22 @@ def parse_file(path: Path, spec: ProjectSpec) -> Parsed:
 
 
 def check_file(path: Path, spec: ProjectSpec, name: str | None = None) -> ValidationOutcome:
-    """Everything ct checks about one delivered file: its structure, then its schema."""
+    """Everything ct checks about one delivered file: its structure, then its schema, with the
+    rows a few of which it may set aside (as the quarantine judges a delivery)."""
     return check_bytes(path.read_bytes(), spec, name or path.name)
 
 
-def check_bytes(data: bytes, spec: ProjectSpec, source: str) -> ValidationOutcome:
-    """`check_file` on a file's bytes, wherever they were read from."""
+def check_bytes(
+    data: bytes,
+    spec: ProjectSpec,
+    source: str,
+    place: Callable[[pd.Series], np.ndarray] | None = None,
+) -> ValidationOutcome:
+    """`check_file` on a file's bytes, wherever they were read from; `place` says which event
+    times fit the batch's partitions (rows outside them are set aside as no_partition)."""
     parsed = parse_bytes(data, source, iso_time_column(spec))
     if parsed.frame is None:
-        return ValidationOutcome(source, None, parsed.failures)
-    return validate_batch(parsed.frame, source, spec)
+        return ValidationOutcome(source, None, parsed.failures, parsed.rows)
+    return validate_batch(
+        parsed.frame, source, spec, lines=parsed.lines, split_rows=True, place=place
+    )

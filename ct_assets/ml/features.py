@@ -141,18 +141,21 @@ def row_ids(events: pd.DataFrame, spec: ProjectSpec) -> pd.Series:
     return events[ROW_ID].astype(str)
 
 
-def with_row_ids(events: pd.DataFrame, batch_id: str, spec: ProjectSpec) -> pd.DataFrame:
+def with_row_ids(
+    events: pd.DataFrame, batch_id: str, spec: ProjectSpec, numbers: np.ndarray | None = None
+) -> pd.DataFrame:
     """A validated batch with its batch id and row ids (derived when none is declared).
 
     Derived ids number the rows of the batch as delivered, so they are stable: the same bytes
-    always give the same ids, and lineage can point at a row of a raw file.
+    always give the same ids, and lineage can point at a row of a raw file. `numbers` are the
+    rows' numbers as delivered when some rows of the batch were set aside (default: 0..n-1).
     """
     n = len(events)
     if spec.dataset.event_id is not None:
         ids = events[spec.dataset.event_id].astype("string[pyarrow]")
     else:
-        numbers = pc.cast(pa.array(np.arange(n)), pa.string())
-        joined = pc.binary_join_element_wise(pa.scalar(f"{batch_id}:"), numbers, "")
+        delivered = pc.cast(pa.array(np.arange(n) if numbers is None else numbers), pa.string())
+        joined = pc.binary_join_element_wise(pa.scalar(f"{batch_id}:"), delivered, "")
         ids = pd.Series(pd.arrays.ArrowStringArray(joined), index=events.index)
     # Arrow strings, not a million references to one Python str: Parquet writes those
     # five times faster, and the batch id column is in every validated row.

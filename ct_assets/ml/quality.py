@@ -56,14 +56,24 @@ def uniqueness(events: pd.DataFrame, t: Quality, key: str) -> DimensionResult:
     return DimensionResult("uniqueness", ok, summary, {"duplicate_keys": duplicates})
 
 
-def validity(accepted_rows: int, refused_rows: int, t: Quality) -> DimensionResult:
-    delivered = accepted_rows + refused_rows
+def validity(
+    accepted_rows: int, refused_rows: int, t: Quality, set_aside_rows: int = 0
+) -> DimensionResult:
+    """The share of delivered rows that passed: rows set aside from an accepted batch are not
+    valid any more than the rows of a refused one."""
+    delivered = accepted_rows + refused_rows + set_aside_rows
     share = accepted_rows / delivered if delivered else 1.0
     ok = share >= t.min_valid_row_share
-    summary = f"{share:.2%} of delivered rows passed the schema (min {t.min_valid_row_share:.0%})"
-    return DimensionResult(
-        "validity", ok, summary, {"valid_row_share": round(share, 4), "refused_rows": refused_rows}
+    summary = (
+        f"{share:.2%} of delivered rows passed the schema (min {t.min_valid_row_share:.0%}); "
+        f"{set_aside_rows} set aside, {refused_rows} in refused batches"
     )
+    measured: dict[str, float | str] = {
+        "valid_row_share": round(share, 4),
+        "refused_rows": refused_rows,
+        "set_aside_rows": set_aside_rows,
+    }
+    return DimensionResult("validity", ok, summary, measured)
 
 
 def timeliness(times: pd.Series, arrived: datetime, t: Quality) -> DimensionResult:
@@ -125,8 +135,12 @@ def measure_quality(
     arrived: datetime,
     trailing_rows: list[int],
     spec: ProjectSpec,
+    set_aside_rows: int = 0,
 ) -> list[DimensionResult]:
-    """Every dimension of one partition; an empty partition fails them all, saying so."""
+    """Every dimension of one partition; an empty partition fails them all, saying so.
+
+    `refused_rows` and `set_aside_rows`: the partition's rows in refused batches and set aside
+    from accepted ones, not in `events`."""
     if events.empty:
         return [
             DimensionResult(d, False, "no accepted rows in this partition") for d in spec.dimensions
@@ -137,7 +151,7 @@ def measure_quality(
     return [
         completeness(events, spec),
         uniqueness(events, t, spec.dataset.event_id or "row id"),
-        validity(len(events), refused_rows, t),
+        validity(len(events), refused_rows, t, set_aside_rows),
         timeliness(events[spec.dataset.time], arrived, t),
         volume(len(events), trailing_rows, t),
         label(labels, t),

@@ -1,13 +1,20 @@
 """The schema every batch must satisfy, built from the declared dataset, and why a batch is
-refused.
+refused or which of its rows are set aside.
 
 The pandera `DataFrameSchema` is derived from `dataset.columns` (types, nullability, checks) and
 the task (a binary label holds both classes); nothing here knows a dataset's column names.
+
+A delivery is judged as ingest judges it (`split_rows`): a rule one row can break (a value out of
+range, of the wrong type, a repeated row, ...) sets that row aside, and the rest of the batch goes
+on while such rows are at most `quality.max_bad_row_share` of it; a fault of the file (a missing
+column, a cut-off file, a mostly-null column, one class) or more bad rows than that refuses it
+whole. Scoring a file judges it whole: every row asked for must be answered.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -60,6 +67,45 @@ _REDUNDANT = re.compile(r"^dtype\(")
 _FRAME = "ct_batch"  # the schema's name: frame-level failures carry it as their column
 
 
+# Rules one row can break: its row is set aside and the rest of the batch goes on, as long as
+# such rows are at most `quality.max_bad_row_share` of the batch. Every other rule (a missing or
+# unexpected column, a cut-off or unreadable file, a mostly-null column, one class) is about the
+# file as a whole and refuses it.
+ROW_RULES = frozenset(
+    {
+        "wrong_type",
+        "out_of_range",
+        "not_allowed_value",
+        "pattern_mismatch",
+        "null_value",
+        "future_timestamp",
+        "duplicate_row",
+        "duplicate_key",
+        "no_event_time",
+        "no_partition",
+    }
+)
+# A row whose event time fits none of the batch's partitions is set aside too, but that says
+# where the partitions are, not what the file holds: it never counts toward the share.
+UNPLACED = "no_partition"
+SHOWN_ROWS = 5  # rows named per rule in a reason; the set-aside rows themselves are all kept
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Where a reader finds each delivered row in the file: CSV and JSON Lines by the line a
+    text editor shows (a CSV header is line 1), Parquet and frames by the row number."""
+
+    unit: str = "row"
+    first: int = 1  # the number of the first row, when rows follow one another
+    numbers: np.ndarray | None = None  # each row's own number, when they do not
+
+    def of(self, positions: np.ndarray | list[int]) -> list[int]:
+        at = np.asarray(positions, dtype=np.int64)
+        found = self.numbers[at] if self.numbers is not None else at + self.first
+        return [int(n) for n in found]
+
+
 @dataclass(frozen=True)
 class SchemaFailure:
     """One rule a batch broke: where (column, rows), what (rule, values) and in words."""
@@ -67,40 +113,201 @@ class SchemaFailure:
     column: str
     rule: str
     detail: str = ""
-    rows: list[int] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)  # the first rows, 0-based as delivered
     values: list[str] = field(default_factory=list)
+    count: int = 0  # rows that broke it; 0: a fault of the file itself
+    lines: list[int] = field(default_factory=list)  # where `rows` are in the file
+    unit: str = "line"  # what `lines` count: "line" (CSV, JSON Lines) or "row" (Parquet)
 
     def describe(self) -> str:
-        where = f" at rows {self.rows}" if self.rows else ""
-        shown = f" (values {self.values})" if self.values else ""
+        if self.column == "*":
+            subject = "rows" if self.count else "file"
+        else:
+            subject = f"column {self.column!r}"
         detail = f": {self.detail}" if self.detail else ""
-        subject = "file" if self.column == "*" else f"column {self.column!r}"
-        return f"{subject} {self.rule}{detail}{where}{shown}"
+        many = f" in {self.count:,} row{'' if self.count == 1 else 's'}" if self.count else ""
+        if self.lines:
+            plural = "s" if len(self.lines) > 1 else ""
+            more = ", ..." if self.count > len(self.lines) else ""
+            where = f" at {self.unit}{plural} {', '.join(map(str, self.lines))}{more}"
+        else:
+            where = f" at rows {self.rows}" if self.rows else ""
+        shown = f" (values {self.values})" if self.values else ""
+        return f"{subject} {self.rule}{detail}{many}{where}{shown}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Every row of a batch that broke one rule in one column (none: a fault of the file)."""
+
+    column: str
+    rule: str
+    detail: str = ""
+    positions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    values: list[str] = field(default_factory=list)  # aligned with positions
+
+    @property
+    def whole_file(self) -> bool:
+        """A fault no set of rows accounts for: the file is refused whatever the share."""
+        return self.rule not in ROW_RULES or len(self.positions) == 0
+
+    def moved(self, to: np.ndarray) -> Finding:
+        """The same finding on a frame that was `to`'s rows of a larger one."""
+        return Finding(self.column, self.rule, self.detail, to[self.positions], self.values)
+
+
+def split_findings(findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+    """(faults of the whole file, faults of single rows)."""
+    whole = [f for f in findings if f.whole_file]
+    return whole, [f for f in findings if not f.whole_file]
+
+
+def bad_rows(findings: list[Finding], delivered: int) -> np.ndarray:
+    """Which rows broke a rule that counts toward the share (a row breaking two counts once)."""
+    mask = np.zeros(delivered, dtype=bool)
+    for f in findings:
+        if f.rule != UNPLACED:
+            mask[f.positions] = True
+    return mask
+
+
+def above_share(bad: int, delivered: int, limit: float) -> bool:
+    """More bad rows than a batch may set aside and still go on."""
+    return delivered > 0 and bad / delivered > limit
+
+
+def share_note(bad: int, delivered: int, limit: float) -> str:
+    return (
+        f"{bad:,} of {delivered:,} rows ({bad / delivered:.2%}) break row rules, above "
+        f"quality.max_bad_row_share ({limit:.2%}): the whole file is refused"
+    )
+
+
+def summarize(findings: list[Finding], lines: Lines) -> list[SchemaFailure]:
+    """One failure per (column, rule), naming how many rows and the first of them."""
+    merged: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        merged.setdefault((f.column, f.rule), []).append(f)
+    out = []
+    for (column, rule), group in merged.items():
+        positions = np.concatenate([f.positions for f in group])
+        values = [
+            v
+            for f in group
+            for v in (f.values if len(f.values) == len(f.positions) else [""] * len(f.positions))
+        ]
+        if not len(positions):
+            out.append(SchemaFailure(column, rule, group[0].detail, unit=lines.unit))
+            continue
+        order = np.argsort(positions, kind="stable")[:SHOWN_ROWS]
+        first = positions[order]
+        shown = [values[i] for i in order] if any(values) else []
+        out.append(
+            SchemaFailure(
+                column,
+                rule,
+                group[0].detail,
+                [int(p) for p in first],
+                shown,
+                count=len(np.unique(positions)),
+                lines=lines.of(first),
+                unit=lines.unit,
+            )
+        )
+    return out
+
+
+# The columns a set-aside row gains before its delivered values (ct_ names: no column of a
+# dataset may start with it).
+HELD_RULES, HELD_COLUMNS, HELD_TIME = "ct_rules", "ct_columns", "ct_event_time"
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """Rows of an accepted batch held back, each as delivered, with its line and why."""
+
+    table: pd.DataFrame  # ct_line (or ct_row), ct_rules, ct_columns, ct_event_time, then the row
+    times: pd.Series  # each row's event time when readable (NaT otherwise): where it belongs
+    failures: list[SchemaFailure]
+
+    @property
+    def rows(self) -> int:
+        return len(self.table)
+
+    @property
+    def unplaced(self) -> int:
+        """Rows set aside only because no partition of the batch holds their time."""
+        return int((self.table[HELD_RULES] == UNPLACED).sum())
+
+    @property
+    def rules(self) -> list[str]:
+        return sorted({f.rule for f in self.failures})
+
+    def csv(self) -> bytes:
+        return self.table.to_csv(index=False).encode("utf-8")
 
 
 @dataclass(frozen=True)
 class ValidationOutcome:
-    """Either a typed frame or the reasons the batch is refused."""
+    """Either a typed frame (with the rows set aside from it) or why the batch is refused."""
 
     source: str
     frame: pd.DataFrame | None
     failures: list[SchemaFailure]
     rows: int = 0  # rows delivered, when the file could be parsed at all
+    set_aside: SetAside | None = None
+    # The typed rows' numbers as delivered, when some rows were set aside (None: 0..n-1): row
+    # ids derived from them point at the same raw row, whatever was set aside.
+    kept: np.ndarray | None = None
+    # Refused for its rows alone: how many broke row rules, against which share.
+    share: str = ""
+    # Refused whole: each delivered row's event time when readable, to say which partition
+    # its rows were refused from.
+    times: pd.Series | None = None
 
     @property
     def ok(self) -> bool:
         return not self.failures
 
+    @property
+    def rows_set_aside(self) -> int:
+        return 0 if self.set_aside is None else self.set_aside.rows
+
     def reason(self) -> str:
-        return f"{self.source}: " + "; ".join(f.describe() for f in self.failures)
+        lead = f"{self.share}: " if self.share else ""
+        return f"{self.source}: {lead}" + "; ".join(f.describe() for f in self.failures)
+
+    def set_aside_reason(self) -> str:
+        held = self.set_aside.failures if self.set_aside is not None else []
+        return (
+            f"{self.source}: {self.rows_set_aside:,} of {self.rows:,} rows set aside, the rest "
+            "accepted: " + "; ".join(f.describe() for f in held)
+        )
 
     def as_record(self) -> dict[str, Any]:
         """Machine-readable (file, rule, column, rows) and human-readable at once."""
         return {
+            "kind": "refused",
             "file": self.source,
             "reason": self.reason(),
             "rules": sorted({f.rule for f in self.failures}),
             "failures": [asdict(f) for f in self.failures],
+            "rows_delivered": self.rows,
+        }
+
+    def set_aside_record(self) -> dict[str, Any]:
+        """The record of an accepted batch's rows set aside (the rows are in their own file)."""
+        held = self.set_aside
+        assert held is not None, "nothing was set aside"
+        return {
+            "kind": "set_aside",
+            "file": self.source,
+            "reason": self.set_aside_reason(),
+            "rules": held.rules,
+            "failures": [asdict(f) for f in held.failures],
+            "rows_delivered": self.rows,
+            "rows_set_aside": held.rows,
+            "rows_unplaced": held.unplaced,
         }
 
 
@@ -156,9 +363,18 @@ def _checks(name: str, column: Column, spec: ProjectSpec) -> list[pa.Check]:
 _SCHEMAS: dict[str, pa.DataFrameSchema] = {}
 
 
-def build_schema(spec: ProjectSpec) -> pa.DataFrameSchema:
-    """The pandera schema of the declared dataset (built once per declaration)."""
+def build_schema(
+    spec: ProjectSpec, unique: bool = True, typed: frozenset[str] = frozenset()
+) -> pa.DataFrameSchema:
+    """The pandera schema of the declared dataset (built once per declaration).
+
+    `unique=False` leaves duplicates to `duplicates` (ingest judges them row by row); `typed`
+    names columns that already hold their declared dtype, which are checked, not coerced: the
+    coercion of a timestamp column re-parses every value (0.15-0.2 s a million rows) only to
+    return it as it was.
+    """
     key = spec.dataset.model_dump_json() + spec.task.model_dump_json()
+    key += f"|{unique}|{sorted(typed)}"
     if key not in _SCHEMAS:
         event_id = spec.dataset.event_id
         _SCHEMAS[key] = pa.DataFrameSchema(
@@ -167,16 +383,28 @@ def build_schema(spec: ProjectSpec) -> pa.DataFrameSchema:
                     dtype_of(column),
                     checks=_checks(name, column, spec),
                     nullable=column.nullable,
-                    unique=column.checks.unique or name == event_id,
+                    unique=unique and (column.checks.unique or name == event_id),
+                    coerce=name not in typed,
                     description=column.description or None,
                 )
                 for name, column in spec.dataset.columns.items()
             },
             name=_FRAME,
-            coerce=True,
             strict=True,
         )
     return _SCHEMAS[key]
+
+
+def _already_typed(frame: pd.DataFrame, spec: ProjectSpec) -> frozenset[str]:
+    """Declared columns whose values already have the declared dtype (typed Parquet, times
+    parsed on read or by `prepare`)."""
+    typed = set()
+    for name, column in spec.dataset.columns.items():
+        if name in frame.columns and frame[name].dtype == pd.api.types.pandas_dtype(
+            dtype_of(column)
+        ):
+            typed.add(name)
+    return frozenset(typed)
 
 
 def rule_for(check: str) -> str:
@@ -186,35 +414,74 @@ def rule_for(check: str) -> str:
     return check
 
 
-def _failures_from(errors: pa.errors.SchemaErrors, max_rows: int = 5) -> list[SchemaFailure]:
+def _detail(rule: str, check: str, column: Column | None) -> str:
+    """What a rule means for this column, in the words of ct.yaml (not pandera's check names)."""
+    if column is None:
+        return "" if rule != check else check
+    checks = column.checks
+    if rule == "wrong_type":
+        return f"expected {column.type}"
+    if rule == "out_of_range":
+        bounds = [f"{k}: {v:g}" for k, v in (("ge", checks.ge), ("le", checks.le)) if v is not None]
+        return f"outside the declared {', '.join(bounds)}"
+    if rule == "not_allowed_value":
+        allowed = column.allowed or []
+        listed = ", ".join(map(str, allowed[:8])) + (", ..." if len(allowed) > 8 else "")
+        return f"not one of the declared values ({listed})"
+    if rule == "pattern_mismatch":
+        return f"does not match the declared regex {checks.regex!r}"
+    if rule == "null_value":
+        return "empty in a column not declared nullable"
+    if rule == "no_event_time":
+        return "empty or unreadable: no partition holds the row"
+    if rule == "duplicate_key":
+        return "a value declared unique repeats"
+    if rule == "future_timestamp":
+        return f"later than now (+{int(FUTURE_TOLERANCE.total_seconds() // 60)} min)"
+    if rule == "single_class":
+        return "a binary label needs both classes in a batch"
+    return "" if rule != check else check
+
+
+def _findings_from(errors: pa.errors.SchemaErrors, spec: ProjectSpec) -> list[Finding]:
+    """Every failing row of every rule pandera reports (all of them: they are set aside)."""
     cases = errors.failure_cases
-    failures: list[SchemaFailure] = []
+    findings: list[Finding] = []
     for (column, check), group in cases.groupby(["column", "check"], sort=False, dropna=False):
         check = str(check)
         if _REDUNDANT.search(check):
             continue
-        # The first rows of the file that broke the rule, in file order.
-        group = group.sort_values("index", kind="stable", na_position="first")
-        values = [str(v) for v in group["failure_case"].tolist()[:max_rows]]
+        rule = rule_for(check)
+        if rule == "null_value" and column == spec.dataset.time:
+            rule = "no_event_time"  # the row cannot be placed in any partition
         if column == _FRAME:
             # Frame-level checks name the offending column in the failure case itself.
-            for name in values:
-                failures.append(SchemaFailure(name, rule_for(check)))
+            for name in group["failure_case"].tolist():
+                findings.append(Finding(str(name), rule))
             continue
-        rows = [int(i) for i in group["index"].dropna().tolist()[:max_rows]]
-        detail = check if rule_for(check) != check else ""
-        failures.append(SchemaFailure(str(column), rule_for(check), detail, rows, values))
-    return failures
+        declared = spec.dataset.columns.get(str(column))
+        detail = _detail(rule, check, declared)
+        rows = group[group["index"].notna()].sort_values("index", kind="stable")
+        positions = rows["index"].to_numpy(dtype=np.int64)
+        empty = rule in ("null_value", "no_event_time")
+        values = [] if empty else [str(v) for v in rows["failure_case"].tolist()]
+        if len(rows) < len(group):
+            # A check that failed on the column as a whole (it could not run): no row to blame.
+            findings.append(Finding(str(column), rule, detail))
+        if len(positions):
+            findings.append(Finding(str(column), rule, detail, positions, values))
+    return findings
 
 
-def _untyped_first(failures: list[SchemaFailure]) -> list[SchemaFailure]:
-    # Once a column cannot be typed, its range and set checks only fail on the same values.
-    untyped = {f.column for f in failures if f.rule == "wrong_type"}
-    return [f for f in failures if f.column not in untyped or f.rule == "wrong_type"]
+def _untyped_first(findings: list[Finding]) -> list[Finding]:
+    # Once a column cannot be typed, its range and set checks only fail on the same values (or
+    # on every value, compared as text): they are judged again once its bad rows are gone.
+    untyped = {f.column for f in findings if f.rule == "wrong_type"}
+    return [f for f in findings if f.column not in untyped or f.rule == "wrong_type"]
 
 
-def mostly_null_columns(frame: pd.DataFrame, spec: ProjectSpec) -> list[SchemaFailure]:
-    failures = []
+def mostly_null_columns(frame: pd.DataFrame, spec: ProjectSpec) -> list[Finding]:
+    findings = []
     for name in frame.columns:
         column = spec.dataset.columns.get(str(name))
         if column is None:
@@ -223,12 +490,10 @@ def mostly_null_columns(frame: pd.DataFrame, spec: ProjectSpec) -> list[SchemaFa
         limit = spec.quality.max_null_share if limit is None else limit
         share = float(frame[name].isna().mean())
         if share > limit:
-            failures.append(
-                SchemaFailure(
-                    str(name), "mostly_null", f"{share:.0%} of rows are null (max {limit:.0%})"
-                )
+            findings.append(
+                Finding(str(name), "mostly_null", f"{share:.0%} of rows are null (max {limit:.0%})")
             )
-    return failures
+    return findings
 
 
 def _written_with_offset(text: pd.Series) -> np.ndarray:
@@ -312,13 +577,13 @@ def _as_bools(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return pd.Series(pd.arrays.BooleanArray(true, unread), index=values.index), bad
 
 
-def _typing_failure(name: str, values: pd.Series, bad: np.ndarray, kind: str) -> SchemaFailure:
-    rows = np.flatnonzero(bad)[:5].tolist()
+def _typing_finding(name: str, values: pd.Series, bad: np.ndarray, kind: str) -> Finding:
+    rows = np.flatnonzero(bad)
     shown = [str(v) for v in values.iloc[rows].tolist()]
-    return SchemaFailure(name, "wrong_type", f"expected {kind}", rows, shown)
+    return Finding(name, "wrong_type", f"expected {kind}", rows, shown)
 
 
-def prepare(frame: pd.DataFrame, spec: ProjectSpec) -> tuple[pd.DataFrame, list[SchemaFailure]]:
+def prepare(frame: pd.DataFrame, spec: ProjectSpec) -> tuple[pd.DataFrame, list[Finding]]:
     """Read what pandera's coercion reads wrongly or not at all: booleans written as text
     ('false' is a non-empty string, so truthy), epoch and custom-format times, and times in a
     declared zone. Values that cannot be read are named here, as wrong_type."""
@@ -340,7 +605,7 @@ def prepare(frame: pd.DataFrame, spec: ProjectSpec) -> tuple[pd.DataFrame, list[
             kind = (
                 "true or false" if column.type == "bool" else f"a time ({column.format or 'iso'})"
             )
-            failures.append(_typing_failure(name, values, bad, kind))
+            failures.append(_typing_finding(name, values, bad, kind))
         frame[name] = typed
     return frame, failures
 
@@ -352,18 +617,22 @@ def _missing_cells(values: pd.Series, spec: ProjectSpec, name: str) -> pd.Series
     return values.mask(values.isin(_NULL_SPELLINGS))
 
 
-def validate_batch(frame: pd.DataFrame, source: str, spec: ProjectSpec) -> ValidationOutcome:
-    """Type and check a frame against the declared dataset, collecting every failure at once."""
-    if frame.empty:
-        return ValidationOutcome(source, None, [SchemaFailure("*", "header_only", "no rows")])
+def _attempt(
+    frame: pd.DataFrame, spec: ProjectSpec, unique: bool
+) -> tuple[pd.DataFrame | None, list[Finding]]:
+    """One validation of `frame` (indexed 0..n-1): its typed rows, or every finding."""
     # An empty CSV cell is a missing value, not an empty string that happens to coerce, and in
     # a column of numbers, flags or times so is "NA" or "null". Only text as delivered (object
     # columns from CSV and JSON) has cells; typed Parquet has values.
-    cells = frame.select_dtypes(include="object").columns
-    text = frame.assign(**{c: _missing_cells(frame[c], spec, str(c)) for c in cells})
+    # A shallow copy: columns are replaced below, never written into, so the delivered frame
+    # stays as delivered (set-aside rows are kept from it) without a copy of every value
+    # (`assign` copied a million rows, ~0.1 s).
+    text = frame.copy(deep=False)
+    for c in frame.select_dtypes(include="object").columns:
+        text[c] = _missing_cells(frame[c], spec, str(c))
     text, typing = prepare(text, spec)
     mostly_null = mostly_null_columns(text, spec)
-    schema = build_schema(spec)
+    schema = build_schema(spec, unique, _already_typed(text, spec))
     try:
         # In place: the frame was parsed for this call, and a copy of a million rows costs.
         typed = schema.validate(text, lazy=True, inplace=True)
@@ -374,20 +643,269 @@ def validate_batch(frame: pd.DataFrame, source: str, spec: ProjectSpec) -> Valid
         unreadable = {f.column for f in typing}
         rest = [
             f
-            for f in _failures_from(errors)
+            for f in _findings_from(errors, spec)
             if f.column not in unreadable and not (f.column in drowned and f.rule == "null_value")
         ]
-        return ValidationOutcome(
-            source, None, _untyped_first(typing + mostly_null + rest), len(frame)
-        )
+        return None, _untyped_first(typing + mostly_null + rest)
     if typing or mostly_null:
-        return ValidationOutcome(source, None, typing + mostly_null, len(frame))
+        return None, typing + mostly_null
     columns = list(schema.columns)
     if list(typed.columns) != columns:
         typed = typed[columns]
     if not typed.index.equals(pd.RangeIndex(len(typed))):
         typed = typed.reset_index(drop=True)
+    return typed, []
+
+
+def validate_batch(
+    frame: pd.DataFrame,
+    source: str,
+    spec: ProjectSpec,
+    *,
+    lines: Lines | None = None,
+    split_rows: bool = False,
+    place: Callable[[pd.Series], np.ndarray] | None = None,
+) -> ValidationOutcome:
+    """Type and check a frame against the declared dataset, collecting every failure at once.
+
+    With `split_rows` (ingest: the quarantine, `ct check`, `ct quarantine readmit`) a row that
+    breaks a row rule is set aside and the rest of the batch goes on, up to
+    `quality.max_bad_row_share`; `place` says which typed event times fit the batch's
+    partitions (the others are set aside as no_partition). Without it any failure refuses the
+    frame: a file to score must be scored whole. `lines` says where each row is in the file.
+    """
+    lines = lines or Lines()
+    if frame.empty:
+        return ValidationOutcome(source, None, [SchemaFailure("*", "header_only", "no rows")])
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
+        frame = frame.reset_index(drop=True)
+    if split_rows:
+        return _judge_rows(frame, source, spec, lines, place)
+    typed, findings = _attempt(frame, spec, unique=True)
+    if typed is None:
+        return ValidationOutcome(source, None, summarize(findings, lines), len(frame))
     return ValidationOutcome(source, typed, [], len(frame))
+
+
+# A batch with bad rows is validated again without them, to type the rest and to judge what the
+# bad values hid (a column that could not be typed was not range-checked): at most this often.
+MAX_PASSES = 3
+
+
+def _judge_rows(
+    frame: pd.DataFrame,
+    source: str,
+    spec: ProjectSpec,
+    lines: Lines,
+    place: Callable[[pd.Series], np.ndarray] | None,
+) -> ValidationOutcome:
+    delivered = len(frame)
+    limit = spec.quality.max_bad_row_share
+    keep = np.arange(delivered)
+    marks: list[Finding] = []
+    unique = True
+    typed: pd.DataFrame | None = None
+    for _ in range(MAX_PASSES):
+        part = frame if len(keep) == delivered else frame.iloc[keep].reset_index(drop=True)
+        typed, findings = _attempt(part, spec, unique)
+        # Repeated ids are judged with repeated rows, once the rows are typed (`duplicates`).
+        findings = [f.moved(keep) for f in findings if f.rule != "duplicate_key"]
+        whole, rows = split_findings(findings)
+        marks += rows
+        bad = int(bad_rows(marks, delivered).sum())
+        if whole:
+            return _refused(source, frame, spec, lines, whole + marks)
+        if above_share(bad, delivered, limit):
+            return _refused(source, frame, spec, lines, marks, share_note(bad, delivered, limit))
+        if typed is not None:
+            break
+        keep = np.flatnonzero(~bad_rows(marks, delivered))
+        unique = False
+    if typed is None:
+        return _refused(source, frame, spec, lines, marks)
+    marks += [f.moved(keep) for f in _after_typing(typed, spec, place, keys_checked=unique)]
+    if not marks:
+        return ValidationOutcome(source, typed, [], delivered)  # the common path: a clean batch
+    bad = int(bad_rows(marks, delivered).sum())
+    if above_share(bad, delivered, limit):
+        return _refused(source, frame, spec, lines, marks, share_note(bad, delivered, limit))
+    held = np.zeros(delivered, dtype=bool)
+    for f in marks:
+        held[f.positions] = True
+    good = ~held[keep]
+    if not good.all():
+        typed = typed[good].reset_index(drop=True)
+    return ValidationOutcome(
+        source,
+        typed,
+        [],
+        delivered,
+        set_aside=_set_aside(frame, marks, lines, spec),
+        kept=keep[good],
+    )
+
+
+def _after_typing(
+    typed: pd.DataFrame,
+    spec: ProjectSpec,
+    place: Callable[[pd.Series], np.ndarray] | None,
+    keys_checked: bool,
+) -> list[Finding]:
+    """Rules judged on typed rows: a row with no event time, or one outside the batch's
+    partitions, cannot be placed; rows delivered twice."""
+    time = spec.dataset.time
+    times = typed[time]
+    blank = times.isna().to_numpy()
+    findings = []
+    if blank.any():
+        # Even where the time may be empty: a row without one belongs to no partition, and a
+        # row no partition holds would vanish uncounted.
+        detail = "empty or unreadable: no partition holds the row"
+        findings.append(Finding(time, "no_event_time", detail, np.flatnonzero(blank)))
+    if place is not None:
+        outside = ~blank & ~place(times)
+        if outside.any():
+            at = np.flatnonzero(outside)
+            shown = [str(t) for t in times.iloc[at].tolist()]
+            detail = "the event time is in none of the batch's partitions"
+            findings.append(Finding(time, UNPLACED, detail, at, shown))
+    return findings + duplicates(typed, spec, keys_checked)
+
+
+def _unique_columns(spec: ProjectSpec) -> list[str]:
+    event_id = spec.dataset.event_id
+    return [n for n, c in spec.dataset.columns.items() if c.checks.unique or n == event_id]
+
+
+def duplicates(typed: pd.DataFrame, spec: ProjectSpec, keys_checked: bool = False) -> list[Finding]:
+    """Rows delivered twice: a copy of an earlier row in every column is a duplicate_row (the
+    first kept; unless `quality.duplicate_rows: keep`), and every row sharing a value of the
+    event id (or of a column declared unique) with a row of other content a duplicate_key.
+
+    `keys_checked`: the unique columns were just found unique, so no row can repeat.
+    """
+    keys = _unique_columns(spec)
+    refuse = spec.quality.duplicate_rows == "refuse"
+    if (keys and keys_checked) or (not keys and not refuse):
+        return []
+    copies = exact_copies(typed)
+    found = []
+    if refuse and copies.any():
+        detail = "the same values in every column as an earlier row (the first is kept)"
+        found.append(Finding("*", "duplicate_row", detail, np.flatnonzero(copies)))
+    for key in keys:
+        values = typed[key]
+        distinct = values[~copies]
+        clash = distinct[distinct.duplicated(keep=False) & distinct.notna()]
+        if clash.empty:
+            continue
+        mask = values.isin(clash.unique()).to_numpy(dtype=bool)
+        if refuse:
+            mask &= ~copies
+        at = np.flatnonzero(mask)
+        detail = "a value declared unique repeats with other values in the row"
+        found.append(
+            Finding(key, "duplicate_key", detail, at, [str(v) for v in values.iloc[at].tolist()])
+        )
+    return found
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # a 64-bit odd constant: hashes of columns combine unordered
+
+
+def exact_copies(frame: pd.DataFrame) -> np.ndarray:
+    """Which rows equal an earlier row in every column.
+
+    Hashes of the numeric columns find the few rows that may repeat (~0.08 s a million rows),
+    and only those are compared whole; comparing every row whole takes 0.3-0.4 s.
+    """
+    may = _may_repeat(frame)
+    if may is None:
+        return frame.duplicated(keep="first").to_numpy(dtype=bool)
+    copies = np.zeros(len(frame), dtype=bool)
+    if may.any():
+        at = np.flatnonzero(may)
+        copies[at[frame.iloc[at].duplicated(keep="first").to_numpy(dtype=bool)]] = True
+    return copies
+
+
+def _may_repeat(frame: pd.DataFrame) -> np.ndarray | None:
+    """Rows whose numeric columns hash like another row's (None: no numeric column)."""
+    combined: np.ndarray | None = None
+    for name in frame.columns:
+        values = frame[name]
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            plain = np.asarray(values.array.asi8)
+        elif not isinstance(values.dtype, np.dtype) or values.dtype.kind not in "iubf":
+            continue
+        elif values.dtype.kind == "f":
+            # `duplicated` holds -0.0 equal to 0.0 and every NaN equal: they must hash alike.
+            numbers = values.to_numpy()
+            plain = np.where(np.isnan(numbers), np.nan, numbers + 0.0)
+        else:
+            plain = values.to_numpy()
+        hashed = pd.util.hash_array(plain, categorize=False)
+        combined = hashed if combined is None else (combined * _MIX) ^ hashed
+    if combined is None:
+        return None
+    return pd.Series(combined).duplicated(keep=False).to_numpy(dtype=bool)
+
+
+def event_times_of(frame: pd.DataFrame, spec: ProjectSpec) -> pd.Series:
+    """Each delivered row's event time in UTC, NaT where it cannot be read (or is not there)."""
+    name = spec.dataset.time
+    if name not in frame.columns:
+        return pd.Series(pd.NaT, index=pd.RangeIndex(len(frame)), dtype=TIME)
+    times, _ = parse_times(frame[name], spec.column(name))
+    return times.reset_index(drop=True)
+
+
+def _refused(
+    source: str,
+    frame: pd.DataFrame,
+    spec: ProjectSpec,
+    lines: Lines,
+    findings: list[Finding],
+    share: str = "",
+) -> ValidationOutcome:
+    return ValidationOutcome(
+        source,
+        None,
+        summarize(findings, lines),
+        len(frame),
+        share=share,
+        times=event_times_of(frame, spec),
+    )
+
+
+def _set_aside(
+    frame: pd.DataFrame, marks: list[Finding], lines: Lines, spec: ProjectSpec
+) -> SetAside:
+    """The rows set aside as delivered (text), each with its line, its rules and columns."""
+    marked = pd.DataFrame(
+        {
+            "at": np.concatenate([f.positions for f in marks]),
+            "rule": np.repeat([f.rule for f in marks], [len(f.positions) for f in marks]),
+            "column": np.repeat([f.column for f in marks], [len(f.positions) for f in marks]),
+        }
+    )
+    by_row = marked.groupby("at", sort=True)
+    rules = by_row["rule"].agg(lambda r: ";".join(sorted(set(r))))
+    columns = by_row["column"].agg(lambda c: ";".join(sorted(set(c))))
+    positions = rules.index.to_numpy(dtype=np.int64)
+    rows = frame.iloc[positions].reset_index(drop=True)
+    times = event_times_of(rows, spec)
+    written = times.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
+    keys = pd.DataFrame(
+        {
+            f"ct_{lines.unit}": lines.of(positions),
+            HELD_RULES: rules.to_numpy(),
+            HELD_COLUMNS: columns.to_numpy(),
+            HELD_TIME: written.to_numpy(),
+        }
+    )
+    text = rows.astype(object).where(rows.notna(), "").astype(str)
+    return SetAside(pd.concat([keys, text], axis=1), times, summarize(marks, lines))
 
 
 def empty_events(spec: ProjectSpec) -> pd.DataFrame:

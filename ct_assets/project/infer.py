@@ -21,7 +21,14 @@ import pandas as pd
 from ct_assets.ml.schema import NULL_TOKENS
 from ct_assets.ml.vocabulary import BINARY, REGRESSION
 from ct_assets.project.load import ProjectError
-from ct_assets.project.spec import RESERVED_PREFIX, Quality, did_you_mean
+from ct_assets.project.spec import (
+    RESERVED_PREFIX,
+    Quality,
+    Threshold,
+    Training,
+    default_policy,
+    did_you_mean,
+)
 
 # Text with at most this many values, each seen at least this often on average, is a category.
 MAX_CATEGORIES = 50
@@ -30,6 +37,8 @@ MIN_ROWS_PER_CATEGORY = 2
 MAX_SLICE_VALUES = 10
 MAX_SLICES = 2
 MAX_WINDOW_COLUMNS = 2
+# Partitions a project's model learns from: ct's own default.
+TRAINING_WINDOW = Training().window
 WINDOW_AGGREGATIONS = ["count", "mean"]
 WINDOWS = ["1d", "7d"]
 # A column this often null in the sample gets a per-column null limit above its share (the
@@ -97,6 +106,37 @@ EVENT_WORDS = frozenset(
         "trace",
         "uuid",
         "guid",
+    }
+)
+# Words naming a quantity that cannot be negative (a count, money, a size, a duration): with
+# no negative in the sample, such a column is declared ge: 0. Nothing else is bounded by name.
+# English words matched against the words of any name: vocabulary, not a dataset's column names
+# (one text, so that the test keeping the examples' column names out of the product still flags
+# any of them quoted alone).
+_QUANTITY_WORDS = """
+    amount amt price cost fee fare salary wage income revenue spend spent paid count qty
+    quantity items units age duration seconds minutes hours days length distance weight height
+    size bytes views clicks visits
+"""
+NONNEGATIVE_WORDS = frozenset(_QUANTITY_WORDS.split())
+# A first word that makes a name the count of what follows: n_items, num_orders.
+COUNT_PREFIXES = frozenset({"n", "nb", "num", "number"})
+# Words of quantities that go either way: a name holding one is never bounded by its name.
+SIGNED_WORDS = frozenset(
+    {
+        "delta",
+        "diff",
+        "difference",
+        "change",
+        "net",
+        "balance",
+        "profit",
+        "loss",
+        "gain",
+        "return",
+        "offset",
+        "error",
+        "residual",
     }
 )
 _TRUE_TEXT = frozenset({"true", "t", "yes", "y"})
@@ -218,6 +258,8 @@ class Inference:
     slices: list[str]
     slices_reason: str
     review: list[str] = field(default_factory=list)
+    # Rows of the sample equal in every column to an earlier one: such data repeats rows.
+    repeated_rows: int = 0
 
     @property
     def name(self) -> str:
@@ -273,6 +315,17 @@ def id_like(p: Profile) -> bool:
 def hints_event(name: str) -> bool:
     parts = words(name)
     return bool(EVENT_WORDS & set(parts)) or _normalized(name) in ("id", "row_id", "rowid")
+
+
+def hints_nonnegative(name: str) -> str | None:
+    """The word of a name that says its values cannot be negative (None: none does)."""
+    parts = words(name)
+    if SIGNED_WORDS & set(parts):
+        return None
+    named = [p for p in parts if p in NONNEGATIVE_WORDS]
+    if named:
+        return named[0]
+    return parts[0] if len(parts) >= 2 and parts[0] in COUNT_PREFIXES else None
 
 
 def hints_flag(name: str) -> bool:
@@ -635,17 +688,39 @@ def _in_order(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def _declare_number(p: Profile, is_label: bool) -> tuple[dict[str, Any], str]:
+    """A number's type and the only bound a sample supports: ge: 0 where the name or the values
+    say the column counts or measures something (a guess, and the reason says so)."""
     low, high = _numbers(p)
     if p.kind == "int" and not is_label and hints_flag(p.name) and set(p.counts.index) <= {0, 1}:
         return {"type": "bool"}, "0/1 in a column named like a flag"
     value: dict[str, Any] = {"type": p.kind}
     reason = f"{p.note}, {_number(low)} to {_number(high)}"
-    if low >= 0:
-        value["checks"] = {"ge": 0}
-        reason += "; none negative, so ge: 0 and no upper bound"
-    else:
-        reason += "; negatives occur, so no bounds"
-    return value, reason
+    if is_label:
+        # A bound on the label refuses the rows the model most needs to see (a rare negative
+        # of a regression target): the label's range is learnt, never checked.
+        return value, reason + "; the label: no bounds"
+    if low < 0:
+        return value, reason + "; negatives occur, so no bounds"
+    why = _nonnegative_because(p)
+    if why is None:
+        return value, (
+            reason + "; none negative in the sample, but neither its name nor its values say "
+            "it cannot be: no bounds"
+        )
+    value["checks"] = {"ge": 0}
+    return value, reason + f"; ge: 0 guessed: {why}; no upper bound"
+
+
+def _nonnegative_because(p: Profile) -> str | None:
+    """Why a column without negatives in the sample cannot have any (None: nothing says so)."""
+    if SIGNED_WORDS & set(words(p.name)):
+        return None
+    word = hints_nonnegative(p.name)
+    if word is not None:
+        return f"the name says a count or an amount ({word})"
+    if p.kind == "int" or bool((pd.Index(p.counts.index).astype(float) % 1 == 0).all()):
+        return "whole numbers, none negative: a count"
+    return None
 
 
 # -- task --------------------------------------------------------------------------------------
@@ -806,20 +881,39 @@ def choose_features(
     return features, left_out
 
 
+def copies_of(frame: pd.DataFrame, label: str, features: list[str]) -> list[str]:
+    """Features whose values are the label's, as written, in every row of the sample."""
+    text = frame[label].astype(str)
+    return [f for f in features if frame[f].astype(str).equals(text)]
+
+
 def time_transforms(time: Profile, taken: set[str]) -> tuple[list[dict[str, Any]], str]:
+    """The hour of the event time, where the sample's times have one.
+
+    No day of week: ct writes daily partitions and a training window of `TRAINING_WINDOW`, in
+    which a day of week is constant within each partition and each value is seen once, so it
+    names the day a row is from rather than a weekly pattern; ct's leak guard would leave it out
+    of training anyway (it needs three weeks of partitions in the window to be learnt).
+    """
     times = pd.DatetimeIndex(time.counts.index)
     transforms: list[dict[str, Any]] = []
     midnight = bool(((times.hour == 0) & (times.minute == 0) & (times.second == 0)).all())
     if not midnight:
         name = _free(f"{time.name}_hour", taken)
         transforms.append({"name": name, "op": "hour", "column": time.name})
-    name = _free(f"{time.name}_day_of_week", taken)
-    transforms.append({"name": name, "op": "day_of_week", "column": time.name})
-    made = " and ".join(t["op"] for t in transforms)
-    reason = f"{made} of the event time {time.name}"
-    if midnight:
-        reason += " (no hour: every event time in the sample is at midnight, a date alone)"
-    return transforms, reason
+        reason = f"hour of the event time {time.name}"
+    else:
+        reason = f"none: every event time in {time.name} is at midnight (a date alone)"
+    return transforms, reason + f"; {NO_DAY_OF_WEEK}"
+
+
+# Why ct init never proposes a day of week (the review says it too).
+NO_DAY_OF_WEEK = (
+    "no day of week: with daily partitions it is constant within a partition and each value is "
+    f"seen once in a {TRAINING_WINDOW}-partition window, so it would name the day a row is "
+    "from, not a weekly pattern (a model learns 'this weekday follows these rules', the "
+    "holdout agrees, tomorrow does not); add one only with a training.window of 21 or more"
+)
 
 
 def window_groups(
@@ -931,6 +1025,12 @@ def infer_project(sample: Sample, options: InitOptions) -> Inference:
         taken.add(event_id.column)
     roles = {"label": label, "event_time": time, "entity": entity, "event_id": event_id}
     features, left_out = choose_features(profiles, declared, taken)
+    for name in copies_of(frame, label.column, features):
+        features.remove(name)
+        left_out[name] = (
+            f"equal to the label {label.column} in every row of the sample: a copy of the "
+            "answer, known only after the outcome (it would leak it)"
+        )
     names = set(columns)
     transforms, transforms_reason = time_transforms(profiles[time.column], names)
     groups, windows_reason = window_groups(entity.column, features, declared, profiles, names)
@@ -940,7 +1040,15 @@ def infer_project(sample: Sample, options: InitOptions) -> Inference:
     if groups:
         spec["features"]["windows"] = {"inclusive": False, "aggregates": groups}
     spec.update(_sections(task.column, profiles[time.column], slices))
-    quality = _label_balance(profiles[label.column], positive)
+    quality: dict[str, Any] = dict(_label_balance(profiles[label.column], positive))
+    try:
+        repeated = int(frame.duplicated().sum())
+    except TypeError:  # nested values (lists in Parquet or JSON) cannot be compared as rows
+        repeated = 0
+    if repeated:
+        # Few categorical columns and date-only times repeat rows legitimately; refusing them
+        # would set aside the sample's own rows.
+        quality["duplicate_rows"] = "keep"
     if quality:
         spec["quality"] = quality
         spec = {k: spec[k] for k in _ORDER if k in spec}
@@ -957,6 +1065,7 @@ def infer_project(sample: Sample, options: InitOptions) -> Inference:
         windows=windows_reason,
         slices=slices,
         slices_reason=slices_reason,
+        repeated_rows=repeated,
     )
     inference.review = review_notes(inference, sample, profiles, declared)
     return inference
@@ -973,6 +1082,7 @@ _ORDER = (
     "quality",
     "drift",
     "freshness",
+    "policy",
     "sources",
 )
 
@@ -1019,7 +1129,13 @@ def _sections(task: str | None, time: Profile, slices: list[str]) -> dict[str, A
     }
     return {
         "partitions": {"granularity": "daily", "start": f"{start:%Y-%m-%d}"},
-        "training": {"window": 7, "holdout_fraction": 0.2, "split": "time"},
+        "training": {
+            "window": TRAINING_WINDOW,
+            "holdout_fraction": 0.2,
+            "split": "time",
+            "families": list(Training().families),
+            "windows": list(Training(window=TRAINING_WINDOW).candidate_windows),
+        },
         "gates": {
             "floors": ["roc_auc >= 0.6"] if binary else ["r2 >= 0"],
             "margin": 0.01 if binary else "1%",
@@ -1030,7 +1146,34 @@ def _sections(task: str | None, time: Profile, slices: list[str]) -> dict[str, A
             "sources": {"warn": "26h", "fail": "36h"},
             "model": {"warn": "26h", "fail": "48h"},
         },
+        "policy": policy_section(task or BINARY),
         "sources": {"landing": "landing"},
+    }
+
+
+def _threshold(value: Threshold) -> float | str:
+    return value.text() if value.relative else value.value
+
+
+def policy_section(task: str) -> dict[str, Any]:
+    """The policy in force for the task, as ct.yaml writes it: nothing that decides a retrain,
+    a promotion's fate or a rollback is left unwritten."""
+    policy = default_policy(task)
+    retrain, rollback = policy.retrain, policy.rollback
+    return {
+        "retrain": {
+            "triggers": list(retrain.triggers),
+            "performance_margin": _threshold(retrain.performance_margin),
+        },
+        "evaluation_gap": _threshold(policy.evaluation_gap),
+        "label_shift": policy.label_shift,
+        "rollback": {
+            "enabled": rollback.enabled,
+            "margin": _threshold(rollback.margin),
+            "on_evaluation_gap": rollback.on_evaluation_gap,
+            "min_partitions": rollback.min_partitions,
+            "baking": {"partitions": rollback.baking.partitions},
+        },
     }
 
 
@@ -1085,12 +1228,42 @@ def review_notes(
             "classes, ct predicts a binary or a numeric label, not a class among several"
         )
     notes.extend(_time_notes(profiles[str(roles["event_time"].column)]))
+    notes.append(
+        "no day of week of the event time is proposed: in a window of daily partitions it names "
+        "the day a row is from rather than a weekly pattern (the comment on features.transforms "
+        "says more)"
+    )
     entity = roles["entity"]
     if entity.column is not None and "also id-like" in entity.reason:
         notes.append(f"the entity is {entity.column}: pass --entity COL to pick another")
     taken = {str(g.column) for g in roles.values() if g.column is not None}
     notes.extend(_column_notes(profiles, declared, inference.features, taken))
+    notes.extend(_guessed_bounds(declared, str(label.column)))
+    if inference.repeated_rows:
+        notes.append(
+            f"the sample holds {inference.repeated_rows:,} rows equal in every column to an "
+            "earlier one, so quality.duplicate_rows is keep (ct would set repeated rows aside, "
+            "and refuse a file with too many); set it to refuse if a repeated row means a "
+            "broken export"
+        )
     return notes
+
+
+def _guessed_bounds(declared: dict[str, Declared], label: str) -> list[str]:
+    guessed = [
+        n
+        for n, d in declared.items()
+        if n != label and d.value.get("checks", {}).get("ge") is not None
+    ]
+    if not guessed:
+        return []
+    share = Quality().max_bad_row_share
+    return [
+        f"ge: 0 was guessed for {', '.join(guessed)} (names or whole numbers that say a count or "
+        f"an amount; each column's comment says which): a row breaking it is set aside, and a "
+        f"file where more than {share:.0%} of rows break rules is refused; remove a bound the "
+        "data may break"
+    ]
 
 
 def _time_notes(time: Profile) -> list[str]:

@@ -17,7 +17,7 @@ import yaml
 
 from ct_assets.project.infer import MAX_CATEGORIES, Inference
 from ct_assets.project.load import PROJECT_FILE, ProjectError, parse_spec
-from ct_assets.project.spec import ProjectSpec
+from ct_assets.project.spec import ProjectSpec, Quality
 
 WIDTH = 98
 Path = tuple[Any, ...]
@@ -25,8 +25,11 @@ Path = tuple[Any, ...]
 SECTION_NOTES = {
     "task": "What to predict, and the metric that ranks candidates and gates promotion.",
     "dataset": (
-        "The data as each file delivers it. A file breaking a rule is refused as a whole and "
-        "kept in quarantine with the reason; `ct quarantine` lists them."
+        "The data as each file delivers it. A row breaking a rule is set aside in quarantine "
+        "with its line and reason while the rest of its file goes on; a file with more such "
+        f"rows than quality.max_bad_row_share ({Quality().max_bad_row_share:.0%}), or that is "
+        "broken as a whole (a missing column, cut short), is refused whole and kept there. "
+        "`ct quarantine` lists both."
     ),
     "features": (
         "What the model reads: declared columns as they are (categories as codes), transforms "
@@ -36,18 +39,31 @@ SECTION_NOTES = {
         "Events fall into daily partitions by event time; start is the sample's earliest day."
     ),
     "training": (
-        "Each run trains on the last `window` partitions; the latest rows are the holdout."
+        "Each run trains on the last `window` partitions; the latest rows are the holdout. Every "
+        "family is trained on each of `windows` (partitions ending at the newest, and "
+        "since_change: from where the champion's live performance broke) and the best on the "
+        "holdout is the candidate: after a change the short windows win, in steady state the "
+        "long one."
     ),
     "gates": (
         "A candidate replaces the champion only above the floors, by the margin over the "
         "champion's holdout metric, without losing more than the tolerance on any slice."
     ),
-    "quality": "Data-quality limits that differ from ct's defaults for this label.",
+    "quality": "Data-quality limits that differ from ct's defaults for this data.",
     "drift": (
         "Share of features that may drift before a partition is flagged. A day of week is "
         "constant within a daily partition: ct leaves it out of drift by itself."
     ),
     "freshness": "How long without a new file (sources) or a new model decision (model).",
+    "policy": (
+        "The policy in force, written out so that nothing deciding a retrain, a champion's fate "
+        "or a rollback is invisible. Every partition is retrained (every_partition); whatever "
+        "the triggers, a champion whose live metric is worse than its holdout figure by more than "
+        "retrain.performance_margin is flagged red that day, one whose first live partitions "
+        "miss its holdout by more than evaluation_gap is flagged and, by "
+        "rollback.on_evaluation_gap, moved back when the one it replaced did better on the same "
+        "rows."
+    ),
     "sources": (
         "Files dropped here (a folder beside ct.yaml, or s3://bucket/prefix) are ingested."
     ),
@@ -57,13 +73,20 @@ SIDE_NOTES: dict[Path, str] = {
     ("task", "metric"): "roc_auc | log_loss (binary); rmse | mae (regression)",
     ("training", "split"): "time: the latest rows are the holdout",
     ("gates", "slices", "min_rows"): "fewer holdout rows in a slice: listed, not judged",
+    ("training", "windows"): "candidates train on each; the best on the holdout wins",
+    ("policy", "retrain", "triggers"): "every_partition | drift | performance | schedule",
+    ("policy", "label_shift"): "a prior shift: Cohen's h of the label rate, or SDs of its mean",
+    ("policy", "rollback", "baking", "partitions"): "a new champion's probation",
 }
 RANGE_RULE = (
     "Types come from the sample. Ranges: a sample's exact min and max refuse the next day's "
-    "data (a salary below day 1's minimum, say), so a numeric column with no negatives gets "
-    "only ge: 0, one with negatives no bound, and no column an upper bound; add bounds you "
-    f"know. Text with at most {MAX_CATEGORIES} values, each in 2+ rows on average, is a "
-    "category of the values seen (unseen: unknown encodes a new one instead of refusing it)."
+    "data (a salary below day 1's minimum, say), and a sample without negatives does not show "
+    "that none can come, so no column gets an upper bound, the label no bound at all, and a "
+    "column only ge: 0, guessed where its name says a count or an amount (amount, price, "
+    "n_items, age, duration, ...) or its values are whole numbers, none negative; each "
+    "column's comment says which. Add bounds you know. Text with at most "
+    f"{MAX_CATEGORIES} values, each in 2+ rows on average, is a category of the values seen "
+    "(unseen: unknown encodes a new one instead of refusing it)."
 )
 
 
@@ -152,8 +175,16 @@ def _notes(inference: Inference) -> Notes:
     else:
         notes.add(("features",), f"windows: none: {inference.windows}")
     notes.add(("gates", "slices", "columns"), inference.slices_reason)
-    if "quality" in spec:
-        notes.add(("quality",), _balance_note(spec["quality"]))
+    quality = spec.get("quality", {})
+    balance = {k: v for k, v in quality.items() if k in ("min_positive_rate", "max_positive_rate")}
+    if balance:
+        notes.add(("quality",), _balance_note(balance))
+    if "duplicate_rows" in quality:
+        notes.add(
+            ("quality", "duplicate_rows"),
+            f"keep: {inference.repeated_rows:,} rows of the sample repeat an earlier one in "
+            "every column, so this data repeats rows; refuse would set each copy aside",
+        )
     return notes
 
 

@@ -86,15 +86,22 @@ class DriftingSource:
 
 
 def corrupt(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """A malformed copy of a batch that is still a well-formed table."""
+    """A malformed copy of a batch that is still a well-formed table.
+
+    The kinds of MALFORMED_RULES break a whole file, or too many rows of it (more than 1%) to
+    set them aside; those of SET_ASIDE_RULES break a row or two, which are set aside while the
+    rest of the file goes on.
+    """
     bad = frame.copy()
     if kind == "wrong_type":
         bad["amount"] = bad["amount"].astype(str)
         bad.loc[bad.index[::50], "amount"] = "12,50"  # a decimal comma
     elif kind == "missing_column":
         bad = bad.drop(columns=["channel"])
-    elif kind == "duplicated_rows":
-        bad = pd.concat([bad, bad.head(10)], ignore_index=True)
+    elif kind == "duplicated_rows":  # an export that wrote every row twice
+        bad = pd.concat([bad, bad], ignore_index=True)
+    elif kind == "reused_ids":  # every tenth event id given again to the next event
+        bad["event_id"] = bad["event_id"].where(bad.index % 10 != 1, bad["event_id"].shift())
     elif kind == "extra_column":
         bad["coupon_code"] = "X1"
     elif kind == "label_outside":
@@ -102,29 +109,47 @@ def corrupt(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     elif kind == "single_class":
         bad["label"] = 0
     elif kind == "future_timestamps":
-        bad.loc[bad.index[:3], "event_time"] = "2099-01-01T00:00:00Z"
+        bad.loc[bad.index[::20], "event_time"] = "2099-01-01T00:00:00Z"
     elif kind == "mostly_null":
         bad["account_age_days"] = bad["account_age_days"].astype(object)
         bad.loc[bad.index[: int(len(bad) * 0.8)], "account_age_days"] = None
+    elif kind == "stray_out_of_range":  # one basket of no items
+        bad.loc[bad.index[len(bad) // 2], "n_items"] = 0
+    elif kind == "stray_duplicates":  # two rows sent again at the end
+        bad = pd.concat([bad, bad.iloc[[1, len(bad) // 3]]], ignore_index=True)
+    elif kind == "blank_event_time":
+        bad.loc[bad.index[len(bad) // 4], "event_time"] = ""
+    elif kind == "stray_future_timestamp":
+        bad.loc[bad.index[-1], "event_time"] = "2099-01-01T00:00:00Z"
     else:
         raise ValueError(f"unknown corruption {kind!r}")
     return bad
 
 
-# The kinds of broken delivery ct must refuse, each with the rule it is refused under.
+# The kinds of broken delivery ct must refuse whole, each with the rule it is refused under:
+# faults of the file, and row rules broken by more rows than a batch may set aside (1%).
 MALFORMED_RULES = {
     "missing_column": "missing_column",
     "wrong_type": "wrong_type",
     "truncated": "truncated",
     "empty_file": "empty_file",
     "header_only": "header_only",
-    "duplicated_rows": "duplicate_key",
+    "duplicated_rows": "duplicate_row",
+    "reused_ids": "duplicate_key",
     "extra_column": "unexpected_column",
     "label_outside": "not_allowed_value",
     "single_class": "single_class",
     "future_timestamps": "future_timestamp",
     "non_utf8": "not_utf8",
     "mostly_null": "mostly_null",
+}
+# The kinds of delivery with a row or two wrong: those rows are set aside under their rule, the
+# rest of the file goes on.
+SET_ASIDE_RULES = {
+    "stray_out_of_range": "out_of_range",
+    "stray_duplicates": "duplicate_row",
+    "blank_event_time": "no_event_time",
+    "stray_future_timestamp": "future_timestamp",
 }
 
 
