@@ -1,15 +1,25 @@
-"""Stage 5, candidates: one model per family, logged and registered in MLflow.
+"""Stage 5, candidates: every family on every candidate window; the winner registered in MLflow.
+
+Families compete on several windows of the training rows (`training.windows`: by default the
+newest 1 and 3 partitions, the whole window, and the partitions since the champion's live
+performance broke) and on the same holdout (`ml.competition`); only the winner is logged and
+registered, since only it could be promoted, and the competition is a table in the metadata.
+Features that cannot hold tomorrow (they name the partition, or copy the label) are left out
+first (`ml.leakage`), with their reasons.
 
 LightGBM and scikit-learn are imported by the step, not with the module: the code location is
 loaded by every run worker and sensor tick, most of which never train.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
+from ct_assets.ml.competition import Contender, compete, contend, failures, table, winner
 from ct_assets.ml.frames import BATCH, FEATURE_SET, HOLDOUT, LABEL, PARTITION, SPLIT, TRAIN
 from ct_assets.ml.hpo import SearchBudget, search_lightgbm
 from ct_assets.ml.incremental import (
@@ -21,24 +31,30 @@ from ct_assets.ml.incremental import (
     plan_refresh,
     refresh,
 )
+from ct_assets.ml.leakage import copies_of_label, partition_identifying, single_feature_leaks
+from ct_assets.ml.live import LIVE_DEGRADED
+from ct_assets.ml.loop import change_point
 from ct_assets.ml.selection import Selection, select_features
-from ct_assets.ml.vocabulary import LIGHTGBM, LIGHTGBM_INCREMENTAL
-from ct_assets.ml.windows import split_warnings
-from ct_assets.names import CANDIDATE_MODELS
+from ct_assets.ml.vocabulary import BINARY, LIGHTGBM, LIGHTGBM_INCREMENTAL
+from ct_assets.ml.windows import Subset, split_warnings, training_subsets
+from ct_assets.names import CANDIDATE_MODELS, CHAMPION_PERFORMANCE
+from ct_assets.observe import latest_metadata
 from ct_assets.policy import after_upstream, stage_asset
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec, parse_duration
+from resources.alerts import AlertHook
 from resources.mlflow_registry import FAMILY_TAG, FEATURE_SET_TAG, MlflowRegistry
 
 if TYPE_CHECKING:
     from ct_assets.ml.training import Inputs, TrainedModel
 
-CODE_VERSION = "4"
+CODE_VERSION = "5"
 # Training-fit metrics (beside the holdout ones, to show over-fitting) are measured on at most
 # this many training rows, evenly spread in time: ROC AUC on 20k rows is within ~0.005 of the
 # full figure, and over-fitting shows as a gap several times that; scoring every model on every
 # training row would cost seconds of each run for nothing more.
 TRAIN_METRIC_ROWS = 20_000
+WINDOW_TAG = "ct.window"
 
 
 class CandidateConfig(dg.Config):
@@ -60,39 +76,68 @@ def search_budget(spec: ProjectSpec) -> SearchBudget:
     return SearchBudget(trials=search.trials, timeout_seconds=seconds)
 
 
+def label_figures(labels: pd.Series) -> dict[str, str]:
+    """The training rows' label mean and spread: what a later partition's label rate is held
+    against (a prior shift)."""
+    values = labels.to_numpy(dtype=float)
+    return {
+        "ct.train_label_mean": f"{float(np.mean(values)):.6g}",
+        "ct.train_label_std": f"{float(np.std(values)):.6g}",
+    }
+
+
 def training_tags(
-    window: pd.DataFrame, partition: str, run_id: str, spec: ProjectSpec
+    rows: pd.DataFrame, partition: str, run_id: str, spec: ProjectSpec, window: str
 ) -> dict[str, str]:
-    """What an auditor needs on the model version: the data and code it came from."""
+    """What an auditor needs on the model version: the data and code it came from.
+
+    `rows` are the training rows the model learnt from (its window of the training window).
+    """
     return {
         "ct.project": spec.name,
         "ct.task": spec.task.type,
         "ct.metric": spec.metric,
         "ct.partition": partition,
-        "ct.training_partitions": ",".join(sorted(window[PARTITION].unique())),
-        "ct.batch_ids": ",".join(sorted(window[BATCH].unique())),
-        "ct.train_rows": str(int((window[SPLIT] == TRAIN).sum())),
+        WINDOW_TAG: window,
+        "ct.training_partitions": ",".join(sorted(rows[PARTITION].unique())),
+        "ct.batch_ids": ",".join(sorted(rows[BATCH].unique())),
+        "ct.train_rows": str(len(rows)),
         "ct.features": ",".join(spec.feature_names),
-        FEATURE_SET_TAG: str(window[FEATURE_SET].iloc[0]),
+        FEATURE_SET_TAG: str(rows[FEATURE_SET].iloc[0]),
         "ct.code_version": CODE_VERSION,
         "ct.dagster_run_id": run_id,
+        **label_figures(rows[LABEL]),
         # A model trained from scratch starts (or restarts) a chain of incremental refreshes.
         MODE_TAG: FULL,
         SINCE_FULL_TAG: "0",
     }
 
 
-def feature_selection(train: pd.DataFrame, spec: ProjectSpec) -> Selection:
-    """The features to train on this time; importance is computed only when it decides."""
+def feature_selection(window: pd.DataFrame, spec: ProjectSpec) -> Selection:
+    """The features to train on this time: pruned (constant, mostly null, top K), then the leak
+    guards (partition-naming, label copies), then what the project forces in."""
     from ct_assets.ml.training import importance
 
     config = spec.training.selection
     names = list(spec.feature_names)
+    train = window[window[SPLIT] == TRAIN]
+    holdout = window[window[SPLIT] == HOLDOUT]
     first = select_features(train, names, config)
-    if not config.top_k or len(first.kept) <= config.top_k:
-        return first
-    ranked = importance(train, model_inputs(spec).only(first.kept))
-    return select_features(train, names, config, ranked)
+    if config.top_k and len(first.kept) > config.top_k:
+        ranked = importance(train, model_inputs(spec).only(first.kept))
+        first = select_features(train, names, config, ranked)
+    leaks = {
+        **partition_identifying(window, names),
+        **single_feature_leaks(
+            holdout,
+            names,
+            spec.categorical_inputs,
+            spec.task.type,
+            config.max_single_feature_score,
+        ),
+        **copies_of_label(train, names),
+    }
+    return first.guarded(leaks, list(config.force))
 
 
 def incremental_plan(
@@ -107,43 +152,49 @@ def incremental_plan(
     return plan_refresh(train, base, feature_set_id, full_every)
 
 
-def train_candidate(
-    family: str,
-    train: pd.DataFrame,
-    labels: pd.Series,
-    inputs: "Inputs",
-    spec: ProjectSpec,
+def live_breaks(instance: dg.DagsterInstance, partitions: Sequence[str]) -> dict[str, bool]:
+    """Partition -> whether the champion's live check failed there, for the partitions scored."""
+    out = {}
+    for partition in partitions:
+        recorded = latest_metadata(instance, CHAMPION_PERFORMANCE, partition)
+        if recorded is not None and LIVE_DEGRADED in recorded:
+            out[partition] = bool(recorded[LIVE_DEGRADED])
+    return out
+
+
+def refresh_contender(
     plan: Plan,
     mlflow: MlflowRegistry,
-    run_id: str,
-) -> "TrainedModel":
-    """One family's model: searched, continued from the champion, or trained from scratch."""
-    from ct_assets.ml.training import fit_family, train_lightgbm
+    train: pd.DataFrame,
+    labels: pd.Series,
+    spec: ProjectSpec,
+    holdout: pd.DataFrame,
+    predict: Callable[["TrainedModel", pd.DataFrame], np.ndarray],
+    score: Callable[[np.ndarray, np.ndarray], dict[str, float]],
+) -> Contender:
+    """The champion's booster continued on the rows it has not seen, read through its own
+    features (whatever this run's selection kept): continued trees must read what the first
+    ones read."""
+    base, new_rows = plan.base, plan.new_rows
+    assert base is not None and new_rows is not None
+    new = train[new_rows]
 
-    budget = search_budget(spec)
-    if family == LIGHTGBM and budget.enabled:
-        found = search_lightgbm(
-            train,
-            labels,
-            inputs,
-            budget,
-            lambda number, params, value: mlflow.log_trial(
-                run_id, number, params, value, spec.metric
-            ),
-            spec.metric,
+    def continued() -> "TrainedModel":
+        _, booster = mlflow.load(base.version)
+        return refresh(
+            booster, train, labels, plan, spec.training.incremental_rounds, model_inputs(spec)
         )
-        searched = train_lightgbm(train, labels, inputs, found.best_params)
-        searched.tags.update(
-            {"ct.search_trials": str(found.trials), "ct.search_best_value": f"{found.best_value}"}
-        )
-        return searched
-    if family == LIGHTGBM_INCREMENTAL:
-        if plan.refresh and plan.base is not None:
-            _, booster = mlflow.load(plan.base.version)
-            return refresh(booster, train, labels, plan, spec.training.incremental_rounds, inputs)
-        # The chain restarts from scratch, as the root of the next one.
-        return replace(train_lightgbm(train, labels, inputs), family=LIGHTGBM_INCREMENTAL)
-    return fit_family(family, train, labels, inputs)
+
+    return contend(
+        LIGHTGBM_INCREMENTAL,
+        f"refresh of v{base.version}",
+        tuple(sorted(new[PARTITION].unique())),
+        len(new),
+        continued,
+        holdout,
+        predict,
+        score,
+    )
 
 
 def build_candidates(
@@ -166,79 +217,213 @@ def build_candidates(
         config: CandidateConfig,
         training_window: pd.DataFrame,
         mlflow: MlflowRegistry,
+        alerts: AlertHook,
     ) -> dg.MaterializeResult[list[dict[str, Any]]]:
-        """Models trained on the window's training rows, each a registered MLflow version."""
+        """The best of every family on every candidate window, a registered MLflow version."""
         from ct_assets.ml.evaluation import score
-        from ct_assets.ml.training import predict, training_labels
+        from ct_assets.ml.training import fit_family, predict, train_lightgbm, training_labels
 
+        partition = context.partition_key
         families = list(config.families or spec.training.families)
         train = training_window[training_window[SPLIT] == TRAIN]
+        holdout = training_window[training_window[SPLIT] == HOLDOUT]
         labels = training_labels(train, config.permute_labels_seed)
-        example = training_window[training_window[SPLIT] == HOLDOUT].head(20)
-        selection = feature_selection(train, spec)
+        selection = feature_selection(training_window, spec)
         for name, why in selection.dropped.items():
             context.log.info(f"feature {name} left out: {why}")
+        for name, why in selection.forced.items():
+            context.log.warning(f"feature {name}: {why}")
         inputs = model_inputs(spec).only(selection.kept)
-        partition = context.partition_key
-        tags = training_tags(training_window, partition, context.run.run_id, spec)
-        tags["ct.selected_features"] = ",".join(selection.kept)
-        tags["ct.split_strategy"] = spec.training.split
-        # MLflow tag values are bounded; the warnings are short sentences.
-        tags["ct.split_warnings"] = (
-            " | ".join(split_warnings(training_window, spec.training.split)) or "none"
+        held = sorted(train[PARTITION].unique())
+        change = change_point(live_breaks(context.instance, held))
+        subsets, skipped = training_subsets(
+            train, spec.training.candidate_windows, change, spec.task.type == BINARY
         )
-        if config.permute_labels_seed is not None:
-            tags["ct.permuted_labels_seed"] = str(config.permute_labels_seed)
-        fit_rows = train.iloc[:: -(-len(train) // TRAIN_METRIC_ROWS)]
-        full_every = spec.training.full_retrain_every
-        plan = incremental_plan(mlflow, train, tags[FEATURE_SET_TAG], full_every)
-        incremental = plan.reason
-        if LIGHTGBM_INCREMENTAL not in families:
-            incremental = "not among the candidate families"
-        elif not plan.refresh and LIGHTGBM in families:
-            # This run's full LightGBM candidate is the retrain; training it twice would
-            # register one model under two names.
-            families.remove(LIGHTGBM_INCREMENTAL)
-            incremental = f"{plan.reason}: the {LIGHTGBM} candidate is the full retrain"
-        elif not plan.refresh:
-            incremental = f"{plan.reason}: full retrain"
+        if not subsets:
+            raise dg.Failure(
+                "no candidate window has enough training rows: "
+                + "; ".join(f"{k}: {v}" for k, v in skipped.items()),
+                allow_retries=False,
+            )
+        plan = incremental_plan(
+            mlflow,
+            train,
+            str(training_window[FEATURE_SET].iloc[0]),
+            spec.training.full_retrain_every,
+        )
+        incremental = incremental_note(plan, families)
         context.log.info(f"incremental candidate: {incremental}")
-        refs: list[dict[str, Any]] = []
-        for family in families:
-            run_id = mlflow.start_candidate_run(family, partition)
-            trained = train_candidate(family, train, labels, inputs, spec, plan, mlflow, run_id)
-            fit = score(
-                spec.task.type,
-                fit_rows[LABEL].to_numpy(),
-                predict(family, trained.model, fit_rows),
+        budget = search_budget(spec)
+        search_run: str | None = None
+        longest = max(subsets, key=lambda s: s.size)
+
+        def fit(family: str, rows: pd.DataFrame, their: pd.Series) -> "TrainedModel":
+            nonlocal search_run
+            if family == LIGHTGBM and budget.enabled and len(rows) == longest.size:
+                search_run = mlflow.start_candidate_run(family, partition)
+                return searched(rows, their, inputs, budget, mlflow, search_run, spec)
+            if family == LIGHTGBM_INCREMENTAL:
+                # No champion to continue: the chain restarts from scratch, as its root.
+                return replace(train_lightgbm(rows, their, inputs), family=LIGHTGBM_INCREMENTAL)
+            return fit_family(family, rows, their, inputs)
+
+        def predicted(trained: "TrainedModel", frame: pd.DataFrame) -> np.ndarray:
+            return predict(trained.family, trained.model, frame)
+
+        def scored(truth: np.ndarray, values: np.ndarray) -> dict[str, float]:
+            return score(spec.task.type, truth, values)
+
+        full = [f for f in families if f != LIGHTGBM_INCREMENTAL or not plan.refresh]
+        contenders = compete(full, subsets, train, labels, holdout, fit, predicted, scored)
+        if LIGHTGBM_INCREMENTAL in families and plan.refresh:
+            contenders.append(
+                refresh_contender(plan, mlflow, train, labels, spec, holdout, predicted, scored)
             )
-            ref = mlflow.log_candidate(
-                trained, example, {f"train_{k}": v for k, v in fit.items()}, tags, run_id
+        failed = failures(contenders)
+        for family, error in failed.items():
+            alerts.send(
+                context.log,
+                f"ct candidates {partition}: {family} failed ({error}); the others go on",
+                {"partition": partition, "family": family, "error": error},
+                kind="candidate_failed",
             )
-            context.log.info(f"{family}: version {ref['version']}, run {ref['run_id']}")
-            refs.append({**ref, f"train_{spec.metric}": fit[spec.metric]})
-        shown = ["family", "mode", "version", "run_id", f"train_{spec.metric}"]
-        table = pd.DataFrame(refs)[shown]
+        best = winner(contenders, spec.metric)
+        if best is None or best.trained is None:
+            raise dg.Failure(
+                "every candidate failed: " + "; ".join(f"{k}: {v}" for k, v in failed.items()),
+                allow_retries=False,
+            )
+        run_id = search_run if best.trained.tags.get("ct.search_trials") else None
+        ref = register(
+            context, mlflow, best, train, training_window, selection, spec, config, run_id
+        )
+        competition = table(contenders, spec.metric, best)
+        windows = {s.name: f"{len(s.partitions)} partition(s), {s.size} rows" for s in subsets}
         return dg.MaterializeResult(
-            value=refs,
+            value=[ref],
             metadata={
-                "candidates": dg.MetadataValue.md(table.to_markdown(index=False)),
-                "model_versions": ", ".join(r["version"] for r in refs),
-                "mlflow_run_ids": ", ".join(r["run_id"] for r in refs),
-                "training_partitions": tags["ct.training_partitions"],
-                "batch_ids": tags["ct.batch_ids"],
-                "feature_set_id": tags[FEATURE_SET_TAG],
+                "candidates": dg.MetadataValue.md(competition.to_markdown(index=False)),
+                "model_versions": ref["version"],
+                "mlflow_run_ids": ref["run_id"],
+                "winner": f"{best.family} on {best.window}",
+                f"winner_holdout_{spec.metric}": best.value(spec.metric),
+                "contenders": len(contenders),
+                "windows": dg.MetadataValue.json({**windows, **{k: v for k, v in skipped.items()}}),
+                "change_point": change or "none",
+                "families_failed": dg.MetadataValue.json(failed) if failed else "none",
+                "training_partitions": ref["training_partitions"],
+                "batch_ids": ref["batch_ids"],
+                "feature_set_id": ref["feature_set_id"],
                 "task": spec.task.type,
                 "train_rows": len(train),
-                "train_metric_rows": len(fit_rows),
                 "incremental": incremental,
                 "search_trials": spec.training.search.trials,
+                "search_run": search_run or "none",
                 "feature_selection": dg.MetadataValue.md(
                     selection.table().to_markdown(index=False)
                 ),
                 "features_kept": len(selection.kept),
                 "features_dropped": ", ".join(sorted(selection.dropped)) or "none",
+                "features_forced": ", ".join(sorted(selection.forced)) or "none",
             },
         )
 
     return [candidate_models]
+
+
+def incremental_note(plan: Plan, families: list[str]) -> str:
+    """What the incremental candidate does this run, in words."""
+    if LIGHTGBM_INCREMENTAL not in families:
+        return "not among the candidate families"
+    if plan.refresh:
+        return plan.reason
+    if LIGHTGBM in families:
+        # This run's LightGBM candidates are the retrain; training it twice under two names
+        # would only duplicate them.
+        families.remove(LIGHTGBM_INCREMENTAL)
+        return f"{plan.reason}: the {LIGHTGBM} candidates are the full retrain"
+    return f"{plan.reason}: full retrain"
+
+
+def searched(
+    rows: pd.DataFrame,
+    labels: pd.Series,
+    inputs: "Inputs",
+    budget: SearchBudget,
+    mlflow: MlflowRegistry,
+    run_id: str,
+    spec: ProjectSpec,
+) -> "TrainedModel":
+    """LightGBM with the best parameters of a bounded search, its trials logged under
+    `run_id`."""
+    from ct_assets.ml.training import train_lightgbm
+
+    found = search_lightgbm(
+        rows,
+        labels,
+        inputs,
+        budget,
+        lambda number, params, value: mlflow.log_trial(run_id, number, params, value, spec.metric),
+        spec.metric,
+    )
+    model = train_lightgbm(rows, labels, inputs, found.best_params)
+    model.tags.update(
+        {"ct.search_trials": str(found.trials), "ct.search_best_value": f"{found.best_value}"}
+    )
+    return model
+
+
+def register(
+    context: dg.AssetExecutionContext,
+    mlflow: MlflowRegistry,
+    best: Contender,
+    train: pd.DataFrame,
+    window: pd.DataFrame,
+    selection: Selection,
+    spec: ProjectSpec,
+    config: CandidateConfig,
+    run_id: str | None,
+) -> dict[str, Any]:
+    """Log and register the winner with what it learnt from, and its fit on training rows
+    (its holdout figures are the evaluation's to log, on the version as registered)."""
+    from ct_assets.ml.evaluation import score
+    from ct_assets.ml.training import predict
+
+    assert best.trained is not None
+    partition = context.partition_key
+    rows = train[np.isin(train[PARTITION].to_numpy(), best.partitions)]
+    tags = training_tags(rows, partition, context.run.run_id, spec, best.window)
+    tags["ct.selected_features"] = ",".join(selection.kept)
+    tags["ct.split_strategy"] = spec.training.split
+    # MLflow tag values are bounded; the warnings are short sentences.
+    tags["ct.split_warnings"] = " | ".join(split_warnings(window, spec.training.split)) or "none"
+    if selection.forced:
+        tags["ct.forced_features"] = ",".join(sorted(selection.forced))
+    if config.permute_labels_seed is not None:
+        tags["ct.permuted_labels_seed"] = str(config.permute_labels_seed)
+    fit_rows = rows.iloc[:: -(-len(rows) // TRAIN_METRIC_ROWS)]
+    fit = score(
+        spec.task.type,
+        fit_rows[LABEL].to_numpy(),
+        predict(best.family, best.trained.model, fit_rows),
+    )
+    example = window[window[SPLIT] == HOLDOUT].head(20)
+    metrics = {f"train_{k}": v for k, v in fit.items()}
+    run_id = run_id or mlflow.start_candidate_run(best.family, partition)
+    ref = mlflow.log_candidate(best.trained, example, metrics, tags, run_id)
+    context.log.info(
+        f"{best.family} on {best.window}: version {ref['version']}, run {ref['run_id']}"
+    )
+    # The refresh's own tags (base, rows) win over the window's, as log_candidate merges them.
+    merged = {**tags, **best.trained.tags}
+    return {
+        **ref,
+        "window": best.window,
+        f"train_{spec.metric}": fit[spec.metric],
+        "training_partitions": merged["ct.training_partitions"],
+        "batch_ids": merged["ct.batch_ids"],
+        "feature_set_id": tags[FEATURE_SET_TAG],
+    }
+
+
+__all__ = ["CandidateConfig", "Subset", "build_candidates", "model_inputs"]

@@ -7,6 +7,8 @@ logged to the delayed labels that came back. `live_performance` puts both side b
 model version, beside each version's holdout baseline.
 """
 
+import math
+from datetime import datetime
 from typing import Any
 
 import dagster as dg
@@ -15,17 +17,43 @@ import pandas as pd
 
 from ct_assets.ml.feature_spec import FeatureSetMismatch
 from ct_assets.ml.frames import FEATURE_SET, LABEL
-from ct_assets.ml.live import NAN, NONE, ChampionScore, is_baking, measured, unscored
+from ct_assets.ml.live import (
+    GAP_EXCEEDED,
+    NAN,
+    NONE,
+    ChampionScore,
+    LiveJudgement,
+    Verdict,
+    degradation,
+    evaluation_gap,
+    is_baking,
+    label_shift,
+    likely_causes,
+    measured,
+    not_judged,
+    scored_since,
+    unscored,
+)
 from ct_assets.names import (
     CHAMPION_PERFORMANCE,
+    GAP_CHECK,
+    LABEL_SHIFT_CHECK,
+    LIVE_CHECK,
     LIVE_PERFORMANCE,
+    SERVED_GAP_CHECK,
     SERVED_PERFORMANCE,
 )
+from ct_assets.partitions import partitioned_check
 from ct_assets.policy import AC, RETRY, after_upstream, stage_asset
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec
+from resources.alerts import AlertHook
 from resources.mlflow_registry import MlflowRegistry
 from resources.storage import ArtifactStore
+
+# A feature holding one value in this share of a partition's rows is constant within it: a
+# cause named when a champion's holdout did not predict its live partitions.
+CONSTANT_WITHIN = 0.95
 
 
 def materializations(instance: dg.DagsterInstance, asset: str) -> list[dg.EventLogRecord]:
@@ -73,18 +101,60 @@ def baseline_of(mlflow: MlflowRegistry, version: str, metric: str) -> float:
     return NAN if value is None else float(value)
 
 
+def loaded_by(
+    context: dg.AssetExecutionContext, mlflow: MlflowRegistry, version: str, rows: pd.DataFrame
+) -> tuple[str, Any] | None:
+    """A version's family and model, loaded to score these rows; None when it cannot read
+    these features (another feature set)."""
+    try:
+        return mlflow.load_for(version, str(rows[FEATURE_SET].iloc[0]))
+    except FeatureSetMismatch as exc:
+        context.log.warning(str(exc))
+        return None
+
+
 def predicted_by(
     context: dg.AssetExecutionContext, mlflow: MlflowRegistry, version: str, rows: pd.DataFrame
 ) -> np.ndarray | None:
     """A version's predictions of the rows; None when it cannot read these features."""
     from ct_assets.ml.training import predict
 
+    loaded = loaded_by(context, mlflow, version, rows)
+    return None if loaded is None else predict(loaded[0], loaded[1], rows)
+
+
+def _tag_number(tags: dict[str, str], key: str) -> float:
     try:
-        family, model = mlflow.load_for(version, str(rows[FEATURE_SET].iloc[0]))
-    except FeatureSetMismatch as exc:
-        context.log.warning(str(exc))
-        return None
-    return predict(family, model, rows)
+        return float(tags[key])
+    except (KeyError, ValueError):
+        return math.nan
+
+
+# How each verdict is shown: its check, the severity of a failure, the alert's kind. A live
+# degradation and a misleading evaluation are red (ERROR; never blocking: the retrain that
+# answers them must run); a moved label rate is a warning.
+VERDICT_CHECKS = (
+    ("live", LIVE_CHECK, dg.AssetCheckSeverity.ERROR, "live_degradation"),
+    ("gap", GAP_CHECK, dg.AssetCheckSeverity.ERROR, "evaluation_gap"),
+    ("shift", LABEL_SHIFT_CHECK, dg.AssetCheckSeverity.WARN, "label_shift"),
+)
+
+
+def verdicts(judged: LiveJudgement) -> list[tuple[str, Verdict, dg.AssetCheckSeverity, str]]:
+    return [(check, getattr(judged, f), sev, kind) for f, check, sev, kind in VERDICT_CHECKS]
+
+
+def check_results(judged: LiveJudgement) -> list[dg.AssetCheckResult]:
+    return [
+        dg.AssetCheckResult(
+            check_name=check,
+            passed=verdict.passed,
+            severity=severity,
+            description=verdict.text,
+            metadata={"judged": verdict.judged, **verdict.figures},
+        )
+        for check, verdict, severity, _ in verdicts(judged)
+    ]
 
 
 def slices_markdown(spec: ProjectSpec, rows: pd.DataFrame, predicted: np.ndarray) -> str:
@@ -106,38 +176,75 @@ def build_performance(
 ) -> list[dg.AssetsDefinition]:
     spec = project.spec
     metric = spec.metric
-    baking_partitions = spec.policy.rollback.baking.partitions
+    policy = spec.policy
+    baking_partitions = policy.rollback.baking.partitions
+    # The evaluation gap is judged on a champion's probation: its first live partitions.
+    first_live = baking_partitions
 
     @stage_asset(
         CHAMPION_PERFORMANCE,
         group="monitoring",
         partitions=partitions,
         project=spec.name,
-        code_version="1",
+        code_version="2",
         kinds={"mlflow"},
         automation=after_upstream(),
         io_manager_key="json_io_manager",
+        check_specs=[
+            partitioned_check(
+                LIVE_CHECK,
+                CHAMPION_PERFORMANCE,
+                partitions,
+                description=f"The champion's live {metric} on this partition is not worse than "
+                f"its holdout figure by more than {policy.retrain.performance_margin} "
+                "(policy.retrain.performance_margin), whatever the retrain policy.",
+            ),
+            partitioned_check(
+                GAP_CHECK,
+                CHAMPION_PERFORMANCE,
+                partitions,
+                description=f"On a champion's first {first_live} live partitions, its holdout "
+                f"{metric} predicted live within {policy.evaluation_gap} "
+                "(policy.evaluation_gap); a failure names what the model leaned on.",
+            ),
+            partitioned_check(
+                LABEL_SHIFT_CHECK,
+                CHAMPION_PERFORMANCE,
+                partitions,
+                description="The label rate (binary) or mean (regression) is within "
+                f"{policy.label_shift} (an effect size, policy.label_shift) of the champion's "
+                "training rows.",
+            ),
+        ],
     )
     def champion_performance(
-        context: dg.AssetExecutionContext, features: pd.DataFrame, mlflow: MlflowRegistry
-    ) -> dg.MaterializeResult[dict[str, Any]]:
+        context: dg.AssetExecutionContext,
+        features: pd.DataFrame,
+        mlflow: MlflowRegistry,
+        alerts: AlertHook,
+    ):
         """The champion, before this partition's retrain, scored on its labeled rows."""
+        from ct_assets.ml.training import predict
+
         key = context.partition_key
         labels = features[LABEL].to_numpy()
         champion = mlflow.champion_version()
         slices = "not scored"
-        predicted = None if champion is None else predicted_by(context, mlflow, champion, features)
-        if champion is None or predicted is None:
+        loaded = None if champion is None else loaded_by(context, mlflow, champion, features)
+        why = "no champion yet" if champion is None else "champion reads other features"
+        judged = LiveJudgement.none(why)
+        if champion is None or loaded is None:
             # Never a failure: the first retrain must be able to start without a champion.
-            why = "no champion yet" if champion is None else "champion reads other features"
             result = unscored(metric, len(features), why)
         else:
+            family, model = loaded
+            predicted = predict(family, model, features)
             move = mlflow.promotion_of(champion)
-            baking = is_baking(
-                move, scored_records(context.instance), champion, key, baking_partitions
-            )
+            scored = scored_records(context.instance)
+            baking = is_baking(move, scored, champion, key, baking_partitions)
             previous = str(move["from"]) if baking and move else NONE
             before = None if previous == NONE else predicted_by(context, mlflow, previous, features)
+            tags = mlflow.version_tags(champion)
             result = ChampionScore(
                 metric=metric,
                 rows=len(features),
@@ -148,13 +255,29 @@ def build_performance(
                 previous=NAN if before is None else measured(metric, labels, before),
                 baseline=baseline_of(mlflow, champion, metric),
             )
+            since = None if move is None else datetime.fromisoformat(str(move["at"])).timestamp()
+            index = None if since is None else scored_since(scored, champion, since, key)
+            judged = judge(result, index, labels, tags)
+            if judged.gap.failed:
+                causes = cause_of_gap(family, model, features, labels)
+                judged = judged.with_causes(causes)
             slices = slices_markdown(spec, features, predicted)
         figures = result.figures()
+        figures.update(judged.figures())
         context.log.info(
             f"champion v{figures['champion_version']} on {key}: {metric} "
             f"{figures[f'champion_{metric}']} (baseline {figures[f'baseline_{metric}']}, "
             f"baking {figures['baking']})"
         )
+        for _, verdict, _, kind in verdicts(judged):
+            if not verdict.failed:
+                continue
+            alerts.send(
+                context.log,
+                f"ct {key}: {verdict.text}",
+                {"partition": key, "champion_version": result.champion_version, **verdict.figures},
+                kind=kind,
+            )
         return dg.MaterializeResult(
             value={**figures, "partition": key, "note": result.note},
             metadata={
@@ -162,22 +285,80 @@ def build_performance(
                 "note": result.note or "scored",
                 "slices": dg.MetadataValue.md(slices),
             },
+            check_results=check_results(judged),
         )
+
+    def judge(
+        result: ChampionScore, index: int | None, labels: np.ndarray, tags: dict[str, str]
+    ) -> LiveJudgement:
+        version = result.champion_version
+        return LiveJudgement(
+            live=degradation(
+                metric, version, result.champion, result.baseline, policy.retrain.performance_margin
+            ),
+            gap=evaluation_gap(
+                metric,
+                version,
+                result.champion,
+                result.baseline,
+                policy.evaluation_gap,
+                index,
+                first_live,
+            ),
+            shift=label_shift(
+                spec.task.type,
+                labels,
+                _tag_number(tags, "ct.train_label_mean"),
+                _tag_number(tags, "ct.train_label_std"),
+                policy.label_shift,
+            ),
+            live_index=index,
+        )
+
+    def cause_of_gap(family: str, model: Any, features: pd.DataFrame, labels: np.ndarray) -> str:
+        """What the champion leaned on, on these rows, and which of it can name a partition."""
+        from ct_assets.ml.evaluation import permutation_importance
+        from ct_assets.ml.training import model_features, own_importance, predict
+
+        read = model_features(family, model)
+        importance = own_importance(family, model) or permutation_importance(
+            lambda frame: predict(family, model, frame), features, read, labels, metric
+        )
+        constant = [
+            name
+            for name in read
+            if features[name].notna().any()
+            and features[name].value_counts(normalize=True).max() >= CONSTANT_WITHIN
+        ]
+        return likely_causes(importance, spec.calendar_features, constant)
 
     @stage_asset(
         SERVED_PERFORMANCE,
         group="monitoring",
         partitions=partitions,
         project=spec.name,
-        code_version="1",
+        code_version="2",
         kinds={"parquet"},
         # Requested by the delayed-labels sensor when labels of this partition arrive.
         automation=None,
         io_manager_key="json_io_manager",
+        check_specs=[
+            partitioned_check(
+                SERVED_GAP_CHECK,
+                SERVED_PERFORMANCE,
+                partitions,
+                description=f"On the champion's first {first_live} live partitions, its served "
+                f"{metric} on labeled requests (at least {policy.rollback.min_requests}) is "
+                f"within {policy.evaluation_gap} of its holdout figure (policy.evaluation_gap).",
+            )
+        ],
     )
     def served_performance(
-        context: dg.AssetExecutionContext, artifacts: ArtifactStore
-    ) -> dg.MaterializeResult[Any]:
+        context: dg.AssetExecutionContext,
+        artifacts: ArtifactStore,
+        mlflow: MlflowRegistry,
+        alerts: AlertHook,
+    ):
         """Served answers of the partition joined to their delayed labels, per model version."""
         from ct_assets.ml.labels import kept_labels, labels_dir
         from ct_assets.ml.live import join_labels, per_version
@@ -193,6 +374,11 @@ def build_performance(
         for version, v in versions.items():
             figures[f"v{version}_{metric}"] = v[metric]
             figures[f"v{version}_rows"] = v["rows"]
+        gap = served_gap(context, mlflow, versions)
+        if gap.failed:
+            alerts.send(
+                context.log, f"ct {key} (served): {gap.text}", {"partition": key}, "evaluation_gap"
+            )
         return dg.MaterializeResult(
             value={"partition": key, "metric": metric, "versions": versions, "routes": routes},
             metadata={
@@ -201,7 +387,44 @@ def build_performance(
                 "answers": len(answers),
                 "versions": dg.MetadataValue.json(versions),
                 "routes": dg.MetadataValue.json(routes),
+                GAP_EXCEEDED: gap.failed,
             },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=SERVED_GAP_CHECK,
+                    passed=gap.passed,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    description=gap.text,
+                    metadata={"judged": gap.judged, **gap.figures},
+                )
+            ],
+        )
+
+    def served_gap(
+        context: dg.AssetExecutionContext,
+        mlflow: MlflowRegistry,
+        versions: dict[str, dict[str, Any]],
+    ) -> Verdict:
+        """The champion's served figure on this partition against its holdout, on its first
+        live partitions (counted as the prequential score counts them)."""
+        champion = mlflow.champion_version()
+        served = versions.get(champion or "")
+        if champion is None or served is None:
+            return not_judged("the champion answered no labeled request of this partition")
+        if served["rows"] < policy.rollback.min_requests:
+            return not_judged(
+                f"{served['rows']} labeled requests of v{champion} (fewer than "
+                f"{policy.rollback.min_requests})"
+            )
+        move = mlflow.promotion_of(champion)
+        since = None if move is None else datetime.fromisoformat(str(move["at"])).timestamp()
+        scored = scored_records(context.instance)
+        index = (
+            None if since is None else scored_since(scored, champion, since, context.partition_key)
+        )
+        baseline = baseline_of(mlflow, champion, metric)
+        return evaluation_gap(
+            metric, champion, served[metric], baseline, policy.evaluation_gap, index, first_live
         )
 
     @dg.asset(

@@ -34,7 +34,7 @@ def run_days(project: Project, days: range, selection: str = "*") -> list[str]:
     return partitions
 
 
-def test_three_days_end_with_a_champion_trained_on_all_three(project: Project) -> None:
+def test_three_days_end_with_the_best_of_every_family_on_every_window(project: Project) -> None:
     partitions = run_days(
         project, range(2), 'key:"raw_batches" or key:"validated_batches" or key:"features"'
     )
@@ -43,15 +43,27 @@ def test_three_days_end_with_a_champion_trained_on_all_three(project: Project) -
     champion = registry.champion_version()
     assert champion is not None
     tags = registry.version_tags(champion)
-    assert tags["ct.training_partitions"].split(",") == partitions
+    candidates = metadata(project, "candidate_models", partitions[-1])
+    assert candidates is not None
+    # Every family competed on the whole window (and on shorter ones), on the same holdout.
+    table = str(candidates["candidates"])
+    for family in ("lightgbm", "sklearn_linear", "sklearn_hgb"):
+        assert f"| {family} " in table and "last 3" in table and "last 1" in table
+    assert int(candidates["contenders"]) >= 6  # type: ignore[call-overload]
+    # The champion names the window it learnt from, and exactly the batches of that window.
+    window = tags["ct.window"]
+    assert candidates["winner"] == f"{tags['ct.family']} on {window}"
+    learnt = tags["ct.training_partitions"].split(",")
+    assert learnt == partitions[-len(learnt) :]
     assert tags["ct.partition"] == partitions[-1]
     raw_ids = {
         b
-        for p in partitions
+        for p in learnt
         for b in str(metadata(project, "raw_batches", p)["batch_ids"]).split(", ")  # type: ignore[index]
     }
-    assert len(raw_ids) == 3
+    assert len(raw_ids) == len(learnt)
     assert set(tags["ct.batch_ids"].split(",")) == raw_ids
+    assert float(tags["ct.train_label_mean"]) > 0
     assert tags["ct.family"] in {"lightgbm", "sklearn_linear", "sklearn_hgb"}
     assert tags["ct.task"] == "binary" and tags["ct.metric"] == "roc_auc"
 
@@ -67,13 +79,12 @@ def test_three_days_end_with_a_champion_trained_on_all_three(project: Project) -
     window = metadata(project, "training_window", last)
     assert window is not None and window["partitions"] == ", ".join(partitions)
     assert window["train_rows"] + window["holdout_rows"] == 4500  # type: ignore[operator]
-    candidates = metadata(project, "candidate_models", last)
-    assert candidates is not None
     versions = str(candidates["model_versions"]).split(", ")
-    # No champion yet: nothing for the incremental candidate to continue.
-    assert len(versions) == 3 and champion in versions
+    # Only the winner is registered: nothing else could be promoted. No champion yet: nothing
+    # for the incremental candidate to continue.
+    assert versions == [champion]
     assert str(candidates["incremental"]).startswith("no champion to continue from")
-    assert len(str(candidates["mlflow_run_ids"]).split(", ")) == 3
+    assert len(str(candidates["mlflow_run_ids"]).split(", ")) == 1
     evaluations = metadata(project, "model_evaluations", last)
     assert evaluations is not None and evaluations["champion_version"] == "none"
     assert evaluations["holdout_rows"] == window["holdout_rows"]
@@ -157,6 +168,11 @@ def test_every_malformed_kind_is_quarantined_and_the_good_batch_goes_on(project:
     assert rows_raw == rows_in
     assert len(validated) == data_lines(dropped[good.name]) == 1500
     assert len(validated) + held_rows == rows_in
+    # And the partition says so: delivered = validated + set aside + refused.
+    counted = metadata(project, "validated_batches", partition)
+    assert counted is not None
+    assert counted["rows_delivered"] == rows_in and counted["rows_validated"] == 1500
+    assert (counted["rows_refused"], counted["rows_set_aside"]) == (held_rows, 0)
 
 
 def test_a_quarantined_day_does_not_stop_later_windows(project: Project) -> None:

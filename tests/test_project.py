@@ -84,6 +84,12 @@ def test_definitions_load_with_every_stage_check_and_sensor(
         *(("production_model", check) for check in GATE_CHECKS.values()),
         *(("validated_batches", f"quality_{d}") for d in dimensions),
         ("feature_drift", "drift_share_below_threshold"),
+        # The live checks: degradation, the evaluation gap (scored and served), prior shift.
+        *(
+            (CHAMPION_PERFORMANCE, check)
+            for check in ("champion_holds_live", "holdout_predicts_live", "label_rate_holds")
+        ),
+        (SERVED_PERFORMANCE, "holdout_predicts_served"),
     }
     blocking = {k.name for k in graph.asset_check_keys if graph.get(k).blocking}
     assert blocking == {"events_match_schema", "quality_uniqueness", f"quality_{dimensions[-1]}"}

@@ -185,13 +185,19 @@ def test_served_requests_alone_can_roll_back_and_disabled_never_does(
 def test_status_shows_the_live_metric_and_the_champion_moves(project: Deployment) -> None:
     from rich.console import Console
 
-    from ct_assets.cli.status import moves_table, table
-    from ct_assets.status import champion_moves, partition_row
+    from ct_assets.cli.status import champions_table, moves_table, table
+    from ct_assets.ml.live import GAP_EXCEEDED, LIVE_DEGRADED
+    from ct_assets.status import champion_moves, champions, partition_row
 
     registry = project.resource("mlflow")
     two_champions(registry)
     day = project.partition(4)
-    project.report(CHAMPION_PERFORMANCE, day, scored(0.08, 0.62, 0.70))
+    # The champion's first live partition: 0.62 against its holdout 0.72, both checks red.
+    project.report(
+        CHAMPION_PERFORMANCE,
+        day,
+        {**scored(0.08, 0.62, 0.70), LIVE_DEGRADED: True, GAP_EXCEEDED: True},
+    )
     tick(project, None)
     row = partition_row(project.instance, project.spec, day, [])
     assert row["live_roc_auc"] == 0.62 and row["live_champion"] == "2"
@@ -207,10 +213,17 @@ def test_status_shows_the_live_metric_and_the_champion_moves(project: Deployment
         "registered_model": registry.registered_model,
         "champion": "1",
         "partitions": [row],
+        "champions": champions([row], "roc_auc"),
         "moves": moves,
     }
+    (served,) = status["champions"]
+    assert served["version"] == "2" and served["holdout"] == 0.72
+    assert served["first_gap"] == pytest.approx(0.1) and served["evaluation_gap_exceeded"]
     console = Console(width=250, record=True)
     console.print(table(status))
+    console.print(champions_table(status))
     console.print(moves_table(status))
     shown = console.export_text()
-    assert "0.6200 (v2)" in shown and "v2 -> v1" in shown and "rollback" in shown
+    assert "0.6200 (v2) degraded, holdout missed" in shown
+    assert "holdout missed its first live partitions" in shown and "+0.1000" in shown
+    assert "v2 -> v1" in shown and "rollback" in shown

@@ -98,7 +98,8 @@ def test_ct_predict_scores_a_file_as_the_pipeline_does_and_refuses_a_bad_one(
     broken.to_csv(bad, index=False)
     refused = ct(project, "predict", str(bad), "--out", str(tmp_path / "never.csv"))
     assert refused.returncode == 1
-    assert "bad.csv" in refused.stderr and numeric in refused.stderr and "3" in refused.stderr
+    # The fourth data row (index 3), counted from 1 as people count rows.
+    assert "bad.csv" in refused.stderr and numeric in refused.stderr and "row 4" in refused.stderr
     assert not (tmp_path / "never.csv").exists()
 
 
@@ -109,6 +110,12 @@ def test_lineage_of_a_logged_prediction_reaches_the_raw_batches_its_model_learnt
     registry = project.resource("mlflow")
     champion = registry.champion_version()
     assert champion is not None
+    # Only a run's winner is registered: a second run gives the version that scores in shadow.
+    assert project.materialize(
+        project.partition(0),
+        'key:"candidate_models"',
+        ops={"candidate_models": {"config": {"families": ["sklearn_linear"]}}},
+    ).success
     other = next(v["version"] for v in registry.versions() if v["version"] != champion)
     now = datetime.now(UTC)
 

@@ -276,3 +276,27 @@ def comparison_table(task: str, models: Mapping[str, Mapping[str, object]]) -> p
     return pd.DataFrame(
         [{"model": name, **{c: m.get(c, "") for c in columns}} for name, m in models.items()]
     )
+
+
+def permutation_importance(
+    predict: Callable[[pd.DataFrame], np.ndarray],
+    frame: pd.DataFrame,
+    features: Sequence[str],
+    labels: np.ndarray,
+    metric: str,
+    seed: int = 0,
+) -> dict[str, float]:
+    """How much worse the metric gets on these rows when each feature's values are shuffled
+    (positive: the model relies on it here). Any family, through its predict function."""
+    base = metric_value(metric, labels, predict(frame))
+    if base is None:
+        return {}
+    rng = np.random.default_rng(seed)
+    direction = METRIC[metric]
+    out = {}
+    for name in features:
+        shuffled = frame.copy()
+        shuffled[name] = rng.permutation(shuffled[name].to_numpy())
+        value = metric_value(metric, labels, predict(shuffled))
+        out[name] = 0.0 if value is None else round(float(direction.improvement(base, value)), 6)
+    return out

@@ -73,7 +73,11 @@ def unseen_rows(train: pd.DataFrame, base: Base) -> np.ndarray:
     """
     in_partitions = train[PARTITION].isin(base.partitions).to_numpy()
     in_batches = train[BATCH].isin(base.batch_ids).to_numpy()
-    return ~(in_partitions & in_batches)
+    # A base trained on a short window left the older partitions out on purpose (they held
+    # another regime, or lost to the newest rows): a refresh adds what is new, not those.
+    newest = max(base.partitions, default="")
+    older = (train[PARTITION] < newest).to_numpy() & ~in_partitions
+    return ~(in_partitions & in_batches) & ~older
 
 
 def plan_refresh(
@@ -125,12 +129,14 @@ def refresh(
 ) -> TrainedModel:
     """Continue `booster` (the champion) with `rounds` more trees fitted to the unseen rows.
 
-    The booster's own features are used, whatever this run's selection chose: continued trees
-    must read the columns the first ones read.
+    The booster's own features are used (`inputs` is every feature the project declares),
+    whatever this run's selection chose: continued trees must read the columns the first ones
+    read.
     """
     import lightgbm as lgb  # planning a refresh is cheap to import; training one is not
 
     from ct_assets.ml.training import (
+        Inputs,
         TrainedModel,
         lightgbm_dataset,
         lightgbm_params,
@@ -139,8 +145,18 @@ def refresh(
 
     assert plan.refresh and plan.base is not None and plan.new_rows is not None
     features: Sequence[str] = model_features(LIGHTGBM, booster)
+    missing = [f for f in features if f not in inputs.features]
+    if missing:
+        raise ValueError(
+            f"champion v{plan.base.version} reads {', '.join(missing)}, which this project no "
+            "longer declares: it cannot be continued"
+        )
+    # In the booster's own order, whatever this run's feature selection kept.
+    theirs = Inputs(
+        inputs.task, tuple(features), tuple(c for c in features if c in inputs.categorical)
+    )
     new = train[plan.new_rows]
-    data = lightgbm_dataset(new, labels.to_numpy()[plan.new_rows], inputs.only(features))
+    data = lightgbm_dataset(new, labels.to_numpy()[plan.new_rows], theirs)
     params = lightgbm_params(inputs.task)
     continued = lgb.train(params, data, num_boost_round=rounds, init_model=booster)
     step_partitions = sorted(new[PARTITION].unique())

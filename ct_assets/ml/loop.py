@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from ct_assets.ml.live import GAP_EXCEEDED
 from ct_assets.ml.vocabulary import METRIC
 from ct_assets.project.spec import Policy, Rollback
 
@@ -193,6 +194,42 @@ def served_evidence(
     )
 
 
+def gap_evidence(
+    rollback: Rollback,
+    metric: str,
+    champion: str,
+    previous: str,
+    performance: Sequence[tuple[str, Mapping[str, Any]]],
+) -> str | None:
+    """Why to go back because the champion's holdout did not predict its first live partitions
+    and the champion it replaced did better on those same rows (by any amount); None: not so."""
+    if not rollback.on_evaluation_gap:
+        return None
+    missed = [
+        (key, meta)
+        for key, meta in sorted(performance)
+        if _version(meta.get("champion_version")) == champion
+        and _version(meta.get("previous_version")) == previous
+        and meta.get(GAP_EXCEEDED) is True
+        and not math.isnan(_number(meta.get("worse_than_previous_by")))
+    ]
+    if not missed:
+        return None
+    rows = [_rows(m.get("rows")) for _, m in missed]
+    worse = _mean([_number(m["worse_than_previous_by"]) for _, m in missed], rows)
+    if not worse > 0:
+        return None
+    mine = _mean([_number(m.get(f"champion_{metric}")) for _, m in missed], rows)
+    theirs = _mean([_number(m.get(f"previous_{metric}")) for _, m in missed], rows)
+    baseline = _number(missed[-1][1].get(f"baseline_{metric}"))
+    keys = ", ".join(k for k, _ in missed)
+    return (
+        f"missed its holdout {metric} {_fmt(baseline)} on partitions {keys} (live "
+        f"{_fmt(mine)}, beyond policy.evaluation_gap) and the previous champion v{previous} did "
+        f"better on the same rows ({_fmt(theirs)}): its evaluation did not predict production"
+    )
+
+
 def rollback_decision(
     rollback: Rollback,
     metric: str,
@@ -225,6 +262,11 @@ def rollback_decision(
                 True, f"champion v{champion} {figures} (margin {_fmt(margin)}): back to v{previous}"
             )
         found.append(f"{figures} (margin {_fmt(margin)})")
+    # Within the margin, but the evaluation that promoted it did not predict production and
+    # the one it replaced did better on the same rows: not worth the risk.
+    gap = gap_evidence(rollback, metric, champion, previous, performance)
+    if gap is not None:
+        return RollbackDecision(True, f"champion v{champion} {gap}: back to v{previous}")
     if not found:
         return RollbackDecision(
             False,
@@ -232,3 +274,21 @@ def rollback_decision(
             f"and {rollback.min_requests} labeled requests of each version",
         )
     return RollbackDecision(False, f"champion v{champion} holds: " + "; ".join(found))
+
+
+def change_point(broken: Mapping[str, bool]) -> str | None:
+    """Where the newest break in live performance began: the first partition of the newest run
+    of partitions on which the champion's live metric fell short of its baseline.
+
+    `broken`: partition -> whether the live check failed there (partitions never scored are
+    absent). A recovered run still names its start: the rows since then are the ones a model
+    of the new regime should learn from, until the regular window holds nothing older.
+    """
+    start = None
+    previous_broke = False
+    for partition in sorted(broken):
+        broke = broken[partition]
+        if broke and not previous_broke:
+            start = partition
+        previous_broke = broke
+    return start

@@ -21,18 +21,37 @@ class Selection:
     kept: list[str]
     dropped: dict[str, str] = field(default_factory=dict)
     importance: dict[str, float] = field(default_factory=dict)
+    # Features a rule would have left out, kept because the project forces them in: the risk.
+    forced: dict[str, str] = field(default_factory=dict)
 
     def table(self) -> pd.DataFrame:
         rows = [
             {
                 "feature": name,
                 "kept": name in self.kept,
-                "reason": self.dropped.get(name, ""),
+                "reason": self.dropped.get(name) or self.forced.get(name, ""),
                 "importance": self.importance.get(name),
             }
             for name in [*self.kept, *self.dropped]
         ]
         return pd.DataFrame(rows)
+
+    def guarded(self, leaks: dict[str, str], force: list[str]) -> Selection:
+        """This selection with the leak guards' verdicts applied: a leaking feature is left
+        out with its reason, unless forced in, when it is kept with a warning instead."""
+        dropped = dict(self.dropped)
+        forced = dict(self.forced)
+        for name, why in leaks.items():
+            if name in force:
+                forced[name] = f"forced in by training.selection.force, though it {why}"
+            else:
+                dropped[name] = why
+        for name in force:
+            if name in dropped:
+                why = dropped.pop(name)
+                forced.setdefault(name, f"forced in by training.selection.force, though {why}")
+        kept = [n for n in [*self.kept, *self.dropped] if n not in dropped]
+        return Selection(kept, dropped, self.importance, forced)
 
 
 def dominant_value(column: pd.Series, threshold: float) -> tuple[object, float]:

@@ -146,6 +146,16 @@ def importance(train: pd.DataFrame, inputs: Inputs) -> dict[str, float]:
     return {n: round(float(g), 3) for n, g in zip(names, gains, strict=True)}
 
 
+def own_importance(family: str, model: Any) -> dict[str, float] | None:
+    """What a model learnt to lean on, by its own measure (a booster's total gain per feature);
+    None for a family without one. Unlike a permutation on one partition's rows, it shows a
+    feature that is constant within that partition, such as a day of week."""
+    if family not in BOOSTERS:
+        return None
+    gains = model.feature_importance(importance_type="gain")
+    return {n: float(g) for n, g in zip(model_features(family, model), gains, strict=True)}
+
+
 def train_linear(train: pd.DataFrame, labels: pd.Series, inputs: Inputs) -> TrainedModel:
     """The linear baseline: logistic regression (binary) or ridge regression."""
     encode = ColumnTransformer(

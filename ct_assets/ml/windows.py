@@ -73,3 +73,83 @@ def summarize_window(window: pd.DataFrame, expected: list[str]) -> WindowSummary
         holdout_rows=len(holdout),
         label_mean=round(float(window[LABEL].mean()), 4),
     )
+
+
+# A candidate window with fewer training rows than this (or, for a binary label, fewer rows of
+# either class) is not trained: a model of a few dozen rows only adds noise to the competition.
+MIN_SUBSET_ROWS = 200
+MIN_SUBSET_CLASS_ROWS = 20
+
+
+@dataclass(frozen=True)
+class Subset:
+    """The training rows of one candidate window: the newest partitions of the training rows."""
+
+    name: str
+    partitions: tuple[str, ...]
+    rows: np.ndarray  # a mask over the training rows
+
+    @property
+    def size(self) -> int:
+        return int(self.rows.sum())
+
+
+def subset_name(choice: int | str, change: str | None) -> str:
+    if isinstance(choice, int):
+        return f"last {choice}"
+    return f"since {change}"
+
+
+def training_subsets(
+    train: pd.DataFrame,
+    choices: Sequence[int | str],
+    change: str | None,
+    binary: bool,
+) -> tuple[list[Subset], dict[str, str]]:
+    """The candidate windows over the training rows, each once, and why any other was not
+    trained.
+
+    `choices` are partition counts, ending at the newest partition holding training rows, and
+    `since_change`: the partitions from `change` (where the champion's live performance broke)
+    on. Two choices holding the same partitions are one window, named by the first.
+    """
+    held = sorted(train[PARTITION].unique())
+    partitions = train[PARTITION].to_numpy()
+    subsets: list[Subset] = []
+    skipped: dict[str, str] = {}
+    for choice in choices:
+        name = subset_name(choice, change)
+        if isinstance(choice, int):
+            chosen = tuple(held[-choice:])
+        elif change is None or change <= held[0]:
+            skipped[str(choice)] = (
+                "no break in live performance within the window"
+                if change is None
+                else f"the break ({change}) is at or before the window's first partition"
+            )
+            continue
+        else:
+            chosen = tuple(p for p in held if p >= change)
+        same = next((s for s in subsets if s.partitions == chosen), None)
+        if same is not None:
+            skipped[name] = f"the same partitions as {same.name}"
+            continue
+        rows = np.isin(partitions, chosen)
+        why = too_small(train.loc[rows, LABEL], binary)
+        if why:
+            skipped[name] = why
+            continue
+        subsets.append(Subset(name, chosen, rows))
+    return subsets, skipped
+
+
+def too_small(labels: pd.Series, binary: bool) -> str | None:
+    """Why a window's labels are too few to train on, if they are."""
+    if len(labels) < MIN_SUBSET_ROWS:
+        return f"{len(labels)} training rows (fewer than {MIN_SUBSET_ROWS})"
+    if binary:
+        positives = int(labels.sum())
+        fewest = min(positives, len(labels) - positives)
+        if fewest < MIN_SUBSET_CLASS_ROWS:
+            return f"{fewest} rows of one class (fewer than {MIN_SUBSET_CLASS_ROWS})"
+    return None
