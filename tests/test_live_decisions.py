@@ -315,3 +315,15 @@ def test_a_champion_whose_holdout_misled_goes_back_when_the_previous_did_better(
     # The policy can turn it off.
     off = Rollback(margin=Threshold(value=0.1), on_evaluation_gap=False)
     assert not rollback_decision(off, "roc_auc", "9", "8", missed).rollback
+
+
+def test_declared_windows_longer_than_the_training_window_are_the_whole_window() -> None:
+    assert Training(window=5, windows=[1, 3, 7, "since_change"]).candidate_windows == (
+        1,
+        3,
+        5,
+        "since_change",
+    )
+    assert Training(window=7).candidate_windows == (1, 3, 7, "since_change")
+    with pytest.raises(ValueError, match="at least 1 partition"):
+        Training(windows=[0, 3])

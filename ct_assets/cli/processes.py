@@ -65,6 +65,15 @@ class Servers:
             _signal_group(proc, signal.SIGKILL)
             with suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
+        # Waiting on a leader is not waiting on its group: a killed run worker holding a model
+        # takes a moment to exit, and a process that left the group (a new session) would not
+        # have been signalled at all. Every process carrying our tag is gone before we return.
+        deadline = time.monotonic() + grace
+        while (left := processes_with(TAG_VARIABLE, self.tag)) and time.monotonic() < deadline:
+            for pid in left:
+                with suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.1)
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:

@@ -443,19 +443,17 @@ class Training(Strict):
             return self
         if not self.windows:
             raise ValueError("windows: name at least one, e.g. [1, 3, 7, since_change]")
-        longer = [w for w in self.windows if isinstance(w, int) and not 1 <= w <= self.window]
-        if longer:
-            raise ValueError(
-                f"windows: {longer} must be between 1 and training.window ({self.window}): a "
-                "candidate trains on partitions of the training window"
-            )
+        below = [w for w in self.windows if isinstance(w, int) and w < 1]
+        if below:
+            raise ValueError(f"windows: {below}: a candidate window holds at least 1 partition")
         return self
 
     @property
     def candidate_windows(self) -> tuple[int | str, ...]:
         """The windows candidates compete on, in declaration order, each once."""
         # By default 1 and 3 partitions (they recover fast from an abrupt change), the whole
-        # window (what steady state wants), and since_change.
+        # window (what steady state wants), and since_change. A count above `window` is the
+        # whole window: a shorter window declared later leaves the list valid.
         declared = self.windows if self.windows is not None else (1, 3, self.window, SINCE_CHANGE)
         sizes = [min(w, self.window) if isinstance(w, int) else w for w in declared]
         return tuple(dict.fromkeys(sizes))
