@@ -140,7 +140,9 @@ def bench_drift(project: Project, source: Any, rows: int) -> None:
     evidently_directly(reference, current, numeric, categorical)
     direct = time.perf_counter() - start
     start = time.perf_counter()
-    result, _ = measure_drift(reference, current, ["reference"], numeric, categorical)
+    result, _ = measure_drift(
+        reference, current, ["reference"], numeric, categorical, project.spec.drift
+    )
     ours = time.perf_counter() - start
     print(
         f"drift, {len(reference):,} vs {len(current):,} rows (day {REFERENCE_DAY} vs day "

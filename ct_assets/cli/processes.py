@@ -34,6 +34,14 @@ def prepare_instance(environment: Environment) -> None:
     environment.prepare_instance()
     with environment.instance() as instance:
         initialize_pools(instance)
+    # The local MLflow store is created here, once, before the daemon starts: every process
+    # that opens a missing SQLite store migrates it, and two doing so at once (a sensor tick
+    # and a run, or a CLI call) fail on MLflow's alembic version row.
+    if not environment.production:
+        store = environment.project.mlflow_dir / "mlflow.db"
+        if not store.exists():
+            store.parent.mkdir(parents=True, exist_ok=True)
+            environment.registry().client()
 
 
 def _bin(name: str) -> str:
