@@ -105,6 +105,62 @@ BAD = [
         edited("name: shop", "name: [shop"),
         "not valid YAML",
     ),
+    (
+        "a section given twice: YAML would keep the second whole",
+        SHOP + "training:\n  seed: 3\n",
+        "training: given twice (first on line 46); YAML keeps only the last",
+    ),
+    (
+        "a key given twice inside a section",
+        edited("  window: 3 ", "  window: 3\n  window: 5 "),
+        "line 48: training.window: given twice (first on line 47)",
+    ),
+    (
+        "an unquoted on: YAML reads it as true",
+        edited("  retrain:\n", "  retrain:\n    on: [drift]\n"),
+        "line 75: policy.retrain.on: YAML reads the key 'on' as True; quote it ('on'): retrain "
+        "triggers are policy.retrain.triggers",
+    ),
+    (
+        "an unquoted date where text is due",
+        edited("name: shop", "name: 2026-01-01"),
+        "name: expected text, got the date 2026-01-01 (YAML reads it unquoted as a date: "
+        "write '2026-01-01')",
+    ),
+    (
+        "a time zone that does not exist",
+        edited(
+            "event_time: {type: datetime}", "event_time: {type: datetime, timezone: Europe/Pari}"
+        ),
+        "dataset.columns.event_time: timezone 'Europe/Pari' is not an IANA time zone such as UTC "
+        "or Europe/Paris (did you mean 'Europe/Paris'?)",
+    ),
+    (
+        "a time format that is no strftime pattern",
+        edited("event_time: {type: datetime}", "event_time: {type: datetime, format: dd/mm/yyyy}"),
+        "dataset.columns.event_time: format 'dd/mm/yyyy' is not iso, epoch_s, epoch_ms or a "
+        "strftime pattern",
+    ),
+    (
+        "a time format with a directive no reader knows",
+        edited("event_time: {type: datetime}", "event_time: {type: datetime, format: '%d/%m/%Q'}"),
+        "(unknown: %Q)",
+    ),
+    (
+        "a cron expression in words",
+        edited("triggers: [drift, performance]", "triggers: [schedule]\n    schedule: every night"),
+        "policy.retrain: schedule 'every night' is not a cron expression",
+    ),
+    (
+        "a floor no model can meet",
+        edited('floors: ["roc_auc >= 0.6"]', 'floors: ["roc_auc >= 1.6"]'),
+        "gates.floors[0]: no model can meet roc_auc >= 1.6: roc_auc is at most 1",
+    ),
+    (
+        "a floor from the good side",
+        edited('floors: ["roc_auc >= 0.6"]', 'floors: ["roc_auc <= 0.6"]'),
+        "gates.floors[0]: roc_auc <= 0.6 bounds it from above, but higher is better",
+    ),
 ]
 
 
@@ -207,3 +263,62 @@ def test_both_examples_declare_what_their_stages_ask_for() -> None:
 )
 def test_durations(text: str, seconds: int) -> None:
     assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom"),
+    [("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")],
+)
+def test_a_project_file_saved_with_a_byte_order_mark_is_read(
+    tmp_path: Path, encoding: str, bom: bytes
+) -> None:
+    (tmp_path / "ct.yaml").write_bytes(bom + SHOP.encode(encoding))
+    assert load_project(tmp_path, environ={}).spec.name == "shop"
+
+
+def test_a_project_file_in_another_encoding_is_refused_at_its_line(tmp_path: Path) -> None:
+    (tmp_path / "ct.yaml").write_bytes(edited("name: shop", "name: café").encode("latin-1"))
+    line = SHOP.splitlines().index("name: shop") + 1
+    with pytest.raises(ProjectError, match=rf"^ct.yaml line {line}: not UTF-8 text \(byte 0xe9\)"):
+        load_project(tmp_path, environ={})
+    (tmp_path / "ct.yaml").write_bytes(SHOP.encode("utf-16-le"))
+    with pytest.raises(ProjectError, match="without a byte-order mark"):
+        load_project(tmp_path, environ={})
+
+
+def test_a_misspelt_override_is_refused_with_the_one_meant() -> None:
+    with pytest.raises(ProjectError) as refused:
+        parse_spec(SHOP, "ct.yaml", {"CT_TRAINING_WINDOWS": "5"})
+    assert str(refused.value) == (
+        "CT_TRAINING_WINDOWS is not a ct variable (did you mean CT_TRAINING_WINDOW?): "
+        "it would be ignored"
+    )
+    # ct's other variables, and one the project file names for a secret, are not misspellings.
+    named = edited(
+        "  landing: landing ", "  sql: {url_env: CT_TRAINING_WINDOWZ}\n  landing: landing "
+    )
+    environ = {"CT_HOME": "/tmp/x", "CT_REQUIRE_SERVICES": "1", "CT_TRAINING_WINDOWZ": "x"}
+    assert parse_spec(named, "ct.yaml", environ).name == "shop"
+
+
+def test_every_variable_ct_reads_is_known_to_the_misspelling_check() -> None:
+    """A variable ct reads somewhere must never be refused as a misspelt override."""
+    import re
+
+    from ct_assets.project.load import misspelt_variables
+
+    read = set()
+    for folder in ("ct_assets", "resources", "sensors", "deploy", ".ci"):
+        for path in (REPOSITORY / folder).rglob("*"):
+            if path.is_file() and path.suffix in (".py", ".yaml", ".yml", ""):
+                read |= set(re.findall(r"\bCT_[A-Z0-9_]+", path.read_text(errors="ignore")))
+    assert misspelt_variables(dict.fromkeys(read, "x"), "") == []
+
+
+def test_ct_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"ct {version('ct')}"

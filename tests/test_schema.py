@@ -635,3 +635,30 @@ def test_a_clean_batch_sets_nothing_aside(tmp_path: Path) -> None:
     for spec, source in ((SHOP, SOURCE), (ENERGY, METERS)):
         outcome = check_file(write_atomically(source.day(1), tmp_path / "clean.csv"), spec)
         assert outcome.ok and outcome.set_aside is None and outcome.kept is None
+
+
+@pytest.mark.parametrize("pattern", ["%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%B %d %Y %H:%M"])
+def test_times_not_in_the_declared_iso_format_are_refused_not_guessed(
+    tmp_path: Path, pattern: str
+) -> None:
+    """An ISO declaration reads ISO: a file of day/month times is wrong_type, never read as
+    some other day by a guessed format."""
+    day = DriftingSource(start=date(2026, 1, 1), rows_per_day=300).day(0)
+    day["event_time"] = pd.to_datetime(day["event_time"]).dt.strftime(pattern)
+    outcome = check_file(write_atomically(day, tmp_path / "drop.csv"), SHOP)
+    assert not outcome.ok
+    assert [(f.column, f.rule, f.count) for f in outcome.failures] == [
+        ("event_time", "wrong_type", 300)
+    ], outcome.reason()
+    assert "expected a time (iso)" in outcome.reason()
+
+
+def test_a_few_times_in_another_format_are_set_aside_with_their_lines(tmp_path: Path) -> None:
+    day = DriftingSource(start=date(2026, 1, 1), rows_per_day=1000).day(0)
+    day["event_time"] = day["event_time"].astype(object)
+    day.loc[[7, 8], "event_time"] = "05/01/2026 00:02"
+    outcome = check_file(write_atomically(day, tmp_path / "drop.csv"), SHOP)
+    assert outcome.ok and outcome.frame is not None and outcome.set_aside is not None
+    assert outcome.set_aside.rules == ["wrong_type"]
+    assert sorted(outcome.set_aside.table["ct_line"].astype(int)) == [9, 10]
+    assert outcome.rows == len(outcome.frame) + outcome.set_aside.rows

@@ -585,8 +585,9 @@ def _typing_finding(name: str, values: pd.Series, bad: np.ndarray, kind: str) ->
 
 def prepare(frame: pd.DataFrame, spec: ProjectSpec) -> tuple[pd.DataFrame, list[Finding]]:
     """Read what pandera's coercion reads wrongly or not at all: booleans written as text
-    ('false' is a non-empty string, so truthy), epoch and custom-format times, and times in a
-    declared zone. Values that cannot be read are named here, as wrong_type."""
+    ('false' is a non-empty string, so truthy), times in their declared format (ISO, epoch or
+    a strftime pattern; pandera's coercion guesses one) and zone. Values that cannot be read are
+    named here, as wrong_type."""
     failures = []
     for name, column in spec.dataset.columns.items():
         if name not in frame.columns:
@@ -594,10 +595,14 @@ def prepare(frame: pd.DataFrame, spec: ProjectSpec) -> tuple[pd.DataFrame, list[
         values = frame[name]
         if column.type == "bool":
             typed, bad = _as_bools(values)
-        elif column.type == "datetime" and (
-            (column.format or "iso") != "iso" or column.timezone != "UTC"
+        elif column.type == "datetime" and not (
+            isinstance(values.dtype, pd.DatetimeTZDtype)
+            and (column.format or "iso") == "iso"
+            and column.timezone == "UTC"
         ):
-            # ISO times in UTC are left to pandera (and to Arrow, for Parquet): the fast path.
+            # Times Arrow already read as ISO in UTC (or typed Parquet) are the fast path. Any
+            # other text is read exactly as declared: pandera's coercion would guess a format
+            # (05/03/2026 read as 3 May under an ISO declaration) where ct refuses.
             typed, bad = parse_times(values, column)
         else:
             continue

@@ -28,6 +28,10 @@ class Metric:
     title: str
     # True: higher is better; False: lower is better; None: descriptive, never compared.
     higher_is_better: bool | None
+    # The values the metric can take (None: unbounded on that side): a floor outside them is
+    # one no model can meet.
+    low: float | None = None
+    high: float | None = None
 
     @property
     def direction(self) -> str:
@@ -44,17 +48,17 @@ class Metric:
 
 
 _METRICS = (
-    Metric("roc_auc", "ROC AUC", True),
-    Metric("pr_auc", "PR AUC", True),
-    Metric("log_loss", "log loss", False),
-    Metric("brier", "Brier score", False),
-    Metric("calibration_error", "calibration error", False),
-    Metric("precision_at_threshold", "precision at 0.5", True),
-    Metric("recall_at_threshold", "recall at 0.5", True),
-    Metric("positive_rate", "positive rate", None),
-    Metric("rmse", "RMSE", False),
-    Metric("mae", "MAE", False),
-    Metric("r2", "R²", True),
+    Metric("roc_auc", "ROC AUC", True, 0.0, 1.0),
+    Metric("pr_auc", "PR AUC", True, 0.0, 1.0),
+    Metric("log_loss", "log loss", False, 0.0),
+    Metric("brier", "Brier score", False, 0.0, 1.0),
+    Metric("calibration_error", "calibration error", False, 0.0, 1.0),
+    Metric("precision_at_threshold", "precision at 0.5", True, 0.0, 1.0),
+    Metric("recall_at_threshold", "recall at 0.5", True, 0.0, 1.0),
+    Metric("positive_rate", "positive rate", None, 0.0, 1.0),
+    Metric("rmse", "RMSE", False, 0.0),
+    Metric("mae", "MAE", False, 0.0),
+    Metric("r2", "R²", True, None, 1.0),
     Metric("label_mean", "label mean", None),
     Metric("prediction_mean", "prediction mean", None),
 )

@@ -7,11 +7,12 @@ error names the file, the line when known, and the key path, e.g.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -168,13 +169,43 @@ def load_project(
 
 def read_spec(path: Path, environ: Mapping[str, str] | None = None) -> ProjectSpec:
     """Parse and validate one ct.yaml with the environment's overrides laid over it."""
-    text = path.read_text(encoding="utf-8")
+    text = decode_project_file(path.read_bytes(), path.name)
     return parse_spec(text, path.name, {} if environ is None else environ)
+
+
+# Byte-order marks in the order they must be tried (UTF-32 LE's begins with UTF-16 LE's).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+)
+
+
+def decode_project_file(data: bytes, name: str) -> str:
+    """A project file as editors save it: UTF-8 with or without a byte-order mark, or UTF-16
+    or UTF-32 with one (Windows editors write them); anything else is refused at its line."""
+    codec, label = next(((c, n) for bom, c, n in _BOMS if data.startswith(bom)), ("utf-8", ""))
+    if not label and b"\x00" in data:
+        raise ProjectError(
+            f"{name}: holds NUL bytes: UTF-16 or UTF-32 text without a byte-order mark? "
+            "save it as UTF-8"
+        )
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ProjectError(
+            f"{name} line {line}: not {label or 'UTF-8'} text (byte 0x{data[exc.start]:02x}): "
+            "save it as UTF-8"
+        ) from None
 
 
 def parse_spec(text: str, name: str, environ: Mapping[str, str]) -> ProjectSpec:
     try:
         node = yaml.compose(text)
+        check_keys(node, name)
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -185,15 +216,89 @@ def parse_spec(text: str, name: str, environ: Mapping[str, str]) -> ProjectSpec:
         raw = {}
     if not isinstance(raw, dict):
         raise ProjectError(f"{name}: expected a mapping of sections, got {type(raw).__name__}")
-    overridden = apply_overrides(raw, environ, name)
+    overridden = apply_overrides(raw, environ, name, text)
     try:
         return ProjectSpec.model_validate(raw)
     except ValidationError as exc:
         raise ProjectError(format_errors(exc, name, node, overridden)) from None
 
 
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_MERGE_KEY = "<<"
+
+
+def check_keys(node: Any, name: str, path: str = "") -> None:
+    """What YAML accepts and then misreads, refused with the line: a key given twice (YAML
+    keeps the last, so a second `training:` silently replaces the first whole), and a plain
+    key YAML reads as true or false (`on:`, `yes:`, `off:`)."""
+    if isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            check_keys(item, name, f"{path}[{i}]")
+        return
+    if not isinstance(node, yaml.MappingNode):
+        return
+    first: dict[str, int] = {}
+    for key, value in node.value:
+        line = key.start_mark.line + 1
+        if not isinstance(key, yaml.ScalarNode):
+            raise ProjectError(f"{name} line {line}: {path or 'the file'}: a key must be text")
+        dotted = f"{path}.{key.value}" if path else key.value
+        if key.tag == _BOOL_TAG and key.style is None:
+            raise ProjectError(
+                f"{name} line {line}: {dotted}: YAML reads the key {key.value!r} as "
+                f"{yaml.safe_load(key.value)!r}; quote it ('{key.value}')"
+                + (": retrain triggers are policy.retrain.triggers" if key.value == "on" else "")
+            )
+        if key.value in first and key.value != _MERGE_KEY:
+            raise ProjectError(
+                f"{name} line {line}: {dotted}: given twice (first on line {first[key.value]}); "
+                "YAML keeps only the last, so merge the two"
+            )
+        first[key.value] = line
+        check_keys(value, name, dotted)
+
+
+# ct's own variables beside the overrides: a CT_* variable near one of the overrides' names
+# and none of these is a misspelt override, which would be silently ignored.
+OTHER_VARIABLES = frozenset(
+    {
+        "CT_PROJECT",
+        "CT_HOME",
+        "CT_EXECUTOR",
+        "CT_SOURCES",
+        "CT_DATA_URL",
+        "CT_S3_ENDPOINT_URL",
+        "CT_DAGSTER_POSTGRES_URL",
+        "CT_MLFLOW_ARTIFACT_ROOT",
+        "CT_ONLINE_STORE_URL",
+        "CT_ONLINE_STORE_PREFIX",
+        "CT_ALERT_WEBHOOK_URL",
+        "CT_PROCESS_TAG",
+        "CT_REQUIRE_SERVICES",
+    }
+)
+
+
+def misspelt_variables(environ: Mapping[str, str], declared: str) -> list[str]:
+    """CT_* variables that are no variable of ct's but one letter or two from an override's
+    name, each with the name it was probably meant to be. `declared`: the project file's text
+    (a variable it names, for a source's secret, is the user's own)."""
+    import difflib
+
+    overrides = [o.variable for o in ENV_OVERRIDES]
+    known = {*overrides, *RETIRED, *OTHER_VARIABLES}
+    found = []
+    for variable in sorted(environ):
+        if not variable.startswith("CT_") or variable in known or variable in declared:
+            continue
+        close = difflib.get_close_matches(variable, overrides, n=1, cutoff=0.85)
+        if close:
+            found.append(f"{variable} is not a ct variable (did you mean {close[0]}?)")
+    return found
+
+
 def apply_overrides(
-    raw: dict[str, Any], environ: Mapping[str, str], name: str
+    raw: dict[str, Any], environ: Mapping[str, str], name: str, declared: str = ""
 ) -> dict[tuple[str, ...], str]:
     """Lay CT_* values over the parsed file, in place; returns path -> variable for errors."""
     for variable, replacement in RETIRED.items():
@@ -201,6 +306,9 @@ def apply_overrides(
             raise ProjectError(
                 f"{variable} is replaced by {replacement.format(value=environ[variable])}"
             )
+    misspelt = misspelt_variables(environ, declared)
+    if misspelt:
+        raise ProjectError("; ".join(misspelt) + ": it would be ignored")
     origin: dict[tuple[str, ...], str] = {}
     for override in ENV_OVERRIDES:
         if override.variable not in environ:
@@ -281,6 +389,9 @@ def _dotted(loc: tuple[Any, ...]) -> str:
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, date):
+        # YAML reads an unquoted 2026-01-01 as a date, not as the text the key wants.
+        return f"the date {value.isoformat()} (YAML reads it unquoted as a date: write '{value}')"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ct_assets.ml.vocabulary import (
     BINARY,
     FAMILIES,
+    METRIC,
     PRIMARY_METRICS,
     REGRESSION,
     TASK_METRICS,
@@ -163,6 +164,9 @@ class Column(Strict):
             raise ValueError("categories are listed more than once")
         if self.format is not None and self.type != "datetime":
             raise ValueError(f"format fits a datetime column, not {_a(t)} one")
+        if self.format is not None:
+            _check_time_format(self.format)
+        _check_timezone(self.timezone)
         for bound in ("ge", "le"):
             if getattr(c, bound) is not None and t not in ("int", "float"):
                 raise ValueError(f"checks.{bound} fits an int or float column, not {_a(t)} one")
@@ -654,6 +658,8 @@ class Retrain(Strict):
     def _schedule_given(self) -> Retrain:
         if "schedule" in self.triggers and not self.schedule:
             raise ValueError("triggers: schedule needs policy.retrain.schedule, e.g. '0 3 * * *'")
+        if self.schedule is not None:
+            _check_cron(self.schedule)
         if not self.triggers:
             raise ValueError("triggers: name at least one of " + ", ".join(RETRAIN_TRIGGERS))
         return self
@@ -987,6 +993,74 @@ def _a(kind: str) -> str:
     return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
+TIME_FORMATS = ("iso", "epoch_s", "epoch_ms")
+# The strftime directives Arrow and pandas parse alike (`%%` is a literal percent sign).
+_STRFTIME_DIRECTIVES = frozenset("aAwdbBmyYHIpMSfzZjUWGuV%")
+
+
+def _check_time_format(fmt: str) -> None:
+    """A datetime column's format: one of TIME_FORMATS or a strftime pattern whose every
+    directive is one ct's readers parse; anything else would fail on the first file."""
+    if fmt in TIME_FORMATS:
+        return
+    directives = re.findall(r"%(.?)", fmt)
+    unknown = sorted({d for d in directives if d not in _STRFTIME_DIRECTIVES})
+    if not directives or unknown:
+        shown = f" (unknown: {', '.join('%' + d for d in unknown)})" if unknown else ""
+        raise ValueError(
+            f"format {fmt!r} is not {', '.join(TIME_FORMATS)} or a strftime pattern such as "
+            f"'%d/%m/%Y %H:%M'{shown}"
+        )
+    if not {"Y", "y", "d", "j"} & set(directives):
+        raise ValueError(f"format {fmt!r} names no date (%Y, %m, %d): it places no row in time")
+
+
+def _check_timezone(zone: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"timezone {zone!r} is not an IANA time zone such as UTC or Europe/Paris"
+            f"{did_you_mean(zone, sorted(available_timezones()))}"
+        ) from None
+
+
+def _check_cron(expression: str) -> None:
+    # Dagster's own test of a schedule's cron string: what it accepts here it runs.
+    from dagster._utils.schedules import is_valid_cron_string
+
+    if not is_valid_cron_string(expression):
+        raise ValueError(
+            f"schedule {expression!r} is not a cron expression: five fields, minute hour "
+            "day-of-month month day-of-week, e.g. '0 3 * * *' (03:00 UTC every day)"
+        )
+
+
+def _check_floor(where: str, name: str, op: str, value: float) -> None:
+    """A floor bounds a metric from its bad side, inside the values the metric can take."""
+    metric = METRIC[name]
+    if metric.higher_is_better is True and op == "<=":
+        raise ValueError(
+            f"{where}: {name} <= {value:g} bounds it from above, but higher is better: a floor "
+            f"is {name} >= {value:g}"
+        )
+    if metric.higher_is_better is False and op == ">=":
+        raise ValueError(
+            f"{where}: {name} >= {value:g} bounds it from below, but lower is better: a floor "
+            f"is {name} <= {value:g}"
+        )
+    if op == ">=" and metric.high is not None and value > metric.high:
+        raise ValueError(
+            f"{where}: no model can meet {name} >= {value:g}: {name} is at most {metric.high:g}"
+        )
+    if op == "<=" and metric.low is not None and value < metric.low:
+        raise ValueError(
+            f"{where}: no model can meet {name} <= {value:g}: {name} is at least {metric.low:g}"
+        )
+
+
 def did_you_mean(name: str, known: Any) -> str:
     import difflib
 
@@ -1096,6 +1170,7 @@ def _check_gates(spec: ProjectSpec) -> None:
                 f"gates.floors[{i}]: {found.group(1)!r} is not a {spec.task.type} metric; "
                 f"known: {', '.join(known)}{did_you_mean(found.group(1), known)}"
             )
+        _check_floor(f"gates.floors[{i}]", found.group(1), found.group(2), float(found.group(3)))
     for i, name in enumerate(spec.gates.slices.columns):
         where = f"gates.slices.columns[{i}]"
         if name not in spec.dataset.columns:
