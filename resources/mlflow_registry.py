@@ -334,10 +334,19 @@ class MlflowRegistry(dg.ConfigurableResource):
         return [{"kind": "promote", **e} for e in entries]
 
     def versions(self) -> list[dict[str, Any]]:
-        """Every registered version with what it was trained on and its aliases."""
+        """Every registered version with what it was trained on and its aliases (none before
+        the first is registered)."""
+        from mlflow.exceptions import MlflowException
+
         client = self.client()
+        try:
+            model = client.get_registered_model(self.registered_model)
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return []
+            raise
         aliases: dict[str, list[str]] = {}
-        for alias, version in client.get_registered_model(self.registered_model).aliases.items():
+        for alias, version in model.aliases.items():
             aliases.setdefault(str(version), []).append(alias)
         found = client.search_model_versions(f"name='{self.registered_model}'")
         return [

@@ -824,3 +824,29 @@ def test_the_generated_project_validates_samples_of_every_time_encoding(
     assert spec.dataset.time == "ts" and spec.dataset.entity == "device_id"
     outcome = check_file(path, spec)
     assert outcome.ok and outcome.set_aside is None, outcome.reason()
+
+
+def test_out_may_name_the_project_file_and_never_a_data_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = write(tmp_path, base())
+    assert init(sample, tmp_path / "proj" / "ct.yaml") == 0
+    assert (tmp_path / "proj" / "ct.yaml").is_file()
+    assert init(sample, tmp_path / "proj" / "ct.yaml") == 1
+    assert "ct.yaml exists: ct init does not overwrite it" in capsys.readouterr().err
+    assert init(sample, sample) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"ct init: --out {sample}: a file, not a folder: name the project's folder"
+    )
+
+
+def test_ct_models_on_a_project_with_nothing_registered_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert init(write(tmp_path, base()), tmp_path / "proj") == 0
+    capsys.readouterr()
+    assert main(["models", "--project", str(tmp_path / "proj")]) == 0
+    shown = capsys.readouterr().out
+    assert "(no version registered yet)" in shown
+    assert main(["models", "--project", str(tmp_path / "proj"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["versions"] == []

@@ -59,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
     from ct_assets.project.sample import read_sample
 
     out = Path(args.out)
+    if out.name == PROJECT_FILE and not out.is_dir():
+        out = out.parent  # `--out proj/ct.yaml`: the file's folder is the project
+    elif out.exists() and not out.is_dir():
+        raise ProjectError(f"--out {out}: a file, not a folder: name the project's folder")
     target = out / PROJECT_FILE
     if target.exists() and not args.force:
         raise ProjectError(_exists(target))
