@@ -64,6 +64,7 @@ import numpy as np
 import pandas as pd
 from live_streams import ID, LABEL, STREAMS, TIME, Stream, StreamOptions
 
+from ct_assets.cli.processes import processes_with
 from ct_assets.ml.live import measured
 from ct_assets.ml.loop import retrain_reasons
 from ct_assets.ml.vocabulary import METRIC
@@ -416,23 +417,6 @@ class Daemon:
         else:
             self.out("no process started by ct up is left running")
         self.leftovers = left
-
-
-def processes_with(variable: str, value: str) -> list[int]:
-    """Live processes whose environment holds `variable=value` (Linux /proc)."""
-    marker = f"{variable}={value}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
-                state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
-                if state != "Z":
-                    found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
 
 
 def describe(pids: list[int]) -> str:

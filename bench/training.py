@@ -6,7 +6,10 @@ Goals (issue 5), same data and same model:
 - the platform's training step (the `candidate_models` asset materialized through Dagster:
   Parquet in, feature selection, LightGBM, MLflow run, model logged with signature and input
   example, registered version with tags) within 1.5x of a bare script that reads the same
-  Parquet, trains the same LightGBM and saves it, on N training rows (default 1M);
+  Parquet, trains the same LightGBM and saves it, on N training rows (default 1M), with one
+  candidate window (`training.windows: [<window>]`: the same model); the same step with ct's
+  default candidate windows (the newest 1 and 3 days and the whole window compete, issue 20)
+  is printed beside it: what the competition costs;
 - an incremental refresh (the champion continued on one new day) within 0.2x of the full
   retrain on the window.
 
@@ -155,7 +158,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         changes = {"partitions": {"start": START.isoformat()}, "training": {"window": DAYS}}
-        project = example_project(args.example, Path(tmp) / args.example, changes)
+        # One candidate window: the same model as the bare script trains.
+        one = {"training": {"window": DAYS, "windows": [DAYS]}}
+        project = example_project(args.example, Path(tmp) / args.example, {**changes, **one})
+        competing = example_project(args.example, Path(tmp) / "competing", changes)
         spec = project.spec
         rounds = args.rounds or spec.training.incremental_rounds
         started = time.perf_counter()
@@ -167,6 +173,7 @@ def main() -> None:
             f"(built in {time.perf_counter() - started:.1f} s)"
         )
         whole, step, metadata = platform_step(project, window)
+        all_whole, all_step, all_metadata = platform_step(competing, window)
         partition = (START + timedelta(days=DAYS - 1)).isoformat()
         stored = project.data_dir / TRAINING_WINDOW / f"{partition}.parquet"
         bare = bare_script(stored, Path(tmp) / "model.txt", inputs_of(project))
@@ -179,6 +186,12 @@ def main() -> None:
     print(f"  ct candidate_models, step       {step:7.1f} s  ({step / bare:.2f}x)")
     print(f"  ct candidate_models, whole run  {whole:7.1f} s  ({whole / bare:.2f}x)  goal <= 1.5x")
     print(f"  (the step's feature selection kept {kept} features; dropped: {dropped})")
+    windows = ", ".join(map(str, competing.spec.training.candidate_windows))
+    print(
+        f"  with ct's default windows ({windows}; {all_metadata['contenders'].value} models "
+        f"trained, {all_metadata['winner'].value} registered): step {all_step:.1f} s "
+        f"({all_step / bare:.2f}x), whole run {all_whole:.1f} s ({all_whole / bare:.2f}x)"
+    )
     full, refreshed, new_rows, reason = refresh_vs_full(project, window, rounds)
     print(f"incremental refresh ({new_rows:,} new rows, {rounds} rounds) vs full retrain:")
     print(f"  full retrain {full:7.1f} s, refresh {refreshed:6.2f} s  ({refreshed / full:.3f}x)")
