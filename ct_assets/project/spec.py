@@ -1028,10 +1028,12 @@ def _check_timezone(zone: str) -> None:
 
 
 def _check_cron(expression: str) -> None:
-    # Dagster's own test of a schedule's cron string: what it accepts here it runs.
-    from dagster._utils.schedules import is_valid_cron_string
+    # croniter parses it (Dagster schedules with the same library, vendored); Dagster takes
+    # five fields only, no seconds.
+    from croniter import croniter
 
-    if not is_valid_cron_string(expression):
+    fields = expression.startswith("@") or len(expression.split()) == 5  # @daily, @hourly
+    if not fields or not croniter.is_valid(expression):
         raise ValueError(
             f"schedule {expression!r} is not a cron expression: five fields, minute hour "
             "day-of-month month day-of-week, e.g. '0 3 * * *' (03:00 UTC every day)"
