@@ -150,7 +150,9 @@ def test_wrong_type_lists_the_offending_values(tmp_path: Path) -> None:
     written = corrupt(SOURCE.day(0), "wrong_type")["amount"]
     assert set(failure.values) == set(written[pd.to_numeric(written, errors="coerce").isna()])
     # In ct's words (the declared type), not pandera's (coerce_dtype('float64')).
-    assert failure.rule == "wrong_type" and failure.detail == "expected float"
+    assert failure.rule == "wrong_type" and failure.detail.startswith("expected float")
+    # The way the values are written is named, and where to declare it.
+    assert "decimal: ','" in failure.detail and "dataset.format" in failure.detail
     assert failure.count == 6 and "in 6 rows at lines 2, 52, 102" in failure.describe()
 
 
@@ -195,7 +197,9 @@ def test_non_utf8_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "drop.csv"
     path.write_bytes(malformed_csv(SOURCE.day(0), "non_utf8"))
     (failure,) = check_file(path, SHOP).failures
-    assert failure.detail == "byte 0xff at line 5 is not UTF-8"
+    assert failure.detail.startswith("byte 0xff at line 5 is not utf-8")
+    # What the bytes look like, by charset detection, and the declaration that would read them.
+    assert "dataset.format.encoding" in failure.detail
 
 
 def test_several_problems_are_all_reported(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from ct_assets.ingest.parsing import SUFFIXES, iso_time_column, parse_bytes
+from ct_assets.ingest.parsing import SUFFIXES, parse_spec_bytes
 from ct_assets.ml.schema import parse_times
 from ct_assets.project.spec import ProjectSpec
 
@@ -120,7 +120,7 @@ def placement(
     spec: ProjectSpec,
 ) -> tuple[list[str], int | None]:
     """A delivery's partitions and its row count (None when it cannot be parsed), from one parse."""
-    frame = parse_bytes(data, name, iso_time_column(spec)).frame
+    frame = parse_spec_bytes(data, name, spec).frame
     partitions = partitions_of_frame(frame, fallback_time(name, arrived_at), key_of, name, spec)
     return partitions, None if frame is None else len(frame)
 

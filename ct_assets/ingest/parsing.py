@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import _csv
+import codecs
 import csv
 import gzip
 import io
@@ -11,20 +13,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import charset_normalizer
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ct_assets.ingest.dialect import BOMS, DEFAULT, GZIP_MAGIC, Delivery, shown
 from ct_assets.ml.schema import Lines, SchemaFailure, ValidationOutcome, validate_batch
 from ct_assets.project.spec import ProjectSpec
 
-CSV_SUFFIXES = (".csv", ".csv.gz")
+# Delimited text, as spreadsheets, databases and log shippers name it; the separator is
+# `dataset.format.delimiter`'s, whatever the name says.
+CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
-# One JSON object per line: how records pulled from streams and HTTP APIs are kept as they came.
-JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
+# One JSON object per line (how records pulled from streams and HTTP APIs are kept as they came),
+# or one JSON array of objects (.json, as APIs and exports write them).
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")
 SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + JSONL_SUFFIXES
+PARQUET_MAGIC = b"PAR1"
 
 
 # Where a reader finds a row: CSV and JSON Lines by the line a text editor shows, Parquet by
@@ -51,51 +59,142 @@ def _refused(
     return Parsed(None, [failure], rows=delivered)
 
 
-def parse_bytes(data: bytes, name: str, time_column: str | None = None) -> Parsed:
-    """Parse CSV (optionally gzip) or Parquet bytes; never raises for bad content.
+def parse_bytes(
+    data: bytes, name: str, time_column: str | None = None, delivery: Delivery = DEFAULT
+) -> Parsed:
+    """Parse delimited text, JSON (Lines) or Parquet bytes as `delivery` declares them (gzip
+    when the bytes are gzip); never raises for bad content.
 
     `time_column` names a column of ISO times that Arrow parses while reading Parquet.
     """
     lowered = name.lower()
-    if lowered.endswith(PARQUET_SUFFIXES):
+    if data.startswith(PARQUET_MAGIC) or lowered.endswith(PARQUET_SUFFIXES):
         return _parse_parquet(data, time_column)
-    if not lowered.endswith(CSV_SUFFIXES + JSONL_SUFFIXES):
+    compressed = data.startswith(GZIP_MAGIC)
+    if compressed and delivery.compression == "none":
         return _refused(
-            "unsupported_format", f"{name}: expected .csv, .jsonl (optionally .gz) or .parquet"
+            "compression", "the file is gzip-compressed; dataset.format.compression is none"
         )
-    if lowered.endswith(".gz"):
+    if not compressed and delivery.compression == "gzip" and data:
+        return _refused(
+            "compression", "the file is not gzip-compressed; dataset.format.compression is gzip"
+        )
+    if compressed:
         try:
             data = gzip.decompress(data)
         except (EOFError, OSError, zlib.error) as exc:
             return _refused("truncated", f"gzip stream is cut short or corrupt ({exc})")
-    if lowered.removesuffix(".gz").endswith(JSONL_SUFFIXES):
-        return _parse_jsonl(data)
-    return _parse_csv(data)
+    base = lowered.removesuffix(".gz")
+    if not base.endswith(CSV_SUFFIXES + JSONL_SUFFIXES):
+        known = ", ".join(s for s in SUFFIXES if not s.endswith(".gz"))
+        return _refused("unsupported_format", f"{name}: expected {known} (optionally .gz)")
+    text = decode(data, delivery)
+    if isinstance(text, Parsed):
+        return text
+    if base.endswith(JSONL_SUFFIXES):
+        return _parse_json(text)
+    return _parse_csv(text, delivery)
 
 
-def _parse_jsonl(data: bytes) -> Parsed:
+def decode(data: bytes, delivery: Delivery) -> str | Parsed:
+    """The file's text in its declared encoding, its byte-order mark checked and dropped; or
+    the refusal naming what differs (with the encoding the bytes look like)."""
+    bom, codec = next(((b, c) for b, c in BOMS if data.startswith(b)), (b"", ""))
+    if delivery.bom == "required" and not bom:
+        return _refused("bom", "the file has no byte-order mark; dataset.format.bom is required")
+    if delivery.bom == "absent" and bom:
+        return _refused(
+            "bom", "the file starts with a byte-order mark; dataset.format.bom is absent"
+        )
+    declared = delivery.encoding
+    family = "utf-8" if declared == "utf-8-sig" else declared
+    unicode = family.startswith("utf")
+    if bom and not family.startswith(codec):
+        return _refused(
+            "encoding",
+            f"the file starts with a {codec.upper()} byte-order mark; dataset.format.encoding "
+            f"declares {declared}",
+            lines=[1],
+        )
+    try:
+        # UTF-16 and -32 codecs read their own mark (and need it to know the byte order).
+        text = data[len(bom) :].decode(family) if codec == "utf-8" else data.decode(family)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start : exc.start + 1].hex()
+        count = sum(1 for raw in data.splitlines() if raw.strip()) - 1
+        detail = f"byte 0x{byte} at line {line} is not {declared}{_looks_like(data, declared)}"
+        return _refused("encoding", detail, lines=[line], delivered=max(0, count))
+    if not unicode and not text.isascii():
+        # A single-byte codec reads any bytes: UTF-8 read as latin-1 turns every accent into
+        # two letters without an error. Text that is valid UTF-8 was written as UTF-8.
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return text
+        first = next(i for i, ch in enumerate(text) if not ch.isascii())
+        line = text[:first].count("\n") + 1
+        return _refused(
+            "encoding",
+            f"line {line} holds UTF-8 text; dataset.format.encoding declares {declared}",
+            lines=[line],
+        )
+    return text
+
+
+def _looks_like(data: bytes, declared: str) -> str:
+    """The encoding the bytes look like, as a hint; charset detection, not a reading."""
+    best = charset_normalizer.from_bytes(data[:65_536]).best()
+    if best is None or codecs.lookup(best.encoding).name == declared:
+        return ""
+    return (
+        f": the file looks like {best.encoding}; declare dataset.format.encoding: "
+        f"{best.encoding}, or deliver {declared}"
+    )
+
+
+def _parse_json(text: str) -> Parsed:
+    """One JSON array of objects, or one JSON object per line."""
+    if text.lstrip().startswith("["):
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as exc:
+            rule = "truncated" if exc.pos >= len(text.rstrip()) else "not_json"
+            detail = f"line {exc.lineno}: not a JSON array ({exc.msg})"
+            return _refused(rule, detail, lines=[exc.lineno])
+        if not records:
+            return _refused("empty_file", "0 records")
+        at = next((i for i, r in enumerate(records) if not isinstance(r, dict)), None)
+        if at is not None:
+            detail = f"record {at + 1} of the array is not a JSON object"
+            return _refused("not_json", detail, [at], delivered=len(records))
+        # An array has no line per record: records are numbered from 1.
+        return Parsed(_text_frame(records), [], Lines("record", 1))
     # Each record with the line it is on (blank lines hold none).
-    lines = [(n + 1, line) for n, line in enumerate(data.splitlines()) if line.strip()]
+    lines = [(n + 1, line) for n, line in enumerate(text.splitlines()) if line.strip()]
     if not lines:
         return _refused("empty_file", "0 records")
     records = []
     for number, (at, line) in enumerate(lines):
         try:
             record = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            last = number == len(lines) - 1 and not data.endswith(b"\n")
+        except json.JSONDecodeError as exc:
+            last = number == len(lines) - 1 and not text.endswith("\n")
             rule = "truncated" if last else "not_json"
-            detail = f"line {at} (record {number}) is not a JSON object ({exc})"
+            detail = f"line {at} (record {number + 1}) is not a JSON object ({exc})"
             return _refused(rule, detail, [number], [at], len(lines))
         if not isinstance(record, dict):
-            detail = f"line {at} (record {number}) is not a JSON object"
+            detail = f"line {at} (record {number + 1}) is not a JSON object"
             return _refused("not_json", detail, [number], [at], len(lines))
         records.append(record)
+    numbers = np.array([at for at, _ in lines], dtype=np.int64)
+    return Parsed(_text_frame(records), [], Lines("line", numbers=numbers))
+
+
+def _text_frame(records: list[dict[str, object]]) -> pd.DataFrame:
     # Values stay as text, like CSV cells, so one schema coerces every format the same way.
     frame = pd.DataFrame.from_records(records).astype(object)
-    frame = frame.where(frame.isna(), frame.astype(str))
-    numbers = np.array([at for at, _ in lines], dtype=np.int64)
-    return Parsed(frame, [], Lines("line", numbers=numbers))
+    return frame.where(frame.isna(), frame.astype(str))
 
 
 def _parse_parquet(data: bytes, time_column: str | None) -> Parsed:
@@ -141,23 +240,24 @@ def _iso_times(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return column
 
 
-def _parse_csv(data: bytes) -> Parsed:
-    if not data.strip():
+def _parse_csv(text: str, delivery: Delivery) -> Parsed:
+    if not text.strip():
         return _refused("empty_file", "0 bytes: no header and no rows")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        byte = data[exc.start : exc.start + 1].hex()
-        # Rows it cannot read as text are still rows delivered: counted as non-blank lines.
-        count = sum(1 for raw in data.splitlines() if raw.strip()) - 1
-        detail = f"byte 0x{byte} at line {line} is not UTF-8"
-        return _refused("not_utf8", detail, lines=[line], delivered=max(0, count))
-    rows = list(csv.reader(io.StringIO(text)))
+    rows = list(_reader(text, delivery))
     header, body = rows[0], [r for r in rows[1:] if r]
+    if len(header) == 1:
+        other = _other_delimiter(header[0], delivery)
+        if other:
+            return _refused(
+                "delimiter",
+                f"line 1 is delimited by {shown(other)}; dataset.format.delimiter is "
+                f"{shown(delivery.delimiter)}",
+                lines=[1],
+                delivered=len(body),
+            )
     if not body:
         return _refused("header_only", "a header and no rows")
-    lines = _csv_lines(text, rows)
+    lines = _csv_lines(text, rows, delivery)
     ragged = [i for i, row in enumerate(body) if len(row) != len(header)]
     if ragged:
         last = ragged[-1] == len(body) - 1 and not text.endswith("\n")
@@ -174,7 +274,21 @@ def _parse_csv(data: bytes) -> Parsed:
     return Parsed(pd.DataFrame(body, columns=header, dtype=str), [], lines)
 
 
-def _csv_lines(text: str, rows: list[list[str]]) -> Lines:
+def _other_delimiter(header: str, delivery: Delivery) -> str | None:
+    """The separator a one-field header is written with, when it is not the declared one."""
+    for candidate in (",", ";", "\t", "|"):
+        if candidate != delivery.delimiter and candidate in header:
+            fields = next(csv.reader([header], delimiter=candidate, quotechar=delivery.quote))
+            if len(fields) > 1 and all(f.strip() for f in fields):
+                return candidate
+    return None
+
+
+def _reader(text: str, delivery: Delivery) -> _csv.Reader:
+    return csv.reader(io.StringIO(text), delimiter=delivery.delimiter, quotechar=delivery.quote)
+
+
+def _csv_lines(text: str, rows: list[list[str]], delivery: Delivery) -> Lines:
     """The line each data row starts on (the header is line 1).
 
     Usually a record is a line and the answer is arithmetic; blank lines (no record) and quoted
@@ -186,7 +300,7 @@ def _csv_lines(text: str, rows: list[list[str]]) -> Lines:
             return Lines("line", 2)
         filled = np.fromiter((bool(r) for r in rows[1:]), dtype=bool, count=len(rows) - 1)
         return Lines("line", numbers=np.flatnonzero(filled) + 2)
-    reader = csv.reader(io.StringIO(text))
+    reader = _reader(text, delivery)
     next(reader)
     starts = []
     while True:
@@ -208,7 +322,12 @@ def iso_time_column(spec: ProjectSpec) -> str | None:
 
 
 def parse_file(path: Path, spec: ProjectSpec) -> Parsed:
-    return parse_bytes(path.read_bytes(), path.name, iso_time_column(spec))
+    return parse_spec_bytes(path.read_bytes(), path.name, spec)
+
+
+def parse_spec_bytes(data: bytes, name: str, spec: ProjectSpec) -> Parsed:
+    """A delivered file read as the project declares its files."""
+    return parse_bytes(data, name, iso_time_column(spec), spec.dataset.format)
 
 
 def check_file(path: Path, spec: ProjectSpec, name: str | None = None) -> ValidationOutcome:
@@ -225,7 +344,7 @@ def check_bytes(
 ) -> ValidationOutcome:
     """`check_file` on a file's bytes, wherever they were read from; `place` says which event
     times fit the batch's partitions (rows outside them are set aside as no_partition)."""
-    parsed = parse_bytes(data, source, iso_time_column(spec))
+    parsed = parse_spec_bytes(data, source, spec)
     if parsed.frame is None:
         return ValidationOutcome(source, None, parsed.failures, parsed.rows)
     return validate_batch(

@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from ct_assets.ingest.dialect import number_text
 from ct_assets.ingest.files import Location, listing, modified_at, read_bytes, write_object
 from ct_assets.ingest.landing import bytes_hash
 from ct_assets.ingest.parsing import parse_bytes
@@ -38,7 +39,9 @@ def label_numbers(values: pd.Series, spec: ProjectSpec, what: str) -> pd.Series:
     """Labels as models are scored on them: 0/1 for binary (1 = positive), else numbers."""
     kind = spec.column(spec.dataset.label).type
     if spec.task.type != BINARY or kind in ("int", "float"):
-        numbers = pd.to_numeric(values, errors="coerce")
+        delivery = spec.dataset.format
+        text = values if delivery.plain_numbers else number_text(values, delivery)[0]
+        numbers = pd.to_numeric(text, errors="coerce")
         bad = np.flatnonzero(numbers.isna().to_numpy())
         if len(bad):
             raise ValueError(
@@ -61,7 +64,7 @@ def label_numbers(values: pd.Series, spec: ProjectSpec, what: str) -> pd.Series:
 
 def parse_label_file(data: bytes, name: str, spec: ProjectSpec) -> pd.DataFrame:
     """(request_id, row, label) of one label file; raises ValueError naming file, row, column."""
-    parsed = parse_bytes(data, name)
+    parsed = parse_bytes(data, name, delivery=spec.dataset.format)
     if parsed.frame is None:
         raise ValueError(f"{name}: " + "; ".join(f.describe() for f in parsed.failures))
     labels = read_labels(parsed.frame, spec.dataset.label, name)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from ct_assets.ingest.dialect import number_text, other_writing
 from ct_assets.ml.frames import BATCH, ROW_ID
 from ct_assets.ml.vocabulary import BINARY
 from ct_assets.project.spec import Column, ProjectSpec
@@ -589,10 +590,24 @@ def prepare(frame: pd.DataFrame, spec: ProjectSpec) -> tuple[pd.DataFrame, list[
     a strftime pattern; pandera's coercion guesses one) and zone. Values that cannot be read are
     named here, as wrong_type."""
     failures = []
+    delivery = spec.dataset.format
     for name, column in spec.dataset.columns.items():
         if name not in frame.columns:
             continue
         values = frame[name]
+        if column.type in ("int", "float") and values.dtype == object:
+            if delivery.plain_numbers and not values.str.contains(",", regex=False).any():
+                continue  # the schema's coercion reads them, and names what it cannot
+            # Decimal commas and digit groups rewritten as Python reads numbers; any other
+            # writing refused here (1.234 under a decimal comma is not 1.234), saying which
+            # declaration the values fit when they fit another.
+            typed, bad = number_text(values, delivery)
+            if bad.any():
+                declared = "" if delivery.plain_numbers else f" ({delivery.numbers_described()})"
+                kind = column.type + declared + other_writing(values[bad], delivery)
+                failures.append(_typing_finding(name, values, bad, kind))
+            frame[name] = typed
+            continue
         if column.type == "bool":
             typed, bad = _as_bools(values)
         elif column.type == "datetime" and not (
@@ -616,6 +631,11 @@ def prepare(frame: pd.DataFrame, spec: ProjectSpec) -> tuple[pd.DataFrame, list[
 
 
 def _missing_cells(values: pd.Series, spec: ProjectSpec, name: str) -> pd.Series:
+    declared = spec.dataset.format.nulls
+    if declared is not None:
+        # The declared spellings in every column, exactly as written (a surrounding space too).
+        tokens = {"", *declared}
+        return values.mask(values.isin(tokens) | values.str.strip().isin(tokens))
     column = spec.dataset.columns.get(name)
     if column is None or column.type in ("string", "category"):
         return values.replace("", np.nan)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ct_assets.ingest.parsing import iso_time_column, parse_bytes
+from ct_assets.ingest.parsing import parse_spec_bytes
 from ct_assets.ml.features import build_features, with_row_ids
 from ct_assets.ml.frames import ENTITY, FEATURE_SET, LABEL, ROW_ID, TIME
 from ct_assets.ml.schema import validate_batch
@@ -59,7 +59,7 @@ def input_features(data: bytes, name: str, spec: ProjectSpec) -> pd.DataFrame:
 
     Raises BadInput naming the file, the column and the first rows that fail.
     """
-    parsed = parse_bytes(data, name, iso_time_column(spec))
+    parsed = parse_spec_bytes(data, name, spec)
     if parsed.frame is None:
         raise BadInput(f"{name}: " + "; ".join(f.describe() for f in parsed.failures))
     frame = parsed.frame

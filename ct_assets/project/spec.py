@@ -16,6 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ct_assets.ingest.dialect import Delivery
 from ct_assets.ml.vocabulary import (
     BINARY,
     FAMILIES,
@@ -198,6 +199,9 @@ class Roles(Strict):
 class Dataset(Strict):
     roles: Roles
     columns: dict[str, Column]
+    # How files are written (delimiter, decimal mark, encoding, nulls, ...): one declaration
+    # for every reader.
+    format: Delivery = Delivery()
 
     @model_validator(mode="after")
     def _roles_fit(self) -> Dataset:

@@ -140,7 +140,7 @@ MALFORMED_RULES = {
     "label_outside": "not_allowed_value",
     "single_class": "single_class",
     "future_timestamps": "future_timestamp",
-    "non_utf8": "not_utf8",
+    "non_utf8": "encoding",
     "mostly_null": "mostly_null",
 }
 # The kinds of delivery with a row or two wrong: those rows are set aside under their rule, the
