@@ -143,7 +143,7 @@ def number_text(values: pd.Series, delivery: Delivery) -> tuple[pd.Series, np.nd
 
 
 # Ways of writing numbers, tried in this order to say how refused numbers are written.
-_WRITINGS = ((",", None), (",", "."), (",", " "), (",", "\u00a0"), (".", ","), (".", None))
+_WRITINGS = ((",", None), (".", None), (",", "."), (",", " "), (",", "\u00a0"), (".", ","))
 
 
 def other_writing(values: pd.Series, delivery: Delivery) -> str:

@@ -91,9 +91,12 @@ def parse_bytes(
     text = decode(data, delivery)
     if isinstance(text, Parsed):
         return text
-    if base.endswith(JSONL_SUFFIXES):
-        return _parse_json(text)
-    return _parse_csv(text, delivery)
+    return parse_text(text, delivery, as_json=base.endswith(JSONL_SUFFIXES))
+
+
+def parse_text(text: str, delivery: Delivery, as_json: bool = False) -> Parsed:
+    """Decoded delimited text (or JSON) as a frame of text cells."""
+    return _parse_json(text) if as_json else _parse_csv(text, delivery)
 
 
 def decode(data: bytes, delivery: Delivery) -> str | Parsed:
@@ -250,7 +253,7 @@ def _parse_csv(text: str, delivery: Delivery) -> Parsed:
         if other:
             return _refused(
                 "delimiter",
-                f"line 1 is delimited by {shown(other)}; dataset.format.delimiter is "
+                f"the header is delimited by {shown(other)}; dataset.format.delimiter is "
                 f"{shown(delivery.delimiter)}",
                 lines=[1],
                 delivered=len(body),

@@ -18,6 +18,8 @@ import pandas as pd
 
 # How a missing value is written in files, besides an empty cell (compared stripped, lowercase):
 # the validator's own list, so what init calls missing the schema accepts as missing.
+from ct_assets.ingest.dialect import Delivery
+from ct_assets.ingest.sniff import Sniffed
 from ct_assets.ml.schema import NULL_TOKENS
 from ct_assets.ml.vocabulary import BINARY, REGRESSION
 from ct_assets.project.load import ProjectError
@@ -184,6 +186,8 @@ class Sample:
     source: str
     total_rows: int | None = None  # None: unknown (reading stopped early)
     truncated: bool = False
+    # How the file is written, and why ct thinks so.
+    dialect: Sniffed = field(default_factory=Sniffed)
 
     @property
     def rows(self) -> int:
@@ -260,6 +264,7 @@ class Inference:
     review: list[str] = field(default_factory=list)
     # Rows of the sample equal in every column to an earlier one: such data repeats rows.
     repeated_rows: int = 0
+    format_reasons: dict[str, str] = field(default_factory=dict)  # dataset.format key -> why
 
     @property
     def name(self) -> str:
@@ -1036,6 +1041,8 @@ def infer_project(sample: Sample, options: InitOptions) -> Inference:
     groups, windows_reason = window_groups(entity.column, features, declared, profiles, names)
     slices, slices_reason = choose_slices(features, declared, profiles)
     spec = _spec(options, roles, task, positive, declared, columns)
+    if sample.dialect.reasons:
+        spec["dataset"] = {"format": format_section(sample.dialect), **spec["dataset"]}
     spec["features"] = {"columns": features, "transforms": transforms}
     if groups:
         spec["features"]["windows"] = {"inclusive": False, "aggregates": groups}
@@ -1066,9 +1073,27 @@ def infer_project(sample: Sample, options: InitOptions) -> Inference:
         slices=slices,
         slices_reason=slices_reason,
         repeated_rows=repeated,
+        format_reasons=dict(sample.dialect.reasons),
     )
     inference.review = review_notes(inference, sample, profiles, declared)
+    inference.review.extend(sample.dialect.review)
     return inference
+
+
+# Always written for a text sample, so the dialect in force is visible; the rest when not ct's
+# default.
+_FORMAT_SHOWN = ("delimiter", "decimal", "encoding")
+
+
+def format_section(dialect: Sniffed) -> dict[str, Any]:
+    """`dataset.format` as `ct init` writes it: what was found, ct's defaults left out."""
+    found = dialect.delivery.model_dump()
+    default = Delivery().model_dump()
+    return {
+        k: v
+        for k, v in found.items()
+        if (k in _FORMAT_SHOWN and k in dialect.reasons) or v != default[k]
+    }
 
 
 _ORDER = (

@@ -78,6 +78,12 @@ SIDE_NOTES: dict[Path, str] = {
     ("policy", "label_shift"): "a prior shift: Cohen's h of the label rate, or SDs of its mean",
     ("policy", "rollback", "baking", "partitions"): "a new champion's probation",
 }
+FORMAT_NOTE = (
+    "How every file is written, found in the sample: one declaration read by ct check, ingest, "
+    "ct predict and scoring (keys: delimiter, quote, decimal, thousands, encoding, bom, nulls, "
+    "compression). A file written otherwise is refused naming what differs; a number written "
+    "otherwise is refused, never read as another number."
+)
 RANGE_RULE = (
     "Types come from the sample. Ranges: a sample's exact min and max refuse the next day's "
     "data (a salary below day 1's minimum, say), and a sample without negatives does not show "
@@ -174,6 +180,10 @@ def _notes(inference: Inference) -> Notes:
         notes.add(("features", "windows"), inference.windows)
     else:
         notes.add(("features",), f"windows: none: {inference.windows}")
+    notes.add(("dataset", "format"), FORMAT_NOTE)
+    for key, reason in inference.format_reasons.items():
+        if key in spec["dataset"].get("format", {}):
+            notes.side[("dataset", "format", key)] = reason
     notes.add(("gates", "slices", "columns"), inference.slices_reason)
     quality = spec.get("quality", {})
     balance = {k: v for k, v in quality.items() if k in ("min_positive_rate", "max_positive_rate")}

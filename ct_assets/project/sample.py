@@ -1,95 +1,94 @@
 """Reading the sample `ct init` infers a project from: its first rows, as ct reads deliveries.
 
-Every cell is kept as text, as the validator receives a delivered CSV or JSON Lines file, so
-what the inference sees is what quarantine will judge.
+The dialect is found first (`ingest.sniff`), then the rows are read by the parser every
+delivery goes through, with that dialect: what the inference sees is what quarantine will judge.
+Numbers in a declared writing (decimal commas, digit groups) are rewritten as Python writes them
+and declared placeholders read as missing, as the validator does, so the inference types them.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
-import json
-from collections.abc import Iterator
-from itertools import islice
 from pathlib import Path
-from typing import IO
 
 import pandas as pd
 
-from ct_assets.ingest.parsing import CSV_SUFFIXES, JSONL_SUFFIXES, PARQUET_SUFFIXES
+from ct_assets.ingest.dialect import Delivery, number_text
+from ct_assets.ingest.parsing import (
+    JSONL_SUFFIXES,
+    PARQUET_MAGIC,
+    PARQUET_SUFFIXES,
+    decode,
+    parse_text,
+)
+from ct_assets.ingest.sniff import Sniffed, decompressed, sniff
 from ct_assets.project.infer import Sample
 from ct_assets.project.load import ProjectError
 
+# Bytes of text read for the sample: far more than `ct init`'s rows need on typical rows.
+READ_BYTES = 256 << 20
+
 
 def read_sample(path: Path, max_rows: int) -> Sample:
-    """The first `max_rows` rows of a CSV, JSON Lines or Parquet file, as ct would read them."""
+    """The first `max_rows` rows of a delimited text, JSON (Lines) or Parquet file, as ct
+    would read them, with the dialect it is written in."""
     if not path.is_file():
         raise ProjectError(f"--from {path}: no such file")
-    lowered = path.name.lower()
-    try:
-        if lowered.endswith(PARQUET_SUFFIXES):
-            frame, total = _read_parquet(path, max_rows)
-        elif lowered.endswith(JSONL_SUFFIXES):
-            frame, total = _read_jsonl(path, max_rows), None
-        elif lowered.endswith(CSV_SUFFIXES):
-            frame, total = _read_csv(path, max_rows), None
-        else:
-            raise ProjectError(
-                f"--from {path}: expected .csv, .csv.gz, .parquet or .jsonl (optionally .gz)"
-            )
-    except UnicodeDecodeError as exc:
-        raise ProjectError(f"--from {path}: not UTF-8 text ({exc.reason})") from None
-    except (OSError, EOFError, ValueError) as exc:
-        if isinstance(exc, ProjectError):
-            raise
-        raise ProjectError(f"--from {path}: cannot be read ({exc})") from None
+    with path.open("rb") as handle:
+        head = handle.read(READ_BYTES + 1)
+    if head.startswith(PARQUET_MAGIC) or path.name.lower().endswith(PARQUET_SUFFIXES):
+        frame, total = _read_parquet(path, max_rows)
+        dialect = Sniffed()
+        cut = False
+    else:
+        if not head.strip():
+            raise ProjectError(f"--from {path}: empty: no header and no rows")
+        if b"\x00" in head[:4096] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise ProjectError(f"--from {path}: a binary file, not delimited text, JSON or Parquet")
+        content, _ = decompressed(head, READ_BYTES + 1)
+        cut = len(head) > READ_BYTES or len(content) > READ_BYTES
+        dialect = sniff(head, path.name)
+        assert dialect.text is not None  # text files always come back with their text
+        text = _full_text(path, content[:READ_BYTES], dialect, cut)
+        json = path.name.lower().removesuffix(".gz").endswith(JSONL_SUFFIXES) or text.lstrip()[
+            :1
+        ] in ("{", "[")
+        parsed = parse_text(text, dialect.delivery, as_json=json)
+        if parsed.frame is None:
+            reason = "; ".join(f.describe() for f in parsed.failures)
+            raise ProjectError(f"--from {path}: cannot be read: {reason}")
+        frame, total = as_declared(parsed.frame, dialect.delivery), None
     if frame.empty:
         raise ProjectError(f"--from {path}: no rows: ct init infers the columns from rows")
-    truncated = len(frame) > max_rows or (total is not None and total > max_rows)
-    return Sample(frame.iloc[:max_rows], path.name, total, truncated)
+    truncated = cut or len(frame) > max_rows or (total is not None and total > max_rows)
+    return Sample(frame.iloc[:max_rows], path.name, total, truncated, dialect)
 
 
-def _open_text(path: Path) -> IO[str]:
-    if path.name.lower().endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
+def _full_text(path: Path, content: bytes, dialect: Sniffed, cut: bool) -> str:
+    # A read that stopped inside the file may end inside a row, or a character: whole lines.
+    text = decode(content[: content.rfind(b"\n") + 1] if cut else content, dialect.delivery)
+    if isinstance(text, str):
+        return text
+    reason = "; ".join(f.describe() for f in text.failures)
+    raise ProjectError(f"--from {path}: cannot be read as {dialect.delivery.encoding}: {reason}")
 
 
-def _read_csv(path: Path, max_rows: int) -> pd.DataFrame:
-    # Read as the validator reads a delivered CSV: every cell as text, a blank line skipped.
-    with _open_text(path) as handle:
-        rows: Iterator[list[str]] = (r for r in csv.reader(handle) if r)
-        header = next(rows, None)
-        if header is None:
-            raise ProjectError(f"--from {path}: empty: no header and no rows")
-        body = list(islice(rows, max_rows + 1))
-    ragged = next((i for i, row in enumerate(body) if len(row) != len(header)), None)
-    if ragged is not None:
-        raise ProjectError(
-            f"--from {path}: row {ragged + 1} has {len(body[ragged])} fields, the header has "
-            f"{len(header)}"
-        )
-    return pd.DataFrame(body, columns=header, dtype=str)
-
-
-def _read_jsonl(path: Path, max_rows: int) -> pd.DataFrame:
-    records = []
-    with _open_text(path) as handle:
-        lines = (line for line in handle if line.strip())
-        for number, line in enumerate(islice(lines, max_rows + 1)):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ProjectError(
-                    f"--from {path}: record {number + 1} is not JSON ({exc})"
-                ) from None
-            if not isinstance(record, dict):
-                raise ProjectError(f"--from {path}: record {number + 1} is not a JSON object")
-            records.append(record)
-    # Values as text, as ct reads JSON Lines: one declaration reads every format alike.
-    frame = pd.DataFrame.from_records(records).astype(object)
-    return frame.where(frame.isna(), frame.astype(str))
+def as_declared(frame: pd.DataFrame, delivery: Delivery) -> pd.DataFrame:
+    """Cells as the validator reads them under `delivery`: declared nulls missing, numbers in
+    the declared writing rewritten plainly (only in columns where every value is one)."""
+    frame = frame.copy()
+    for name in frame.columns:
+        values = frame[name]
+        if values.dtype != object:
+            continue
+        if delivery.nulls is not None:
+            tokens = {"", *delivery.nulls}
+            values = values.mask(values.astype(str).str.strip().isin(tokens))
+        if not delivery.plain_numbers and values.notna().any():
+            text, bad = number_text(values, delivery)
+            if not bad.any():
+                values = text
+        frame[name] = values
+    return frame
 
 
 def _read_parquet(path: Path, max_rows: int) -> tuple[pd.DataFrame, int]:
