@@ -154,15 +154,38 @@ def test_dates_as_exports_write_them_are_event_times_with_their_format(
     assert checked.ok and checked.set_aside is None, checked.reason()
 
 
-def test_a_date_that_fits_both_orders_is_month_first_and_says_so(tmp_path: Path) -> None:
+def test_a_date_that_fits_both_orders_is_asked_not_guessed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     frame = base(amount=np.linspace(1, 50, N))
     frame["event_time"] = event_times().strftime("%m/%d/%Y")  # March 1st to 10th
+    sample = write(tmp_path, frame)
     out = tmp_path / "p"
-    assert init(write(tmp_path, frame), out) == 0
+    # Without a terminal to ask in, the flag is required, and nothing is written.
+    assert init(sample, out) == 1
+    assert "--dates day-first or --dates month-first" in capsys.readouterr().err
+    assert not (out / "ct.yaml").exists()
+    assert init(sample, out, "--dates", "month-first") == 0
     spec, raw = written(out)
     assert column(raw, "event_time")["format"] == "%m/%d/%Y"
-    assert "or %d/%m/%Y: no day above 12" in comments(out)
     assert spec.partitions.start == "2026-03-01"
+    assert init(sample, tmp_path / "q", "--dates", "day-first") == 0
+    spec, raw = written(tmp_path / "q")
+    assert column(raw, "event_time")["format"] == "%d/%m/%Y"
+    assert spec.partitions.start == "2026-01-03"
+
+
+def test_the_date_question_is_asked_in_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = base(amount=np.linspace(1, 50, N))
+    frame["event_time"] = event_times().strftime("%d.%m.%Y")
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    answers = iter(["x", "d"])
+    monkeypatch.setattr("builtins.input", lambda _prompt: next(answers))
+    assert init(write(tmp_path, frame), tmp_path / "p") == 0
+    _, raw = written(tmp_path / "p")
+    assert column(raw, "event_time")["format"] == "%d.%m.%Y"
 
 
 def test_iso_times_date_only_get_no_hour_transform(tmp_path: Path) -> None:
@@ -819,7 +842,9 @@ def test_the_generated_project_validates_samples_of_every_time_encoding(
     frame.loc[::9, "reading"] = np.nan
     path = write(tmp_path, frame)
     out = tmp_path / "p"
-    assert init(path, out, "--label", "grade") == 0
+    # Dates that read both ways are a question init asks: the answer is given here.
+    order = {"month_first": ["--dates", "month-first"], "day_first": ["--dates", "day-first"]}
+    assert init(path, out, "--label", "grade", *order.get(encoding, [])) == 0
     spec = read_spec(out / "ct.yaml")
     assert spec.dataset.time == "ts" and spec.dataset.entity == "device_id"
     outcome = check_file(path, spec)

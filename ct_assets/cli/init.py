@@ -8,8 +8,10 @@ every guess with its reason. Where it cannot decide, it writes nothing and names
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shlex
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ct_assets.project.load import HOME_DIR, PROJECT_FILE, ProjectError
 
 if TYPE_CHECKING:
-    from ct_assets.project.infer import Inference
+    from ct_assets.project.infer import AmbiguousDates, Inference
 
 # A sample this long shows the types and value sets; more rows only cost time and memory.
 MAX_ROWS = 200_000
@@ -46,6 +48,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--time", metavar="COL", help="the event-time column")
     parser.add_argument("--entity", metavar="COL", help="whose history window features use")
     parser.add_argument("--task", choices=("binary", "regression"), help="default: from the label")
+    parser.add_argument(
+        "--dates",
+        choices=("day-first", "month-first"),
+        help="how dates such as 05/03/2026 read when no day in the sample is above 12 "
+        "(asked when run in a terminal, else required then)",
+    )
     parser.add_argument("--out", metavar="DIR", default=".", help="the project folder (default: .)")
     parser.add_argument("--name", help="the project name (default: the folder's name)")
     parser.add_argument("--force", action="store_true", help="replace an existing ct.yaml")
@@ -54,7 +62,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: pandas and the project models cost `ct --help` a second it need not pay.
-    from ct_assets.project.infer import InitOptions, infer_project, project_name
+    from ct_assets.project.infer import AmbiguousDates, InitOptions, infer_project, project_name
     from ct_assets.project.render import render_yaml
     from ct_assets.project.sample import read_sample
 
@@ -73,12 +81,35 @@ def run(args: argparse.Namespace) -> int:
         entity=args.entity,
         task=args.task,
         name=project_name(args.name or out.resolve().name),
+        dates=args.dates,
     )
-    inference = infer_project(sample, options)
+    try:
+        inference = infer_project(sample, options)
+    except AmbiguousDates as question:
+        if not sys.stdin.isatty():
+            raise
+        options = dataclasses.replace(options, dates=ask_date_order(question))
+        inference = infer_project(sample, options)
     text = render_yaml(inference)
     written = write_project(out, text, force=args.force)
     print(summary(inference, out, written))
     return 0
+
+
+def ask_date_order(question: AmbiguousDates) -> str:
+    """The user's answer to a date that reads both ways; asked, never guessed."""
+    day, month = question.formats
+    print(
+        f"column {question.column}: is {question.example!r} written {day} (day first) or "
+        f"{month} (month first)? No day in the sample is above 12.",
+        file=sys.stderr,
+    )
+    while True:
+        answer = input("day first or month first? [d/m] ").strip().lower()
+        if answer in ("d", "day", "day-first"):
+            return "day-first"
+        if answer in ("m", "month", "month-first"):
+            return "month-first"
 
 
 def _exists(target: Path) -> str:

@@ -153,13 +153,14 @@ _ISO = re.compile(
 )
 _ZONED = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)\s*$")
 # Dates as spreadsheets and exports write them, tried when a column is not ISO 8601. Where a
-# sample fits both orders (no day above 12), month first is the guess, and the review says so.
+# sample fits both orders (no day above 12), ct init asks (--dates) rather than guess.
 _DATE_SHAPE = re.compile(r"^\s*\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?\s*$")
 _DATE_FORMATS = tuple(
     f"{day}{clock}"
     for day in ("%m/%d/%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y")
     for clock in ("", " %H:%M", " %H:%M:%S", "T%H:%M:%S")
 )
+_YYYYMMDD = re.compile(r"^\s*(19|20|21)\d{6}\s*$")
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 
 Kind = Literal["empty", "bool", "int", "float", "datetime", "text"]
@@ -169,6 +170,21 @@ class CannotInfer(ProjectError):
     """The sample leaves a choice open: the message names the flag that makes it."""
 
 
+DATE_ORDERS = ("day-first", "month-first")
+
+
+class AmbiguousDates(CannotInfer):
+    """Dates that read both day first and month first: a question for the user, not a guess."""
+
+    def __init__(self, column: str, example: str, formats: tuple[str, str]) -> None:
+        self.column, self.example, self.formats = column, example, formats
+        super().__init__(
+            f"column {column}: a date such as {example!r} reads as {formats[0]} or "
+            f"{formats[1]} (no day above 12 in the sample): pass --dates day-first or "
+            "--dates month-first"
+        )
+
+
 @dataclass(frozen=True)
 class InitOptions:
     label: str | None = None
@@ -176,6 +192,7 @@ class InitOptions:
     entity: str | None = None
     task: str | None = None
     name: str = "ct"
+    dates: str | None = None  # day-first or month-first, where the sample's dates read both
 
 
 @dataclass(frozen=True)
@@ -347,7 +364,7 @@ def project_name(text: str) -> str:
 # -- profiling one column ----------------------------------------------------------------------
 
 
-def profile(name: str, values: pd.Series, epoch_allowed: bool) -> Profile:
+def profile(name: str, values: pd.Series, epoch_allowed: bool, dates: str | None = None) -> Profile:
     """The kind of one column; `epoch_allowed` lets numbers in an epoch range be times."""
     dtype = values.dtype
     if pd.api.types.is_bool_dtype(dtype):
@@ -360,7 +377,7 @@ def profile(name: str, values: pd.Series, epoch_allowed: bool) -> Profile:
         kind: Kind = "int" if pd.api.types.is_integer_dtype(dtype) else "float"
         base = _typed(name, values, kind, f"typed {kind} in the file")
         return _epoch(base, values.dropna(), epoch_allowed) or base
-    return _text_profile(name, values, epoch_allowed)
+    return _text_profile(name, values, epoch_allowed, dates)
 
 
 def _typed(
@@ -382,7 +399,9 @@ def _counts(values: Iterable[Any]) -> pd.Series:
     return pd.Series(list(values), dtype=object).value_counts(sort=False)
 
 
-def _text_profile(name: str, values: pd.Series, epoch_allowed: bool) -> Profile:
+def _text_profile(
+    name: str, values: pd.Series, epoch_allowed: bool, dates: str | None = None
+) -> Profile:
     rows = len(values)
     absent = int(values.isna().sum())
     present = values.dropna() if absent else values
@@ -401,7 +420,7 @@ def _text_profile(name: str, values: pd.Series, epoch_allowed: bool) -> Profile:
     if not seen:
         return Profile(name, rows, nulls, "empty", _counts([]), written, note="empty in every row")
     kept = counts.drop(index=missing) if missing else counts
-    kind, note, time_format = _text_kind(seen)
+    kind, note, time_format = _text_kind(seen, name, epoch_allowed, dates)
     if kind == "text":
         # A text column reads 'NA' as a value (ct reads only empty cells as missing), so the
         # declaration must see it as one: its nulls are the empty cells alone.
@@ -427,12 +446,22 @@ def _text_profile(name: str, values: pd.Series, epoch_allowed: bool) -> Profile:
     return _epoch(base, pd.Series(numbers), epoch_allowed) or base
 
 
-def _text_kind(values: list[str]) -> tuple[Kind, str, str | None]:
+def _text_kind(
+    values: list[str], name: str = "", times_allowed: bool = False, dates: str | None = None
+) -> tuple[Kind, str, str | None]:
     """The kind of a text column's values, why, and a datetime's format."""
     # Booleans are a few words in a few spellings (True, TRUE, ' true'); many values are not.
     lowered = {v.strip().lower() for v in values} if len(values) <= _MAX_BOOL_SPELLINGS else set()
     if lowered and _bool_words(lowered):
         return "bool", f"every value is a boolean word ({', '.join(sorted(lowered))})", None
+    if times_allowed and all(_YYYYMMDD.match(v) for v in values):
+        days = pd.to_datetime(pd.Series(values).str.strip(), format="%Y%m%d", errors="coerce")
+        if not days.isna().any() and days.dt.year.between(1900, 2100).all():
+            return (
+                "datetime",
+                "every value is a date written %Y%m%d (a name that says time)",
+                ("%Y%m%d"),
+            )
     if all(_INT.match(v) for v in values):
         if any(_LEADING_ZERO.match(v) for v in values):
             return "text", "whole numbers with leading zeros (e.g. codes): kept as text", None
@@ -446,11 +475,13 @@ def _text_kind(values: list[str]) -> tuple[Kind, str, str | None]:
         if not parsed.isna().any():
             return "datetime", "every value is an ISO 8601 time", "iso"
     if all(_DATE_SHAPE.match(v) for v in values):
-        return _date_format(values)
+        return _date_format(values, name, dates)
     return "text", "text", None
 
 
-def _date_format(values: list[str]) -> tuple[Kind, str, str | None]:
+def _date_format(
+    values: list[str], name: str = "", dates: str | None = None
+) -> tuple[Kind, str, str | None]:
     text = pd.Series(values).str.strip()
 
     def fits(fmt: str) -> bool:
@@ -460,11 +491,16 @@ def _date_format(values: list[str]) -> tuple[Kind, str, str | None]:
     chosen = next((f for f in _DATE_FORMATS if fits(f)), None)
     if chosen is None:
         return "text", "text", None
-    note = f"every value is a time written {chosen}"
     swapped = chosen.replace("%m", "\0").replace("%d", "%m").replace("\0", "%d")
     if swapped != chosen and swapped in _DATE_FORMATS and fits(swapped):
-        note += f" (or {swapped}: no day above 12 in the sample; set format if days come first)"
-    return "datetime", note, chosen
+        # No day above 12: 05/03 is 5 March or 3 May, and a guess would misread every day.
+        day_first = chosen if chosen.index("%d") < chosen.index("%m") else swapped
+        month_first = swapped if day_first == chosen else chosen
+        if dates is None:
+            raise AmbiguousDates(name, values[0].strip(), (day_first, month_first))
+        chosen = day_first if dates == "day-first" else month_first
+        return "datetime", f"every value is a time written {chosen} (--dates {dates})", chosen
+    return "datetime", f"every value is a time written {chosen}", chosen
 
 
 def _bool_words(lowered: set[str]) -> bool:
@@ -1008,7 +1044,12 @@ def infer_project(sample: Sample, options: InitOptions) -> Inference:
     label = guess_label(columns, options)
     assert label.column is not None
     profiles = {
-        n: profile(n, frame[n], n != label.column and (hints_time(n) or n == options.time))
+        n: profile(
+            n,
+            frame[n],
+            n != label.column and (hints_time(n) or n == options.time),
+            options.dates,
+        )
         for n in columns
     }
     time = guess_time(profiles, label.column, options)

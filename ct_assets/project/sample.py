@@ -42,9 +42,9 @@ def read_sample(path: Path, max_rows: int) -> Sample:
     else:
         if not head.strip():
             raise ProjectError(f"--from {path}: empty: no header and no rows")
-        if b"\x00" in head[:4096] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise ProjectError(f"--from {path}: a binary file, not delimited text, JSON or Parquet")
         content, _ = decompressed(head, READ_BYTES + 1)
+        if b"\x00" in content[:4096] and not content.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise ProjectError(f"--from {path}: a binary file, not delimited text, JSON or Parquet")
         cut = len(head) > READ_BYTES or len(content) > READ_BYTES
         dialect = sniff(head, path.name)
         assert dialect.text is not None  # text files always come back with their text
@@ -53,6 +53,8 @@ def read_sample(path: Path, max_rows: int) -> Sample:
             :1
         ] in ("{", "[")
         parsed = parse_text(text, dialect.delivery, as_json=json)
+        if parsed.frame is None and parsed.failures[0].rule == "header_only":
+            raise ProjectError(f"--from {path}: no rows: ct init infers the columns from rows")
         if parsed.frame is None:
             reason = "; ".join(f.describe() for f in parsed.failures)
             raise ProjectError(f"--from {path}: cannot be read: {reason}")
