@@ -17,7 +17,7 @@ from ct_assets.ml.quality import DimensionResult, measure_quality
 from ct_assets.ml.schema import ValidationOutcome, build_schema, empty_events
 from ct_assets.names import SCHEMA_CHECK, VALIDATED_BATCHES, quality_check_name
 from ct_assets.observe import latest_metadata
-from ct_assets.partitions import partitioned_check
+from ct_assets.partitions import build_partitions, partitioned_check
 from ct_assets.policy import after_upstream, freshness, stage_asset
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec
@@ -70,6 +70,19 @@ def placer(windows: Windows) -> Callable[[pd.Series], np.ndarray]:
         return inside
 
     return place
+
+
+def project_placer(spec: ProjectSpec) -> Callable[[pd.Series], np.ndarray]:
+    """Which event times fall in a partition the project has today: what `ct check` places
+    rows by, so that it sets aside exactly the rows ingest would (before partitions.start, or
+    in a partition that does not exist yet)."""
+    partitions = build_partitions(spec)
+    keys = partitions.get_partition_keys()
+    if not keys:
+        return lambda times: np.zeros(len(times), dtype=bool)
+    first = partitions.time_window_for_partition_key(keys[0])
+    last = partitions.time_window_for_partition_key(keys[-1])
+    return placer({"all": (first.start, last.end)})
 
 
 def attribute(times: pd.Series, windows: Windows) -> np.ndarray:

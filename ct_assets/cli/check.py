@@ -21,6 +21,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ct_assets.ingest.parsing import check_file
+    from ct_assets.validated import project_placer
 
     project = project_of(args)
     spec = project.spec
@@ -29,12 +30,15 @@ def run(args: argparse.Namespace) -> int:
         f"{len(spec.dataset.columns)} columns, {len(spec.feature_names)} features)"
     )
     refused = 0
+    # Rows are placed in partitions as ingest places them: one outside every partition the
+    # project has (before partitions.start, say) is set aside here as it would be there.
+    place = project_placer(spec) if args.files else None
     for path in args.files:
         if not path.is_file():
             print(f"{path}: no such file")
             refused += 1
             continue
-        outcome = check_file(path, spec)
+        outcome = check_file(path, spec, place=place)
         if outcome.ok:
             rows = 0 if outcome.frame is None else len(outcome.frame)
             if outcome.set_aside is None:

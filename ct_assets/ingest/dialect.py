@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 from typing import Literal
 
+import charset_normalizer
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -161,3 +162,24 @@ def other_writing(values: pd.Series, delivery: Delivery) -> str:
             )
             return f" (these are written with {said}; declare it in dataset.format)"
     return ""
+
+
+# Where charset detection finds several single-byte encodings equally likely (short samples
+# with a few accents), the one Windows writes for Western languages is the likeliest export.
+PREFERRED_ENCODINGS = ("cp1252",)
+
+
+def likely_encoding(data: bytes) -> str | None:
+    """The encoding charset detection reads `data` in (a Python codec name), or None."""
+    found = list(charset_normalizer.from_bytes(data[:SNIFF_LIMIT]))
+    if not found:
+        return None
+    least = min(m.chaos for m in found)
+    tied = [m for m in found if m.chaos <= least + 1e-9]
+    for preferred in PREFERRED_ENCODINGS:
+        if any(preferred in m.could_be_from_charset for m in tied):
+            return preferred
+    return codecs.lookup(tied[0].encoding).name
+
+
+SNIFF_LIMIT = 1 << 20

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import _csv
-import codecs
 import csv
 import gzip
 import io
@@ -13,14 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import charset_normalizer
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ct_assets.ingest.dialect import BOMS, DEFAULT, GZIP_MAGIC, Delivery, shown
+from ct_assets.ingest.dialect import BOMS, DEFAULT, GZIP_MAGIC, Delivery, likely_encoding, shown
 from ct_assets.ml.schema import Lines, SchemaFailure, ValidationOutcome, validate_batch
 from ct_assets.project.spec import ProjectSpec
 
@@ -147,12 +145,12 @@ def decode(data: bytes, delivery: Delivery) -> str | Parsed:
 
 def _looks_like(data: bytes, declared: str) -> str:
     """The encoding the bytes look like, as a hint; charset detection, not a reading."""
-    best = charset_normalizer.from_bytes(data[:65_536]).best()
-    if best is None or codecs.lookup(best.encoding).name == declared:
+    best = likely_encoding(data)
+    if best is None or best == declared:
         return ""
     return (
-        f": the file looks like {best.encoding}; declare dataset.format.encoding: "
-        f"{best.encoding}, or deliver {declared}"
+        f": the file looks like {best}; declare dataset.format.encoding: {best}, "
+        f"or deliver {declared}"
     )
 
 
@@ -333,10 +331,15 @@ def parse_spec_bytes(data: bytes, name: str, spec: ProjectSpec) -> Parsed:
     return parse_bytes(data, name, iso_time_column(spec), spec.dataset.format)
 
 
-def check_file(path: Path, spec: ProjectSpec, name: str | None = None) -> ValidationOutcome:
+def check_file(
+    path: Path,
+    spec: ProjectSpec,
+    name: str | None = None,
+    place: Callable[[pd.Series], np.ndarray] | None = None,
+) -> ValidationOutcome:
     """Everything ct checks about one delivered file: its structure, then its schema, with the
     rows a few of which it may set aside (as the quarantine judges a delivery)."""
-    return check_bytes(path.read_bytes(), spec, name or path.name)
+    return check_bytes(path.read_bytes(), spec, name or path.name, place)
 
 
 def check_bytes(

@@ -16,7 +16,6 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import charset_normalizer
 import pandas as pd
 
 from ct_assets.ingest.dialect import (
@@ -24,6 +23,7 @@ from ct_assets.ingest.dialect import (
     DEFAULT,
     GZIP_MAGIC,
     Delivery,
+    likely_encoding,
     number_pattern,
     number_text,
     shown,
@@ -84,10 +84,9 @@ def sniff_encoding(data: bytes) -> tuple[str, str, int]:
         return "utf-8", "every byte read is UTF-8", 0
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        best = charset_normalizer.from_bytes(data).best()
-        if best is None:
+        name = likely_encoding(data)
+        if name is None:
             return "utf-8", f"not UTF-8 (line {line}) and no encoding fits: check the file", 0
-        name = codecs.lookup(best.encoding).name
         return name, f"not UTF-8 (line {line}): charset detection reads it as {name}", 0
 
 
