@@ -157,6 +157,26 @@ BAD = [
         "gates.floors[0]: no model can meet roc_auc >= 1.6: roc_auc is at most 1",
     ),
     (
+        "a delimiter of two characters",
+        edited("dataset:\n", "dataset:\n  format: {delimiter: ';;'}\n"),
+        "dataset.format.delimiter: ';;' is not one character",
+    ),
+    (
+        "an encoding Python does not know",
+        edited("dataset:\n", "dataset:\n  format: {encoding: latin-9}\n"),
+        "dataset.format.encoding: 'latin-9' is not an encoding Python knows",
+    ),
+    (
+        "the same mark for decimals and digit groups",
+        edited("dataset:\n", "dataset:\n  format: {decimal: ',', thousands: ','}\n"),
+        "thousands and decimal are both ','",
+    ),
+    (
+        "a decimal mark that is not one",
+        edited("dataset:\n", "dataset:\n  format: {decimal: ';'}\n"),
+        "dataset.format.decimal",
+    ),
+    (
         "a floor from the good side",
         edited('floors: ["roc_auc >= 0.6"]', 'floors: ["roc_auc <= 0.6"]'),
         "gates.floors[0]: roc_auc <= 0.6 bounds it from above, but higher is better",
