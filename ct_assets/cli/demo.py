@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from ct_assets.project.load import PROJECT_FILE, Project, load_project
+from ct_assets.project.load import PROJECT_FILE, Project, ProjectError, load_project
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 EXAMPLES = REPOSITORY / "examples"
@@ -84,7 +84,7 @@ def create_project(example: str, root: Path, first_day: date) -> Project:
     """
     if root.exists():
         if not (root / MARKER).exists():
-            raise SystemExit(f"{root} exists and was not made by ct demo; choose another --dir")
+            raise ProjectError(f"--dir {root}: exists and was not made by ct demo; choose another")
         shutil.rmtree(root)
     root.mkdir(parents=True)
     (root / MARKER).write_text(f"created by ct demo from examples/{example}\n")

@@ -61,8 +61,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.name == PROJECT_FILE and not out.is_dir():
         out = out.parent  # `--out proj/ct.yaml`: the file's folder is the project
-    elif out.exists() and not out.is_dir():
-        raise ProjectError(f"--out {out}: a file, not a folder: name the project's folder")
+    blocked = not_a_folder(out)
+    if blocked is not None:
+        where = "" if blocked == out else f" ({blocked} is one)"
+        raise ProjectError(f"--out {out}: a file, not a folder{where}: name the project's folder")
     target = out / PROJECT_FILE
     if target.exists() and not args.force:
         raise ProjectError(_exists(target))
@@ -79,6 +81,13 @@ def run(args: argparse.Namespace) -> int:
     written = write_project(out, text, force=args.force)
     print(summary(inference, out, written))
     return 0
+
+
+def not_a_folder(out: Path) -> Path | None:
+    """The file in the way of making `out` a folder: `out` itself, or the first of its
+    parents that exists when it is not a folder; None when nothing is in the way."""
+    existing = next((p for p in (out, *out.parents) if p.exists()), None)
+    return existing if existing is not None and not existing.is_dir() else None
 
 
 def _exists(target: Path) -> str:

@@ -33,6 +33,10 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".csv", ".parquet"):
         print(f"ct predict: --out {out}: expected a .csv or .parquet name", file=sys.stderr)
         return 1
+    if not out.parent.is_dir():
+        # Said before the model is loaded and the rows scored, not after.
+        print(f"ct predict: --out {out}: no folder {out.parent}", file=sys.stderr)
+        return 1
     if not args.file.is_file():
         print(f"ct predict: {args.file}: no such file", file=sys.stderr)
         return 1

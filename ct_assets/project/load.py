@@ -164,6 +164,9 @@ def load_project(
     root = find_root(explicit, env)
     spec = read_spec(root / PROJECT_FILE, env)
     home = Path(env["CT_HOME"]).resolve() if env.get("CT_HOME") else root / HOME_DIR
+    if home.exists() and not home.is_dir():
+        how = "CT_HOME" if env.get("CT_HOME") else "the project's home"
+        raise ProjectError(f"{how} {home}: a file, not the folder where ct writes")
     return Project(spec, root, home)
 
 
