@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ct_assets.cli import command_parser
 from ct_assets.project.load import HOME_DIR, PROJECT_FILE, ProjectError
 
 if TYPE_CHECKING:
@@ -25,14 +26,14 @@ LANDING = "landing"
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = command_parser(
+        subparsers,
         "init",
-        help="create a project (ct.yaml) from a sample of the data",
-        description=(
-            "Infer a project from a sample file: column types, the label, event time, entity "
-            "and event id, the task, features and gates. Every guess is written with its "
-            "reason; pass a flag where the sample does not decide."
-        ),
+        summary="create a project (ct.yaml) from a sample of the data",
+        description="""Infer a project from a sample file: column types, the label, event
+        time, entity and event id, the task, features and gates. Every guess is written with
+        its reason; pass a flag where the sample does not decide.""",
+        examples=["ct init --from exports/day-1.csv --label churned --out proj"],
     )
     parser.add_argument(
         "--from",
