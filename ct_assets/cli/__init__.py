@@ -19,6 +19,7 @@ from ct_assets.project.load import ProjectError
 COMMANDS = (
     "init",
     "check",
+    "config",
     "up",
     "status",
     "demo",
