@@ -46,10 +46,18 @@ def _step(record: dict[str, Any] | None, *keys: str) -> dict[str, Any] | None:
 
 def chain_of(registry: MlflowRegistry, version: str) -> list[tuple[str, dict[str, str]]]:
     """The version, then the champion it continued from, and so on to a full retrain."""
+    from mlflow.exceptions import MlflowException
+
     chain: list[tuple[str, dict[str, str]]] = []
     current: str | None = version
     while current and current not in {v for v, _ in chain}:
-        tags = registry.version_tags(current)
+        try:
+            tags = registry.version_tags(current)
+        except MlflowException as exc:
+            # No such version (or no registered model yet), or not a version number at all.
+            if exc.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                raise
+            tags = {}
         if not tags:
             raise LookupError(f"{registry.registered_model} has no version {current}")
         chain.append((current, tags))

@@ -61,6 +61,21 @@ def _now_ms() -> int:
     return int(datetime.now(UTC).timestamp() * 1000)
 
 
+# Local SQLite stores this process has seen created and migrated (see `_created`).
+_READY_STORES: set[str] = set()
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class MlflowRegistry(dg.ConfigurableResource):
     """One registered model whose `champion` alias is the serving pointer."""
 
@@ -75,7 +90,18 @@ class MlflowRegistry(dg.ConfigurableResource):
 
         mlflow.set_tracking_uri(self.tracking_uri)
         mlflow.set_registry_uri(self.tracking_uri)
-        return mlflow.MlflowClient(self.tracking_uri, registry_uri=self.tracking_uri)
+        store = self.tracking_uri.removeprefix("sqlite:///")
+        if store == self.tracking_uri or store in _READY_STORES:
+            return mlflow.MlflowClient(self.tracking_uri, registry_uri=self.tracking_uri)
+        # A local SQLite store is created and migrated by one process at a time: every process
+        # that opens a missing store migrates it, and two doing so at once (two ct commands on
+        # a fresh project, a sensor tick and a run) fail on MLflow's alembic version row.
+        with _file_lock(Path(f"{store}.create.lock")):
+            # The client opens the tracking store; the registry's opens on first use.
+            client = mlflow.MlflowClient(self.tracking_uri, registry_uri=self.tracking_uri)
+            client.search_registered_models(max_results=1)
+        _READY_STORES.add(store)
+        return client
 
     def experiment_id(self) -> str:
         client = self.client()
@@ -375,14 +401,8 @@ class MlflowRegistry(dg.ConfigurableResource):
         if store == self.tracking_uri:
             yield
             return
-        lock = Path(f"{store}.alias.lock")
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        with lock.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with _file_lock(Path(f"{store}.alias.lock")):
+            yield
 
     def rollback(
         self, reason: str, to: str | None = None, expected: str | None = None
@@ -401,7 +421,9 @@ class MlflowRegistry(dg.ConfigurableResource):
             raise StaleChampion(f"the champion is v{current}, not v{expected} as judged")
         if to is None:
             moves = [e for e in self.history() if e["to"] == current and e.get("from")]
-            if current is None or not moves:
+            if current is None:
+                raise ValueError(f"{self.registered_model} has no champion yet: nothing to undo")
+            if not moves:
                 raise ValueError(
                     f"champion v{current} replaced no earlier version: name one with --to"
                 )

@@ -6,13 +6,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ct_assets.cli import project_option
+from ct_assets.cli import command_parser, project_option
 from ct_assets.cli.context import project_of
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "check", help="validate ct.yaml, and files against it, as quarantine would judge them"
+    parser = command_parser(
+        commands,
+        "check",
+        summary="validate ct.yaml, and files against it, as quarantine would judge them",
+        description="""Validate ct.yaml and, optionally, delivered files against it exactly as
+        the quarantine would judge them: a refused file is named with its rules, and rows that
+        would be set aside are listed with their lines (the file still passes). Touches no
+        instance; exits 1 when the project or a file is refused.""",
+        examples=["ct check", "ct check landing/day-2026-11-20.csv exports/*.parquet"],
     )
     project_option(parser)
     parser.add_argument("files", nargs="*", type=Path, help="delivered files to check")

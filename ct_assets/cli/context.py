@@ -12,14 +12,25 @@ from ct_assets.project.load import Project, load_project
 if TYPE_CHECKING:
     import dagster as dg
 
+    from resources.environments import Environment
+
 
 def project_of(args: argparse.Namespace) -> Project:
     return load_project(getattr(args, "project", None))
 
 
+def environment_of(project: Project) -> Environment:
+    """The project's environment, refused in one line when it lacks a required variable (in
+    production the stores' locations come from the environment)."""
+    from resources.environments import resolve
+
+    return resolve(project).require()
+
+
 def definitions_of(project: Project) -> dg.Definitions:
     from ct_assets.definitions import build_definitions
 
+    environment_of(project)
     return build_definitions(project)
 
 

@@ -17,7 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from ct_assets.project.load import PROJECT_FILE, Project, load_project
+from ct_assets.cli import command_parser, port
+from ct_assets.project.load import PROJECT_FILE, Project, ProjectError, load_project
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 EXAMPLES = REPOSITORY / "examples"
@@ -54,12 +55,21 @@ class DayReport:
 
 def register(commands: argparse._SubParsersAction) -> None:
     names = sorted(p.name for p in EXAMPLES.iterdir() if (p / PROJECT_FILE).exists())
-    parser = commands.add_parser("demo", help="run an example project end to end on its own")
+    parser = command_parser(
+        commands,
+        "demo",
+        summary="run an example project end to end on its own",
+        description=f"""Create a project from one of the examples ({", ".join(names)}), start
+        the daemon and ct serve as `ct up` would, and drop the example's scripted days into its
+        landing folder one by one, reporting what the sensors and automation made of each:
+        quarantined files, retrains, promotions, rollbacks. Nothing else acts on the project.""",
+        examples=["ct demo", "ct demo energy --ui --dir /tmp/energy-demo"],
+    )
     parser.add_argument("example", nargs="?", default=DEFAULT_EXAMPLE, choices=names)
     parser.add_argument("--ui", action="store_true", help="also start the Dagster UI, keep it up")
-    parser.add_argument("--port", type=int, default=3000, help="UI port on 127.0.0.1")
+    parser.add_argument("--port", type=port, default=3000, help="UI port on 127.0.0.1")
     parser.add_argument("--dir", type=Path, help="where the demo project is created")
-    parser.add_argument("--serve-port", type=int, default=8000, help="ct serve port on 127.0.0.1")
+    parser.add_argument("--serve-port", type=port, default=8000, help="ct serve port on 127.0.0.1")
     parser.set_defaults(run=run)
 
 
@@ -84,7 +94,7 @@ def create_project(example: str, root: Path, first_day: date) -> Project:
     """
     if root.exists():
         if not (root / MARKER).exists():
-            raise SystemExit(f"{root} exists and was not made by ct demo; choose another --dir")
+            raise ProjectError(f"--dir {root}: exists and was not made by ct demo; choose another")
         shutil.rmtree(root)
     root.mkdir(parents=True)
     (root / MARKER).write_text(f"created by ct demo from examples/{example}\n")

@@ -6,16 +6,31 @@ import argparse
 import json
 from typing import Any
 
-from ct_assets.cli import project_option
+from ct_assets.cli import command_parser, project_option
 from ct_assets.cli.context import definitions_of, project_of, resources_of
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("features", help="the online feature store")
+    parser = command_parser(
+        commands,
+        "features",
+        summary="the online feature store",
+        description="""Read the online feature store the pipeline writes for a project with an
+        entity: what serving would read for one entity, and optionally its score.""",
+        examples=["ct features get c00042 --score"],
+    )
     project_option(parser)
     actions = parser.add_subparsers(dest="action", required=True)
-    get = actions.add_parser("get", help="an entity's latest online feature vector")
-    get.add_argument("entity")
+    get = command_parser(
+        actions,
+        "get",
+        summary="an entity's latest online feature vector",
+        description="""An entity's latest online feature vector as JSON, as serving would read
+        it; with --score, also the champion's score for it. Exits 1 for an unknown entity.""",
+        examples=["ct features get c00042", "ct features get c00042 --score"],
+    )
+    project_option(get)
+    get.add_argument("entity", help="the entity id (the value of dataset.roles.entity)")
     get.add_argument("--score", action="store_true", help="also score it with the champion")
     parser.set_defaults(run=run)
 

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ct_assets.cli import command_parser
 from ct_assets.project.load import HOME_DIR, PROJECT_FILE, ProjectError
 
 if TYPE_CHECKING:
@@ -27,22 +28,25 @@ LANDING = "landing"
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = command_parser(
+        subparsers,
         "init",
-        help="create a project (ct.yaml) from a sample of the data",
-        description=(
-            "Infer a project from a sample file: column types, the label, event time, entity "
-            "and event id, the task, features and gates. Every guess is written with its "
-            "reason; pass a flag where the sample does not decide."
-        ),
+        summary="create a project (ct.yaml) from a sample of the data",
+        description="""Infer a project from a sample file: column types, the label, event
+        time, entity and event id, the task, features and gates. Every guess is written with
+        its reason; pass a flag where the sample does not decide.""",
+        examples=[
+            "ct init --from exports/day-1.csv --label churned --out proj",
+            "ct init --from export_eu.csv --dates day-first   # 05/03/2026 is 5 March",
+        ],
     )
     parser.add_argument(
         "--from",
         dest="source",
         metavar="FILE",
         required=True,
-        help="a sample: .csv, .csv.gz, .parquet or .jsonl(.gz); at most "
-        f"{MAX_ROWS:,} rows are read",
+        help="a sample: delimited text (.csv, .tsv, .txt), JSON Lines or a JSON array, gzip "
+        f"or not, or Parquet; at most {MAX_ROWS:,} rows are read",
     )
     parser.add_argument("--label", metavar="COL", help="the column to predict")
     parser.add_argument("--time", metavar="COL", help="the event-time column")
@@ -69,8 +73,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.name == PROJECT_FILE and not out.is_dir():
         out = out.parent  # `--out proj/ct.yaml`: the file's folder is the project
-    elif out.exists() and not out.is_dir():
-        raise ProjectError(f"--out {out}: a file, not a folder: name the project's folder")
+    blocked = not_a_folder(out)
+    if blocked is not None:
+        where = "" if blocked == out else f" ({blocked} is one)"
+        raise ProjectError(f"--out {out}: a file, not a folder{where}: name the project's folder")
     target = out / PROJECT_FILE
     if target.exists() and not args.force:
         raise ProjectError(_exists(target))
@@ -110,6 +116,13 @@ def ask_date_order(question: AmbiguousDates) -> str:
             return "day-first"
         if answer in ("m", "month", "month-first"):
             return "month-first"
+
+
+def not_a_folder(out: Path) -> Path | None:
+    """The file in the way of making `out` a folder: `out` itself, or the first of its
+    parents that exists when it is not a folder; None when nothing is in the way."""
+    existing = next((p for p in (out, *out.parents) if p.exists()), None)
+    return existing if existing is not None and not existing.is_dir() else None
 
 
 def _exists(target: Path) -> str:

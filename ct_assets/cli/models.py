@@ -6,16 +6,32 @@ import argparse
 import json
 from typing import Any
 
-from ct_assets.cli import project_option
+from ct_assets.cli import command_parser, project_option
 from ct_assets.cli.context import definitions_of, project_of, resources_of
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    models = commands.add_parser("models", help="registered versions, aliases, champion history")
+    models = command_parser(
+        commands,
+        "models",
+        summary="registered versions, aliases, champion history",
+        description="""The project's registered model in MLflow: every version with what it was
+        trained on and its aliases, the champion, and every move of the champion alias
+        (promotions and rollbacks, with their gates and reasons).""",
+        examples=["ct models", "ct models --json"],
+    )
     project_option(models)
     models.add_argument("--json", action="store_true", help="machine-readable output")
     models.set_defaults(run=list_models)
-    back = commands.add_parser("rollback", help="move the champion alias back")
+    back = command_parser(
+        commands,
+        "rollback",
+        summary="move the champion alias back",
+        description="""Move the champion alias back to the version the current champion
+        replaced, or to the version named by --to; the move and its reason are recorded in the
+        alias's history, and ct serve picks the version up without a restart.""",
+        examples=["ct rollback", 'ct rollback --to 3 --reason "live AUC fell below 0.6"'],
+    )
     project_option(back)
     back.add_argument("--to", help="the version to serve (default: the one the champion replaced)")
     back.add_argument("--reason", default="manual rollback", help="recorded in the history")

@@ -11,11 +11,20 @@ import argparse
 import sys
 from pathlib import Path
 
-from ct_assets.cli import project_option
+from ct_assets.cli import command_parser, project_option
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("predict", help="score a CSV or Parquet file with a model")
+    parser = command_parser(
+        commands,
+        "predict",
+        summary="score a CSV or Parquet file with a model",
+        description="""Score a file of rows with a registered model version (the champion by
+        default), by the pipeline's own code: parsed and validated as ingest does (the label
+        may be absent), turned into features (window features from the file's own history)
+        and scored. Writes the rows with their scores to --out.""",
+        examples=["ct predict new_rows.csv --out scored.parquet --version 7"],
+    )
     parser.add_argument("file", type=Path, help="the rows to score (CSV or Parquet)")
     parser.add_argument("--out", type=Path, required=True, help="where to write (.csv/.parquet)")
     parser.add_argument("--version", help="the model version (default: the champion)")
@@ -32,6 +41,10 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.suffix.lower() not in (".csv", ".parquet"):
         print(f"ct predict: --out {out}: expected a .csv or .parquet name", file=sys.stderr)
+        return 1
+    if not out.parent.is_dir():
+        # Said before the model is loaded and the rows scored, not after.
+        print(f"ct predict: --out {out}: no folder {out.parent}", file=sys.stderr)
         return 1
     if not args.file.is_file():
         print(f"ct predict: {args.file}: no such file", file=sys.stderr)

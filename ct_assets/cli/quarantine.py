@@ -7,23 +7,51 @@ import json
 import sys
 from typing import Any
 
-from ct_assets.cli import project_option
+from ct_assets.cli import command_parser, project_option
 from ct_assets.cli.context import definitions_of, instance_of, project_of, resources_of
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "quarantine", help="list, show and re-admit refused batches and set-aside rows"
+    parser = command_parser(
+        commands,
+        "quarantine",
+        summary="list, show and re-admit refused batches and set-aside rows",
+        description="""The batches ingest refused whole, and the rows it set aside from batches
+        that passed, each with the rules it broke: list them, show one's full reason, or
+        re-admit one once the schema (or the data) is fixed.""",
+        examples=["ct quarantine list", "ct quarantine readmit BATCH_ID"],
     )
     project_option(parser)
     actions = parser.add_subparsers(dest="action", required=True)
-    actions.add_parser(
-        "list", help="every batch in quarantine (refused whole, or rows set aside) with its rules"
+    listed = command_parser(
+        actions,
+        "list",
+        summary="every batch in quarantine (refused whole, or rows set aside) with its rules",
+        description="""Every quarantined batch: its partitions, file, whether it was refused
+        whole or had rows set aside, how many rows, the rules broken, and when.""",
+        examples=["ct quarantine list"],
     )
-    actions.add_parser("show", help="the full reason of one batch").add_argument("batch_id")
-    actions.add_parser(
-        "readmit", help="re-check a batch with the current schema and re-run its partition"
-    ).add_argument("batch_id")
+    shown = command_parser(
+        actions,
+        "show",
+        summary="the full reason of one batch",
+        description="""One quarantined batch's record as JSON: every failure with its column,
+        rule and lines, and where its raw bytes are kept.""",
+        examples=["ct quarantine show BATCH_ID"],
+    )
+    readmitted = command_parser(
+        actions,
+        "readmit",
+        summary="re-check a batch with the current schema and re-run its partition",
+        description="""Check a quarantined batch again against the current ct.yaml; if it now
+        passes (or sets fewer rows aside), re-run its partitions from validation on, which
+        releases it from the quarantine. Exits 1 if it is still refused.""",
+        examples=["ct quarantine readmit BATCH_ID"],
+    )
+    for action in (listed, shown, readmitted):
+        project_option(action)
+    for action in (shown, readmitted):
+        action.add_argument("batch_id", help="as `ct quarantine list` shows it")
     parser.set_defaults(run=run)
 
 

@@ -6,13 +6,21 @@ import argparse
 import json
 from typing import Any
 
-from ct_assets.cli import project_option
+from ct_assets.cli import command_parser, project_option
 from ct_assets.cli.context import definitions_of, instance_of, project_of, resources_of
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "status", help="per partition: landed, quarantined, features, candidates, decision"
+    parser = command_parser(
+        commands,
+        "status",
+        summary="per partition: landed, quarantined, features, candidates, decision",
+        description="""One row per partition: rows validated, delivered and where they went,
+        batches quarantined with their rules, feature rows, candidate versions, drift share, the
+        decision and its reason, and the champion after it with its holdout and live metric;
+        then each champion's holdout figure against what it did live, and every move of the
+        champion alias. Reads the project's instance; `ct up` creates it.""",
+        examples=["ct status", "ct status --project proj --json"],
     )
     project_option(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output")

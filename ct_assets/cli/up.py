@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import argparse
 import time
+import typing
 
-from ct_assets.cli import project_option
+from ct_assets.cli import command_parser, port, project_option
 from ct_assets.cli.context import project_of
-from resources.environments import ENVIRONMENTS
+from ct_assets.project.spec import ProjectSpec
+
+# The environments a project may declare; read from the spec, not from resources.environments,
+# whose Dagster import `ct --help` would otherwise pay for.
+ENVIRONMENTS = typing.get_args(ProjectSpec.model_fields["environment"].annotation)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "up", help="run the Dagster daemon (sensors, automation) for the project until Ctrl-C"
+    parser = command_parser(
+        commands,
+        "up",
+        summary="run the Dagster daemon (sensors, automation) for the project until Ctrl-C",
+        description="""Run dagster-daemon for the project: its sensors watch the landing folder
+        and the pulled sources, and automation carries each new partition through the graph.
+        With --ui it also serves the Dagster UI, with --serve the champion online. Ctrl-C (or
+        SIGTERM) stops every process it started.""",
+        examples=["ct up", "ct up --project proj --ui --serve"],
     )
     project_option(parser)
     parser.add_argument("--ui", action="store_true", help="also serve the Dagster UI")
-    parser.add_argument("--port", type=int, default=3000, help="UI port (default 3000)")
+    parser.add_argument("--port", type=port, default=3000, help="UI port (default 3000)")
     parser.add_argument(
         "--host", default="127.0.0.1", help="UI and serving address (default 127.0.0.1)"
     )
@@ -24,7 +36,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--serve", action="store_true", help="also serve the champion online (`ct serve`)"
     )
     parser.add_argument(
-        "--serve-port", type=int, help="serving port (default: serving.port in ct.yaml, 8000)"
+        "--serve-port", type=port, help="serving port (default: serving.port in ct.yaml, 8000)"
     )
     parser.add_argument(
         "--env",

@@ -19,7 +19,15 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ct_assets.project.spec import TRANSFORM_OPS, ProjectSpec, did_you_mean, parse_duration
+from ct_assets.project.spec import (
+    TRANSFORM_OPS,
+    ProjectSpec,
+    Threshold,
+    did_you_mean,
+    looks_secret,
+    parse_duration,
+    without_credentials,
+)
 
 PROJECT_FILE = "ct.yaml"
 # Folder under the project root holding everything ct writes (instance, data, models).
@@ -164,6 +172,9 @@ def load_project(
     root = find_root(explicit, env)
     spec = read_spec(root / PROJECT_FILE, env)
     home = Path(env["CT_HOME"]).resolve() if env.get("CT_HOME") else root / HOME_DIR
+    if home.exists() and not home.is_dir():
+        how = "CT_HOME" if env.get("CT_HOME") else "the project's home"
+        raise ProjectError(f"{how} {home}: a file, not the folder where ct writes")
     return Project(spec, root, home)
 
 
@@ -498,3 +509,129 @@ def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
         else:
             break
     return line
+
+
+# -- the effective configuration, with where each value comes from (`ct config`) -----------------
+
+DEFAULT_ORIGIN = "default"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One leaf of the validated project: its dotted key, value (as JSON) and origin:
+    `default`, `ct.yaml:<line>` or `env CT_...`."""
+
+    key: str
+    value: Any
+    origin: str
+
+
+def effective_settings(path: Path, environ: Mapping[str, str]) -> list[Setting]:
+    """Every leaf of the project file's validated spec, defaults included, with its origin;
+    a secret's value masked. Refuses a project `read_spec` refuses, with the same error."""
+    text = decode_project_file(path.read_bytes(), path.name)
+    spec = parse_spec(text, path.name, environ)
+    # Parsed again for the origins: parse_spec keeps neither the node nor the override map.
+    raw = yaml.safe_load(text) or {}
+    overridden = apply_overrides(raw, environ, path.name, text)
+    return settings_of(spec, yaml.compose(text), overridden, path.name)
+
+
+def settings_of(
+    spec: ProjectSpec, node: Any, overridden: Mapping[tuple[str, ...], str], name: str
+) -> list[Setting]:
+    """The leaves of `spec` in declaration order, each with its origin: the CT_* variable
+    that set it (`overridden`, from `apply_overrides`), else the line of its key in the
+    composed file `node`, else the model's default."""
+    settings = []
+    for loc, value in leaves(spec):
+        variable = next((v for p, v in overridden.items() if loc[: len(p)] == p), None)
+        given = given_at(node, loc)
+        if variable is not None:
+            origin = f"env {variable}"
+        elif given is not None and (given[1] == len(loc) or explicitly_set(spec, loc)):
+            origin = f"{name}:{given[0]}"
+        else:
+            origin = DEFAULT_ORIGIN
+        settings.append(Setting(_dotted(loc), masked(loc, value), origin))
+    return settings
+
+
+def leaves(value: Any, loc: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any]]:
+    """(path, value as JSON) of every leaf of a validated model: models and mappings are
+    walked, and lists of them; a list of plain values, an empty mapping, a scalar and a
+    threshold (one value, shown as ct.yaml writes it: 0.01 or 1%) are leaves."""
+    from pydantic_core import to_jsonable_python
+
+    if isinstance(value, Threshold):
+        return [(loc, value.text() if value.relative else value.value)]
+    if isinstance(value, BaseModel):
+        value = {name: getattr(value, name) for name in type(value).model_fields}
+    if isinstance(value, dict) and value:
+        return [leaf for key, item in value.items() for leaf in leaves(item, (*loc, key))]
+    if isinstance(value, list) and any(isinstance(item, BaseModel | dict) for item in value):
+        return [leaf for i, item in enumerate(value) for leaf in leaves(item, (*loc, i))]
+    return [(loc, to_jsonable_python(value))]
+
+
+def given_at(node: Any, loc: tuple[Any, ...]) -> tuple[int, int] | None:
+    """Where the composed YAML `node` gives the value at `loc`: (the line of the deepest key
+    of `loc` it spells out, how many parts of `loc` that key covers). Fewer parts than `loc`
+    has when the file writes a shorthand that the model expands (`task: binary`, `margin:
+    1%`); None when the file leaves the key out."""
+    line = None
+    for depth, part in enumerate(loc):
+        if isinstance(node, yaml.MappingNode):
+            entry = _entry(node, part)
+            if entry is None:
+                return None
+            line, node = entry[0].start_mark.line + 1, entry[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return None
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            # A plain value where the model has structure: the file's shorthand gives it.
+            return None if line is None else (line, depth)
+    return None if line is None else (line, len(loc))
+
+
+def _entry(node: yaml.MappingNode, part: Any) -> tuple[Any, Any] | None:
+    """The (key, value) nodes of `part` in a mapping, looking into `<<: *anchor` merges."""
+    found = next(((k, v) for k, v in node.value if k.value == part), None)
+    if found is not None:
+        return found
+    for key, value in node.value:
+        if key.value != _MERGE_KEY:
+            continue
+        merged = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        for source in merged:
+            if isinstance(source, yaml.MappingNode) and (inner := _entry(source, part)):
+                return inner
+    return None
+
+
+def explicitly_set(spec: BaseModel, loc: tuple[Any, ...]) -> bool:
+    """Whether every model on the way to `loc` had its field given (pydantic's
+    `model_fields_set`), rather than filled with the field's default."""
+    current: Any = spec
+    for part in loc:
+        if isinstance(current, BaseModel):
+            if part not in current.model_fields_set:
+                return False
+            current = getattr(current, part)
+        elif isinstance(current, dict | list):
+            current = current[part]
+        else:
+            break
+    return True
+
+
+def masked(loc: tuple[Any, ...], value: Any) -> Any:
+    """A value as it may be shown: a secret's masked, a URL's credentials masked."""
+    key = str(loc[-1]) if loc and not isinstance(loc[-1], int) else ""
+    if not isinstance(value, str) or not looks_secret(key, value):
+        return value
+    shown = without_credentials(value)
+    return shown if shown != value else "***"

@@ -45,6 +45,20 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.IGNORECA
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
 
 
+def looks_secret(key: str, value: str) -> bool:
+    """A value that is a secret by its key's name or a URL carrying credentials (the names
+    of environment variables, `*_env`, are not: they say where a secret is, not what)."""
+    if key.endswith("_env"):
+        return False
+    named = key in SECRET_KEYS or key.endswith(("password", "token", "secret"))
+    return named or _CREDENTIALS_IN_URL.match(value) is not None
+
+
+def without_credentials(url: str) -> str:
+    """A URL with the password of its credentials masked: s3://user:***@host/..."""
+    return _CREDENTIALS_IN_URL.sub(lambda m: m.group(0).rsplit(":", 1)[0] + ":***@", url)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -734,10 +748,7 @@ class _Secretless(Strict):
         if not isinstance(data, dict):
             return data
         for key, value in data.items():
-            if key.endswith("_env") or not isinstance(value, str):
-                continue
-            secret = key in SECRET_KEYS or key.endswith(("password", "token", "secret"))
-            if secret or _CREDENTIALS_IN_URL.match(value):
+            if isinstance(value, str) and looks_secret(key, value):
                 field, variable = cls.SECRET_HOME
                 if key == "token" and "token_env" in cls.model_fields:
                     field, variable = "token_env", variable.replace("_URL", "_TOKEN")
