@@ -328,14 +328,14 @@ def bad_inputs(tmp: Path) -> list[tuple[list[str], dict[str, str], int, str]]:
         (["bogus"], {}, 2, "invalid choice: 'bogus'"),
         # Files that are missing, binary, empty or not a table.
         (["init", "--from", str(tmp / "missing.csv")], {}, 1, "missing.csv: no such file"),
-        (["init", "--from", str(tmp / "binary.csv")], {}, 1, "binary.csv: not UTF-8"),
+        (["init", "--from", str(tmp / "binary.csv")], {}, 1, "binary.csv: a binary file"),
         (["init", "--from", str(tmp / "empty.csv")], {}, 1, "empty.csv: empty"),
         (["init", "--from", str(rows), "--out", str(tmp / "a_file" / "p")], {}, 1, "a_file is"),
         (["predict", str(tmp / "missing.csv"), "--out", "o.csv", *good], {}, 1, "missing.csv"),
-        (["predict", str(tmp / "binary.csv"), "--out", "o.csv", *good], {}, 1, "not_utf8"),
+        (["predict", str(tmp / "binary.csv"), "--out", "o.csv", *good], {}, 1, "encoding"),
         (["predict", str(tmp / "notes.txt"), "--out", "o.csv", *good], {}, 1, "notes.txt"),
         (["predict", str(rows), "--out", str(tmp / "no" / "o.csv"), *good], {}, 1, "no folder"),
-        (["check", str(tmp / "binary.csv"), *good], {}, 1, "binary.csv: refused (not_utf8)"),
+        (["check", str(tmp / "binary.csv"), *good], {}, 1, "binary.csv: refused (encoding)"),
         (["config", "nokey", *good], {}, 1, "no key 'nokey'"),
         (["demo", "--dir", str(tmp / "a_file")], {}, 1, "not made by ct demo"),
         # Unknown names in an empty project (models lists none: not an error).

@@ -282,7 +282,7 @@ CASES = [
         PLAIN.csv,
         {"encoding": "cp1252"},
         rule="encoding",
-        says="UTF-8 text",
+        says="the text is UTF-8",
     ),
     Case("utf16_undeclared.csv", Export(encoding="utf-16").csv, rule="encoding", says="UTF-16"),
     Case(

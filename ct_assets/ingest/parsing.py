@@ -124,7 +124,7 @@ def decode(data: bytes, delivery: Delivery) -> str | Parsed:
         line = data[: exc.start].count(b"\n") + 1
         byte = data[exc.start : exc.start + 1].hex()
         count = sum(1 for raw in data.splitlines() if raw.strip()) - 1
-        detail = f"byte 0x{byte} at line {line} is not {declared}{_looks_like(data, declared)}"
+        detail = f"byte 0x{byte} is not {declared}{_looks_like(data, declared)}"
         return _refused("encoding", detail, lines=[line], delivered=max(0, count))
     if not unicode and not text.isascii():
         # A single-byte codec reads any bytes: UTF-8 read as latin-1 turns every accent into
@@ -137,7 +137,7 @@ def decode(data: bytes, delivery: Delivery) -> str | Parsed:
         line = text[:first].count("\n") + 1
         return _refused(
             "encoding",
-            f"line {line} holds UTF-8 text; dataset.format.encoding declares {declared}",
+            f"the text is UTF-8; dataset.format.encoding declares {declared}",
             lines=[line],
         )
     return text
@@ -149,8 +149,8 @@ def _looks_like(data: bytes, declared: str) -> str:
     if best is None or best == declared:
         return ""
     return (
-        f": the file looks like {best}; declare dataset.format.encoding: {best}, "
-        f"or deliver {declared}"
+        f" (the file looks like {best}: declare dataset.format.encoding: {best}, "
+        f"or deliver {declared})"
     )
 
 
