@@ -119,7 +119,7 @@ BAD = [
     (
         "an unquoted on: YAML reads it as true",
         edited("  retrain:\n", "  retrain:\n    on: [drift]\n"),
-        "line 75: policy.retrain.on: YAML reads the key 'on' as True; quote it ('on'): retrain "
+        "line 80: policy.retrain.on: YAML reads the key 'on' as True; quote it ('on'): retrain "
         "triggers are policy.retrain.triggers",
     ),
     (
