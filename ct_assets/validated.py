@@ -232,6 +232,8 @@ def build_validated(
             batch_id = manifest["batch_id"]
             windows = batch_windows(manifest, partitions)
             outcome = validate_manifest(manifest, spec, batch_store, placer(windows))
+            # Its reasons name the line of ct.yaml declaring each rule broken.
+            outcome = outcome.located(project.locate)
             if outcome.ok and outcome.frame is not None:
                 # Row ids number the batch as delivered; the partition keeps the rows of its
                 # own time window (the batch's other rows are its other partitions').
@@ -282,6 +284,7 @@ def build_validated(
             trailing_rows=trailing_row_counts(context.instance, partitions, key),
             spec=spec,
             set_aside_rows=set_aside_rows,
+            locate=project.locate,
         )
         return dg.MaterializeResult(
             value=events,
