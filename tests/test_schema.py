@@ -326,6 +326,8 @@ def test_json_lines_are_read_like_csv_and_broken_lines_are_named(
     (failure,) = check_file(broken, spec).failures
     assert failure.rule == "not_json" and failure.rows == [3] and failure.lines == [4]
     assert failure.detail.startswith("line 4 ")
+    # One numbering: the line, not also the record counted from 0 ("record 3").
+    assert "record" not in failure.describe()
     cut = tmp_path / "cut.jsonl"
     cut.write_text("\n".join(text)[:-10])
     assert check_file(cut, spec).as_record()["rules"] == ["truncated"]

@@ -85,10 +85,10 @@ def _parse_jsonl(data: bytes) -> Parsed:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             last = number == len(lines) - 1 and not data.endswith(b"\n")
             rule = "truncated" if last else "not_json"
-            detail = f"line {at} (record {number}) is not a JSON object ({exc})"
+            detail = f"line {at} is not a JSON object ({exc})"
             return _refused(rule, detail, [number], [at], len(lines))
         if not isinstance(record, dict):
-            detail = f"line {at} (record {number}) is not a JSON object"
+            detail = f"line {at} is not a JSON object"
             return _refused("not_json", detail, [number], [at], len(lines))
         records.append(record)
     # Values stay as text, like CSV cells, so one schema coerces every format the same way.
