@@ -89,3 +89,8 @@ def rows_to_refuse_none(rate: float) -> int | None:
 def percent(share: float) -> str:
     """A rate as people write it: 2%, 1.2%, 0.62%, 0.031%."""
     return f"{share * 100:.2g}%" if share < 0.01 else f"{share * 100:.3g}%"
+
+
+def odds(chance: float) -> str:
+    """A small chance in words: 'a 0.099% chance', 'under a 0.001% chance'."""
+    return "under a 0.001% chance" if chance < 1e-5 else f"a {percent(chance)} chance"

@@ -144,15 +144,13 @@ def label_balance(labels: pd.Series, spec: ProjectSpec) -> DimensionResult:
     if judged.too_few:
         summary = (
             f"{counted}: about {rows * low:,.0f} expected at the minimum positive rate "
-            f"{percent(low)}, and {positives:,} or fewer has a {percent(judged.below)} chance "
-            f"{limit}"
+            f"{percent(low)}, and {positives:,} or fewer has {balance.odds(judged.below)} {limit}"
         )
     elif judged.too_many:
         key = _quality("max_positive_rate")
         summary = (
             f"{counted}: about {rows * high:,.0f} at most expected at the maximum positive rate "
-            f"{percent(high)}, and {positives:,} or more has a {percent(judged.above)} chance "
-            f"{limit}"
+            f"{percent(high)}, and {positives:,} or more has {balance.odds(judged.above)} {limit}"
         )
     else:
         summary = (

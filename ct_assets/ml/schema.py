@@ -141,7 +141,7 @@ class SchemaFailure:
             where = f" at {unit}{plural} {', '.join(map(str, numbers))}{more}"
         else:
             where = ""
-        notes = [shown_values(self.values)] if self.values else []
+        notes = [shown_values(list(dict.fromkeys(self.values)))] if self.values else []
         if self.declared is not None:
             notes.append(declared_note(self.key, self.declared or None))
         notes = [n for n in notes if n]
@@ -492,6 +492,11 @@ def rule_for(check: str) -> str:
     return check
 
 
+# A column the file and ct.yaml disagree about, in words.
+_COLUMN_FAULTS = {
+    "missing_column": "declared in ct.yaml, not in the file",
+    "unexpected_column": "in the file, not declared in ct.yaml",
+}
 # The bound a range check of pandera's tests, by its name.
 _BOUNDS = ((re.compile(r"^greater_than"), "ge"), (re.compile(r"^less_than"), "le"))
 
@@ -554,7 +559,7 @@ def _findings_from(
         if column == _FRAME:
             # Frame-level checks name the offending column in the failure case itself.
             for name in group["failure_case"].tolist():
-                findings.append(Finding(str(name), rule))
+                findings.append(Finding(str(name), rule, _COLUMN_FAULTS.get(rule, "")))
             continue
         name = str(column)
         declared = spec.dataset.columns.get(name)
@@ -630,7 +635,7 @@ def one_class(frame: pd.DataFrame, spec: ProjectSpec) -> list[Finding]:
         f"all {rows:,} rows are {seen!r}: {due!r} expected about {rows * rate:,.0f} times at "
         f"the {bound} positive rate "
         f"{balance.percent(rate if positives == 0 else t.max_positive_rate)}, and none in "
-        f"{rows:,} rows has a {balance.percent(chance)} chance"
+        f"{rows:,} rows has {balance.odds(chance)}"
     )
     return [Finding(name, "single_class", detail, key=("quality", f"{bound[:3]}_positive_rate"))]
 
