@@ -198,7 +198,8 @@ def build_validated(
         group="validated",
         partitions=partitions,
         project=spec.name,
-        code_version="4",
+        # 5: a one-class label judged by its count at the declared rate, not refused on sight.
+        code_version="5",
         kinds={"pandas", "parquet"},
         automation=after_upstream(),
         # Validated data goes stale with its sources: same windows, so the UI shows both.
