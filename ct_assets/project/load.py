@@ -25,8 +25,8 @@ PROJECT_FILE = "ct.yaml"
 # Folder under the project root holding everything ct writes (instance, data, models).
 HOME_DIR = ".ct"
 
-# A key of the project file by its path, e.g. ("dataset", "columns", "amount", "checks", "ge"):
-# a column's name may hold a dot, so the path is kept in parts.
+# A key of the project file by its path, e.g. ("quality", "min_positive_rate"): a column's name
+# may hold a dot, so the path is kept in parts.
 KeyPath = tuple[str, ...]
 # Where the project file writes a key: its line, or None where it does not (a default).
 Locate = Callable[[KeyPath], int | None]
