@@ -625,19 +625,18 @@ def one_class(frame: pd.DataFrame, spec: ProjectSpec) -> list[Finding]:
     judged = balance.judge(positives, rows, t.min_positive_rate, t.max_positive_rate)
     if judged.plausible:
         return []
-    if positives == 0:
-        seen, due, rate, bound = spec.negative, spec.positive, t.min_positive_rate, "minimum"
-        chance = judged.below
-    else:
-        seen, due, rate, bound = spec.positive, spec.negative, 1 - t.max_positive_rate, "maximum"
-        chance = judged.above
+    if positives == 0:  # judged at the lowest declared rate
+        seen, due, bound, rate = spec.negative, spec.positive, "min", t.min_positive_rate
+        expected, chance = rows * rate, judged.below
+    else:  # judged at the highest
+        seen, due, bound, rate = spec.positive, spec.negative, "max", t.max_positive_rate
+        expected, chance = rows * (1 - rate), judged.above
     detail = (
-        f"all {rows:,} rows are {seen!r}: {due!r} expected about {rows * rate:,.0f} times at "
-        f"the {bound} positive rate "
-        f"{balance.percent(rate if positives == 0 else t.max_positive_rate)}, and none in "
-        f"{rows:,} rows has {balance.odds(chance)}"
+        f"all {rows:,} rows are {seen!r}: {due!r} expected about {expected:,.0f} times at the "
+        f"{bound}imum positive rate {balance.percent(rate)}, and none in {rows:,} rows has "
+        f"{balance.odds(chance)}"
     )
-    return [Finding(name, "single_class", detail, key=("quality", f"{bound[:3]}_positive_rate"))]
+    return [Finding(name, "single_class", detail, key=("quality", f"{bound}_positive_rate"))]
 
 
 def _untyped_first(findings: list[Finding], untyped: set[str] | None = None) -> list[Finding]:
