@@ -948,12 +948,16 @@ def test_a_second_label_is_left_out(tmp_path: Path) -> None:
         "the label target written another way ('yes' where it is 1, 'no' where it is 0) in "
         "100.0% of the rows of each class: a second label"
     ) in comments(out)
-    # label and y: y is another outcome, whatever it holds.
-    other = base(N, 25, amount=rng.gamma(2, 3, N)).assign(y=rng.integers(0, 2, N))
+    # label and y: y is another outcome, whatever it holds; a name that merely holds a label
+    # word (target_price) is a feature like any other.
+    other = base(N, 25, amount=rng.gamma(2, 3, N)).assign(
+        y=rng.integers(0, 2, N), target_price=rng.gamma(3, 2, N).round(2)
+    )
     out = tmp_path / "q"
     assert init(write(tmp_path, other, "other.csv"), out) == 0
     spec, _ = written(out)
-    assert spec.dataset.label == "label" and spec.features.columns == ["amount"]
+    assert spec.dataset.label == "label"
+    assert spec.features.columns == ["amount", "target_price"]
     said = comments(out)
     assert "review: y left out as likely leaks of the label label" in said
     assert "not a feature: named like a label, beside the label label: another outcome" in said

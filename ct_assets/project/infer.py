@@ -945,7 +945,8 @@ def leaks_of(
 
 
 def _named_like_a_label(name: str) -> bool:
-    return _normalized(name) in LABEL_NAMES or bool(LABEL_WORDS & set(words(name)))
+    # A whole name only: a target_price or a label_color is a feature like any other.
+    return _normalized(name) in LABEL_NAMES
 
 
 def _label_hits(values: pd.Series, p: Profile, positive: Any) -> np.ndarray:
