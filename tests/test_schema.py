@@ -792,6 +792,8 @@ def test_every_format_numbers_rows_as_a_reader_finds_them(tmp_path: Path) -> Non
         where[kind] = failure.describe().split(" in 1 row at ")[1].split(" (")[0]
     # CSV: the header is line 1; JSON Lines: one record a line; Parquet: rows counted from 1.
     assert where == {"csv": "line 5", "jsonl": "line 4", "parquet": "row 4"}
-    # A file to score (`ct predict`) is numbered the same way.
+    # A file to score (`ct predict`) is numbered the same way; one without its label is scored.
     with pytest.raises(BadInput, match=r"column 'n_items' out_of_range: .* at line 5 \(value '0'"):
         input_features(day.to_csv(index=False).encode(), "score.csv", SHOP)
+    unlabelled = SOURCE.day(0).drop(columns="label").to_csv(index=False).encode()
+    assert len(input_features(unlabelled, "score.csv", SHOP)) == 300

@@ -613,8 +613,8 @@ def one_class(frame: pd.DataFrame, spec: ProjectSpec) -> list[Finding]:
     (`ml/balance.py`). A small batch of a rare class holding none goes on. Judged once the
     label is typed (a label that is not is named by its own rule)."""
     name = spec.dataset.label
-    column = spec.column(name)
-    if spec.task.type != BINARY or name not in frame.columns or frame.empty:
+    column = spec.dataset.columns.get(name)  # none in a file to score
+    if spec.task.type != BINARY or column is None or name not in frame.columns or frame.empty:
         return []
     if frame[name].dtype != pd.api.types.pandas_dtype(dtype_of(column)):
         return []
