@@ -245,13 +245,11 @@ def rule_key(column: str, rule: str, spec: ProjectSpec) -> KeyPath:
     return ()
 
 
-def summarize(
-    findings: list[Finding], lines: Lines, spec: ProjectSpec | None = None
-) -> list[SchemaFailure]:
+def summarize(findings: list[Finding], lines: Lines, spec: ProjectSpec) -> list[SchemaFailure]:
     """One failure per (column, rule, key), naming how many rows and the first of them."""
     merged: dict[tuple[str, str, KeyPath], list[Finding]] = {}
     for f in findings:
-        key = f.key or (rule_key(f.column, f.rule, spec) if spec is not None else ())
+        key = f.key or rule_key(f.column, f.rule, spec)
         merged.setdefault((f.column, f.rule, key), []).append(f)
     out = []
     for (column, rule, key), group in merged.items():
