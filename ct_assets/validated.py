@@ -211,7 +211,8 @@ def build_validated(
         group="validated",
         partitions=partitions,
         project=spec.name,
-        code_version="4",
+        # 5: a one-class label judged by its count at the declared rate, not refused on sight.
+        code_version="5",
         kinds={"pandas", "parquet"},
         automation=after_upstream(),
         # Validated data goes stale with its sources: same windows, so the UI shows both.
@@ -245,6 +246,8 @@ def build_validated(
             batch_id = manifest["batch_id"]
             windows = batch_windows(manifest, partitions)
             outcome = validate_manifest(manifest, spec, batch_store, placer(windows))
+            # Its reasons name the line of ct.yaml declaring each rule broken.
+            outcome = outcome.located(project.locate)
             if outcome.ok and outcome.frame is not None:
                 # Row ids number the batch as delivered; the partition keeps the rows of its
                 # own time window (the batch's other rows are its other partitions').
@@ -295,6 +298,7 @@ def build_validated(
             trailing_rows=trailing_row_counts(context.instance, partitions, key),
             spec=spec,
             set_aside_rows=set_aside_rows,
+            locate=project.locate,
         )
         return dg.MaterializeResult(
             value=events,

@@ -709,6 +709,15 @@ def test_a_rare_positive_class_gets_label_balance_room(tmp_path: Path) -> None:
     spec, raw = written(out)
     assert raw["quality"] == {"min_positive_rate": 0.0062}
     assert spec.quality.min_positive_rate < 3 / N
+    # The comment says what the rate means for a batch judged by its count of positives: at
+    # 0.62%, none in n rows is under a 0.1% chance from n = 1,111 ((1 - 0.0062)^1111 < 0.001).
+    said = comments(out)
+    assert "The sample's share of 1 is 1.25% (3 of 240 rows)" in said
+    assert "a batch with no 1 goes on up to 1,110 rows and is refused from 1,111" in said
+    assert "(the sample's days hold about 24 rows)" in said
+    # So a day of the sample's size with no positive is accepted, not refused single_class.
+    day = frame.assign(label=0).head(24)
+    assert check_file(write(tmp_path, day, "day.csv"), spec).ok
 
 
 def test_inference_is_pure_and_needs_no_file() -> None:
@@ -875,3 +884,132 @@ def test_ct_models_on_a_project_with_nothing_registered_says_so(
     assert "(no version registered yet)" in shown
     assert main(["models", "--project", str(tmp_path / "proj"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["versions"] == []
+
+
+# -- leaks: a column that (nearly) gives the label away ------------------------------------------
+
+
+def binary_sample(seed: int = 21, n: int = N, **columns: Any) -> pd.DataFrame:
+    frame = base(n, seed)
+    return frame.assign(**{k: v(frame["label"].to_numpy()) for k, v in columns.items()})
+
+
+def test_a_feature_that_nearly_decides_the_label_is_left_out_with_its_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(21)
+
+    def flipped(values: np.ndarray, at: int) -> np.ndarray:
+        out = values.copy()
+        out[at] = 1 - out[at]
+        return out
+
+    frame = binary_sample(
+        # Two values, one per class but in one row of 240 (99.6%): the label written again.
+        refunded=lambda y: np.where(flipped(y, 5) == 1, "yes", "no"),
+        # Four codes, two for each class: the code decides the label.
+        status=lambda y: np.where(y == 1, rng.choice(["CB", "FR"], N), rng.choice(["OK", "PD"], N)),
+        # A number whose threshold splits the classes but for a few rows (AUC >= 0.99).
+        chargeback=lambda y: np.round(np.where(y == 1, 80, 5) + rng.normal(0, 8, N), 2),
+        # Honest: a strong feature with an AUC near 0.9, and a weak category.
+        basket=lambda y: np.round(40 + 18 * y + rng.normal(0, 10, N), 2),
+        channel=lambda y: np.where(rng.random(N) < 0.6 + 0.2 * y, "web", "app"),
+    )
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, _ = written(out)
+    assert set(spec.features.columns) == {"basket", "channel"}
+    said = comments(out)
+    assert (
+        "(no, yes); not a feature: the label label written another way ('yes' where it is 1, "
+        "'no' where it is 0) in 99.7% of the rows of each class: a second label"
+    ) in said
+    assert "its value gives the label label in 100.0% of the rows of each class" in said
+    assert "one threshold on it splits the classes of the label label with ROC AUC" in said
+    assert "add it back to features.columns only if it is known before the outcome" in said
+    assert "review: refunded, status, chargeback left out as likely leaks of the label" in said
+    assert "refunded: the label label written another way" in capsys.readouterr().out
+
+
+def test_an_honest_strong_feature_is_kept(tmp_path: Path) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(22)
+    frame = binary_sample(22, basket=lambda y: np.round(40 + 18 * y + rng.normal(0, 10, N), 2))
+    auc = roc_auc_score(frame["label"], frame["basket"])
+    assert 0.85 < auc < 0.95  # strong, yet not a threshold that decides the label
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, _ = written(out)
+    assert spec.features.columns == ["basket"]
+    assert "leak" not in comments(out)
+
+
+def test_a_column_of_near_unique_values_decides_nothing(tmp_path: Path) -> None:
+    # 40 rows, 40 codes (few enough values to be judged as a category): each code is seen once
+    # and so "maps" to one class, in every row of the sample; judged by the other rows holding
+    # it (none), it gives nothing.
+    codes = np.random.default_rng(23).permutation(np.arange(1_000, 1_040))
+    frame = base(40, 23, code=codes)
+    naive = frame.groupby("code")["label"].agg(lambda y: max(y.mean(), 1 - y.mean()))
+    assert (naive * frame.groupby("code").size()).sum() / len(frame) == 1.0
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, _ = written(out)
+    assert "code" in spec.features.columns
+    assert "leak" not in comments(out)
+
+
+def test_a_second_label_is_left_out(tmp_path: Path) -> None:
+    rng = np.random.default_rng(24)
+    # target and churned: one is the other as 1/0 and yes/no. ct takes target for the label.
+    frame = base(N, 24, amount=rng.gamma(2, 3, N)).rename(columns={"label": "target"})
+    frame["churned"] = np.where(frame["target"] == 1, "yes", "no")
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out) == 0
+    spec, _ = written(out)
+    assert spec.dataset.label == "target" and spec.features.columns == ["amount"]
+    assert (
+        "the label target written another way ('yes' where it is 1, 'no' where it is 0) in "
+        "100.0% of the rows of each class: a second label"
+    ) in comments(out)
+    # label and y: y is another outcome, whatever it holds; a name that merely holds a label
+    # word (target_price) is a feature like any other.
+    other = base(N, 25, amount=rng.gamma(2, 3, N)).assign(
+        y=rng.integers(0, 2, N), target_price=rng.gamma(3, 2, N).round(2)
+    )
+    out = tmp_path / "q"
+    assert init(write(tmp_path, other, "other.csv"), out) == 0
+    spec, _ = written(out)
+    assert spec.dataset.label == "label"
+    assert spec.features.columns == ["amount", "target_price"]
+    said = comments(out)
+    assert "review: y left out as likely leaks of the label label" in said
+    assert "not a feature: named like a label, beside the label label: another outcome" in said
+
+
+def test_a_rescaling_of_a_numeric_label_is_left_out_and_a_correlated_feature_kept(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(26)
+    price = rng.normal(300.0, 80.0, N).round(1)
+    frame = (
+        base(N, 26)
+        .drop(columns="label")
+        .assign(
+            # The price in cents, rounded: Pearson r 0.9999.
+            price_cents=(price * 100 + rng.normal(0, 50, N)).round(),
+            # Rooms: related to the price (r near 0.8), not a rescaling of it.
+            rooms=np.clip(np.round((price - 300) / 40 + 4 + rng.normal(0, 0.8, N)), 1, 9).astype(
+                int
+            ),
+            price=price,
+        )
+    )
+    assert 0.7 < np.corrcoef(frame["rooms"], price)[0, 1] < 0.95
+    out = tmp_path / "p"
+    assert init(write(tmp_path, frame), out, "--label", "price") == 0
+    spec, _ = written(out)
+    assert spec.task.type == "regression" and spec.features.columns == ["rooms"]
+    assert "review: price_cents left out as likely leaks of the label price" in comments(out)
+    assert "it moves with the label price (|Pearson r| 1.000" in comments(out)

@@ -12,6 +12,7 @@ from ct_assets.project.load import (
     ENV_OVERRIDES,
     ProjectError,
     find_root,
+    key_line,
     load_project,
     parse_spec,
 )
@@ -118,7 +119,7 @@ BAD = [
     (
         "an unquoted on: YAML reads it as true",
         edited("  retrain:\n", "  retrain:\n    on: [drift]\n"),
-        "line 75: policy.retrain.on: YAML reads the key 'on' as True; quote it ('on'): retrain "
+        "line 80: policy.retrain.on: YAML reads the key 'on' as True; quote it ('on'): retrain "
         "triggers are policy.retrain.triggers",
     ),
     (
@@ -342,3 +343,26 @@ def test_ct_version_prints_the_package_version(capsys: pytest.CaptureFixture[str
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.strip() == f"ct {version('ct')}"
+
+
+def test_the_line_writing_a_key_is_found_and_a_default_has_none(tmp_path: Path) -> None:
+    text = (
+        "name: x\n"
+        "dataset:\n"
+        "  columns:\n"
+        "    amount: {type: float, checks: {ge: 0}}\n"
+        "    a.b:\n"
+        "      type: int\n"
+    )
+    assert key_line(text, ("dataset", "columns", "amount", "checks", "ge")) == 4
+    assert key_line(text, ("dataset", "columns", "a.b", "type")) == 6  # a dot in a name
+    # Not written: the key holds its default, whatever part of its path the file has.
+    assert key_line(text, ("dataset", "columns", "amount", "checks", "le")) is None
+    assert key_line(text, ("quality", "min_positive_rate")) is None
+    assert key_line("dataset: [", ("dataset",)) is None
+    # A loaded project answers from the file it was read from.
+    (tmp_path / "ct.yaml").write_text(SHOP)
+    project = load_project(tmp_path, environ={})
+    line = next(i for i, text in enumerate(SHOP.splitlines(), 1) if "  threshold: 0.5" in text)
+    assert project.locate(("drift", "threshold")) == line
+    assert project.locate(("quality", "max_positive_rate")) is None

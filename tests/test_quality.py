@@ -11,7 +11,7 @@ import pytest
 from ct_assets.ingest.parsing import check_file
 from ct_assets.ml.features import with_row_ids
 from ct_assets.ml.frames import BATCH, ROW_ID
-from ct_assets.ml.quality import measure_quality
+from ct_assets.ml.quality import label_balance, measure_quality
 from ct_assets.names import (
     FEATURES,
     PRODUCTION_MODEL,
@@ -20,8 +20,8 @@ from ct_assets.names import (
     quality_check_name,
 )
 from ct_assets.observe import latest_check_passed, latest_metadata
-from ct_assets.project.load import PROJECT_FILE, read_spec
-from ct_assets.project.spec import ProjectSpec
+from ct_assets.project.load import PROJECT_FILE, load_project, read_spec
+from ct_assets.project.spec import ProjectSpec, Quality
 from examples.energy.generator import MeterSource
 from examples.shop.generator import DriftingSource, write_atomically
 from tests.conftest import EXAMPLES, Deployment
@@ -206,3 +206,52 @@ def test_a_stuck_label_blocks_an_energy_partition(energy: Deployment) -> None:
     assert check(energy, SCHEMA_CHECK, partition)
     assert check(energy, quality_check_name("label_spread"), partition) is False
     assert latest_metadata(energy.instance, FEATURES, partition) is None
+
+
+# At ct's default bounds (2%-98%): the shop's own ct.yaml declares a higher floor.
+DEFAULT_RATES = SHOP.model_copy(update={"quality": Quality()})
+
+
+def balance_of(positives: int, rows: int, spec: ProjectSpec = DEFAULT_RATES):
+    return label_balance(pd.Series([1] * positives + [0] * (rows - positives)), spec)
+
+
+def test_label_balance_judges_the_count_of_positives_for_the_rows_it_has() -> None:
+    # No positive in 100 rows is a 13% chance at the 2% floor: plausible; in 400 rows, 0.031%.
+    assert balance_of(0, 100).passed
+    none = balance_of(0, 400)
+    assert not none.passed and none.key == ("quality", "min_positive_rate")
+    assert none.summary == (
+        "label 'label': 0 of 400 rows are '1' (0%): about 8 expected at the minimum positive "
+        "rate 2%, and 0 or fewer has a 0.031% chance (implausible under 0.1%)"
+    )
+    # A share under the floor is not a failure by itself: 170 in 10,000 (1.7%) has a 1.6%
+    # chance at 2%; 150 (1.5%) a 0.011% chance.
+    assert balance_of(170, 10_000).passed
+    assert not balance_of(150, 10_000).passed
+    assert balance_of(150, 10_000).measured["chance_below_min"] == pytest.approx(0.000115, 0.01)
+    # The other tail: too many positives for the 98% ceiling.
+    many = balance_of(9_995, 10_000)
+    assert not many.passed and many.key == ("quality", "max_positive_rate")
+    assert balance_of(98, 100).passed
+
+
+def test_a_failed_dimension_names_the_line_of_ct_yaml_holding_its_threshold(
+    events: pd.DataFrame,
+) -> None:
+    project = load_project(EXAMPLES / "shop", {})
+    arrived = datetime(2026, 1, 2, 6, tzinfo=UTC)
+    results = measure_quality(events.assign(label=0), 0, arrived, [], SHOP, locate=project.locate)
+    balance = by_name(results)["label_balance"]
+    line = project.text.splitlines().index("  min_positive_rate: 0.05") + 1
+    assert not balance.passed
+    assert balance.summary.startswith("label 'label': 0 of 400 rows are '1' (0%): about 20 ")
+    assert balance.summary.endswith(f"(declared at ct.yaml line {line}: quality.min_positive_rate)")
+    late = by_name(
+        measure_quality(
+            events, 0, datetime(2026, 1, 5, tzinfo=UTC), [], SHOP, locate=project.locate
+        )
+    )["timeliness"]
+    assert not late.passed and late.summary.endswith("(default: quality.max_lag_hours)")
+    # A dimension that passes keeps its summary short.
+    assert "declared" not in by_name(results)["completeness"].summary

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ct_assets.cli import main
 from ct_assets.ingest.parsing import check_file, parse_bytes
 from ct_assets.ml.schema import (
     ROW_RULES,
@@ -22,7 +23,8 @@ from ct_assets.ml.schema import (
     split_findings,
     validate_batch,
 )
-from ct_assets.project.load import PROJECT_FILE, deep_merge, read_spec
+from ct_assets.ml.scoring import BadInput, input_features
+from ct_assets.project.load import PROJECT_FILE, deep_merge, load_project, read_spec
 from ct_assets.project.spec import Column, ProjectSpec
 from ct_assets.serve.rows import parser_for
 from examples.energy import generator as energy_generator
@@ -328,6 +330,8 @@ def test_json_lines_are_read_like_csv_and_broken_lines_are_named(
     (failure,) = check_file(broken, spec).failures
     assert failure.rule == "not_json" and failure.rows == [3] and failure.lines == [4]
     assert failure.detail.startswith("line 4 ")
+    # One numbering: the line, not also the record counted from 0 ("record 3").
+    assert "record" not in failure.describe()
     cut = tmp_path / "cut.jsonl"
     cut.write_text("\n".join(text)[:-10])
     assert check_file(cut, spec).as_record()["rules"] == ["truncated"]
@@ -536,7 +540,9 @@ def test_one_reading_in_two_thousand_out_of_range_is_set_aside_with_its_line(
     assert outcome.ok and outcome.frame is not None and outcome.set_aside is not None
     (failure,) = outcome.set_aside.failures
     assert (failure.column, failure.rule, failure.lines) == ("humidity_pct", "out_of_range", [1236])
-    assert failure.detail == "outside the declared ge: 0, le: 100"
+    # The bound it broke, in the words of ct.yaml (not pandera's less_than_or_equal_to(100)).
+    assert failure.detail == "above the declared maximum 100 (le: 100)"
+    assert failure.key == ("dataset", "columns", "humidity_pct", "checks", "le")
     assert (len(outcome.frame), outcome.rows_set_aside) == (1999, 1)
     assert outcome.set_aside.table.loc[0, "humidity_pct"] == "140.0"
     # Row ids derived for the rest still number the rows as delivered.
@@ -666,3 +672,132 @@ def test_a_few_times_in_another_format_are_set_aside_with_their_lines(tmp_path: 
     assert outcome.set_aside.rules == ["wrong_type"]
     assert sorted(outcome.set_aside.table["ct_line"].astype(int)) == [9, 10]
     assert outcome.rows == len(outcome.frame) + outcome.set_aside.rows
+
+
+# -- a rare class: judged by its count, not its share --------------------------------------------
+
+
+def at_rate(spec: ProjectSpec, low: float) -> ProjectSpec:
+    """`spec` declaring `quality.min_positive_rate: low`."""
+    quality = spec.quality.model_copy(update={"min_positive_rate": low})
+    return spec.model_copy(update={"quality": quality})
+
+
+def test_a_rare_class_day_without_a_positive_goes_on_while_none_is_plausible(
+    tmp_path: Path,
+) -> None:
+    # Positives at 1.2%: none in n rows has a (1 - 0.012)^n chance, under 0.1% from 573 rows.
+    spec = at_rate(SHOP, 0.012)
+    for rows in (300, 572):
+        day = DriftingSource(start=date(2026, 1, 1), rows_per_day=rows).day(0).assign(label=0)
+        outcome = check_file(write_atomically(day, tmp_path / "day.csv"), spec)
+        assert outcome.ok and outcome.set_aside is None, outcome.reason()
+    day = DriftingSource(start=date(2026, 1, 1), rows_per_day=573).day(0).assign(label=0)
+    refused = check_file(write_atomically(day, tmp_path / "day.csv"), spec)
+    (failure,) = refused.failures
+    assert (failure.column, failure.rule) == ("label", "single_class")
+    assert failure.key == ("quality", "min_positive_rate")
+    assert failure.detail == (
+        "all 573 rows are '0': '1' expected about 7 times at the minimum positive rate 1.2%, "
+        "and none in 573 rows has a 0.099% chance"
+    )
+    # The label's values, never a check's boolean or a Python list.
+    assert "False" not in refused.reason() and "[" not in refused.reason()
+
+
+def test_a_batch_of_one_class_is_refused_at_the_other_bound_too(tmp_path: Path) -> None:
+    # All positive: at the default maximum rate (98%), no negative in 400 rows is a 0.031% chance.
+    day = DriftingSource(start=date(2026, 1, 1), rows_per_day=400).day(0).assign(label=1)
+    (failure,) = check_file(write_atomically(day, tmp_path / "day.csv"), SHOP).failures
+    assert failure.rule == "single_class" and failure.key == ("quality", "max_positive_rate")
+    assert failure.detail.startswith("all 400 rows are '1': '0' expected about 8 times at the ")
+    # In 100 rows it is a 13% chance: the batch goes on.
+    few = day.head(100)
+    assert check_file(write_atomically(few, tmp_path / "few.csv"), SHOP).ok
+
+
+# -- refusals in the user's terms -----------------------------------------------------------------
+
+
+def line_of(text: str, written: str) -> int:
+    """The line of `text` holding `written`, as an editor numbers it."""
+    return next(i for i, line in enumerate(text.splitlines(), 1) if written in line)
+
+
+def test_refusals_name_rule_column_values_lines_and_the_line_of_ct_yaml_declaring_the_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "shop"
+    root.mkdir()
+    declared = (EXAMPLES / "shop" / PROJECT_FILE).read_text()
+    (root / PROJECT_FILE).write_text(declared)
+    project = load_project(root, {})
+    day = DriftingSource(start=date(2026, 1, 1), rows_per_day=1000).day(0).astype(str)
+    day.loc[4, "amount"] = "-2"  # line 6: the header is line 1
+    day.loc[9, "n_items"] = ""
+    day.loc[12, "label"] = ""
+    day.loc[20, "channel"] = "phone"
+    path = write_atomically(day, tmp_path / "drop.csv")
+    outcome = check_file(path, project.spec).located(project.locate)
+    assert outcome.ok and outcome.set_aside is not None, outcome.reason()
+    said = {f.column: f.describe() for f in outcome.set_aside.failures}
+    assert said == {
+        "amount": "column 'amount' out_of_range: below the declared minimum 0 (ge: 0) in 1 row at "
+        f"line 6 (value '-2'; declared at ct.yaml line {line_of(declared, '    amount:')}: "
+        "dataset.columns.amount.checks.ge)",
+        "n_items": "column 'n_items' null_value: blank in a column not declared nullable in 1 "
+        "row at line 11 (default: dataset.columns.n_items.nullable)",
+        "label": "column 'label' null_value: blank label: every row needs one in 1 row at line 14 "
+        f"(declared at ct.yaml line {line_of(declared, '    label: label')}: dataset.roles.label)",
+        "channel": "column 'channel' not_allowed_value: not one of the declared values (web, app, "
+        "store) in 1 row at line 22 (value 'phone'; declared at ct.yaml line "
+        f"{line_of(declared, '    channel:')}: dataset.columns.channel.categories)",
+    }
+    # No pandera words (coerce_dtype('int64'), greater_than_or_equal_to(0.0)), no lists.
+    reason = outcome.set_aside_reason()
+    assert "coerce_dtype" not in reason and "than" not in reason and "[" not in reason
+    # `ct check` says the same.
+    assert main(["check", "--project", str(root), str(path)]) == 0
+    assert f"declared at ct.yaml line {line_of(declared, '    amount:')}" in capsys.readouterr().out
+
+
+def test_a_rule_left_at_its_default_says_so_and_the_share_names_its_line(tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    root.mkdir()
+    example = (EXAMPLES / "shop" / PROJECT_FILE).read_text()
+    declared = example.replace("quality:\n", "quality:\n  max_bad_row_share: 0.002\n", 1)
+    (root / PROJECT_FILE).write_text(declared)
+    project = load_project(root, {})
+    day = DriftingSource(start=date(2026, 1, 1), rows_per_day=1000).day(0)
+    day = pd.concat([day, day.iloc[[5, 6, 7]]], ignore_index=True)  # three rows sent twice
+    outcome = check_file(write_atomically(day, tmp_path / "d.csv"), project.spec)
+    outcome = outcome.located(project.locate)
+    assert not outcome.ok
+    share_line = line_of(declared, "  max_bad_row_share: 0.002")
+    assert f"(declared at ct.yaml line {share_line}: quality.max_bad_row_share)" in outcome.share
+    (failure,) = outcome.failures
+    assert failure.describe().endswith(
+        "at lines 1002, 1003, 1004 (default: quality.duplicate_rows)"
+    )
+
+
+def test_every_format_numbers_rows_as_a_reader_finds_them(tmp_path: Path) -> None:
+    day = SOURCE.day(0).copy()
+    day.loc[3, "n_items"] = 0  # the 4th data row
+    csv = check_file(write_atomically(day, tmp_path / "d.csv"), SHOP)
+    day.to_json(tmp_path / "d.jsonl", orient="records", lines=True)
+    jsonl = check_file(tmp_path / "d.jsonl", SHOP)
+    day.to_parquet(tmp_path / "d.parquet", index=False)
+    parquet = check_file(tmp_path / "d.parquet", SHOP)
+    where = {}
+    for kind, outcome in (("csv", csv), ("jsonl", jsonl), ("parquet", parquet)):
+        assert outcome.set_aside is not None, outcome.reason()
+        (failure,) = outcome.set_aside.failures
+        where[kind] = failure.describe().split(" in 1 row at ")[1].split(" (")[0]
+    # CSV: the header is line 1; JSON Lines: one record a line; Parquet: rows counted from 1.
+    assert where == {"csv": "line 5", "jsonl": "line 4", "parquet": "row 4"}
+    # A file to score (`ct predict`) is numbered the same way; one without its label is scored.
+    with pytest.raises(BadInput, match=r"column 'n_items' out_of_range: .* at line 5 \(value '0'"):
+        input_features(day.to_csv(index=False).encode(), "score.csv", SHOP)
+    unlabelled = SOURCE.day(0).drop(columns="label").to_csv(index=False).encode()
+    assert len(input_features(unlabelled, "score.csv", SHOP)) == 300

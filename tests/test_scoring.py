@@ -98,8 +98,10 @@ def test_ct_predict_scores_a_file_as_the_pipeline_does_and_refuses_a_bad_one(
     broken.to_csv(bad, index=False)
     refused = ct(project, "predict", str(bad), "--out", str(tmp_path / "never.csv"))
     assert refused.returncode == 1
-    # The fourth data row (index 3), counted from 1 as people count rows.
-    assert "bad.csv" in refused.stderr and numeric in refused.stderr and "row 4" in refused.stderr
+    # The fourth data row (index 3) on the line an editor shows it on (the header is line 1),
+    # as `ct check` and the quarantine name it.
+    assert "bad.csv" in refused.stderr and numeric in refused.stderr and "line 5" in refused.stderr
+    assert "value 'lots'" in refused.stderr
     assert not (tmp_path / "never.csv").exists()
 
 

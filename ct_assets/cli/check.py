@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{path}: no such file")
             refused += 1
             continue
-        outcome = check_file(path, spec, place=place)
+        outcome = check_file(path, spec, place=place).located(project.locate)
         if outcome.ok:
             rows = 0 if outcome.frame is None else len(outcome.frame)
             if outcome.set_aside is None:

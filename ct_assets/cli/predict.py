@@ -51,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     project = project_of(args)
     try:
-        features = input_features(args.file.read_bytes(), args.file.name, project.spec)
+        features = input_features(
+            args.file.read_bytes(), args.file.name, project.spec, project.locate
+        )
     except BadInput as exc:
         print(f"ct predict: {exc}", file=sys.stderr)
         return 1

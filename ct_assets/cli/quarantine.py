@@ -115,7 +115,7 @@ def readmit(console: Any, project: Any, defs: Any, record: dict[str, Any]) -> in
 
     with resources_of(defs, "batch_store") as res:
         data = res.batch_store.path_of(record["raw_path"]).read_bytes()
-    outcome = check_bytes(data, project.spec, record["file"])
+    outcome = check_bytes(data, project.spec, record["file"]).located(project.locate)
     if not outcome.ok:
         console.print(f"[red]still refused[/]: {outcome.reason()}")
         return 1

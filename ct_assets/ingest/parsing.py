@@ -182,10 +182,10 @@ def _parse_json(text: str) -> Parsed:
         except json.JSONDecodeError as exc:
             last = number == len(lines) - 1 and not text.endswith("\n")
             rule = "truncated" if last else "not_json"
-            detail = f"line {at} (record {number + 1}) is not a JSON object ({exc})"
+            detail = f"line {at} is not a JSON object ({exc})"
             return _refused(rule, detail, [number], [at], len(lines))
         if not isinstance(record, dict):
-            detail = f"line {at} (record {number + 1}) is not a JSON object"
+            detail = f"line {at} is not a JSON object"
             return _refused("not_json", detail, [number], [at], len(lines))
         records.append(record)
     numbers = np.array([at for at, _ in lines], dtype=np.int64)

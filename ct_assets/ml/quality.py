@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from statistics import median
 
 import pandas as pd
 
+from ct_assets.ml import balance
 from ct_assets.ml.features import label_values
 from ct_assets.ml.frames import BATCH, ROW_ID
+from ct_assets.project.load import KeyPath, Locate, declared_note
 from ct_assets.project.spec import ProjectSpec, Quality
 
 
@@ -19,6 +21,11 @@ class DimensionResult:
     passed: bool
     summary: str
     measured: dict[str, float | str] = field(default_factory=dict)
+    key: KeyPath = ()  # the key of ct.yaml holding the threshold it was judged by
+
+
+def _quality(name: str) -> KeyPath:
+    return ("quality", name)
 
 
 def null_limit(name: str, spec: ProjectSpec) -> float:
@@ -42,9 +49,18 @@ def completeness(events: pd.DataFrame, spec: ProjectSpec) -> DimensionResult:
     limit = null_limit(worst, spec)
     ok = all(rate <= null_limit(c, spec) for c, rate in rates.items())
     summary = f"highest null rate for its limit {rates[worst]:.2%} in {worst!r} (max {limit:.2%})"
-    return DimensionResult(
-        "completeness", ok, summary, {f"null_rate.{c}": r for c, r in rates.items()}
-    )
+    measured: dict[str, float | str] = {f"null_rate.{c}": r for c, r in rates.items()}
+    return DimensionResult("completeness", ok, summary, measured, _null_key(worst, spec))
+
+
+def _null_key(name: str, spec: ProjectSpec) -> KeyPath:
+    """The key holding the null rate `null_limit` allows the column."""
+    column = spec.dataset.columns.get(name)
+    if column is None or not column.nullable:
+        return _quality("max_null_rate")
+    if column.checks.max_null_share is not None:
+        return ("dataset", "columns", name, "checks", "max_null_share")
+    return _quality("max_null_share")
 
 
 def uniqueness(events: pd.DataFrame, t: Quality, key: str) -> DimensionResult:
@@ -53,7 +69,9 @@ def uniqueness(events: pd.DataFrame, t: Quality, key: str) -> DimensionResult:
     rate = duplicates / len(events)
     ok = rate <= t.max_duplicate_rate
     summary = f"{duplicates} duplicate {key} values ({rate:.2%}, max {t.max_duplicate_rate:.2%})"
-    return DimensionResult("uniqueness", ok, summary, {"duplicate_keys": duplicates})
+    return DimensionResult(
+        "uniqueness", ok, summary, {"duplicate_keys": duplicates}, _quality("max_duplicate_rate")
+    )
 
 
 def validity(
@@ -73,7 +91,7 @@ def validity(
         "refused_rows": refused_rows,
         "set_aside_rows": set_aside_rows,
     }
-    return DimensionResult("validity", ok, summary, measured)
+    return DimensionResult("validity", ok, summary, measured, _quality("min_valid_row_share"))
 
 
 def timeliness(times: pd.Series, arrived: datetime, t: Quality) -> DimensionResult:
@@ -85,9 +103,8 @@ def timeliness(times: pd.Series, arrived: datetime, t: Quality) -> DimensionResu
         f"newest event {lag_hours:.1f} h before arrival (max {t.max_lag_hours:.0f} h), "
         f"{future} events after arrival"
     )
-    return DimensionResult(
-        "timeliness", ok, summary, {"lag_hours": round(lag_hours, 2), "future_events": future}
-    )
+    measured: dict[str, float | str] = {"lag_hours": round(lag_hours, 2), "future_events": future}
+    return DimensionResult("timeliness", ok, summary, measured, _quality("max_lag_hours"))
 
 
 def volume(rows: int, trailing: list[int], t: Quality) -> DimensionResult:
@@ -100,19 +117,53 @@ def volume(rows: int, trailing: list[int], t: Quality) -> DimensionResult:
         f"{rows} rows = {ratio:.2f}x the median {typical:.0f} of {len(trailing)} earlier "
         f"partitions (allowed {t.min_volume_ratio}x-{t.max_volume_ratio}x)"
     )
-    return DimensionResult(
-        "volume", ok, summary, {"rows": rows, "trailing_median": typical, "ratio": round(ratio, 3)}
-    )
+    measured: dict[str, float | str] = {
+        "rows": rows,
+        "trailing_median": typical,
+        "ratio": round(ratio, 3),
+    }
+    bound = "min_volume_ratio" if ratio < t.min_volume_ratio else "max_volume_ratio"
+    return DimensionResult("volume", ok, summary, measured, _quality(bound))
 
 
-def label_balance(labels: pd.Series, t: Quality) -> DimensionResult:
-    """Binary: the share of positives within bounds, so a feed that lost one class shows."""
-    rate = float(labels.mean())
-    ok = t.min_positive_rate <= rate <= t.max_positive_rate
-    summary = (
-        f"positive rate {rate:.2%} (allowed {t.min_positive_rate:.0%}-{t.max_positive_rate:.0%})"
+def label_balance(labels: pd.Series, spec: ProjectSpec) -> DimensionResult:
+    """Binary: a count of positives plausible for the partition's rows at the declared bounds
+    on the rate (`ml/balance.py`), so a feed that lost one class shows, and a small partition
+    of a rare class is not failed for holding few or none by chance."""
+    t = spec.quality
+    low, high = t.min_positive_rate, t.max_positive_rate
+    positives, rows = int(labels.sum()), len(labels)
+    judged = balance.judge(positives, rows, low, high)
+    percent = balance.percent
+    counted = (
+        f"label {spec.dataset.label!r}: {positives:,} of {rows:,} rows are {spec.positive!r} "
+        f"({percent(judged.share)})"
     )
-    return DimensionResult("label_balance", ok, summary, {"positive_rate": round(rate, 4)})
+    limit = f"(implausible under {percent(balance.IMPLAUSIBLE)})"
+    key = _quality("min_positive_rate")
+    if judged.too_few:
+        summary = (
+            f"{counted}: about {rows * low:,.0f} expected at the minimum positive rate "
+            f"{percent(low)}, and {positives:,} or fewer has {balance.odds(judged.below)} {limit}"
+        )
+    elif judged.too_many:
+        key = _quality("max_positive_rate")
+        summary = (
+            f"{counted}: about {rows * high:,.0f} at most expected at the maximum positive rate "
+            f"{percent(high)}, and {positives:,} or more has {balance.odds(judged.above)} {limit}"
+        )
+    else:
+        summary = (
+            f"{counted}: plausible for {rows:,} rows at a positive rate from {percent(low)} to "
+            f"{percent(high)}"
+        )
+    measured: dict[str, float | str] = {
+        "positive_rate": round(judged.share, 4),
+        "positives": positives,
+        "chance_below_min": round(judged.below, 6),
+        "chance_above_max": round(judged.above, 6),
+    }
+    return DimensionResult("label_balance", judged.plausible, summary, measured, key)
 
 
 def label_spread(labels: pd.Series, t: Quality) -> DimensionResult:
@@ -136,23 +187,39 @@ def measure_quality(
     trailing_rows: list[int],
     spec: ProjectSpec,
     set_aside_rows: int = 0,
+    locate: Locate | None = None,
 ) -> list[DimensionResult]:
     """Every dimension of one partition; an empty partition fails them all, saying so.
 
     `refused_rows` and `set_aside_rows`: the partition's rows in refused batches and set aside
-    from accepted ones, not in `events`."""
+    from accepted ones, not in `events`. `locate`: where ct.yaml writes a key, to name the
+    line holding each failed threshold."""
     if events.empty:
         return [
             DimensionResult(d, False, "no accepted rows in this partition") for d in spec.dimensions
         ]
     t = spec.quality
     labels = label_values(events, spec)
-    label = label_balance if spec.dimensions[-1] == "label_balance" else label_spread
-    return [
+    label = (
+        label_balance(labels, spec)
+        if spec.dimensions[-1] == "label_balance"
+        else label_spread(labels, t)
+    )
+    results = [
         completeness(events, spec),
         uniqueness(events, t, spec.dataset.event_id or "row id"),
         validity(len(events), refused_rows, t, set_aside_rows),
         timeliness(events[spec.dataset.time], arrived, t),
         volume(len(events), trailing_rows, t),
-        label(labels, t),
+        label,
     ]
+    return results if locate is None else [located(r, locate) for r in results]
+
+
+def located(result: DimensionResult, locate: Locate) -> DimensionResult:
+    """A failed dimension naming the line of ct.yaml that holds its threshold (or that it is
+    ct's default); a passing one as it is."""
+    if result.passed or not result.key:
+        return result
+    note = declared_note(result.key, locate(result.key))
+    return replace(result, summary=f"{result.summary} ({note})")

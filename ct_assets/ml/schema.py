@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -24,8 +24,11 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ct_assets.ingest.dialect import number_text, other_writing
+from ct_assets.ml import balance
+from ct_assets.ml.features import label_values
 from ct_assets.ml.frames import BATCH, ROW_ID
 from ct_assets.ml.vocabulary import BINARY
+from ct_assets.project.load import KeyPath, Locate, declared_note
 from ct_assets.project.spec import Column, ProjectSpec
 
 # Producers' clocks drift; an event a few minutes ahead of ours is not "from the future".
@@ -119,6 +122,9 @@ class SchemaFailure:
     count: int = 0  # rows that broke it; 0: a fault of the file itself
     lines: list[int] = field(default_factory=list)  # where `rows` are in the file
     unit: str = "line"  # what `lines` count: "line" (CSV, JSON Lines) or "row" (Parquet)
+    key: KeyPath = ()  # the key of ct.yaml whose rule this is (none: a rule of the file format)
+    # Where ct.yaml writes `key`, once `located`: its line, or 0 where it does not (a default).
+    declared: int | None = None
 
     def describe(self) -> str:
         if self.column == "*":
@@ -127,14 +133,33 @@ class SchemaFailure:
             subject = f"column {self.column!r}"
         detail = f": {self.detail}" if self.detail else ""
         many = f" in {self.count:,} row{'' if self.count == 1 else 's'}" if self.count else ""
-        if self.lines:
-            plural = "s" if len(self.lines) > 1 else ""
-            more = ", ..." if self.count > len(self.lines) else ""
-            where = f" at {self.unit}{plural} {', '.join(map(str, self.lines))}{more}"
+        # Numbered as a reader finds them: `lines` (CSV, JSON Lines) or rows counted from 1.
+        numbers = self.lines or [r + 1 for r in self.rows]
+        unit = self.unit if self.lines else "row"
+        if numbers:
+            plural = "s" if len(numbers) > 1 else ""
+            more = ", ..." if self.count > len(numbers) else ""
+            where = f" at {unit}{plural} {', '.join(map(str, numbers))}{more}"
         else:
-            where = f" at rows {self.rows}" if self.rows else ""
-        shown = f" (values {self.values})" if self.values else ""
+            where = ""
+        notes = [shown_values(list(dict.fromkeys(self.values)))] if self.values else []
+        if self.declared is not None:
+            notes.append(declared_note(self.key, self.declared or None))
+        notes = [n for n in notes if n]
+        shown = f" ({'; '.join(notes)})" if notes else ""
         return f"{subject} {self.rule}{detail}{many}{where}{shown}"
+
+    def located(self, locate: Locate) -> SchemaFailure:
+        """The same failure knowing where ct.yaml declares its rule."""
+        if not self.key:
+            return self
+        return replace(self, declared=locate(self.key) or 0)
+
+
+def shown_values(values: list[str]) -> str:
+    """Offending values as delivered, each quoted: 'values '12,50', 'n/a''."""
+    quoted = ", ".join(repr(v) for v in values)
+    return f"value{'s' if len(values) > 1 else ''} {quoted}"
 
 
 @dataclass(frozen=True)
@@ -146,6 +171,7 @@ class Finding:
     detail: str = ""
     positions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     values: list[str] = field(default_factory=list)  # aligned with positions
+    key: KeyPath = ()  # the ct.yaml key of its rule, where the rule alone does not say it
 
     @property
     def whole_file(self) -> bool:
@@ -154,7 +180,7 @@ class Finding:
 
     def moved(self, to: np.ndarray) -> Finding:
         """The same finding on a frame that was `to`'s rows of a larger one."""
-        return Finding(self.column, self.rule, self.detail, to[self.positions], self.values)
+        return replace(self, positions=to[self.positions])
 
 
 def split_findings(findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
@@ -177,6 +203,9 @@ def above_share(bad: int, delivered: int, limit: float) -> bool:
     return delivered > 0 and bad / delivered > limit
 
 
+SHARE_KEY: KeyPath = ("quality", "max_bad_row_share")
+
+
 def share_note(bad: int, delivered: int, limit: float) -> str:
     return (
         f"{bad:,} of {delivered:,} rows ({bad / delivered:.2%}) break row rules, above "
@@ -184,13 +213,47 @@ def share_note(bad: int, delivered: int, limit: float) -> str:
     )
 
 
-def summarize(findings: list[Finding], lines: Lines) -> list[SchemaFailure]:
-    """One failure per (column, rule), naming how many rows and the first of them."""
-    merged: dict[tuple[str, str], list[Finding]] = {}
+def rule_key(column: str, rule: str, spec: ProjectSpec) -> KeyPath:
+    """The key of ct.yaml that makes `rule` a rule for `column` (none: a rule of the format)."""
+    declared = ("dataset", "columns", column)
+    own = spec.dataset.columns.get(column)
+    if rule == "wrong_type":
+        return (*declared, "type")
+    if rule == "not_allowed_value":
+        listed = own is not None and own.type == "category" and own.unseen == "refuse"
+        return (*declared, "categories") if listed else (*declared, "checks", "isin")
+    if rule == "pattern_mismatch":
+        return (*declared, "checks", "regex")
+    if rule == "null_value":
+        if column == spec.dataset.label:
+            return ("dataset", "roles", "label")
+        return (*declared, "nullable")
+    if rule == "missing_column":
+        return declared
+    if rule == "unexpected_column":
+        return ("dataset", "columns")
+    if rule == "duplicate_key":
+        unique = own is not None and own.checks.unique
+        return (*declared, "checks", "unique") if unique else ("dataset", "roles", "event_id")
+    if rule == "duplicate_row":
+        return ("quality", "duplicate_rows")
+    if rule == "mostly_null":
+        if own is not None and own.checks.max_null_share is not None:
+            return (*declared, "checks", "max_null_share")
+        return ("quality", "max_null_share")
+    if rule in ("future_timestamp", "no_event_time"):
+        return ("dataset", "roles", "event_time")
+    return ()
+
+
+def summarize(findings: list[Finding], lines: Lines, spec: ProjectSpec) -> list[SchemaFailure]:
+    """One failure per (column, rule, key), naming how many rows and the first of them."""
+    merged: dict[tuple[str, str, KeyPath], list[Finding]] = {}
     for f in findings:
-        merged.setdefault((f.column, f.rule), []).append(f)
+        key = f.key or rule_key(f.column, f.rule, spec)
+        merged.setdefault((f.column, f.rule, key), []).append(f)
     out = []
-    for (column, rule), group in merged.items():
+    for (column, rule, key), group in merged.items():
         positions = np.concatenate([f.positions for f in group])
         values = [
             v
@@ -198,11 +261,13 @@ def summarize(findings: list[Finding], lines: Lines) -> list[SchemaFailure]:
             for v in (f.values if len(f.values) == len(f.positions) else [""] * len(f.positions))
         ]
         if not len(positions):
-            out.append(SchemaFailure(column, rule, group[0].detail, unit=lines.unit))
+            out.append(SchemaFailure(column, rule, group[0].detail, unit=lines.unit, key=key))
             continue
-        order = np.argsort(positions, kind="stable")[:SHOWN_ROWS]
-        first = positions[order]
-        shown = [values[i] for i in order] if any(values) else []
+        # In order, and a row two checks found (a blank that neither coerces nor is allowed)
+        # named once.
+        rows, once = np.unique(positions, return_index=True)
+        first = rows[:SHOWN_ROWS]
+        shown = [values[i] for i in once[:SHOWN_ROWS]] if any(values) else []
         out.append(
             SchemaFailure(
                 column,
@@ -210,9 +275,10 @@ def summarize(findings: list[Finding], lines: Lines) -> list[SchemaFailure]:
                 group[0].detail,
                 [int(p) for p in first],
                 shown,
-                count=len(np.unique(positions)),
+                count=len(rows),
                 lines=lines.of(first),
                 unit=lines.unit,
+                key=key,
             )
         )
     return out
@@ -273,6 +339,18 @@ class ValidationOutcome:
     @property
     def rows_set_aside(self) -> int:
         return 0 if self.set_aside is None else self.set_aside.rows
+
+    def located(self, locate: Locate) -> ValidationOutcome:
+        """The same outcome, its reasons naming the line of ct.yaml that declares each rule."""
+        held = self.set_aside
+        if held is not None:
+            held = replace(held, failures=[f.located(locate) for f in held.failures])
+        share = self.share
+        line = locate(SHARE_KEY) if share else None
+        if line is not None:  # the note names the key and its value already
+            share = f"{share} ({declared_note(SHARE_KEY, line)})"
+        failures = [f.located(locate) for f in self.failures]
+        return replace(self, failures=failures, set_aside=held, share=share)
 
     def reason(self) -> str:
         lead = f"{self.share}: " if self.share else ""
@@ -356,8 +434,6 @@ def _checks(name: str, column: Column, spec: ProjectSpec) -> list[pa.Check]:
                 name="future_timestamp",
             )
         )
-    if name == spec.dataset.label and spec.task.type == BINARY:
-        checks.append(pa.Check(lambda labels: bool(labels.nunique() >= 2), name="single_class"))
     return checks
 
 
@@ -415,7 +491,31 @@ def rule_for(check: str) -> str:
     return check
 
 
-def _detail(rule: str, check: str, column: Column | None) -> str:
+# A column the file and ct.yaml disagree about, in words.
+_COLUMN_FAULTS = {
+    "missing_column": "declared in ct.yaml, not in the file",
+    "unexpected_column": "in the file, not declared in ct.yaml",
+}
+# The bound a range check of pandera's tests, by its name.
+_BOUNDS = ((re.compile(r"^greater_than"), "ge"), (re.compile(r"^less_than"), "le"))
+
+
+def bound_of(check: str) -> str | None:
+    """ge or le: the declared bound a failed range check holds a value to."""
+    return next((bound for pattern, bound in _BOUNDS if pattern.search(check)), None)
+
+
+def _range_detail(bound: str | None, column: Column) -> str:
+    ge, le = column.checks.ge, column.checks.le
+    if bound == "ge" and ge is not None:
+        return f"below the declared minimum {ge:g} (ge: {ge:g})"
+    if bound == "le" and le is not None:
+        return f"above the declared maximum {le:g} (le: {le:g})"
+    bounds = [f"{k}: {v:g}" for k, v in (("ge", ge), ("le", le)) if v is not None]
+    return f"outside the declared {', '.join(bounds)}"
+
+
+def _detail(rule: str, check: str, column: Column | None, label: bool = False) -> str:
     """What a rule means for this column, in the words of ct.yaml (not pandera's check names)."""
     if column is None:
         return "" if rule != check else check
@@ -423,8 +523,7 @@ def _detail(rule: str, check: str, column: Column | None) -> str:
     if rule == "wrong_type":
         return f"expected {column.type}"
     if rule == "out_of_range":
-        bounds = [f"{k}: {v:g}" for k, v in (("ge", checks.ge), ("le", checks.le)) if v is not None]
-        return f"outside the declared {', '.join(bounds)}"
+        return _range_detail(bound_of(check), column)
     if rule == "not_allowed_value":
         allowed = column.allowed or []
         listed = ", ".join(map(str, allowed[:8])) + (", ..." if len(allowed) > 8 else "")
@@ -432,20 +531,23 @@ def _detail(rule: str, check: str, column: Column | None) -> str:
     if rule == "pattern_mismatch":
         return f"does not match the declared regex {checks.regex!r}"
     if rule == "null_value":
-        return "empty in a column not declared nullable"
+        if label:
+            return "blank label: every row needs one"
+        return "blank in a column not declared nullable"
     if rule == "no_event_time":
         return "empty or unreadable: no partition holds the row"
     if rule == "duplicate_key":
         return "a value declared unique repeats"
     if rule == "future_timestamp":
         return f"later than now (+{int(FUTURE_TOLERANCE.total_seconds() // 60)} min)"
-    if rule == "single_class":
-        return "a binary label needs both classes in a batch"
     return "" if rule != check else check
 
 
-def _findings_from(errors: pa.errors.SchemaErrors, spec: ProjectSpec) -> list[Finding]:
-    """Every failing row of every rule pandera reports (all of them: they are set aside)."""
+def _findings_from(
+    errors: pa.errors.SchemaErrors, spec: ProjectSpec, delivered: pd.DataFrame
+) -> list[Finding]:
+    """Every failing row of every rule pandera reports (all of them: they are set aside), with
+    the values as `delivered` (not as pandera coerced them: -1, not -1.0)."""
     cases = errors.failure_cases
     findings: list[Finding] = []
     for (column, check), group in cases.groupby(["column", "check"], sort=False, dropna=False):
@@ -453,32 +555,96 @@ def _findings_from(errors: pa.errors.SchemaErrors, spec: ProjectSpec) -> list[Fi
         if _REDUNDANT.search(check):
             continue
         rule = rule_for(check)
-        if rule == "null_value" and column == spec.dataset.time:
-            rule = "no_event_time"  # the row cannot be placed in any partition
         if column == _FRAME:
             # Frame-level checks name the offending column in the failure case itself.
             for name in group["failure_case"].tolist():
-                findings.append(Finding(str(name), rule))
+                findings.append(Finding(str(name), rule, _COLUMN_FAULTS.get(rule, "")))
             continue
-        declared = spec.dataset.columns.get(str(column))
-        detail = _detail(rule, check, declared)
+        name = str(column)
+        declared = spec.dataset.columns.get(name)
         rows = group[group["index"].notna()].sort_values("index", kind="stable")
         positions = rows["index"].to_numpy(dtype=np.int64)
-        empty = rule in ("null_value", "no_event_time")
-        values = [] if empty else [str(v) for v in rows["failure_case"].tolist()]
         if len(rows) < len(group):
             # A check that failed on the column as a whole (it could not run): no row to blame.
-            findings.append(Finding(str(column), rule, detail))
-        if len(positions):
-            findings.append(Finding(str(column), rule, detail, positions, values))
+            findings.append(_finding(name, rule, check, declared, spec))
+        if not len(positions):
+            continue
+        if rule == "wrong_type" and name in delivered.columns:
+            # A blank cell cannot be coerced to a number: it is a missing value, not a wrong one.
+            blank = _missing_cells(delivered[name], spec, name).iloc[positions].isna().to_numpy()
+            if blank.any():
+                nulls = positions[blank]
+                findings.append(_finding(name, "null_value", check, declared, spec, nulls))
+                positions = positions[~blank]
+            if not len(positions):
+                continue
+        shown = delivered[name].iloc[positions] if name in delivered.columns else None
+        findings.append(_finding(name, rule, check, declared, spec, positions, shown))
     return findings
 
 
-def _untyped_first(findings: list[Finding]) -> list[Finding]:
-    # Once a column cannot be typed, its range and set checks only fail on the same values (or
-    # on every value, compared as text): they are judged again once its bad rows are gone.
-    untyped = {f.column for f in findings if f.rule == "wrong_type"}
-    return [f for f in findings if f.column not in untyped or f.rule == "wrong_type"]
+def _finding(
+    name: str,
+    rule: str,
+    check: str,
+    declared: Column | None,
+    spec: ProjectSpec,
+    positions: np.ndarray | None = None,
+    shown: pd.Series | None = None,
+) -> Finding:
+    """One rule broken in one column, in ct's words: its detail, its key, the values shown."""
+    if rule == "null_value" and name == spec.dataset.time:
+        rule = "no_event_time"  # the row cannot be placed in any partition
+    detail = _detail(rule, check, declared, label=name == spec.dataset.label)
+    key: KeyPath = ()
+    if rule == "out_of_range":
+        bound = bound_of(check)
+        key = ("dataset", "columns", name, "checks", bound) if bound else ()
+    at = np.zeros(0, dtype=np.int64) if positions is None else positions
+    empty = rule in ("null_value", "no_event_time")
+    values = [] if empty or shown is None else [str(v) for v in shown.tolist()]
+    return Finding(name, rule, detail, at, values, key)
+
+
+def one_class(frame: pd.DataFrame, spec: ProjectSpec) -> list[Finding]:
+    """A binary label that holds one of its values only, where the count says the other was
+    due: none of it in this many rows has under a 0.1% chance at the declared bound on the rate
+    (`ml/balance.py`). A small batch of a rare class holding none goes on. Judged once the
+    label is typed (a label that is not is named by its own rule)."""
+    name = spec.dataset.label
+    column = spec.dataset.columns.get(name)  # none in a file to score
+    if spec.task.type != BINARY or column is None or name not in frame.columns or frame.empty:
+        return []
+    if frame[name].dtype != pd.api.types.pandas_dtype(dtype_of(column)):
+        return []
+    positives, rows = int(label_values(frame, spec).sum()), len(frame)
+    if 0 < positives < rows:
+        return []
+    t = spec.quality
+    judged = balance.judge(positives, rows, t.min_positive_rate, t.max_positive_rate)
+    if judged.plausible:
+        return []
+    if positives == 0:  # judged at the lowest declared rate
+        seen, due, bound, rate = spec.negative, spec.positive, "min", t.min_positive_rate
+        expected, chance = rows * rate, judged.below
+    else:  # judged at the highest
+        seen, due, bound, rate = spec.positive, spec.negative, "max", t.max_positive_rate
+        expected, chance = rows * (1 - rate), judged.above
+    detail = (
+        f"all {rows:,} rows are {seen!r}: {due!r} expected about {expected:,.0f} times at the "
+        f"{bound}imum positive rate {balance.percent(rate)}, and none in {rows:,} rows has "
+        f"{balance.odds(chance)}"
+    )
+    return [Finding(name, "single_class", detail, key=("quality", f"{bound}_positive_rate"))]
+
+
+def _untyped_first(findings: list[Finding], untyped: set[str] | None = None) -> list[Finding]:
+    # Once a column cannot be typed (a value of another type, or a blank where a number is
+    # due), its range and set checks only fail on the same values (or on every value, compared
+    # as text): they are judged again once its bad rows are gone.
+    unread = {f.column for f in findings if f.rule == "wrong_type"} | (untyped or set())
+    first = ("wrong_type", "null_value", "no_event_time")
+    return [f for f in findings if f.column not in unread or f.rule in first]
 
 
 def mostly_null_columns(frame: pd.DataFrame, spec: ProjectSpec) -> list[Finding]:
@@ -668,12 +834,17 @@ def _attempt(
         unreadable = {f.column for f in typing}
         rest = [
             f
-            for f in _findings_from(errors, spec)
+            for f in _findings_from(errors, spec, frame)
             if f.column not in unreadable and not (f.column in drowned and f.rule == "null_value")
         ]
-        return None, _untyped_first(typing + mostly_null + rest)
-    if typing or mostly_null:
-        return None, typing + mostly_null
+        cases = errors.failure_cases
+        coerced = cases["check"].astype(str).str.startswith("coerce_dtype")
+        untyped = {str(c) for c in cases.loc[coerced, "column"]}
+        findings = typing + mostly_null + rest + one_class(text, spec)
+        return None, _untyped_first(findings, untyped)
+    classes = one_class(typed, spec)
+    if typing or mostly_null or classes:
+        return None, typing + mostly_null + classes
     columns = list(schema.columns)
     if list(typed.columns) != columns:
         typed = typed[columns]
@@ -708,7 +879,7 @@ def validate_batch(
         return _judge_rows(frame, source, spec, lines, place)
     typed, findings = _attempt(frame, spec, unique=True)
     if typed is None:
-        return ValidationOutcome(source, None, summarize(findings, lines), len(frame))
+        return ValidationOutcome(source, None, summarize(findings, lines, spec), len(frame))
     return ValidationOutcome(source, typed, [], len(frame))
 
 
@@ -896,7 +1067,7 @@ def _refused(
     return ValidationOutcome(
         source,
         None,
-        summarize(findings, lines),
+        summarize(findings, lines, spec),
         len(frame),
         share=share,
         times=event_times_of(frame, spec),
@@ -930,7 +1101,7 @@ def _set_aside(
         }
     )
     text = rows.astype(object).where(rows.notna(), "").astype(str)
-    return SetAside(pd.concat([keys, text], axis=1), times, summarize(marks, lines))
+    return SetAside(pd.concat([keys, text], axis=1), times, summarize(marks, lines, spec))
 
 
 def empty_events(spec: ProjectSpec) -> pd.DataFrame:

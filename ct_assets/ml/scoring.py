@@ -18,6 +18,7 @@ from ct_assets.ml.features import build_features, with_row_ids
 from ct_assets.ml.frames import ENTITY, FEATURE_SET, LABEL, ROW_ID, TIME
 from ct_assets.ml.schema import validate_batch
 from ct_assets.ml.training import predict
+from ct_assets.project.load import Locate
 from ct_assets.project.spec import ProjectSpec
 
 MODEL_VERSION = "model_version"
@@ -54,10 +55,13 @@ def _without_label(spec: ProjectSpec) -> ProjectSpec:
     return spec.model_copy(update={"dataset": spec.dataset.model_copy(update={"columns": columns})})
 
 
-def input_features(data: bytes, name: str, spec: ProjectSpec) -> pd.DataFrame:
+def input_features(
+    data: bytes, name: str, spec: ProjectSpec, locate: Locate | None = None
+) -> pd.DataFrame:
     """Features of every row of a CSV or Parquet file, as the pipeline computes them.
 
-    Raises BadInput naming the file, the column and the first rows that fail.
+    Raises BadInput naming the file, the column, the first rows that fail by the lines a reader
+    finds them on, and (with `locate`) the line of ct.yaml declaring each rule broken.
     """
     parsed = parse_spec_bytes(data, name, spec)
     if parsed.frame is None:
@@ -66,9 +70,9 @@ def input_features(data: bytes, name: str, spec: ProjectSpec) -> pd.DataFrame:
     label = spec.dataset.label
     has_label = label in frame.columns
     checked = spec if has_label else _without_label(spec)
-    outcome = validate_batch(frame, name, checked)
+    outcome = validate_batch(frame, name, checked, lines=parsed.lines)
     if outcome.frame is None:
-        raise BadInput(outcome.reason())
+        raise BadInput((outcome if locate is None else outcome.located(locate)).reason())
     events = outcome.frame
     if not has_label:
         # A placeholder the feature code reads and scoring never uses (dropped below).

@@ -14,12 +14,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 # How a missing value is written in files, besides an empty cell (compared stripped, lowercase):
 # the validator's own list, so what init calls missing the schema accepts as missing.
 from ct_assets.ingest.dialect import Delivery
 from ct_assets.ingest.sniff import Sniffed
+from ct_assets.ml import balance
+from ct_assets.ml.leakage import (
+    either_way_auc,
+    linear_correlation,
+    rank_correlation,
+    value_purity,
+)
 from ct_assets.ml.schema import NULL_TOKENS
 from ct_assets.ml.vocabulary import BINARY, REGRESSION
 from ct_assets.project.load import ProjectError
@@ -34,6 +42,15 @@ from ct_assets.project.spec import (
 
 # Text with at most this many values, each seen at least this often on average, is a category.
 MAX_CATEGORIES = 50
+# A feature that alone gives the label this well in the sample is left out as a likely leak,
+# known only once the outcome is: its value gives each class in this share of the class's rows,
+# one threshold on it splits the classes with this ROC AUC, or (regression) it moves with the
+# label this closely (|Pearson r| or |Spearman rho|). Training's own guard (`ml/leakage.py`)
+# flags from 0.999 on the holdout; here, before any data is trusted, a little earlier.
+LEAK_SCORE = 0.99
+# With fewer rows of either class (regression: twice this many rows) a near-perfect score may be
+# luck; above it, a column of noise scores 0.99 with odds well under one in a million.
+LEAK_MIN_ROWS = 10
 MIN_ROWS_PER_CATEGORY = 2
 # Slices are groups a gate can judge: a handful of values, not fifty.
 MAX_SLICE_VALUES = 10
@@ -282,6 +299,10 @@ class Inference:
     # Rows of the sample equal in every column to an earlier one: such data repeats rows.
     repeated_rows: int = 0
     format_reasons: dict[str, str] = field(default_factory=dict)  # dataset.format key -> why
+    # Features left out as likely leaks of the label (their reasons are in `left_out`).
+    leaks: list[str] = field(default_factory=list)
+    # Why quality's positive-rate bounds are written, when they are.
+    balance: str = ""
 
     @property
     def name(self) -> str:
@@ -928,6 +949,126 @@ def copies_of(frame: pd.DataFrame, label: str, features: list[str]) -> list[str]
     return [f for f in features if frame[f].astype(str).equals(text)]
 
 
+def leaks_of(
+    frame: pd.DataFrame,
+    profiles: dict[str, Profile],
+    label: str,
+    positive: Guess | None,
+    features: list[str],
+) -> dict[str, str]:
+    """Features that alone (nearly) give the label in the sample, with why: a second label
+    (named like one, or the label written another way), a value that decides the class, a
+    threshold that splits the classes, or (regression) a rescaling of the label. Each is likely
+    known only once the outcome is; the reason says how to keep it if it is not."""
+    keep = "add it back to features.columns only if it is known before the outcome"
+    found = {}
+    if positive is not None:
+        hits = _label_hits(frame[label], profiles[label], positive.column)
+        values = [_plain(x) for x in profiles[label].counts.index]
+        negative = next((v for v in values if v != positive.column), None)
+        for name in features:
+            why = _binary_leak(frame[name], profiles[name], hits, label, positive.column, negative)
+            if why is not None:
+                found[name] = f"{why}; {keep}"
+    else:
+        target = pd.to_numeric(frame[label], errors="coerce")
+        for name in features:
+            why = _regression_leak(frame[name], profiles[name], target, label)
+            if why is not None:
+                found[name] = f"{why}; {keep}"
+    for name in features:
+        if name not in found and _named_like_a_label(name):
+            found[name] = (
+                f"named like a label, beside the label {label}: another outcome, known only "
+                f"once it is; {keep}"
+            )
+    return found
+
+
+def _named_like_a_label(name: str) -> bool:
+    # A whole name only: a target_price or a label_color is a feature like any other.
+    return _normalized(name) in LABEL_NAMES
+
+
+def _label_hits(values: pd.Series, p: Profile, positive: Any) -> np.ndarray:
+    """1 where a binary label holds its positive value, as the profile read the column."""
+    if p.kind == "bool":
+        text = values.astype(str).str.strip().str.lower()
+        hits = text.isin(_TRUE_TEXT | {"true"}) == bool(positive)
+    elif p.kind in ("int", "float"):
+        hits = pd.to_numeric(values, errors="coerce") == float(positive)
+    else:
+        hits = values.astype(str) == str(positive)
+    return hits.to_numpy(dtype=np.int64)
+
+
+def _binary_leak(
+    values: pd.Series, p: Profile, hits: np.ndarray, label: str, positive: Any, negative: Any
+) -> str | None:
+    few = min(int(hits.sum()), int(len(hits) - hits.sum()))
+    if few < LEAK_MIN_ROWS:
+        return None
+    if p.distinct <= MAX_CATEGORIES:
+        # Missing is a value too: a column empty exactly where the label is 0 gives it away.
+        text = values.astype(object).where(values.notna(), "").astype(str)
+        purity = value_purity(text, hits)
+        if purity >= LEAK_SCORE and p.distinct == 2:
+            written = _recoding(text, hits, positive, negative)
+            return (
+                f"the label {label} written another way ({written}) in {purity:.1%} of the rows "
+                "of each class: a second label, known only once the outcome is (it would leak it)"
+            )
+        if purity >= LEAK_SCORE:
+            return (
+                f"its value gives the label {label} in {purity:.1%} of the rows of each class "
+                "(each row judged by the other rows holding its value): it nearly decides the "
+                "answer, so it is likely known only once the outcome is (a leak)"
+            )
+    if p.kind not in ("int", "float"):
+        return None
+    numbers = pd.to_numeric(values, errors="coerce")
+    known = numbers.notna().to_numpy()
+    y = hits[known]
+    if min(int(y.sum()), int(len(y) - y.sum())) < LEAK_MIN_ROWS:
+        return None
+    auc = either_way_auc(numbers[known].to_numpy(dtype=float), y)
+    if auc < LEAK_SCORE:
+        return None
+    return (
+        f"one threshold on it splits the classes of the label {label} with ROC AUC {auc:.3f} "
+        f"(a leak from {LEAK_SCORE:g}): it nearly decides the answer, so it is likely known only "
+        "once the outcome is"
+    )
+
+
+def _recoding(text: pd.Series, hits: np.ndarray, positive: Any, negative: Any) -> str:
+    """How a two-valued column writes the label: "'yes' where it is 1, 'no' where it is 0"."""
+    share = pd.Series(hits).groupby(text.to_numpy()).mean()
+    parts = [
+        f"{value!r} where it is {shown_value(positive if rate >= 0.5 else negative)}"
+        for value, rate in share.sort_values(ascending=False).items()
+    ]
+    return ", ".join(parts)
+
+
+def _regression_leak(values: pd.Series, p: Profile, target: pd.Series, label: str) -> str | None:
+    if p.kind not in ("int", "float"):
+        return None
+    numbers = pd.to_numeric(values, errors="coerce")
+    known = (numbers.notna() & target.notna()).to_numpy()
+    if known.sum() < 2 * LEAK_MIN_ROWS:
+        return None
+    x, y = numbers[known].to_numpy(dtype=float), target[known].to_numpy(dtype=float)
+    linear, ranks = linear_correlation(x, y), rank_correlation(x, y)
+    if max(linear or 0.0, ranks or 0.0) < LEAK_SCORE:
+        return None
+    return (
+        f"it moves with the label {label} (|Pearson r| {linear or 0:.3f}, |Spearman rho| "
+        f"{ranks or 0:.3f}; a leak from {LEAK_SCORE:g}): a rescaling of the answer, likely known "
+        "only once the outcome is"
+    )
+
+
 def time_transforms(time: Profile, taken: set[str]) -> tuple[list[dict[str, Any]], str]:
     """The hour of the event time, where the sample's times have one.
 
@@ -1077,6 +1218,10 @@ def infer_project(sample: Sample, options: InitOptions) -> Inference:
             f"equal to the label {label.column} in every row of the sample: a copy of the "
             "answer, known only after the outcome (it would leak it)"
         )
+    leaks = leaks_of(frame, profiles, label.column, positive, features)
+    for name, reason in leaks.items():
+        features.remove(name)
+        left_out[name] = reason
     names = set(columns)
     transforms, transforms_reason = time_transforms(profiles[time.column], names)
     groups, windows_reason = window_groups(entity.column, features, declared, profiles, names)
@@ -1088,7 +1233,8 @@ def infer_project(sample: Sample, options: InitOptions) -> Inference:
     if groups:
         spec["features"]["windows"] = {"inclusive": False, "aggregates": groups}
     spec.update(_sections(task.column, profiles[time.column], slices))
-    quality: dict[str, Any] = dict(_label_balance(profiles[label.column], positive))
+    bounds, balance_reason = _label_balance(profiles[label.column], positive, profiles[time.column])
+    quality: dict[str, Any] = dict(bounds)
     try:
         repeated = int(frame.duplicated().sum())
     except TypeError:  # nested values (lists in Parquet or JSON) cannot be compared as rows
@@ -1115,6 +1261,8 @@ def infer_project(sample: Sample, options: InitOptions) -> Inference:
         slices_reason=slices_reason,
         repeated_rows=repeated,
         format_reasons=dict(sample.dialect.reasons),
+        leaks=list(leaks),
+        balance=balance_reason,
     )
     inference.review = review_notes(inference, sample, profiles, declared)
     inference.review.extend(sample.dialect.review)
@@ -1243,20 +1391,49 @@ def policy_section(task: str) -> dict[str, Any]:
     }
 
 
-def _label_balance(label: Profile, positive: Guess | None) -> dict[str, float]:
+def _label_balance(
+    label: Profile, positive: Guess | None, time: Profile
+) -> tuple[dict[str, float], str]:
     """Positive-rate bounds with room on both sides of the sample's share, when the defaults
-    (label_balance blocks by default) would refuse batches like it."""
+    (label_balance blocks by default) are too near it, and what they mean for a day."""
     if positive is None:
-        return {}
+        return {}, ""
     counts = {_plain(v): int(c) for v, c in zip(label.counts.index, label.counts, strict=True)}
-    share = counts.get(positive.column, 0) / max(1, sum(counts.values()))
+    rows = sum(counts.values())
+    share = counts.get(positive.column, 0) / max(1, rows)
     defaults = Quality()
     bounds: dict[str, float] = {}
     if share < 2 * defaults.min_positive_rate:
         bounds["min_positive_rate"] = math.floor(share / 2 * 10_000) / 10_000
     if share > 1 - 2 * (1 - defaults.max_positive_rate):
         bounds["max_positive_rate"] = math.ceil((1 - (1 - share) / 2) * 10_000) / 10_000
-    return bounds
+    if not bounds:
+        return {}, ""
+    others = [v for v in counts if v != positive.column]
+    days = max(1, pd.DatetimeIndex(time.counts.index).normalize().nunique())
+    reason = (
+        f"The sample's share of {shown_value(positive.column)} is "
+        f"{balance.percent(share)} ({counts.get(positive.column, 0):,} of {rows:,} rows), near "
+        f"ct's default bounds ({balance.percent(defaults.min_positive_rate)} to "
+        f"{balance.percent(defaults.max_positive_rate)}): set to half the distance to 0 or 1. "
+        "A batch is judged by its count at these rates, refused only when a count as far out "
+        f"has under a {balance.percent(balance.IMPLAUSIBLE)} chance"
+    )
+    for key, value, missing in (
+        ("min_positive_rate", bounds.get("min_positive_rate"), positive.column),
+        ("max_positive_rate", bounds.get("max_positive_rate"), others[0] if others else None),
+    ):
+        if value is None or missing is None:
+            continue
+        rate = value if key == "min_positive_rate" else 1 - value
+        refused = balance.rows_to_refuse_none(rate)
+        if refused is not None:
+            reason += (
+                f"; a batch with no {shown_value(missing)} goes on up to {refused - 1:,} rows "
+                f"and is refused from {refused:,} (the sample's days hold about "
+                f"{rows / days:,.0f} rows)"
+            )
+    return bounds, reason + "."
 
 
 # -- what to review ----------------------------------------------------------------------------
@@ -1305,6 +1482,12 @@ def review_notes(
     taken = {str(g.column) for g in roles.values() if g.column is not None}
     notes.extend(_column_notes(profiles, declared, inference.features, taken))
     notes.extend(_guessed_bounds(declared, str(label.column)))
+    if inference.leaks:
+        notes.append(
+            f"{', '.join(inference.leaks)} left out as likely leaks of the label {label.column} "
+            "(each column's comment says why): one that is known before the outcome can go back "
+            "into features.columns"
+        )
     if inference.repeated_rows:
         notes.append(
             f"the sample holds {inference.repeated_rows:,} rows equal in every column to an "

@@ -10,8 +10,8 @@ from __future__ import annotations
 import codecs
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,12 @@ from ct_assets.project.spec import (
 PROJECT_FILE = "ct.yaml"
 # Folder under the project root holding everything ct writes (instance, data, models).
 HOME_DIR = ".ct"
+
+# A key of the project file by its path, e.g. ("quality", "min_positive_rate"): a column's name
+# may hold a dot, so the path is kept in parts.
+KeyPath = tuple[str, ...]
+# Where the project file writes a key: its line, or None where it does not (a default).
+Locate = Callable[[KeyPath], int | None]
 
 
 @dataclass(frozen=True)
@@ -96,10 +102,17 @@ class Project:
     spec: ProjectSpec
     root: Path
     home: Path
+    # The project file as it was read: refusals name the line declaring their rule (empty: a
+    # project not read from a file, whose rules are named without lines).
+    text: str = field(default="", repr=False, compare=False)
 
     @property
     def file(self) -> Path:
         return self.root / PROJECT_FILE
+
+    def locate(self, key: KeyPath) -> int | None:
+        """The line of ct.yaml declaring `key`, None where it holds its default."""
+        return key_line(self.text, key)
 
     @property
     def landing(self) -> str:
@@ -135,7 +148,7 @@ class Project:
     def with_spec(self, changes: Mapping[str, Any]) -> Project:
         """The same project with some keys changed (nested mappings merge), validated again."""
         merged = deep_merge(self.spec.model_dump(mode="json", exclude_unset=True), changes)
-        return Project(ProjectSpec.model_validate(merged), self.root, self.home)
+        return Project(ProjectSpec.model_validate(merged), self.root, self.home, self.text)
 
 
 def deep_merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -170,12 +183,14 @@ def load_project(
 ) -> Project:
     env = os.environ if environ is None else environ
     root = find_root(explicit, env)
-    spec = read_spec(root / PROJECT_FILE, env)
+    path = root / PROJECT_FILE
+    text = decode_project_file(path.read_bytes(), path.name)
+    spec = parse_spec(text, path.name, env)
     home = Path(env["CT_HOME"]).resolve() if env.get("CT_HOME") else root / HOME_DIR
     if home.exists() and not home.is_dir():
         how = "CT_HOME" if env.get("CT_HOME") else "the project's home"
         raise ProjectError(f"{how} {home}: a file, not the folder where ct writes")
-    return Project(spec, root, home)
+    return Project(spec, root, home, text)
 
 
 def read_spec(path: Path, environ: Mapping[str, str] | None = None) -> ProjectSpec:
@@ -493,22 +508,49 @@ def _model_of(annotation: Any) -> Any:
 
 def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
     """The line of the deepest key of `loc` found in the YAML document."""
+    return _walk(node, loc)[0]
+
+
+def _walk(node: Any, loc: tuple[Any, ...]) -> tuple[int | None, int]:
+    """The line of the deepest key of `loc` found, and how many parts of `loc` were found."""
     line = None
-    for part in loc:
+    for depth, part in enumerate(loc):
         if isinstance(node, yaml.MappingNode):
             match = next((v for k, v in node.value if k.value == part), None)
             key = next((k for k, _ in node.value if k.value == part), None)
             if key is None:
-                break
+                return line, depth
             line, node = key.start_mark.line + 1, match
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             if part >= len(node.value):
-                break
+                return line, depth
             node = node.value[part]
             line = node.start_mark.line + 1
         else:
-            break
-    return line
+            return line, depth
+    return line, len(loc)
+
+
+def key_line(text: str, key: KeyPath) -> int | None:
+    """The line of the project file `text` that writes `key`; None where the file does not
+    write it (the key holds its default) or cannot be read."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line, found = _walk(node, key)
+    return line if key and found == len(key) else None
+
+
+def declared_note(key: KeyPath, line: int | None) -> str:
+    """Where a rule comes from, to close a message: the line of ct.yaml that declares it, or
+    that it is a default (`line` None: not written)."""
+    if not key:
+        return ""
+    dotted = ".".join(key)
+    if line is None:
+        return f"default: {dotted}"
+    return f"declared at {PROJECT_FILE} line {line}: {dotted}"
 
 
 # -- the effective configuration, with where each value comes from (`ct config`) -----------------

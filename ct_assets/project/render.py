@@ -186,9 +186,8 @@ def _notes(inference: Inference) -> Notes:
             notes.side[("dataset", "format", key)] = reason
     notes.add(("gates", "slices", "columns"), inference.slices_reason)
     quality = spec.get("quality", {})
-    balance = {k: v for k, v in quality.items() if k in ("min_positive_rate", "max_positive_rate")}
-    if balance:
-        notes.add(("quality",), _balance_note(balance))
+    if inference.balance:
+        notes.add(("quality",), inference.balance)
     if "duplicate_rows" in quality:
         notes.add(
             ("quality", "duplicate_rows"),
@@ -196,13 +195,6 @@ def _notes(inference: Inference) -> Notes:
             "every column, so this data repeats rows; refuse would set each copy aside",
         )
     return notes
-
-
-def _balance_note(bounds: Mapping[str, float]) -> str:
-    return (
-        "The sample's positive share is outside ct's default label_balance limits (2% to 98%, "
-        f"blocking): set to half the distance to 0 or 1: {_scalar(dict(bounds))}."
-    )
 
 
 def _comment(text: str, pad: str) -> list[str]:

@@ -529,8 +529,13 @@ class Quality(Strict):
     max_lag_hours: float = 48.0
     min_volume_ratio: float = 0.5
     max_volume_ratio: float = 2.0
-    min_positive_rate: float = 0.02
-    max_positive_rate: float = 0.98
+    # binary: the bounds on the rate of positives in the feed. A batch is judged by its count
+    # of positives against them (`ml/balance.py`): refused (single_class, or a failed
+    # label_balance) only when a count as low as its own has under a 0.1% chance at
+    # min_positive_rate (as high, at max_positive_rate), so a small day with no positive at a
+    # rare rate goes on, and a large batch is held to nearly the bound.
+    min_positive_rate: float = Field(default=0.02, ge=0.0, le=1.0)
+    max_positive_rate: float = Field(default=0.98, ge=0.0, le=1.0)
     # A batch where a column is null in more than this share of rows is refused (mostly_null).
     max_null_share: float = Field(default=0.5, gt=0.0, le=1.0)
     # Rows breaking a row rule (out_of_range, wrong_type, duplicate_row, ...) are set aside in
@@ -541,6 +546,15 @@ class Quality(Strict):
     # where data legitimately repeats (few categorical columns, times without a clock).
     duplicate_rows: Literal["refuse", "keep"] = "refuse"
     blocking: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _rates_ordered(self) -> Quality:
+        if self.min_positive_rate > self.max_positive_rate:
+            raise ValueError(
+                f"min_positive_rate: {self.min_positive_rate:g} is above max_positive_rate "
+                f"{self.max_positive_rate:g}"
+            )
+        return self
 
 
 class DriftMeasure(Strict):
