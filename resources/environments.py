@@ -74,6 +74,16 @@ class Environment:
     def _set(self, variable: str) -> str | None:
         return self.environ.get(variable) or None
 
+    def _required(self, variable: str) -> str:
+        """A variable production cannot do without, refused in one line when unset."""
+        value = self._set(variable)
+        if value is None:
+            what = PRODUCTION_VARIABLES[variable][0]
+            raise ProjectError(
+                f"{self.project.root}: environment production needs {variable} ({what})"
+            )
+        return value
+
     def _endpoint(self, variable: str | None) -> Any:
         """An endpoint or secret that may be absent: an EnvVar when set, else None."""
         return dg.EnvVar(variable) if variable and self._set(variable) else None
@@ -87,7 +97,7 @@ class Environment:
     @property
     def data_url(self) -> str:
         if self.production:
-            return self.environ["CT_DATA_URL"]
+            return self._required("CT_DATA_URL")
         return str(self.project.data_dir)
 
     def data_root(self) -> Location:
@@ -106,7 +116,7 @@ class Environment:
     @property
     def tracking_uri(self) -> str:
         if self.production:
-            return self.environ["MLFLOW_TRACKING_URI"]
+            return self._required("MLFLOW_TRACKING_URI")
         return f"sqlite:///{self.project.mlflow_dir / 'mlflow.db'}"
 
     @property

@@ -347,9 +347,10 @@ def bad_inputs(tmp: Path) -> list[tuple[list[str], dict[str, str], int, str]]:
         (["quarantine", "show", "b-nope", *good], {}, 1, "no quarantined batch 'b-nope'"),
         (["features", "get", "c-nope", *good], {}, 1, "for entity 'c-nope'"),
         # The environment: production without its variables, a home that is a file.
-        (["status", *good], production, 1, "environment production needs CT_DAGSTER"),
+        (["status", *good], production, 1, "not set in the environment: CT_DATA_URL"),
         (["up", *good], production, 1, "environment production needs CT_DAGSTER"),
-        (["serve", *good], production, 1, "environment production needs CT_DAGSTER"),
+        (["serve", *good], production, 1, "not set in the environment: CT_ONLINE_STORE_URL"),
+        (["lineage", "prediction", "r1", *good], production, 1, "production needs CT_DATA_URL"),
         (["models", *good], {"CT_HOME": str(tmp / "a_file")}, 1, "a file, not the folder"),
     ]
 

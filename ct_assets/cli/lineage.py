@@ -6,13 +6,7 @@ import argparse
 import json
 
 from ct_assets.cli import command_parser, project_option
-from ct_assets.cli.context import (
-    definitions_of,
-    environment_of,
-    instance_of,
-    project_of,
-    resources_of,
-)
+from ct_assets.cli.context import definitions_of, instance_of, project_of, resources_of
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -56,9 +50,10 @@ def run(args: argparse.Namespace) -> int:
 
     from ct_assets.lineage import as_tree, model_lineage, prediction_lineage, prediction_tree
     from ct_assets.ml.predictions import find_request
+    from resources.environments import resolve
 
     project = project_of(args)
-    data = environment_of(project).data_root()
+    data = resolve(project).data_root()
     # The log is read once; an unknown id is refused before any Dagster instance is opened.
     logged = find_request(data, args.request_id) if args.subject == "prediction" else []
     if args.subject == "prediction" and not logged:
