@@ -384,9 +384,9 @@ def test_a_sample_that_repeats_rows_keeps_repeated_rows(
     outcome = check_file(path, spec)
     assert outcome.ok and outcome.set_aside is None and outcome.frame is not None
     assert len(outcome.frame) == N
-    # A sample without repeated rows leaves the default (refuse) alone.
+    # A sample without repeated rows keeps the default (refuse), written out to be seen.
     assert init(write(tmp_path, base(amount=np.linspace(1, 50, N)), "b.csv"), tmp_path / "q") == 0
-    assert "quality" not in written(tmp_path / "q")[1]
+    assert written(tmp_path / "q")[1]["quality"]["duplicate_rows"] == "refuse"
 
 
 def test_repeating_id_is_the_entity_unique_id_the_event_id(
@@ -707,7 +707,8 @@ def test_a_rare_positive_class_gets_label_balance_room(tmp_path: Path) -> None:
     out = tmp_path / "p"
     assert init(write(tmp_path, frame), out) == 0
     spec, raw = written(out)
-    assert raw["quality"] == {"min_positive_rate": 0.0062}
+    assert raw["quality"]["min_positive_rate"] == 0.0062
+    assert raw["quality"]["max_positive_rate"] == 0.98  # the default, written out
     assert spec.quality.min_positive_rate < 3 / N
     # The comment says what the rate means for a batch judged by its count of positives: at
     # 0.62%, none in n rows is under a 0.1% chance from n = 1,111 ((1 - 0.0062)^1111 < 0.001).

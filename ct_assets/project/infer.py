@@ -34,6 +34,7 @@ from ct_assets.project.load import ProjectError
 from ct_assets.project.spec import (
     RESERVED_PREFIX,
     Quality,
+    Server,
     Threshold,
     Training,
     default_policy,
@@ -1243,9 +1244,11 @@ def infer_project(sample: Sample, options: InitOptions) -> Inference:
         # Few categorical columns and date-only times repeat rows legitimately; refusing them
         # would set aside the sample's own rows.
         quality["duplicate_rows"] = "keep"
-    if quality:
-        spec["quality"] = quality
-        spec = {k: spec[k] for k in _ORDER if k in spec}
+    # Written whole (ct's defaults where the sample says nothing), so that the rules deciding
+    # which rows and files are refused are in the file the user reviews.
+    spec["quality"] = _quality_section(quality, binary=task.column == BINARY)
+    spec["serving"] = _serving_section()
+    spec = {k: spec[k] for k in _ORDER if k in spec}
     inference = Inference(
         spec=spec,
         sample=sample.describe(),
@@ -1297,8 +1300,34 @@ _ORDER = (
     "drift",
     "freshness",
     "policy",
+    "serving",
     "sources",
 )
+
+# The quality keys that decide what is refused or set aside, and the serving keys that decide
+# who answers a request: written by `ct init` with the models' own defaults.
+_QUALITY_SHOWN = ("max_bad_row_share", "max_null_share", "duplicate_rows")
+_BALANCE = ("min_positive_rate", "max_positive_rate")
+_SERVING_SHOWN = (
+    "host",
+    "port",
+    "max_batch_rows",
+    "latency_budget_ms",
+    "canary_fraction",
+    "shadow",
+)
+
+
+def _quality_section(inferred: dict[str, Any], binary: bool) -> dict[str, Any]:
+    defaults = Quality().model_dump()
+    keys = _QUALITY_SHOWN + (_BALANCE if binary else ())
+    section = {k: inferred.get(k, defaults[k]) for k in keys}
+    return section | {k: v for k, v in inferred.items() if k not in section}
+
+
+def _serving_section() -> dict[str, Any]:
+    defaults = Server().model_dump()
+    return {k: defaults[k] for k in _SERVING_SHOWN}
 
 
 def _as_id(declared: Declared, p: Profile) -> Declared:

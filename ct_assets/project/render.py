@@ -49,7 +49,18 @@ SECTION_NOTES = {
         "A candidate replaces the champion only above the floors, by the margin over the "
         "champion's holdout metric, without losing more than the tolerance on any slice."
     ),
-    "quality": "Data-quality limits that differ from ct's defaults for this data.",
+    "quality": (
+        "What refuses a file or sets its rows aside: the share of rule-breaking rows a file may "
+        "hold before it is refused whole, the share of nulls that refuses a column, whether "
+        "rows repeating an earlier one are set aside, and (binary) the bounds on the rate of "
+        "positives a batch's count is judged against."
+    ),
+    "serving": (
+        "ct serve: where it listens (127.0.0.1: this machine only), rows per request, the "
+        "latency past which the previous champion answers, the share of requests a new "
+        "champion answers while on probation, and whether the challenger is scored beside it "
+        "(logged, never returned)."
+    ),
     "drift": (
         "Share of features that may drift before a partition is flagged. A day of week is "
         "constant within a daily partition: ct leaves it out of drift by itself."
@@ -188,7 +199,7 @@ def _notes(inference: Inference) -> Notes:
     quality = spec.get("quality", {})
     if inference.balance:
         notes.add(("quality",), inference.balance)
-    if "duplicate_rows" in quality:
+    if quality.get("duplicate_rows") == "keep":
         notes.add(
             ("quality", "duplicate_rows"),
             f"keep: {inference.repeated_rows:,} rows of the sample repeat an earlier one in "
