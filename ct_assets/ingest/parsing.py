@@ -7,9 +7,10 @@ import csv
 import gzip
 import io
 import json
+import re
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -241,9 +242,25 @@ def _iso_times(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return column
 
 
+# Excel's first line naming the separator (`sep=;`), before the header.
+_SEP_LINE = re.compile(r'"?sep=(.)"?\r?')
+
+
 def _parse_csv(text: str, delivery: Delivery) -> Parsed:
     if not text.strip():
         return _refused("empty_file", "0 bytes: no header and no rows")
+    first = text.split("\n", 1)[0]
+    hint = _SEP_LINE.fullmatch(first)
+    if hint is not None:
+        if hint.group(1) != delivery.delimiter:
+            return _refused(
+                "delimiter",
+                f"the first line says sep={hint.group(1)}; dataset.format.delimiter is "
+                f"{shown(delivery.delimiter)}",
+                lines=[1],
+            )
+        parsed = _parse_csv(text[len(first) + 1 :], delivery)
+        return _shifted(parsed, 1)
     rows = list(_reader(text, delivery))
     header, body = rows[0], [r for r in rows[1:] if r]
     if len(header) == 1:
@@ -273,6 +290,18 @@ def _parse_csv(text: str, delivery: Delivery) -> Parsed:
             len(body),
         )
     return Parsed(pd.DataFrame(body, columns=header, dtype=str), [], lines)
+
+
+def _shifted(parsed: Parsed, by: int) -> Parsed:
+    """A parse of the text after `by` lines, numbered as the whole file's lines."""
+    lines = parsed.lines
+    moved = (
+        Lines(lines.unit, lines.first + by)
+        if lines.numbers is None
+        else Lines(lines.unit, numbers=lines.numbers + by)
+    )
+    failures = [replace(f, lines=[n + by for n in f.lines]) for f in parsed.failures]
+    return Parsed(parsed.frame, failures, moved, parsed.rows)
 
 
 def _other_delimiter(header: str, delivery: Delivery) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import re
 import tempfile
 import zlib
 from dataclasses import dataclass, field
@@ -33,7 +34,21 @@ from ct_assets.ingest.dialect import (
 SNIFF_BYTES = 1 << 20
 # Cells that stand for "no value" in exports and hand-kept sheets, besides the spellings ct
 # reads as missing anyway (NA, null, None, ...): read as missing only once declared.
-PLACEHOLDERS = ("-", "--", "---", "?", ".", "\u2013", "\u2014", "n.a.", "N.A.", "n/v", "#N/A")
+# `\N` is how PostgreSQL's and MySQL's dumps write NULL.
+PLACEHOLDERS = (
+    "-",
+    "--",
+    "---",
+    "?",
+    ".",
+    "\u2013",
+    "\u2014",
+    "n.a.",
+    "N.A.",
+    "n/v",
+    "#N/A",
+    "\\N",
+)
 # Ways of writing numbers, plainest first: a column fits the first that reads all its values.
 WRITINGS: tuple[tuple[str, str | None], ...] = (
     (".", None),
@@ -108,7 +123,12 @@ def sniff(data: bytes, name: str) -> Sniffed:
     lowered = name.lower().removesuffix(".gz")
     if lowered.endswith((".json", ".jsonl", ".ndjson")) or text.lstrip()[:1] in ("{", "["):
         return Sniffed(Delivery.model_validate(fields), reasons, text)
-    delimiter, quote, why = sniff_delimiter(text)
+    hint = re.fullmatch(r'"?sep=(.)"?\r?', text.split("\n", 1)[0])
+    if hint is not None:  # Excel's first line naming the separator
+        delimiter, quote = hint.group(1), '"'
+        why = f"{shown(delimiter)}: the file's first line says sep={delimiter}"
+    else:
+        delimiter, quote, why = sniff_delimiter(text)
     fields |= {"delimiter": delimiter, "quote": quote}
     reasons["delimiter"] = why
     frame = _frame(text, Delivery.model_validate(fields))

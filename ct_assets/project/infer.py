@@ -172,11 +172,13 @@ _ISO = re.compile(
 _ZONED = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)\s*$")
 # Dates as spreadsheets and exports write them, tried when a column is not ISO 8601. Where a
 # sample fits both orders (no day above 12), ct init asks (--dates) rather than guess.
-_DATE_SHAPE = re.compile(r"^\s*\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?\s*$")
+_DATE_SHAPE = re.compile(
+    r"^\s*\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?\s*$"
+)
 _DATE_FORMATS = tuple(
     f"{day}{clock}"
     for day in ("%m/%d/%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y")
-    for clock in ("", " %H:%M", " %H:%M:%S", "T%H:%M:%S")
+    for clock in ("", " %H:%M", " %H:%M:%S", "T%H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
 )
 _YYYYMMDD = re.compile(r"^\s*(19|20|21)\d{6}\s*$")
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")

@@ -246,6 +246,11 @@ def _emit(node: Mapping[str, Any], path: Path, depth: int, notes: Notes, out: li
         line = f"{head} {_scalar(value)}{side}" if _flow(here, value) else ""
         if line and len(line) <= WIDTH:
             out.append(line)
+        elif line and not isinstance(value, list | dict):
+            # A scalar whose note does not fit beside it: the note goes above.
+            if side:
+                out.extend(_comment(notes.side[here], pad))
+            out.append(f"{head} {_scalar(value)}")
         elif line and isinstance(value, list):
             out.extend(_wrapped(head, value, pad + "    ", side))
         elif isinstance(value, list):
