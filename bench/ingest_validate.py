@@ -1,7 +1,8 @@
 """Ingest + validate + write of a 1M-row Parquet drop, and drift of 50k vs 50k rows.
 
 Prints figures; asserts nothing. Run: `uv run python bench/ingest_validate.py [--rows N]
-[--example shop|energy|both]`.
+[--example shop|energy|both] [--dialect parquet|csv|european]` (european: `;`-delimited, decimal
+commas, cp1252, as `dataset.format` declares it).
 Goals (issue 3): ingest+validate+write >= 1M rows/s on 2 cores, with a declared schema, for both
 examples; drift within 1.1x of calling Evidently directly.
 
@@ -21,6 +22,7 @@ import tempfile
 import time
 import warnings
 from datetime import date, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -45,25 +47,46 @@ def example_source(example: str) -> Any:
     return module.demo_source(START, ROWS_PER_DAY)
 
 
-def make_drop(source: Any, rows: int, landing: Path) -> tuple[Path, list[str]]:
-    """`rows` rows of consecutive days, as the generator writes them, in one Parquet file."""
+# How the drop is written: Parquet as the generator writes it, or delimited text in a dialect
+# (`dataset.format`) that the project declares.
+DIALECTS: dict[str, dict[str, str]] = {
+    "parquet": {},
+    "csv": {},
+    "european": {"delimiter": ";", "decimal": ",", "encoding": "cp1252"},
+}
+
+
+def make_drop(source: Any, rows: int, landing: Path, dialect: str) -> tuple[Path, list[str]]:
+    """`rows` rows of consecutive days, as the generator writes them, in one file."""
     days = -(-rows // ROWS_PER_DAY)
     frame = pd.concat([source.day(i) for i in range(days)], ignore_index=True).head(rows)
     landing.mkdir(parents=True)
-    path = landing / f"drop_{START.isoformat()}.parquet"
-    frame.to_parquet(path, index=False)
+    if dialect == "parquet":
+        path = landing / f"drop_{START.isoformat()}.parquet"
+        frame.to_parquet(path, index=False)
+    else:
+        path = landing / f"drop_{START.isoformat()}.csv"
+        fmt = DIALECTS[dialect]
+        text = frame.to_csv(
+            index=False, sep=fmt.get("delimiter", ","), decimal=fmt.get("decimal", ".")
+        )
+        path.write_bytes(text.encode(fmt.get("encoding", "utf-8")))
     return path, [(START + timedelta(days=i)).isoformat() for i in range(days)]
 
 
-def bench_ingest(project: Project, source: Any, rows: int) -> None:
+def bench_ingest(project: Project, source: Any, rows: int, dialect: str) -> None:
     spec = project.spec
-    path, partitions = make_drop(source, rows, project.landing_dir)
+    path, partitions = make_drop(source, rows, project.landing_dir, dialect)
     size_mib = path.stat().st_size / 2**20
     store = BatchStore(base_dir=str(project.data_dir))
     # A run worker validates batch after batch; pandera builds its schema once per process.
-    warm = project.root / "warm" / f"warm_{START.isoformat()}.parquet"
+    warm = project.root / "warm" / f"warm_{START.isoformat()}{path.suffix}"
     warm.parent.mkdir()
-    pd.read_parquet(path).head(100).to_parquet(warm, index=False)
+    if dialect == "parquet":
+        pd.read_parquet(path).head(100).to_parquet(warm, index=False)
+    else:
+        with path.open("rb") as lines:
+            warm.write_bytes(b"".join(islice(lines, 101)))
     mark = time.perf_counter()
     check_file(warm, spec)
     first_call = time.perf_counter() - mark
@@ -87,7 +110,7 @@ def bench_ingest(project: Project, source: Any, rows: int) -> None:
     total = time.perf_counter() - start
     ids = "declared event id" if spec.dataset.event_id else "derived <batch id>:<row> ids"
     print(
-        f"ingest + validate + write, {rows:,} rows ({size_mib:.0f} MiB Parquet), "
+        f"ingest + validate + write, {rows:,} rows ({size_mib:.0f} MiB {dialect}), "
         f"{len(spec.dataset.columns)} declared columns, {ids}:"
     )
     for name, seconds in timings.items():
@@ -156,16 +179,18 @@ def bench_drift(project: Project, source: Any, rows: int) -> None:
     )
 
 
-def run_example(example: str, rows: int, drift_rows: int) -> None:
+def run_example(example: str, rows: int, drift_rows: int, dialect: str = "parquet") -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        project = example_project(
-            example, Path(tmp) / example, {"partitions": {"start": START.isoformat()}}
-        )
+        changes: dict[str, Any] = {"partitions": {"start": START.isoformat()}}
+        if DIALECTS[dialect]:
+            changes["dataset"] = {"format": DIALECTS[dialect]}
+        project = example_project(example, Path(tmp) / example, changes)
         source = example_source(example)
         task = project.spec.task.type
         print(f"== {example} ({task}; project {PROJECT_FILE} from examples/{example}) ==")
-        bench_ingest(project, source, rows)
-        bench_drift(project, source, drift_rows)
+        bench_ingest(project, source, rows, dialect)
+        if dialect == "parquet":
+            bench_drift(project, source, drift_rows)
 
 
 def main() -> None:
@@ -173,13 +198,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--drift-rows", type=int, default=50_000)
     parser.add_argument("--example", choices=["shop", "energy", "both"], default="both")
+    parser.add_argument("--dialect", choices=list(DIALECTS), default="parquet")
     args = parser.parse_args()
     if args.example != "both":
-        run_example(args.example, args.rows, args.drift_rows)
+        run_example(args.example, args.rows, args.drift_rows, args.dialect)
         return
     for example in ("shop", "energy"):
         # A process per example: peak RSS and the once-per-process costs are each its own.
         command = [sys.executable, __file__, "--example", example, "--rows", str(args.rows)]
+        command += ["--dialect", args.dialect]
         subprocess.run([*command, "--drift-rows", str(args.drift_rows)], check=True)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ct_assets.ingest.dialect import BOMS, DEFAULT, GZIP_MAGIC, Delivery, likely_encoding, shown
@@ -261,8 +262,7 @@ def _parse_csv(text: str, delivery: Delivery) -> Parsed:
             )
         parsed = _parse_csv(text[len(first) + 1 :], delivery)
         return _shifted(parsed, 1)
-    rows = list(_reader(text, delivery))
-    header, body = rows[0], [r for r in rows[1:] if r]
+    header = next(_reader(text, delivery), [])
     if len(header) == 1:
         other = _other_delimiter(header[0], delivery)
         if other:
@@ -271,8 +271,18 @@ def _parse_csv(text: str, delivery: Delivery) -> Parsed:
                 f"the header is delimited by {shown(other)}; dataset.format.delimiter is "
                 f"{shown(delivery.delimiter)}",
                 lines=[1],
-                delivered=len(body),
+                delivered=sum(1 for line in text.splitlines()[1:] if line.strip()),
             )
+    fast = _arrow_frame(text, delivery, header)
+    if fast is not None and not fast.empty:
+        physical = text.count("\n") + (0 if text.endswith("\n") else 1)
+        if physical == len(fast) + 1:  # a record a line: the common case, arithmetic
+            return Parsed(fast, [], Lines("line", 2))
+        return Parsed(fast, [], _csv_lines(text, list(_reader(text, delivery)), delivery))
+    # A file Arrow cannot read as a table (a row with too many or too few fields, a quote
+    # left open) or with no rows: read again by Python's csv module, to say where and why.
+    rows = list(_reader(text, delivery))
+    body = [r for r in rows[1:] if r]
     if not body:
         return _refused("header_only", "a header and no rows")
     lines = _csv_lines(text, rows, delivery)
@@ -290,6 +300,34 @@ def _parse_csv(text: str, delivery: Delivery) -> Parsed:
             len(body),
         )
     return Parsed(pd.DataFrame(body, columns=header, dtype=str), [], lines)
+
+
+def _arrow_frame(text: str, delivery: Delivery, header: list[str]) -> pd.DataFrame | None:
+    """Every cell as text, read by Arrow's CSV reader (in C, 4x Python's csv module), with the
+    dialect's delimiter and quote; None where Arrow refuses the file, for the careful reader."""
+    if not header or len(set(header)) != len(header):
+        return None
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delivery.delimiter,
+                quote_char=delivery.quote,
+                newlines_in_values=True,
+                ignore_empty_lines=True,
+            ),
+            # Cells as delivered: the schema types them, by the declaration, not by Arrow.
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if table.column_names != header:
+        return None
+    return table.to_pandas()
 
 
 def _shifted(parsed: Parsed, by: int) -> Parsed:

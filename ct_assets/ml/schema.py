@@ -579,7 +579,13 @@ def _findings_from(
             if not len(positions):
                 continue
         shown = delivered[name].iloc[positions] if name in delivered.columns else None
-        findings.append(_finding(name, rule, check, declared, spec, positions, shown))
+        finding = _finding(name, rule, check, declared, spec, positions, shown)
+        numeric = declared is not None and declared.type in ("int", "float")
+        if rule == "wrong_type" and shown is not None and numeric:
+            # Numbers written another way (1,5): say which declaration would read them.
+            hint = other_writing(shown, spec.dataset.format)
+            finding = replace(finding, detail=finding.detail + hint)
+        findings.append(finding)
     return findings
 
 
@@ -762,7 +768,7 @@ def prepare(frame: pd.DataFrame, spec: ProjectSpec) -> tuple[pd.DataFrame, list[
             continue
         values = frame[name]
         if column.type in ("int", "float") and values.dtype == object:
-            if delivery.plain_numbers and not values.str.contains(",", regex=False).any():
+            if delivery.plain_numbers:
                 continue  # the schema's coercion reads them, and names what it cannot
             # Decimal commas and digit groups rewritten as Python reads numbers; any other
             # writing refused here (1.234 under a decimal comma is not 1.234), saying which
