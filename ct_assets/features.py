@@ -14,10 +14,10 @@ from ct_assets.ml.feature_spec import window_spec
 from ct_assets.ml.features import CODE_VERSION, FeatureReport, build_features, feature_set_id
 from ct_assets.ml.frames import BATCH
 from ct_assets.names import FEATURES
-from ct_assets.partitions import PARTITION_LENGTH, frames_by_partition
+from ct_assets.partitions import frames_by_partition
 from ct_assets.policy import after_history_upstream, stage_asset
 from ct_assets.project.load import Project
-from ct_assets.project.spec import ProjectSpec
+from ct_assets.project.spec import PARTITION_LENGTH, ProjectSpec
 
 
 def lookback_partitions(spec: ProjectSpec) -> int:

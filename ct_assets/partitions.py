@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import dagster as dg
 
 from ct_assets.project.spec import ProjectSpec
-
-PARTITION_LENGTH = {
-    "hourly": timedelta(hours=1),
-    "daily": timedelta(days=1),
-    "weekly": timedelta(days=7),
-}
 
 
 def build_partitions(spec: ProjectSpec) -> dg.TimeWindowPartitionsDefinition:

@@ -592,3 +592,28 @@ def test_random_frames_in_random_dialects_read_back_equal(
     assert np.allclose(typed["amount"].to_numpy(dtype=float), amounts)
     assert list(typed["city"]) == cities
     assert [None if pd.isna(q) else int(q) for q in typed["qty"]] == qty
+
+
+def test_a_file_refused_for_its_dialect_today_lands_in_the_newest_partition() -> None:
+    """Unreadable, so no event time to place it by, and arriving during today's partition
+    (which does not exist before the day ends): it lands in yesterday's, to be quarantined with
+    its reason now, not left unseen in the landing folder until tomorrow."""
+    from datetime import UTC, datetime
+
+    from ct_assets.ingest.landing import placement
+
+    spec = project()
+    existing = {"2026-03-01", "2026-03-02"}
+
+    def key_of(moment: datetime) -> str | None:
+        key = f"{moment:%Y-%m-%d}"
+        return key if key in existing else None
+
+    arrived = datetime(2026, 3, 3, 9, 30, tzinfo=UTC)
+    partitions, rows = placement(EU.csv(), "export.csv", arrived, key_of, spec)
+    assert (partitions, rows) == (["2026-03-02"], None)
+    outcome = check_bytes(EU.csv(), spec, "export.csv")
+    assert [f.rule for f in outcome.failures] == ["delimiter"] and outcome.rows == ROWS
+    # Two partitions later nothing is guessed: it is named and waits.
+    with pytest.raises(ValueError, match="neither its event times nor its date"):
+        placement(EU.csv(), "export.csv", datetime(2026, 3, 5, tzinfo=UTC), key_of, spec)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ct_assets.ingest.parsing import SUFFIXES, parse_spec_bytes
 from ct_assets.ml.schema import parse_times
-from ct_assets.project.spec import ProjectSpec
+from ct_assets.project.spec import PARTITION_LENGTH, ProjectSpec
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
@@ -105,7 +105,12 @@ def partitions_of_frame(
             if key is not None:
                 keys.add(key)
     if not keys:
-        fallback_key = key_of(fallback)
+        # A file arriving during a partition that is not complete yet (today's) and without
+        # readable times (refused, say, for its dialect) lands in the newest partition there
+        # is, so that it is quarantined with its reason now rather than waiting unseen.
+        fallback_key = key_of(fallback) or key_of(
+            fallback - PARTITION_LENGTH[spec.partitions.granularity]
+        )
         if fallback_key is None:
             raise ValueError(f"{what}: neither its event times nor its date fit any partition")
         keys.add(fallback_key)

@@ -32,6 +32,11 @@ NUMERIC_TYPES = frozenset({"int", "float", "bool"})
 # Columns ct adds to the frames it writes; a declared column may not take one of these names.
 RESERVED_PREFIX = "ct_"
 GRANULARITIES = ("hourly", "daily", "weekly")
+PARTITION_LENGTH = {
+    "hourly": timedelta(hours=1),
+    "daily": timedelta(days=1),
+    "weekly": timedelta(days=7),
+}
 SPLITS = ("time", "sequential", "random", "shuffled", "stratified", "group")
 CUSTOM_SPLIT = "custom:"
 DIMENSIONS_BY_TASK = {
