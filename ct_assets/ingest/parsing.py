@@ -244,14 +244,14 @@ def _iso_times(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 # Excel's first line naming the separator (`sep=;`), before the header.
-_SEP_LINE = re.compile(r'"?sep=(.)"?\r?')
+SEP_LINE = re.compile(r'"?sep=(.)"?\r?')
 
 
 def _parse_csv(text: str, delivery: Delivery) -> Parsed:
     if not text.strip():
         return _refused("empty_file", "0 bytes: no header and no rows")
     first = text.split("\n", 1)[0]
-    hint = _SEP_LINE.fullmatch(first)
+    hint = SEP_LINE.fullmatch(first)
     if hint is not None:
         if hint.group(1) != delivery.delimiter:
             return _refused(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
-import re
 import tempfile
 import zlib
 from dataclasses import dataclass, field
@@ -29,6 +28,8 @@ from ct_assets.ingest.dialect import (
     number_text,
     shown,
 )
+from ct_assets.ingest.parsing import SEP_LINE, parse_text
+from ct_assets.ml.schema import NULL_TOKENS
 
 # Bytes of the sample the sniffers read: enough rows to see every column's writing.
 SNIFF_BYTES = 1 << 20
@@ -123,7 +124,7 @@ def sniff(data: bytes, name: str) -> Sniffed:
     lowered = name.lower().removesuffix(".gz")
     if lowered.endswith((".json", ".jsonl", ".ndjson")) or text.lstrip()[:1] in ("{", "["):
         return Sniffed(Delivery.model_validate(fields), reasons, text)
-    hint = re.fullmatch(r'"?sep=(.)"?\r?', text.split("\n", 1)[0])
+    hint = SEP_LINE.fullmatch(text.split("\n", 1)[0])
     if hint is not None:  # Excel's first line naming the separator
         delimiter, quote = hint.group(1), '"'
         why = f"{shown(delimiter)}: the file's first line says sep={delimiter}"
@@ -177,8 +178,6 @@ def sniff_delimiter(text: str) -> tuple[str, str, str]:
 
 
 def _frame(text: str, delivery: Delivery) -> pd.DataFrame | None:
-    from ct_assets.ingest.parsing import parse_text
-
     # Complete lines only: the sample may end inside a row.
     return parse_text(text[: text.rfind("\n") + 1] or text, delivery).frame
 
@@ -188,7 +187,8 @@ def _cells(values: pd.Series) -> pd.Series:
     return text[(text != "") & ~text.isin(PLACEHOLDERS) & ~text.str.lower().isin(_NULLS)]
 
 
-_NULLS = frozenset({"na", "n/a", "nan", "null", "none", "nil", "<na>", "#n/a"})
+# The spellings ct reads as missing anyway in typed columns (the empty cell aside).
+_NULLS = NULL_TOKENS - {""}
 
 
 def numbers_writing(frame: pd.DataFrame, delimiter: str) -> tuple[tuple[str, str | None], str]:

@@ -7,7 +7,6 @@ error names the file, the line when known, and the key path, e.g.
 
 from __future__ import annotations
 
-import codecs
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -19,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ct_assets.ingest.dialect import BOMS
 from ct_assets.project.spec import (
     TRANSFORM_OPS,
     ProjectSpec,
@@ -199,20 +199,12 @@ def read_spec(path: Path, environ: Mapping[str, str] | None = None) -> ProjectSp
     return parse_spec(text, path.name, {} if environ is None else environ)
 
 
-# Byte-order marks in the order they must be tried (UTF-32 LE's begins with UTF-16 LE's).
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
-    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
-    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"),
-    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
-    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
-)
-
-
 def decode_project_file(data: bytes, name: str) -> str:
     """A project file as editors save it: UTF-8 with or without a byte-order mark, or UTF-16
     or UTF-32 with one (Windows editors write them); anything else is refused at its line."""
-    codec, label = next(((c, n) for bom, c, n in _BOMS if data.startswith(bom)), ("utf-8", ""))
+    codec, label = next(((c, c.upper()) for b, c in BOMS if data.startswith(b)), ("utf-8", ""))
+    if codec == "utf-8" and label:
+        codec = "utf-8-sig"  # the mark is not the first key's first character
     if not label and b"\x00" in data:
         raise ProjectError(
             f"{name}: holds NUL bytes: UTF-16 or UTF-32 text without a byte-order mark? "
