@@ -70,7 +70,6 @@ class Sniffed:
 
     delivery: Delivery = DEFAULT
     reasons: dict[str, str] = field(default_factory=dict)
-    text: str | None = None  # the sample's text (delimited or JSON), decoded as declared
     review: tuple[str, ...] = ()  # what the user should look at
 
 
@@ -123,7 +122,7 @@ def sniff(data: bytes, name: str) -> Sniffed:
     fields: dict[str, object] = {"encoding": encoding}
     lowered = name.lower().removesuffix(".gz")
     if lowered.endswith((".json", ".jsonl", ".ndjson")) or text.lstrip()[:1] in ("{", "["):
-        return Sniffed(Delivery.model_validate(fields), reasons, text)
+        return Sniffed(Delivery.model_validate(fields), reasons)
     hint = SEP_LINE.fullmatch(text.split("\n", 1)[0])
     if hint is not None:  # Excel's first line naming the separator
         delimiter, quote = hint.group(1), '"'
@@ -146,7 +145,7 @@ def sniff(data: bytes, name: str) -> Sniffed:
             fields["nulls"] = nulls
             reasons["nulls"] = why
             review.append(f"dataset.format.nulls: {why}")
-    return Sniffed(Delivery.model_validate(fields), reasons, text, tuple(review))
+    return Sniffed(Delivery.model_validate(fields), reasons, tuple(review))
 
 
 def _decoded(content: bytes, encoding: str) -> str:

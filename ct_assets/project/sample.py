@@ -47,7 +47,6 @@ def read_sample(path: Path, max_rows: int) -> Sample:
             raise ProjectError(f"--from {path}: a binary file, not delimited text, JSON or Parquet")
         cut = len(head) > READ_BYTES or len(content) > READ_BYTES
         dialect = sniff(head, path.name)
-        assert dialect.text is not None  # text files always come back with their text
         text = _full_text(path, content[:READ_BYTES], dialect, cut)
         json = path.name.lower().removesuffix(".gz").endswith(JSONL_SUFFIXES) or text.lstrip()[
             :1
