@@ -160,6 +160,10 @@ class Environment:
             write_object(target, text.encode())
         elif not target.exists():
             shutil.copyfile(LOCAL_INSTANCE, target)
+        elif added := missing_sections(target.read_text(), LOCAL_INSTANCE.read_text()):
+            # An instance made by an earlier ct keeps its edits and gains what it lacks (run
+            # monitoring and retries came later): appended, so its comments survive.
+            write_object(target, (target.read_text().rstrip("\n") + "\n" + added).encode())
         return home
 
     def instance(self) -> dg.DagsterInstance:
@@ -315,3 +319,24 @@ def build_resources(project: Project) -> dict[str, Any]:
     """`local`: files under the project's `.ct/` and a SQLite MLflow store.
     `production`: every location and endpoint from environment variables."""
     return resolve(project).resources()
+
+
+def missing_sections(current: str, template: str) -> str:
+    """The top-level sections of the `template` dagster.yaml, with the comments just above
+    them, that `current` does not set (empty when none is missing)."""
+    have = set(yaml.safe_load(current) or {})
+    sections: list[tuple[str, list[str]]] = []
+    pending: list[str] = []
+    for line in template.splitlines():
+        top = line[:1] not in ("", " ", "#")
+        if top:
+            sections.append((line.split(":", 1)[0], [*pending, line]))
+            pending = []
+        elif line.startswith("#") or not line.strip():
+            pending.append(line)
+        elif sections:
+            sections[-1][1].append(line)
+    # The comment block before the first section is the file's header, not a section's.
+    return "".join(
+        "\n" + "\n".join(lines).strip("\n") + "\n" for key, lines in sections if key not in have
+    )

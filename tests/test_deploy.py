@@ -449,6 +449,33 @@ def test_run_limits_equal_cts_instance_config(tmp_path: Path) -> None:
     assert "runs" not in config["concurrency"]
 
 
+def test_dead_runs_are_failed_and_retried_in_every_instance(tmp_path: Path) -> None:
+    """Run monitoring and run retries: on in ct's local dagster.yaml, in the production config
+    ct renders, and in the chart's values, with the same retry policy (one retry, crashes only)
+    and a monitoring poll short enough that a dead run is failed within a minute."""
+    project = write_project(tmp_path / "shop", changes={"environment": "production"})
+    rendered = resolve(project, environ={}).instance_config()
+    local = yaml.safe_load((REPOSITORY / "dagster.yaml").read_text())
+    daemon = values()["dagsterDaemon"]
+    for config in (local, rendered):
+        assert config["run_monitoring"]["enabled"] is True
+        assert config["run_monitoring"]["poll_interval_seconds"] <= 60
+        assert config["run_retries"] == {
+            "enabled": True,
+            "max_retries": 1,
+            "retry_on_asset_or_op_failure": False,
+        }
+        # Dagster's default launcher cannot tell a dead worker: ct's can.
+        assert config["run_launcher"]["class"] == "LocalRunLauncher"
+    assert daemon["runMonitoring"]["enabled"] is True
+    assert daemon["runMonitoring"]["pollIntervalSeconds"] <= 60
+    assert daemon["runRetries"] == {
+        "enabled": True,
+        "maxRetries": 1,
+        "retryOnAssetOrOpFailure": False,
+    }
+
+
 # -- the Dockerfile -----------------------------------------------------------------------------
 
 

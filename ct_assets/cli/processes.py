@@ -3,6 +3,11 @@
 Each server starts in a session of its own, so that a Ctrl-C in the terminal reaches ct alone
 and ct decides the order of shutdown; stopping signals the whole process group, which holds the
 code servers (`dagster api grpc`) and run workers the daemon started: none outlives ct.
+
+When ct itself is killed (SIGKILL: no handler runs), two things still stop them: the servers
+get SIGINT from the kernel when their parent dies (PR_SET_PDEATHSIG), and the guard process
+(`guard.py`) stops every process carrying ct's tag. The instance's lock (`ownership.py`) keeps
+a second `ct up` from starting another daemon meanwhile.
 """
 
 from __future__ import annotations
@@ -19,12 +24,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from ct_assets.cli.ownership import (
+    TAG_VARIABLE,
+    InstanceBusy,
+    foreign_daemons,
+    instance_claim,
+    instance_processes,
+)
 from ct_assets.project.load import Project
 from resources.environments import Environment, resolve
 
-# Every process ct starts carries this variable, so a test (or an operator) can find them all.
-TAG_VARIABLE = "CT_PROCESS_TAG"
 GRACE_SECONDS = 15.0
+# prctl(2) option: the signal a child gets when the thread that started it ends.
+PR_SET_PDEATHSIG = 1
 
 
 def prepare_instance(environment: Environment) -> None:
@@ -55,9 +67,11 @@ class Servers:
 
     tag: str
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    guard: subprocess.Popen[bytes] | None = None
 
     def alive(self) -> bool:
-        return all(p.poll() is None for p in self.procs)
+        procs = [*self.procs, *([self.guard] if self.guard else [])]
+        return all(p.poll() is None for p in procs)
 
     def stop(self, grace: float = GRACE_SECONDS) -> None:
         """Interrupt every process group (Dagster shuts down cleanly on SIGINT), then kill
@@ -76,12 +90,33 @@ class Servers:
         # Waiting on a leader is not waiting on its group: a killed run worker holding a model
         # takes a moment to exit, and a process that left the group (a new session) would not
         # have been signalled at all. Every process carrying our tag is gone before we return.
+        stop_tagged(self.tag, grace=0.0, give_up_after=grace)
+        if self.guard is not None:
+            # Its pipe closes with us; until then it would find nothing left to stop.
+            with suppress(OSError):
+                if self.guard.stdin:
+                    self.guard.stdin.close()
+            with suppress(subprocess.TimeoutExpired):
+                self.guard.wait(timeout=5)
+
+
+def stop_tagged(tag: str, grace: float, give_up_after: float = GRACE_SECONDS) -> None:
+    """Stop every process carrying `tag`: SIGINT first (Dagster's servers and run workers end
+    cleanly on it, a run worker marking its run failed), SIGKILL for whatever is left after
+    `grace` seconds, until none is left or `give_up_after` more seconds have passed."""
+    if grace > 0:
+        for pid in processes_with(TAG_VARIABLE, tag):
+            with suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGINT)
         deadline = time.monotonic() + grace
-        while (left := processes_with(TAG_VARIABLE, self.tag)) and time.monotonic() < deadline:
-            for pid in left:
-                with suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.1)
+        while processes_with(TAG_VARIABLE, tag) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    deadline = time.monotonic() + give_up_after
+    while (left := processes_with(TAG_VARIABLE, tag)) and time.monotonic() < deadline:
+        for pid in left:
+            with suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.1)
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
@@ -93,6 +128,45 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _end_with_parent() -> None:
+    """In a server, before exec: SIGINT when ct ends, even by SIGKILL."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT, 0, 0, 0)
+
+
+def _take_over(home: Path) -> None:
+    """Before starting anything on a claimed instance: refuse a daemon nobody owns, stop the
+    leftovers of a ct up that died with its guard (an older ct had none)."""
+    found = instance_processes(home)
+    if strangers := foreign_daemons(found):
+        raise InstanceBusy(
+            f"a dagster-daemon not started by ct up runs on instance {home}: "
+            + "; ".join(p.describe() for p in strangers)
+            + ". Stop it first: two daemons would run every sensor twice"
+        )
+    for tag in sorted({p.tag for p in found if p.tag}):
+        left = [p for p in found if p.tag == tag]
+        print(
+            f"stopping {len(left)} process(es) left on this instance by a ct up that ended: "
+            + ", ".join(str(p.pid) for p in left),
+            flush=True,
+        )
+        stop_tagged(tag, GRACE_SECONDS)
+
+
+def _start_guard(servers: Servers, lock_fd: int, env: dict[str, str]) -> None:
+    guard_env = {k: v for k, v in env.items() if k != TAG_VARIABLE}
+    servers.guard = subprocess.Popen(
+        [sys.executable, "-m", "ct_assets.cli.guard", servers.tag, str(GRACE_SECONDS)],
+        stdin=subprocess.PIPE,
+        env=guard_env,
+        pass_fds=(lock_fd,),
+        start_new_session=True,
+    )
+
+
 @contextmanager
 def dagster_servers(
     project: Project,
@@ -101,43 +175,54 @@ def dagster_servers(
     serve_port: int | None = None,
 ) -> Iterator[Servers]:
     """The daemon (sensors, automation, run queue), optionally the UI and `ct serve`, for the
-    project.
+    project, on an instance this process owns (InstanceBusy when another daemon runs on it).
 
     On leaving the block, by any path (an error, Ctrl-C, SIGTERM), everything started is
-    stopped, down to the code servers and run workers the daemon launched.
+    stopped, down to the code servers and run workers the daemon launched; if this process is
+    killed outright, its guard does it.
     """
     environment = resolve(project)
-    prepare_instance(environment)
-    logs = project.home / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    servers = Servers(tag=uuid.uuid4().hex)
-    env = environment.child_env({TAG_VARIABLE: servers.tag})
-    target = ["-m", "ct_assets.definitions"]
-    commands = [[_bin("dagster-daemon"), "run", *target]]
-    if ui_port is not None:
-        commands.append([_bin("dagster-webserver"), "-h", host, "-p", str(ui_port), *target])
-    if serve_port is not None:
-        serve = ["serve", "--project", str(project.root), "--host", host, "--port", str(serve_port)]
-        commands.append([_bin("ct"), *serve])
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        for command in commands:
-            name = "ct-serve" if "serve" in command else Path(command[0]).name
-            log = (logs / f"{name}.log").open("ab")
-            servers.procs.append(
-                subprocess.Popen(
-                    command,
-                    cwd=project.root,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
+    home = environment.dagster_home
+    invocation = " ".join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv))
+    with instance_claim(home, project.root, invocation or "ct") as lock_fd:
+        _take_over(home)
+        prepare_instance(environment)
+        logs = project.home / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        servers = Servers(tag=uuid.uuid4().hex)
+        env = environment.child_env({TAG_VARIABLE: servers.tag})
+        target = ["-m", "ct_assets.definitions"]
+        commands = [[_bin("dagster-daemon"), "run", *target]]
+        if ui_port is not None:
+            commands.append([_bin("dagster-webserver"), "-h", host, "-p", str(ui_port), *target])
+        if serve_port is not None:
+            serve = [
+                *("serve", "--project", str(project.root)),
+                *("--host", host, "--port", str(serve_port)),
+            ]
+            commands.append([_bin("ct"), *serve])
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            # The guard first: from here on, nothing started can outlive this process.
+            _start_guard(servers, lock_fd, env)
+            for command in commands:
+                name = "ct-serve" if "serve" in command else Path(command[0]).name
+                log = (logs / f"{name}.log").open("ab")
+                servers.procs.append(
+                    subprocess.Popen(
+                        command,
+                        cwd=project.root,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                        preexec_fn=_end_with_parent,
+                    )
                 )
-            )
-        yield servers
-    finally:
-        servers.stop()
-        signal.signal(signal.SIGTERM, previous)
+            yield servers
+        finally:
+            servers.stop()
+            signal.signal(signal.SIGTERM, previous)
 
 
 def processes_with(variable: str, value: str) -> list[int]:

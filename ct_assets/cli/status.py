@@ -35,6 +35,7 @@ def gather(project: Any) -> dict[str, Any]:
     defs = definitions_of(project)
     with resources_of(defs, "batch_store", "mlflow") as res, instance_of(project) as instance:
         rows = project_status(instance, project.spec, res.batch_store.all_quarantined())
+        daemon = daemon_state(project, instance)
         champion = res.mlflow.champion_version()
         try:
             moves = champion_moves(res.mlflow.history()) if champion else []
@@ -50,7 +51,36 @@ def gather(project: Any) -> dict[str, Any]:
         "partitions": rows,
         "champions": champions(rows, project.spec.metric),
         "moves": moves,
+        "daemon": daemon,
     }
+
+
+def daemon_state(project: Any, instance: Any) -> dict[str, Any]:
+    """Whether a daemon runs on the project's instance: its owner (from the instance's lock,
+    held by the `ct up` that started it) and the age of the daemon's newest heartbeat."""
+    import time
+
+    from ct_assets.cli.ownership import live_owner
+    from resources.environments import resolve
+
+    owner = live_owner(resolve(project).dagster_home)
+    beats = [b.timestamp for b in instance.get_daemon_heartbeats().values()]
+    return {
+        "running": owner is not None,
+        "pid": owner.pid if owner else None,
+        "since": owner.since if owner else None,
+        "command": owner.command if owner else None,
+        "heartbeat_age_seconds": round(time.time() - max(beats), 1) if beats else None,
+    }
+
+
+def daemon_line(daemon: dict[str, Any]) -> str:
+    age = daemon["heartbeat_age_seconds"]
+    beat = "no heartbeat yet" if age is None else f"last heartbeat {age:.0f} s ago"
+    if daemon["running"]:
+        owner = f"pid {daemon['pid']} ({daemon['command']}) since {daemon['since']}"
+        return f"daemon: running, {owner}; {beat}"
+    return f"daemon: [yellow]not running[/] (`ct up` starts it); {beat}"
 
 
 def table(status: dict[str, Any]) -> Any:
@@ -189,6 +219,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     console = Console() if Console().is_terminal else Console(width=180)
+    console.print(daemon_line(status["daemon"]))
     console.print(table(status))
     if status["champions"]:
         console.print(champions_table(status))

@@ -22,6 +22,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from ct_assets.crash import crash_point
 from ct_assets.ml.frames import LABEL
 from ct_assets.ml.vocabulary import (
     BINARY,
@@ -211,6 +212,7 @@ def fit_family(family: str, train: pd.DataFrame, labels: pd.Series, inputs: Inpu
     """Train one family from scratch on the training rows and the given labels."""
     if family not in TRAINERS:
         raise ValueError(f"unknown model family {family!r}; known: {', '.join(TRAINERS)}")
+    crash_point("training.fit")
     return TRAINERS[family](train, labels, inputs)
 
 
