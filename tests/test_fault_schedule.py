@@ -20,12 +20,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ct_assets.cli.ownership import TAG_VARIABLE, instance_processes
+from ct_assets.cli.ownership import TAG_VARIABLE, instance_processes, remote_daemon
 from ct_assets.cli.processes import _take_over
 from ct_assets.crash import CRASH_ONCE, PAUSE_AT
 from ct_assets.names import CANDIDATE_MODELS, PRODUCTION_MODEL
 from ct_assets.project.load import Project, ProjectError
 from resources.mlflow_registry import MlflowRegistry
+from resources.run_launcher import is_worker, worker_pid
 from tests.conftest import START, generator, write_project
 
 CT = str(Path(sys.executable).with_name("ct"))
@@ -238,3 +239,48 @@ def test_a_run_killed_with_everything_is_failed_and_run_again_once(tmp_path: Pat
     moves = registry.history()
     assert [m["to"] for m in moves] == [champion], moves
     assert registry.version_tags(champion).get("ct.partition") == partition
+
+
+def test_a_daemon_on_another_machine_is_told_by_its_advancing_heartbeats() -> None:
+    """Invariant: on a shared instance, a daemon /proc cannot see is alive exactly when its
+    heartbeat moves within an interval; a stale or still heartbeat (a dead daemon) lets ct up
+    take over."""
+    clock = iter(range(1_000, 10_000, 10))
+
+    def now() -> float:
+        return float(next(clock))
+
+    readings = iter([{"a": 995.0}, {"a": 995.0}, {"a": 1_025.0}])
+    assert remote_daemon(lambda: next(readings), now) == "a"
+    assert remote_daemon(lambda: {"a": 100.0}, now) is None  # stale: died long ago
+    still = {"a": float(next(clock))}
+    assert remote_daemon(lambda: still, now) is None  # fresh, but it stopped beating
+    assert remote_daemon(dict, now) is None  # no daemon ever ran
+
+
+def test_the_local_launcher_tells_a_dead_worker_from_a_live_one(tmp_path: Path) -> None:
+    """Invariant: run monitoring fails a run only when its worker is gone: the latest worker's
+    pid counts, a worker that said it exited has none, and a pid now used by a process of
+    another instance (pid reuse) is not the worker."""
+    started = "Started process for run (pid: {})."
+    assert (
+        worker_pid([(started.format(7), "7"), ("Process for run exited (pid: 7).", None)]) is None
+    )
+    assert worker_pid([(started.format(7), "7"), ("resumed", None), (started.format(9), "9")]) == 9
+    home = tmp_path / "home"
+    other = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        env={**os.environ, "DAGSTER_HOME": str(tmp_path / "elsewhere")},
+    )
+    mine = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+    )
+    try:
+        assert is_worker(mine.pid, str(home))
+        assert not is_worker(other.pid, str(home))
+    finally:
+        for proc in (other, mine):
+            proc.kill()
+            proc.wait()
+    assert not is_worker(mine.pid, str(home))

@@ -19,7 +19,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -202,3 +202,29 @@ def instance_claim(
         yield fd
     finally:
         os.close(fd)
+
+
+# -- daemons on other machines (a shared PostgreSQL instance) ------------------------------------
+
+# Dagster's daemon writes a heartbeat every 30 s; one older than two intervals is a dead daemon's.
+HEARTBEAT_INTERVAL = 30.0
+
+
+def beating(first: dict[str, float], later: dict[str, float]) -> list[str]:
+    """Daemons (by id) whose heartbeat moved between two readings: alive, wherever they run."""
+    return [daemon for daemon, moment in later.items() if moment > first.get(daemon, moment)]
+
+
+def remote_daemon(read: Callable[[], dict[str, float]], now: Callable[[], float]) -> str | None:
+    """A live daemon on the instance that /proc cannot see (another machine, another container),
+    told by its heartbeats advancing; None when the newest heartbeat is stale or stands still
+    for a whole interval (a daemon that just died). `read` gives daemon id -> heartbeat time."""
+    first = read()
+    if not first or now() - max(first.values()) > 2 * HEARTBEAT_INTERVAL:
+        return None
+    deadline = now() + HEARTBEAT_INTERVAL + 5
+    while now() < deadline:
+        time.sleep(1.0)
+        if alive := beating(first, read()):
+            return ", ".join(alive)
+    return None

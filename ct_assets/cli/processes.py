@@ -12,13 +12,14 @@ a second `ct up` from starting another daemon meanwhile.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from ct_assets.cli.ownership import (
     foreign_daemons,
     instance_claim,
     instance_processes,
+    remote_daemon,
 )
 from ct_assets.project.load import Project
 from resources.environments import Environment, resolve
@@ -128,12 +130,14 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _end_with_parent() -> None:
-    """In a server, before exec: SIGINT when ct ends, even by SIGKILL."""
+def _ending_with_parent() -> Callable[[], object]:
+    """What a server runs before exec: ask for SIGINT when ct ends, even by SIGKILL. libc is
+    loaded here, in ct: between fork and exec a child must not import (another thread of ct
+    may hold the import lock)."""
     import ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT, 0, 0, 0)
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    return functools.partial(prctl, PR_SET_PDEATHSIG, signal.SIGINT, 0, 0, 0)
 
 
 def _take_over(home: Path) -> None:
@@ -154,6 +158,25 @@ def _take_over(home: Path) -> None:
             flush=True,
         )
         stop_tagged(tag, GRACE_SECONDS)
+
+
+def _refuse_remote_daemon(environment: Environment) -> None:
+    """A production instance (PostgreSQL) may be shared by machines: a daemon on another one is
+    seen only through its heartbeats."""
+    with environment.instance() as instance:
+
+        def read() -> dict[str, float]:
+            newest: dict[str, float] = {}
+            for beat in instance.get_daemon_heartbeats().values():
+                daemon = beat.daemon_id or beat.daemon_type
+                newest[daemon] = max(newest.get(daemon, 0.0), beat.timestamp)
+            return newest
+
+        if alive := remote_daemon(read, time.time):
+            raise InstanceBusy(
+                f"a dagster-daemon on another machine runs on this instance (daemon {alive}: "
+                "its heartbeats advance); stop it first: two daemons would run every sensor twice"
+            )
 
 
 def _start_guard(servers: Servers, lock_fd: int, env: dict[str, str]) -> None:
@@ -187,6 +210,8 @@ def dagster_servers(
     with instance_claim(home, project.root, invocation or "ct") as lock_fd:
         _take_over(home)
         prepare_instance(environment)
+        if environment.production:
+            _refuse_remote_daemon(environment)
         logs = project.home / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         servers = Servers(tag=uuid.uuid4().hex)
@@ -205,6 +230,7 @@ def dagster_servers(
         try:
             # The guard first: from here on, nothing started can outlive this process.
             _start_guard(servers, lock_fd, env)
+            ending = _ending_with_parent()
             for command in commands:
                 name = "ct-serve" if "serve" in command else Path(command[0]).name
                 log = (logs / f"{name}.log").open("ab")
@@ -216,7 +242,7 @@ def dagster_servers(
                         stdout=log,
                         stderr=subprocess.STDOUT,
                         start_new_session=True,
-                        preexec_fn=_end_with_parent,
+                        preexec_fn=ending,
                     )
                 )
             yield servers
