@@ -23,7 +23,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="""Run dagster-daemon for the project: its sensors watch the landing folder
         and the pulled sources, and automation carries each new partition through the graph.
         With --ui it also serves the Dagster UI, with --serve the champion online. Ctrl-C (or
-        SIGTERM) stops every process it started.""",
+        SIGTERM) stops every process it started; so does its guard when ct up is killed. One
+        daemon per instance: a second ct up on the same instance refuses, naming the first.""",
         examples=["ct up", "ct up --project proj --ui --serve"],
     )
     project_option(parser)
