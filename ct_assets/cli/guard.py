@@ -17,6 +17,7 @@ import sys
 
 
 def main(argv: list[str]) -> int:
+    # Imported before waiting, so that stopping starts the moment ct up is gone.
     from ct_assets.cli.processes import stop_tagged
 
     tag, grace = argv[0], float(argv[1])
