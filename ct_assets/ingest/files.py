@@ -1,9 +1,8 @@
-"""Writing files so that no reader ever sees half of one, and saying plainly when a disk refuses."""
+"""Writing files so that no reader ever sees half of one, nor a killed writer's leftovers."""
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import glob
 import io
 import json
@@ -11,7 +10,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
@@ -19,56 +18,11 @@ from typing import Any
 from upath import UPath
 
 from ct_assets.crash import crash_point
+from ct_assets.ingest.refusals import refusals_named
 
-# What a full or read-only disk means to the person reading the error, and what to do about it.
-_REFUSALS = {
-    errno.ENOSPC: "no space left on device",
-    errno.EDQUOT: "disk quota exceeded",
-    errno.EROFS: "read-only file system",
-}
-_REMEDY = {
-    errno.EROFS: "make it writable, then retry the run",
-}
 # A staging file whose writer may be on another machine is only removed once it is this old.
 STALE_AFTER = 24 * 3600.0
 _HOST = socket.gethostname().replace(".", "-")
-
-
-class StorageError(OSError):
-    """Storage refused a write (full, over quota, read-only): one line naming the path.
-
-    An `OSError` still (errno kept), so code that already tolerates a failed write (the
-    prediction log keeps its rows for the next flush) goes on doing so.
-    """
-
-
-def refusal(exc: OSError, path: Path | str) -> StorageError | None:
-    """`exc` as a `StorageError` naming `path`, when it is a refusal of the storage itself."""
-    what = _REFUSALS.get(exc.errno or 0)
-    if what is None:
-        return None
-    remedy = _REMEDY.get(exc.errno or 0, "free space, then retry the run")
-    return StorageError(exc.errno, f"{what} writing {path} ({remedy})")
-
-
-@contextlib.contextmanager
-def refusals_named(path: Path | str, staging: Path | None = None) -> Iterator[None]:
-    """Turn a full or read-only disk into a `StorageError` naming `path`, and leave no staging
-    file behind after any failure (a full disk must not be filled further by leftovers)."""
-    try:
-        yield
-    except OSError as exc:
-        if staging is not None:
-            with contextlib.suppress(OSError):
-                staging.unlink()
-        if isinstance(exc, StorageError) or (named := refusal(exc, path)) is None:
-            raise
-        raise named from None
-    except BaseException:
-        if staging is not None:
-            with contextlib.suppress(OSError):
-                staging.unlink()
-        raise
 
 
 def staging_path(path: Path) -> Path:
