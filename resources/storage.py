@@ -287,6 +287,10 @@ class BatchStore(ArtifactStore):
         released = self.release(manifest["batch_id"], (REASON,))
         record = self._record(manifest, {"kind": "set_aside", **reason})
         if not self._holds(held / SET_ASIDE, record):
+            # An earlier judgment's record goes first: killed while the rows are replaced, the
+            # batch shows no rows set aside (and the rerun writes both), never a record beside
+            # rows it does not describe.
+            remove(held / SET_ASIDE)
             write_object(held / SET_ASIDE_ROWS, rows)
             crash_point("quarantine.set_aside")
             write_object(held / SET_ASIDE, _json({**record, STAMP: datetime.now(UTC).isoformat()}))
