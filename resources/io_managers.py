@@ -17,6 +17,7 @@ import pandas as pd
 from pydantic import BaseModel
 from upath import UPath
 
+from ct_assets.crash import crash_point
 from ct_assets.ingest.files import data_root, read_bytes, write_whole
 
 
@@ -37,7 +38,12 @@ class _ParquetPaths(_Paths):
     def dump_to_path(self, context: dg.OutputContext, obj: pd.DataFrame, path: UPath) -> None:
         if not isinstance(obj, pd.DataFrame):
             raise TypeError(f"{context.asset_key.to_user_string()}: expected a DataFrame")
-        write_whole(path, lambda target: obj.to_parquet(target, index=False))
+        # `<asset>.parquet.tmp`: killed after the hidden file is written, before it is renamed.
+        point = f"{context.asset_key.path[-1]}.parquet"
+        write_whole(path, lambda target: obj.to_parquet(target, index=False), point=point)
+        # Killed here, the file is published but Dagster has not recorded it: the rerun writes
+        # the same content again, and the partition is recorded once.
+        crash_point(f"{point}.written")
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
         return pd.read_parquet(io.BytesIO(read_bytes(path)))

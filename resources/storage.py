@@ -30,6 +30,7 @@ from typing import Any
 
 import dagster as dg
 
+from ct_assets.crash import crash_point
 from ct_assets.ingest.files import (
     Location,
     create_object,
@@ -149,8 +150,14 @@ class BatchStore(ArtifactStore):
                 "ingested_at": datetime.now(UTC).isoformat(),
                 "source_details": delivery.details,
             }
-            write_object(data, delivery.data, durable=True)
+            write_object(data, delivery.data, durable=True, point="raw.batch")
+            # Killed here, the bytes are kept without a manifest: no reader finds them (a batch
+            # exists once its manifest does), and the next delivery or run writes the same bytes.
+            crash_point("raw.batch.written")
             is_new = create_object(folder / MANIFEST, _json(candidate))
+            # Killed here, the batch exists but no partition indexes it yet: the next run of
+            # any of its partitions finds the manifest and writes every index entry.
+            crash_point("raw.manifest.written")
             # The loser of a race reads the winner's manifest: one registration, one record.
             manifest = candidate if is_new else self.find_batch(batch_id)
             assert manifest is not None
@@ -261,6 +268,9 @@ class BatchStore(ArtifactStore):
         for name in (SET_ASIDE, SET_ASIDE_ROWS):
             remove(held / name)
         write_object(held / manifest["file_name"], self.read_batch(manifest))
+        # Killed here, the copy is there without its reason: not in quarantine yet, and the
+        # rerun of the partition judges the batch again and writes both.
+        crash_point("quarantine.record")
         write_object(held / REASON, _json({**record, STAMP: datetime.now(UTC).isoformat()}))
         return held
 
@@ -277,7 +287,12 @@ class BatchStore(ArtifactStore):
         released = self.release(manifest["batch_id"], (REASON,))
         record = self._record(manifest, {"kind": "set_aside", **reason})
         if not self._holds(held / SET_ASIDE, record):
+            # An earlier judgment's record goes first: killed while the rows are replaced, the
+            # batch shows no rows set aside (and the rerun writes both), never a record beside
+            # rows it does not describe.
+            remove(held / SET_ASIDE)
             write_object(held / SET_ASIDE_ROWS, rows)
+            crash_point("quarantine.set_aside")
             write_object(held / SET_ASIDE, _json({**record, STAMP: datetime.now(UTC).isoformat()}))
         return held, released
 

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from ct_assets.ingest.files import (
+    STALE_AFTER,
     Location,
+    atomic_write,
     data_root,
     keys_under,
     listing,
     read_bytes,
     write_object,
 )
+from ct_assets.ingest.refusals import StorageError
 from tests.services import S3Server
 
 KEYS = [
@@ -73,3 +82,53 @@ def test_keys_under_lists_every_file_below_a_prefix_once(
     assert keys_under(remote / "nothing-here") == []
     with pytest.raises(FileNotFoundError):
         read_bytes(remote / "nothing-here.json", small=True)
+
+
+def test_a_killed_writers_staging_file_is_swept_and_a_live_writers_is_kept(tmp_path: Path) -> None:
+    """The next writer of a target removes the staging file of a writer that died on this host
+    (or one old enough that no writer elsewhere can still fill it), never a live writer's."""
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    host = socket.gethostname().replace(".", "-")
+    target = tmp_path / "validated" / "2026-01-01.parquet"
+    target.parent.mkdir()
+    left = {
+        "dead": target.with_name(f".{target.name}.{dead}-aaaaaaaa@{host}.tmp"),
+        "live": target.with_name(f".{target.name}.{os.getpid()}-bbbbbbbb@{host}.tmp"),
+        "elsewhere": target.with_name(f".{target.name}.{dead}-cccccccc@other-host.tmp"),
+        "old": target.with_name(f".{target.name}.{dead}-dddddddd@other-host-2.tmp"),
+    }
+    for path in left.values():
+        path.write_bytes(b"half")
+    old = time.time() - STALE_AFTER - 60
+    os.utime(left["old"], (old, old))
+
+    write_object(target, b"whole")
+    assert target.read_bytes() == b"whole"
+    assert sorted(p.name for p in target.parent.iterdir() if p.name.endswith(".tmp")) == sorted(
+        left[k].name for k in ("live", "elsewhere")
+    )
+
+
+def test_a_write_that_fails_leaves_no_staging_file_and_names_a_full_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write refused by a full disk raises one StorageError naming the target and what to
+    do; its half-written staging file is gone."""
+    target = tmp_path / "raw" / "manifest.json"
+
+    def half_then_full(tmp: Path) -> None:
+        tmp.write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(StorageError) as refused:
+        atomic_write(target, half_then_full)
+    assert str(refused.value) == (
+        f"no space left on device writing {target} (free space, then retry the run)"
+    )
+    assert refused.value.errno == errno.ENOSPC
+    assert list(target.parent.iterdir()) == []

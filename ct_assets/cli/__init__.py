@@ -14,6 +14,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
+from ct_assets.ingest.refusals import StorageError
 from ct_assets.project.load import ProjectError
 
 COMMANDS = (
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"ct {args.command} takes no --project")
     try:
         return int(args.run(args))
-    except ProjectError as exc:
+    except (ProjectError, StorageError) as exc:
         print(f"ct {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

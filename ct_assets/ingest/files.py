@@ -1,11 +1,14 @@
-"""Writing files so that no reader ever sees half of one."""
+"""Writing files so that no reader ever sees half of one, nor a killed writer's leftovers."""
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import io
 import json
 import os
+import socket
+import time
 import uuid
 from collections.abc import Callable
 from fnmatch import fnmatchcase
@@ -14,22 +17,85 @@ from typing import Any
 
 from upath import UPath
 
+from ct_assets.crash import crash_point
+from ct_assets.ingest.refusals import refusals_named
 
-def atomic_write(path: Path, write: Callable[[Path], object], durable: bool = False) -> Path:
+# A staging file whose writer may be on another machine is only removed once it is this old.
+STALE_AFTER = 24 * 3600.0
+_HOST = socket.gethostname().replace(".", "-")
+
+
+def staging_path(path: Path) -> Path:
+    """A hidden sibling of `path` no other writer (process, thread or machine) can choose.
+
+    The leading dot keeps it out of every listing (`listing`, `keys_under`, landing scans); the
+    pid and host let a later writer tell a dead writer's leftover from a live writer's file.
+    """
+    return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}@{_HOST}.tmp")
+
+
+def _abandoned(staging: Path) -> bool:
+    """A staging file whose writer is gone: a dead process on this host, or old enough that no
+    write on another host can still be filling it."""
+    try:
+        age = time.time() - staging.stat().st_mtime
+    except FileNotFoundError:
+        return False
+    owner, _, host = staging.name.removesuffix(".tmp").rpartition(".")[2].partition("@")
+    pid = owner.partition("-")[0]
+    if host == _HOST and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return age > STALE_AFTER
+    return age > STALE_AFTER
+
+
+def sweep_staging(folder: Path, name: str = "*") -> list[Path]:
+    """Remove staging files that a killed writer left in `folder` (for target `name`, or any);
+    the ones removed. A crash between writing a staging file and renaming it leaves it."""
+    removed = []
+    target = name if name == "*" else glob.escape(name)
+    for staging in folder.glob(f".{target}.*.tmp"):
+        if _abandoned(staging):
+            with contextlib.suppress(FileNotFoundError):
+                staging.unlink()
+            removed.append(staging)
+    return removed
+
+
+def atomic_write(
+    path: Path,
+    write: Callable[[Path], object],
+    durable: bool = False,
+    point: str = "",
+    sweep: bool = True,
+) -> Path:
     """Let `write` fill a hidden sibling, then rename it over `path` in one step.
 
-    The hidden name (leading dot, process id) is skipped by landing-folder scans and cannot
-    collide between two processes writing the same target. `durable` also flushes the bytes and
-    the rename to disk, for records that must survive a power cut (source progress).
+    The hidden name is skipped by listings and landing-folder scans and cannot collide between
+    two writers of the same target; a killed writer's leftover is removed by the next writer of
+    that target (`sweep`; a writer of ever-new names sweeps its folder itself, once, rather
+    than list it on every write). `durable` also flushes the bytes and the rename to disk, for
+    records that must survive a power cut (source progress). `point` names the crash point
+    between the staging file and the rename (`<point>.tmp`), for the crash tests.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    if durable:
-        fsync_path(tmp)
-    os.replace(str(tmp), str(path))
-    if durable:
-        fsync_path(path.parent)
+    with refusals_named(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if sweep:
+            sweep_staging(path.parent, path.name)
+    tmp = staging_path(path)
+    with refusals_named(path, tmp):
+        write(tmp)
+        if durable:
+            fsync_path(tmp)
+        if point:
+            crash_point(f"{point}.tmp")
+        os.replace(str(tmp), str(path))
+        if durable:
+            fsync_path(path.parent)
     return path
 
 
@@ -74,18 +140,20 @@ def local_path(path: Location) -> Path:
     return Path(path.path) if isinstance(path, UPath) else path
 
 
-def write_object(path: Location, data: bytes, durable: bool = False) -> Location:
+def write_object(path: Location, data: bytes, durable: bool = False, point: str = "") -> Location:
     """Write `data` at `path` so that a reader sees the old bytes or the new, never part."""
     if (obj := remote(path)) is None:
-        return atomic_write(local_path(path), lambda tmp: tmp.write_bytes(data), durable)
+        return atomic_write(local_path(path), lambda tmp: tmp.write_bytes(data), durable, point)
     obj.fs.pipe_file(obj.path, data)
     return obj
 
 
-def write_whole(path: Location, write: Callable[[Any], object]) -> Location:
+def write_whole(
+    path: Location, write: Callable[[Any], object], point: str = "", sweep: bool = True
+) -> Location:
     """Let `write` fill a file (local) or a buffer (object store), then publish it whole."""
     if remote(path) is None:
-        return atomic_write(local_path(path), write)
+        return atomic_write(local_path(path), write, point=point, sweep=sweep)
     buffer = io.BytesIO()
     write(buffer)
     return write_object(path, buffer.getvalue())
@@ -104,17 +172,20 @@ def create_object(path: Location, data: bytes) -> bool:
             return False
         return True
     target = local_path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_bytes(data)
-    fsync_path(tmp)
-    try:
-        os.link(tmp, target)
-    except FileExistsError:
-        return False
-    finally:
-        tmp.unlink()
-    fsync_path(target.parent)
+    with refusals_named(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        sweep_staging(target.parent, target.name)
+    tmp = staging_path(target)
+    with refusals_named(target, tmp):
+        tmp.write_bytes(data)
+        fsync_path(tmp)
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink()
+        fsync_path(target.parent)
     return True
 
 

@@ -26,7 +26,16 @@ from typing import Any, NamedTuple
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ct_assets.ingest.files import Location, listing, read_bytes, remote, write_whole
+from ct_assets.crash import crash_point
+from ct_assets.ingest.files import (
+    Location,
+    listing,
+    local_path,
+    read_bytes,
+    remote,
+    sweep_staging,
+    write_whole,
+)
 
 FOLDER = "predictions"
 # Which answers a row records: the one returned to the caller, or a shadow score (never returned).
@@ -96,21 +105,35 @@ def folder(data_dir: Location) -> Location:
     return data_dir / FOLDER
 
 
+def by_partition(rows: Sequence[Prediction]) -> list[tuple[str, list[Prediction]]]:
+    """Rows grouped by the partition they fall in, in partition order: one file each."""
+    grouped: dict[str, list[Prediction]] = {}
+    for row in rows:
+        grouped.setdefault(row.partition, []).append(row)
+    return sorted(grouped.items())
+
+
+def write_chunk(data_dir: Location, partition: str, chunk: Sequence[Prediction]) -> Location:
+    """One new file of `partition`'s rows, published whole under a name no one else uses."""
+    columns = list(zip(*chunk, strict=True))
+    table = pa.Table.from_arrays(
+        [pa.array(c, type=f.type) for c, f in zip(columns, SCHEMA, strict=True)],
+        schema=SCHEMA,
+    )
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    path = folder(data_dir) / partition / f"{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+    # A new name each time: nothing of this name to sweep (the log sweeps its folder at start).
+    return write_whole(path, _parquet_writer(table), point=FOLDER, sweep=False)
+
+
 def write_batch(data_dir: Location, rows: Sequence[Prediction]) -> list[Location]:
     """Append rows: one new file per partition they fall in, never a rewrite."""
-    by_partition: dict[str, list[Prediction]] = {}
-    for row in rows:
-        by_partition.setdefault(row.partition, []).append(row)
     written = []
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    for partition, chunk in sorted(by_partition.items()):
-        columns = list(zip(*chunk, strict=True))
-        table = pa.Table.from_arrays(
-            [pa.array(c, type=f.type) for c, f in zip(columns, SCHEMA, strict=True)],
-            schema=SCHEMA,
-        )
-        path = folder(data_dir) / partition / f"{stamp}-{uuid.uuid4().hex[:8]}.parquet"
-        written.append(write_whole(path, _parquet_writer(table)))
+    for partition, chunk in by_partition(rows):
+        written.append(write_chunk(data_dir, partition, chunk))
+        # Killed here, a flush is half done: the files written are whole, the rest never
+        # were (a reader sees some partitions' rows of this flush, each once).
+        crash_point("predictions.flush")
     return written
 
 
@@ -150,6 +173,17 @@ def find_request(data_dir: Location, request_id: str) -> list[dict[str, Any]]:
     return rows
 
 
+def sweep_log(data_dir: Location) -> None:
+    """Remove the staging files a killed writer left in the log (never visible to readers,
+    but they hold disk); object stores have none."""
+    if remote(data_dir) is not None:
+        return
+    base = local_path(folder(data_dir))
+    if base.is_dir():
+        for partition in (p for p in base.iterdir() if p.is_dir()):
+            sweep_staging(partition)
+
+
 class PredictionLog:
     """Appends off the caller's path: `append` only queues; a thread wakes every `interval`
     seconds and writes what came (one file per partition), and `close` writes what is left.
@@ -166,6 +200,7 @@ class PredictionLog:
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self.written = 0
         self.failures = 0
+        sweep_log(data_dir)
         self._thread.start()
 
     def append(self, rows: Iterable[Prediction]) -> None:
@@ -185,16 +220,20 @@ class PredictionLog:
         self._flush(self._drain())
 
     def _flush(self, pending: list[Prediction]) -> None:
-        if not pending:
-            return
-        try:
-            write_batch(self.data_dir, pending)
-            self.written += len(pending)
-        except Exception:
-            # Kept for the next flush: a full disk must not lose predictions, and nothing may
-            # end this thread while serving goes on queueing.
-            self.failures += 1
-            self._queue.put(pending)
+        chunks = by_partition(pending)
+        for done, (partition, chunk) in enumerate(chunks):
+            try:
+                write_chunk(self.data_dir, partition, chunk)
+            except Exception:
+                # Kept for the next flush: a full disk must not lose predictions, and nothing
+                # may end this thread while serving goes on queueing. Only the chunks not yet
+                # written go back: those written are in the log once already.
+                self.failures += 1
+                for _, unwritten in chunks[done:]:
+                    self._queue.put(unwritten)
+                return
+            self.written += len(chunk)
+            crash_point("predictions.flush")
 
     def close(self, timeout: float = 30.0) -> None:
         self._closing.set()
