@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import tempfile
 import warnings
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 import pandas as pd
 
+from ct_assets.crash import crash_point
+
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
@@ -27,6 +30,17 @@ CHALLENGER = "challenger"
 FAMILY_TAG = "ct.family"
 FEATURE_SET_TAG = "ct.feature_set_id"
 HISTORY_PREFIX = "ct.history."
+# A version is registered "pending" (with all its tags, in one write) and marked "complete" last:
+# a process that dies in between leaves a version that nothing may promote or serve. A version
+# without the tag was registered before this protocol, in one write, so it is complete.
+REGISTRATION_TAG = "ct.registration"
+PENDING, COMPLETE = "pending", "complete"
+# What the candidate was trained from (see `candidate_key`): a retried run finds its version.
+CANDIDATE_KEY_TAG = "ct.candidate_key"
+# Tags that differ between two trainings of the same candidate: the run that trained it, and
+# what a time-bounded search happened to reach. Every other tag names an input, so a tag added
+# later joins the key by default: at worst a retry registers again, never reuses another model.
+RUN_SPECIFIC_TAGS = frozenset({"ct.dagster_run_id", "ct.search_trials", "ct.search_best_value"})
 # skops (MLflow's safe default for scikit-learn) loads only types named as trusted. These are
 # what ct's own pipelines hold: the imputer's fitted dtype, and HistGradientBoosting's trees and
 # input validator; ct writes these files itself, so it trusts them. Keyed by "is HGB".
@@ -55,6 +69,21 @@ def model_requirements(flavour: str) -> list[str]:
 
 class StaleChampion(ValueError):
     """The champion moved between a judgement on it and the action the judgement asked for."""
+
+
+class IncompleteVersion(ValueError):
+    """A version whose registration never finished (its process died): never promoted or served."""
+
+
+def candidate_key(tags: dict[str, str]) -> str:
+    """The identity of a candidate: its family, partition, window and training data, code and
+    configuration (every tag but the run-specific ones), hashed to fit a tag value."""
+    kept = {k: v for k, v in sorted(tags.items()) if k not in RUN_SPECIFIC_TAGS}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def registration_complete(tags: dict[str, str]) -> bool:
+    return tags.get(REGISTRATION_TAG, COMPLETE) == COMPLETE
 
 
 def _now_ms() -> int:
@@ -170,13 +199,23 @@ class MlflowRegistry(dg.ConfigurableResource):
         run_id: str | None = None,
     ) -> dict[str, str]:
         """Log one candidate in its run (a new one unless `run_id` names an open one) and
-        register it as a new model version carrying the same tags."""
+        register it as a new model version carrying the same tags.
+
+        Idempotent: a candidate already registered and complete under the same key (a retried
+        run, the same training data again) is returned as it is, not registered twice.
+        """
         import mlflow
         from mlflow.models import infer_signature
 
         from ct_assets.ml.training import model_features, predict
         from ct_assets.ml.vocabulary import BOOSTERS, SKLEARN_HGB
 
+        all_tags = {**tags, **trained.tags, FAMILY_TAG: trained.family}
+        key = candidate_key(all_tags)
+        registered = self.registered_candidate(key)
+        if registered is not None:
+            return {**registered, "reused": "true"}
+        all_tags[CANDIDATE_KEY_TAG] = key
         if run_id is None:
             run_id = self.start_candidate_run(trained.family, tags.get("ct.partition", ""))
         # The signature names exactly the columns the model reads: serving may send more (they
@@ -187,7 +226,6 @@ class MlflowRegistry(dg.ConfigurableResource):
             # are int64 in the whole feature frame, and a missing category is the code -1.
             warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
             signature = infer_signature(example, predict(trained.family, trained.model, example))
-        all_tags = {**tags, **trained.tags, FAMILY_TAG: trained.family}
         with mlflow.start_run(run_id=run_id):
             mlflow.set_tags(all_tags)
             mlflow.log_params({k: str(v) for k, v in trained.params.items()})
@@ -208,16 +246,68 @@ class MlflowRegistry(dg.ConfigurableResource):
                     pip_requirements=model_requirements("sklearn"),
                     **common,
                 )
-        # Registered with its tags in one write, so no reader sees a version without them.
-        registered = mlflow.register_model(info.model_uri, self.registered_model, tags=all_tags)
-        version = str(registered.version)
+        # Dying here leaves a finished run with a model and no version: nothing can serve it.
+        crash_point("registry.model.logged")
+        # Registered with its tags in one write, so no reader sees a version without them; as
+        # pending, so nothing promotes it until the last write below says it is whole.
+        version = str(
+            mlflow.register_model(
+                info.model_uri,
+                self.registered_model,
+                tags={**all_tags, REGISTRATION_TAG: PENDING},
+            ).version
+        )
+        crash_point("registry.version.registered")
+        self.client().set_model_version_tag(
+            self.registered_model, version, REGISTRATION_TAG, COMPLETE
+        )
+        crash_point("registry.version.tagged")
         return {
             "family": trained.family,
             "run_id": run_id,
             "version": version,
             "model_uri": self.model_uri(version),
             "mode": all_tags.get("ct.training_mode", "full"),
+            "reused": "false",
         }
+
+    def registered_candidate(self, key: str) -> dict[str, str] | None:
+        """The complete version registered under a candidate key, if any (the newest): what a
+        retry returns instead of registering the same candidate again. A pending version under
+        the key (its registration died half-way) is passed over, and stays unpromotable."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            found = self.client().search_model_versions(
+                f"name = '{self.registered_model}' and tags.`{CANDIDATE_KEY_TAG}` = '{key}'"
+            )
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise
+        whole = [v for v in found if registration_complete(dict(v.tags))]
+        if not whole:
+            return None
+        newest = max(whole, key=lambda v: int(v.version))
+        version = str(newest.version)
+        return {
+            "family": newest.tags.get(FAMILY_TAG, ""),
+            "run_id": str(newest.run_id),
+            "version": version,
+            "model_uri": self.model_uri(version),
+            "mode": newest.tags.get("ct.training_mode", "full"),
+        }
+
+    def is_complete(self, version: str) -> bool:
+        """Whether a version's registration finished (see REGISTRATION_TAG)."""
+        return registration_complete(self.version_tags(version))
+
+    def require_complete(self, version: str) -> None:
+        if not self.is_complete(version):
+            raise IncompleteVersion(
+                f"{self.registered_model} v{version} was never completely registered (its "
+                "process died while registering it): it is never promoted or served"
+            )
 
     def log_holdout_metrics(self, run_id: str, metrics: dict[str, float]) -> None:
         """A candidate's holdout figures beside its training ones, in its own run."""
@@ -295,6 +385,7 @@ class MlflowRegistry(dg.ConfigurableResource):
             if self.alias_version(alias) is not None:
                 client.delete_registered_model_alias(self.registered_model, alias)
             return
+        self.require_complete(version)
         client.set_registered_model_alias(self.registered_model, alias, version)
 
     def promotion_of(self, version: str) -> dict[str, Any] | None:
