@@ -3,6 +3,10 @@
 The decision itself is pure (`ml.promotion.decide_promotion`); this stage reads what it needs
 (the evaluation, the alias, newer decisions), runs a fresh serving process when asked, moves
 the alias, and records every gate as an asset check.
+
+A decision is taken once: the registry's history records each promotion with its partition
+before the alias moves, so a retried run finds its own earlier move and reports it instead of
+judging (and moving) again.
 """
 
 from typing import Any
@@ -19,7 +23,13 @@ from ct_assets.ml.infra_validation import (
     InfraResult,
     validate_serving,
 )
-from ct_assets.ml.promotion import RegistryState, decide_promotion
+from ct_assets.ml.promotion import (
+    RegistryState,
+    decide_promotion,
+    earlier_promotion,
+    gate_record,
+    recorded_decision,
+)
 from ct_assets.ml.vocabulary import METRIC
 from ct_assets.names import PRODUCTION_MODEL, PROMOTION_GATE, PROMOTION_POOL, gate_check_name
 from ct_assets.partitions import partitioned_check
@@ -154,25 +164,39 @@ def build_production(
             sample = holdout[list(spec.feature_names)].head(SERVING_SAMPLE_ROWS)
             return validate_serving(mlflow.tracking_uri, mlflow.model_uri(version), sample, budget)
 
-        # From reading the alias to moving it, no other decision or rollback interleaves.
+        # From reading the alias to moving it, no other decision or rollback interleaves; a
+        # move recorded by a decision that died before applying it is applied first.
         with mlflow.alias_lock():
-            decided = context.instance.get_materialized_partitions(dg.AssetKey(PRODUCTION_MODEL))
-            before = mlflow.champion_version()
-            state = RegistryState(key, before, tuple(sorted(k for k in decided if k > key)))
-            decision = decide_promotion(
-                model_evaluations, state, policy, serve, mlflow.champion_version
-            )
-            if decision.promote and decision.candidate is not None:
-                mlflow.promote(
-                    decision.candidate.version,
-                    before,
-                    decision.reason,
-                    gates={g.gate: {"passed": g.passed, **g.figures} for g in decision.gates},
+            history = mlflow.history()
+            best = model_evaluations.best() if model_evaluations.candidates else None
+            earlier = earlier_promotion(history, key, best.version) if best else None
+            if earlier is not None:
+                # This run is a retry (or a repeat) of a decision already taken: report it.
+                decision = recorded_decision(model_evaluations, earlier)
+                before, after = earlier["from"], earlier["to"]
+            else:
+                # Decided partitions: as Dagster saw them, and as the history recorded them (a
+                # decision that died after its record never reached Dagster).
+                decided = set(
+                    context.instance.get_materialized_partitions(dg.AssetKey(PRODUCTION_MODEL))
+                ) | {str(e["partition"]) for e in history if e.get("partition")}
+                before = mlflow.champion_version()
+                state = RegistryState(key, before, tuple(sorted(k for k in decided if k > key)))
+                decision = decide_promotion(
+                    model_evaluations, state, policy, serve, mlflow.champion_version
                 )
+                if decision.promote and decision.candidate is not None:
+                    mlflow.promote(
+                        decision.candidate.version,
+                        before,
+                        decision.reason,
+                        gates=gate_record(decision.gates),
+                        partition=key,
+                    )
+                after = mlflow.champion_version()
             # Serving scores the refused candidate in shadow: live evidence for the next time.
             refused = None if decision.promote else decision.candidate
             mlflow.set_alias(CHALLENGER, refused.version if refused else None)
-            after = mlflow.champion_version()
         context.log.info(f"{'PROMOTE' if decision.promote else 'KEEP'}: {decision.reason}")
         uri = mlflow.model_uri(after) if after else "none"
         return dg.MaterializeResult(

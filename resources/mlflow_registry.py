@@ -409,33 +409,78 @@ class MlflowRegistry(dg.ConfigurableResource):
         reason: str,
         kind: str = "promote",
         gates: dict[str, Any] | None = None,
-    ) -> None:
-        """Move the alias (one registry write, so serving sees the old or the new version, never
-        neither), then record the move, with the gate figures, on the version and in the
-        model's history."""
-        client = self.client()
+        partition: str | None = None,
+    ) -> dict[str, Any]:
+        """Record the move in the model's history, then move the alias (one registry write, so
+        serving sees the old or the new version, never neither) and mark the version.
+
+        The history record is the decision and is written first: a process that dies after it
+        leaves a move recorded but not applied, which the next holder of `alias_lock` carries
+        out (`reconcile`); the other order would leave a champion that no record explains, and
+        a retried decision could not tell its own move from anyone else's.
+        """
+        self.require_complete(version)
         moment = datetime.now(UTC)
-        now = moment.isoformat()
-        client.set_registered_model_alias(self.registered_model, CHAMPION, version)
-        client.set_model_version_tag(self.registered_model, version, "ct.promoted_at", now)
-        client.set_model_version_tag(self.registered_model, version, "ct.promotion_reason", reason)
-        client.set_model_version_tag(
-            self.registered_model, version, "ct.previous_champion", previous or ""
-        )
         entry: dict[str, Any] = {
             "kind": kind,
             "to": version,
             "from": previous,
-            "at": now,
+            "at": moment.isoformat(),
             "reason": reason,
         }
+        if partition is not None:
+            entry["partition"] = partition
         if gates:
             entry["gates"] = gates
-        client.set_registered_model_tag(
+        self.client().set_registered_model_tag(
             self.registered_model,
             f"{HISTORY_PREFIX}{moment.strftime('%Y%m%dT%H%M%S.%fZ')}",
             json.dumps(entry),
         )
+        crash_point("promotion.history.recorded")
+        self._apply(entry)
+        return entry
+
+    def _apply(self, entry: dict[str, Any]) -> None:
+        """Make the alias and the version's marks say what a history record says (idempotent)."""
+        client = self.client()
+        version = entry["to"]
+        client.set_registered_model_alias(self.registered_model, CHAMPION, version)
+        crash_point("promotion.alias.moved")
+        client.set_model_version_tag(
+            self.registered_model, version, "ct.promotion_reason", entry["reason"]
+        )
+        client.set_model_version_tag(
+            self.registered_model, version, "ct.previous_champion", entry["from"] or ""
+        )
+        # Written last: `reconcile` reads it to know the move was applied in full.
+        client.set_model_version_tag(self.registered_model, version, "ct.promoted_at", entry["at"])
+
+    def reconcile(self) -> dict[str, Any] | None:
+        """Carry out the last recorded move if its process died before applying it in full;
+        the move carried out, if any.
+
+        The history is the single source of truth for the champion. The last record is
+        applied when the alias still shows the version it moved from (the move never
+        happened) or shows its target without the version's marks (it half happened). An alias
+        pointing anywhere else was moved outside ct and is left alone.
+        """
+        moves = self.history()
+        if not moves:
+            return None
+        last = moves[-1]
+        current = self.champion_version()
+        if current is not None and current == last["to"]:
+            if self.version_tags(current).get("ct.promoted_at") == last["at"]:
+                return None
+        elif current != last.get("from"):
+            return None
+        self._apply(last)
+        return last
+
+    def decided_partitions(self) -> set[str]:
+        """Partitions whose decision moved the champion, as the history records them."""
+        return {str(e["partition"]) for e in self.history() if e.get("partition")}
 
     def history(self) -> list[dict[str, Any]]:
         """Every move of the champion alias, oldest first."""
@@ -487,12 +532,17 @@ class MlflowRegistry(dg.ConfigurableResource):
         SQLite claims are not atomic across processes), so a registry in a local file store is
         also locked here. A registry on a tracking server is shared by machines a file lock
         cannot reach: there the pool, on PostgreSQL, is what serialises.
+
+        Whoever takes the lock first completes a move its holder recorded and died before
+        applying (`reconcile`): every reader under the lock sees the alias the history says.
         """
         store = self.tracking_uri.removeprefix("sqlite:///")
         if store == self.tracking_uri:
+            self.reconcile()
             yield
             return
         with _file_lock(Path(f"{store}.alias.lock")):
+            self.reconcile()
             yield
 
     def rollback(

@@ -7,8 +7,9 @@ decision, guards included, is tested without Dagster or MLflow.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ct_assets.ml.contracts import Evaluation
 from ct_assets.ml.gates import (
@@ -106,3 +107,38 @@ def decide_promotion(
     if held is not None and first.promote:
         decision = replace(decision, promote=False, reason=held)
     return decision
+
+
+def earlier_promotion(
+    history: Sequence[Mapping[str, Any]], partition: str, version: str
+) -> Mapping[str, Any] | None:
+    """The recorded move that already promoted `version` for `partition`, if one did: a
+    retried or repeated decision on the same candidate reports it and moves nothing again."""
+    found = [
+        e
+        for e in history
+        if e.get("partition") == partition and e.get("kind") == "promote" and e["to"] == version
+    ]
+    return found[-1] if found else None
+
+
+def gate_record(gates: Sequence[GateResult]) -> dict[str, dict[str, Any]]:
+    """The gates as the history records them with a promotion: enough to report it again."""
+    return {g.gate: {"passed": g.passed, "reason": g.reason, **g.figures} for g in gates}
+
+
+def recorded_decision(evaluation: Evaluation, record: Mapping[str, Any]) -> Decision:
+    """The decision a history record holds, as it was taken (not judged again: the champion
+    it was judged against has moved since, by this very decision)."""
+    candidate = next(c for c in evaluation.candidates if c.version == record["to"])
+    gates = [
+        GateResult(
+            gate,
+            bool(figures.get("passed")),
+            str(figures.get("reason", "")),
+            {k: v for k, v in figures.items() if k not in ("passed", "reason")},
+        )
+        for gate, figures in (record.get("gates") or {}).items()
+    ]
+    reason = f"already decided at {record['at']}: {record['reason']}"
+    return Decision(True, reason, candidate, evaluation.champion, gates)
