@@ -9,6 +9,7 @@ before the alias moves, so a retried run finds its own earlier move and reports 
 judging (and moving) again.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -26,9 +27,10 @@ from ct_assets.ml.infra_validation import (
 from ct_assets.ml.promotion import (
     RegistryState,
     decide_promotion,
-    earlier_promotion,
     gate_record,
+    promotions_for,
     recorded_decision,
+    standing_promotion,
 )
 from ct_assets.ml.vocabulary import METRIC
 from ct_assets.names import PRODUCTION_MODEL, PROMOTION_GATE, PROMOTION_POOL, gate_check_name
@@ -116,6 +118,47 @@ def decision_metadata(
     }
 
 
+def take_decision(
+    mlflow: MlflowRegistry,
+    key: str,
+    evaluation: Evaluation,
+    decided: set[str],
+    policy: GatePolicy,
+    serve: Callable[[str], InfraResult],
+) -> tuple[Decision, str | None, str | None]:
+    """Decide partition `key` and move the alias if the decision says so, under the alias
+    lock; the decision, and the champion before and after it.
+
+    Taken once: a promotion of this candidate for this partition that the history already
+    records (and the alias still shows) is reported, not judged and moved again.
+    """
+    history = mlflow.history()
+    before = mlflow.champion_version()
+    best = evaluation.best().version if evaluation.candidates else None
+    earlier = standing_promotion(history, key, best, before) if best else None
+    if earlier is not None:
+        return recorded_decision(evaluation, earlier), earlier["from"], earlier["to"]
+    # Decided partitions: as Dagster saw them, and as the history records them (a decision
+    # that died after its record never reached Dagster).
+    decided = decided | {str(e["partition"]) for e in history if e.get("partition")}
+    state = RegistryState(
+        key,
+        before,
+        tuple(sorted(k for k in decided if k > key)),
+        tuple(str(e["to"]) for e in promotions_for(history, key)),
+    )
+    decision = decide_promotion(evaluation, state, policy, serve, mlflow.champion_version)
+    if decision.promote and decision.candidate is not None:
+        mlflow.promote(
+            decision.candidate.version,
+            before,
+            decision.reason,
+            gates=gate_record(decision.gates),
+            partition=key,
+        )
+    return decision, before, mlflow.champion_version()
+
+
 def build_production(
     project: Project, partitions: dg.TimeWindowPartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
@@ -167,33 +210,10 @@ def build_production(
         # From reading the alias to moving it, no other decision or rollback interleaves; a
         # move recorded by a decision that died before applying it is applied first.
         with mlflow.alias_lock():
-            history = mlflow.history()
-            best = model_evaluations.best() if model_evaluations.candidates else None
-            earlier = earlier_promotion(history, key, best.version) if best else None
-            if earlier is not None:
-                # This run is a retry (or a repeat) of a decision already taken: report it.
-                decision = recorded_decision(model_evaluations, earlier)
-                before, after = earlier["from"], earlier["to"]
-            else:
-                # Decided partitions: as Dagster saw them, and as the history recorded them (a
-                # decision that died after its record never reached Dagster).
-                decided = set(
-                    context.instance.get_materialized_partitions(dg.AssetKey(PRODUCTION_MODEL))
-                ) | {str(e["partition"]) for e in history if e.get("partition")}
-                before = mlflow.champion_version()
-                state = RegistryState(key, before, tuple(sorted(k for k in decided if k > key)))
-                decision = decide_promotion(
-                    model_evaluations, state, policy, serve, mlflow.champion_version
-                )
-                if decision.promote and decision.candidate is not None:
-                    mlflow.promote(
-                        decision.candidate.version,
-                        before,
-                        decision.reason,
-                        gates=gate_record(decision.gates),
-                        partition=key,
-                    )
-                after = mlflow.champion_version()
+            decided = context.instance.get_materialized_partitions(dg.AssetKey(PRODUCTION_MODEL))
+            decision, before, after = take_decision(
+                mlflow, key, model_evaluations, set(decided), policy, serve
+            )
             # Serving scores the refused candidate in shadow: live evidence for the next time.
             refused = None if decision.promote else decision.candidate
             mlflow.set_alias(CHALLENGER, refused.version if refused else None)
