@@ -410,7 +410,7 @@ class MlflowRegistry(dg.ConfigurableResource):
         kind: str = "promote",
         gates: dict[str, Any] | None = None,
         partition: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> None:
         """Record the move in the model's history, then move the alias (one registry write, so
         serving sees the old or the new version, never neither) and mark the version.
 
@@ -439,7 +439,6 @@ class MlflowRegistry(dg.ConfigurableResource):
         )
         crash_point("promotion.history.recorded")
         self._apply(entry)
-        return entry
 
     def _apply(self, entry: dict[str, Any]) -> None:
         """Make the alias and the version's marks say what a history record says (idempotent)."""
@@ -477,10 +476,6 @@ class MlflowRegistry(dg.ConfigurableResource):
             return None
         self._apply(last)
         return last
-
-    def decided_partitions(self) -> set[str]:
-        """Partitions whose decision moved the champion, as the history records them."""
-        return {str(e["partition"]) for e in self.history() if e.get("partition")}
 
     def history(self) -> list[dict[str, Any]]:
         """Every move of the champion alias, oldest first."""
