@@ -304,6 +304,7 @@ def build_candidates(
             metadata={
                 "candidates": dg.MetadataValue.md(competition.to_markdown(index=False)),
                 "model_versions": ref["version"],
+                "version_reused": ref["reused"] == "true",
                 "mlflow_run_ids": ref["run_id"],
                 "winner": f"{best.family} on {best.window}",
                 f"winner_holdout_{spec.metric}": best.value(spec.metric),
@@ -409,10 +410,11 @@ def register(
     )
     example = window[window[SPLIT] == HOLDOUT].head(20)
     metrics = {f"train_{k}": v for k, v in fit.items()}
-    run_id = run_id or mlflow.start_candidate_run(best.family, partition)
+    # A retry of a run that died after registering finds that version and returns it.
     ref = mlflow.log_candidate(best.trained, example, metrics, tags, run_id)
+    again = " (registered before for the same training: reused)" if ref["reused"] == "true" else ""
     context.log.info(
-        f"{best.family} on {best.window}: version {ref['version']}, run {ref['run_id']}"
+        f"{best.family} on {best.window}: version {ref['version']}, run {ref['run_id']}{again}"
     )
     # The refresh's own tags (base, rows) win over the window's, as log_candidate merges them.
     merged = {**tags, **best.trained.tags}

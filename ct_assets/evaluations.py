@@ -76,6 +76,17 @@ def scored(
     )
 
 
+def registered(
+    context: dg.AssetExecutionContext, mlflow: MlflowRegistry, refs: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The candidates whose registration finished: one that did not is never judged."""
+    whole = [r for r in refs if mlflow.is_complete(r["version"])]
+    for ref in refs:
+        if ref not in whole:
+            context.log.warning(f"v{ref['version']} was never completely registered: left out")
+    return whole
+
+
 def build_evaluations(
     project: Project, partitions: dg.TimeWindowPartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
@@ -100,6 +111,7 @@ def build_evaluations(
     ) -> dg.MaterializeResult[Evaluation]:
         """Every candidate and the current champion, scored on the window's holdout."""
         holdout = training_window[training_window[SPLIT] == HOLDOUT]
+        refs = registered(context, mlflow, candidate_models)
         # The infrastructure gate's fresh process, booted as the run started, loads the best
         # candidate while the comparison runs; the gate reads its figures.
         with serving_probes.fresh() as probe:
@@ -107,7 +119,7 @@ def build_evaluations(
             curves: dict[str, np.ndarray] = {}
             predicted: dict[str, np.ndarray] = {}
             candidates: list[Scored] = []
-            for c in candidate_models:
+            for c in refs:
                 family, values = predict_version(mlflow, c["version"], holdout)
                 candidates.append(scored(spec, c["version"], family, values, holdout, c["mode"]))
                 predicted[c["version"]] = curves[f"v{c['version']} {family}"] = values
@@ -122,7 +134,7 @@ def build_evaluations(
             sample = holdout[list(spec.feature_names)].head(SERVING_SAMPLE_ROWS)
             probe.load(mlflow.model_uri(best.version), sample)
             evaluation, metadata = compared(context, mlflow, holdout, draft, predicted, curves)
-            for ref, record in zip(candidate_models, candidates, strict=True):
+            for ref, record in zip(refs, candidates, strict=True):
                 mlflow.log_holdout_metrics(ref["run_id"], record.metrics)
             serving = probe.result(InfraBudget.of(spec.gates.serving))
         evaluation = evaluation.model_copy(

@@ -3,8 +3,13 @@
 The decision itself is pure (`ml.promotion.decide_promotion`); this stage reads what it needs
 (the evaluation, the alias, newer decisions), runs a fresh serving process when asked, moves
 the alias, and records every gate as an asset check.
+
+A decision is taken once: the registry's history records each promotion with its partition
+before the alias moves, so a retried run finds its own earlier move and reports it instead of
+judging (and moving) again.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -19,7 +24,14 @@ from ct_assets.ml.infra_validation import (
     InfraResult,
     validate_serving,
 )
-from ct_assets.ml.promotion import RegistryState, decide_promotion
+from ct_assets.ml.promotion import (
+    RegistryState,
+    decide_promotion,
+    gate_record,
+    promotions_for,
+    recorded_decision,
+    standing_promotion,
+)
 from ct_assets.ml.vocabulary import METRIC
 from ct_assets.names import PRODUCTION_MODEL, PROMOTION_GATE, PROMOTION_POOL, gate_check_name
 from ct_assets.partitions import partitioned_check
@@ -106,6 +118,47 @@ def decision_metadata(
     }
 
 
+def take_decision(
+    mlflow: MlflowRegistry,
+    key: str,
+    evaluation: Evaluation,
+    decided: set[str],
+    policy: GatePolicy,
+    serve: Callable[[str], InfraResult],
+) -> tuple[Decision, str | None, str | None]:
+    """Decide partition `key` and move the alias if the decision says so, under the alias
+    lock; the decision, and the champion before and after it.
+
+    Taken once: a promotion of this candidate for this partition that the history already
+    records (and the alias still shows) is reported, not judged and moved again.
+    """
+    history = mlflow.history()
+    before = mlflow.champion_version()
+    best = evaluation.best().version if evaluation.candidates else None
+    earlier = standing_promotion(history, key, best, before) if best else None
+    if earlier is not None:
+        return recorded_decision(evaluation, earlier), earlier["from"], earlier["to"]
+    # Decided partitions: as Dagster saw them, and as the history records them (a decision
+    # that died after its record never reached Dagster).
+    decided = decided | {str(e["partition"]) for e in history if e.get("partition")}
+    state = RegistryState(
+        key,
+        before,
+        tuple(sorted(k for k in decided if k > key)),
+        tuple(str(e["to"]) for e in promotions_for(history, key)),
+    )
+    decision = decide_promotion(evaluation, state, policy, serve, mlflow.champion_version)
+    if decision.promote and decision.candidate is not None:
+        mlflow.promote(
+            decision.candidate.version,
+            before,
+            decision.reason,
+            gates=gate_record(decision.gates),
+            partition=key,
+        )
+    return decision, before, mlflow.champion_version()
+
+
 def build_production(
     project: Project, partitions: dg.TimeWindowPartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
@@ -154,25 +207,16 @@ def build_production(
             sample = holdout[list(spec.feature_names)].head(SERVING_SAMPLE_ROWS)
             return validate_serving(mlflow.tracking_uri, mlflow.model_uri(version), sample, budget)
 
-        # From reading the alias to moving it, no other decision or rollback interleaves.
+        # From reading the alias to moving it, no other decision or rollback interleaves; a
+        # move recorded by a decision that died before applying it is applied first.
         with mlflow.alias_lock():
             decided = context.instance.get_materialized_partitions(dg.AssetKey(PRODUCTION_MODEL))
-            before = mlflow.champion_version()
-            state = RegistryState(key, before, tuple(sorted(k for k in decided if k > key)))
-            decision = decide_promotion(
-                model_evaluations, state, policy, serve, mlflow.champion_version
+            decision, before, after = take_decision(
+                mlflow, key, model_evaluations, set(decided), policy, serve
             )
-            if decision.promote and decision.candidate is not None:
-                mlflow.promote(
-                    decision.candidate.version,
-                    before,
-                    decision.reason,
-                    gates={g.gate: {"passed": g.passed, **g.figures} for g in decision.gates},
-                )
             # Serving scores the refused candidate in shadow: live evidence for the next time.
             refused = None if decision.promote else decision.candidate
             mlflow.set_alias(CHALLENGER, refused.version if refused else None)
-            after = mlflow.champion_version()
         context.log.info(f"{'PROMOTE' if decision.promote else 'KEEP'}: {decision.reason}")
         uri = mlflow.model_uri(after) if after else "none"
         return dg.MaterializeResult(

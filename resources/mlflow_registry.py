@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import tempfile
 import warnings
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 import pandas as pd
 
+from ct_assets.crash import crash_point
+
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
@@ -27,6 +30,17 @@ CHALLENGER = "challenger"
 FAMILY_TAG = "ct.family"
 FEATURE_SET_TAG = "ct.feature_set_id"
 HISTORY_PREFIX = "ct.history."
+# A version is registered "pending" (with all its tags, in one write) and marked "complete" last:
+# a process that dies in between leaves a version that nothing may promote or serve. A version
+# without the tag was registered before this protocol, in one write, so it is complete.
+REGISTRATION_TAG = "ct.registration"
+PENDING, COMPLETE = "pending", "complete"
+# What the candidate was trained from (see `candidate_key`): a retried run finds its version.
+CANDIDATE_KEY_TAG = "ct.candidate_key"
+# Tags that differ between two trainings of the same candidate: the run that trained it, and
+# what a time-bounded search happened to reach. Every other tag names an input, so a tag added
+# later joins the key by default: at worst a retry registers again, never reuses another model.
+RUN_SPECIFIC_TAGS = frozenset({"ct.dagster_run_id", "ct.search_trials", "ct.search_best_value"})
 # skops (MLflow's safe default for scikit-learn) loads only types named as trusted. These are
 # what ct's own pipelines hold: the imputer's fitted dtype, and HistGradientBoosting's trees and
 # input validator; ct writes these files itself, so it trusts them. Keyed by "is HGB".
@@ -55,6 +69,21 @@ def model_requirements(flavour: str) -> list[str]:
 
 class StaleChampion(ValueError):
     """The champion moved between a judgement on it and the action the judgement asked for."""
+
+
+class IncompleteVersion(ValueError):
+    """A version whose registration never finished (its process died): never promoted or served."""
+
+
+def candidate_key(tags: dict[str, str]) -> str:
+    """The identity of a candidate: its family, partition, window and training data, code and
+    configuration (every tag but the run-specific ones), hashed to fit a tag value."""
+    kept = {k: v for k, v in sorted(tags.items()) if k not in RUN_SPECIFIC_TAGS}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def registration_complete(tags: dict[str, str]) -> bool:
+    return tags.get(REGISTRATION_TAG, COMPLETE) == COMPLETE
 
 
 def _now_ms() -> int:
@@ -170,13 +199,23 @@ class MlflowRegistry(dg.ConfigurableResource):
         run_id: str | None = None,
     ) -> dict[str, str]:
         """Log one candidate in its run (a new one unless `run_id` names an open one) and
-        register it as a new model version carrying the same tags."""
+        register it as a new model version carrying the same tags.
+
+        Idempotent: a candidate already registered and complete under the same key (a retried
+        run, the same training data again) is returned as it is, not registered twice.
+        """
         import mlflow
         from mlflow.models import infer_signature
 
         from ct_assets.ml.training import model_features, predict
         from ct_assets.ml.vocabulary import BOOSTERS, SKLEARN_HGB
 
+        all_tags = {**tags, **trained.tags, FAMILY_TAG: trained.family}
+        key = candidate_key(all_tags)
+        registered = self.registered_candidate(key)
+        if registered is not None:
+            return {**registered, "reused": "true"}
+        all_tags[CANDIDATE_KEY_TAG] = key
         if run_id is None:
             run_id = self.start_candidate_run(trained.family, tags.get("ct.partition", ""))
         # The signature names exactly the columns the model reads: serving may send more (they
@@ -187,7 +226,6 @@ class MlflowRegistry(dg.ConfigurableResource):
             # are int64 in the whole feature frame, and a missing category is the code -1.
             warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
             signature = infer_signature(example, predict(trained.family, trained.model, example))
-        all_tags = {**tags, **trained.tags, FAMILY_TAG: trained.family}
         with mlflow.start_run(run_id=run_id):
             mlflow.set_tags(all_tags)
             mlflow.log_params({k: str(v) for k, v in trained.params.items()})
@@ -208,16 +246,68 @@ class MlflowRegistry(dg.ConfigurableResource):
                     pip_requirements=model_requirements("sklearn"),
                     **common,
                 )
-        # Registered with its tags in one write, so no reader sees a version without them.
-        registered = mlflow.register_model(info.model_uri, self.registered_model, tags=all_tags)
-        version = str(registered.version)
+        # Dying here leaves a finished run with a model and no version: nothing can serve it.
+        crash_point("registry.model.logged")
+        # Registered with its tags in one write, so no reader sees a version without them; as
+        # pending, so nothing promotes it until the last write below says it is whole.
+        version = str(
+            mlflow.register_model(
+                info.model_uri,
+                self.registered_model,
+                tags={**all_tags, REGISTRATION_TAG: PENDING},
+            ).version
+        )
+        crash_point("registry.version.registered")
+        self.client().set_model_version_tag(
+            self.registered_model, version, REGISTRATION_TAG, COMPLETE
+        )
+        crash_point("registry.version.tagged")
         return {
             "family": trained.family,
             "run_id": run_id,
             "version": version,
             "model_uri": self.model_uri(version),
             "mode": all_tags.get("ct.training_mode", "full"),
+            "reused": "false",
         }
+
+    def registered_candidate(self, key: str) -> dict[str, str] | None:
+        """The complete version registered under a candidate key, if any (the newest): what a
+        retry returns instead of registering the same candidate again. A pending version under
+        the key (its registration died half-way) is passed over, and stays unpromotable."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            found = self.client().search_model_versions(
+                f"name = '{self.registered_model}' and tags.`{CANDIDATE_KEY_TAG}` = '{key}'"
+            )
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise
+        whole = [v for v in found if registration_complete(dict(v.tags))]
+        if not whole:
+            return None
+        newest = max(whole, key=lambda v: int(v.version))
+        version = str(newest.version)
+        return {
+            "family": newest.tags.get(FAMILY_TAG, ""),
+            "run_id": str(newest.run_id),
+            "version": version,
+            "model_uri": self.model_uri(version),
+            "mode": newest.tags.get("ct.training_mode", "full"),
+        }
+
+    def is_complete(self, version: str) -> bool:
+        """Whether a version's registration finished (see REGISTRATION_TAG)."""
+        return registration_complete(self.version_tags(version))
+
+    def require_complete(self, version: str) -> None:
+        if not self.is_complete(version):
+            raise IncompleteVersion(
+                f"{self.registered_model} v{version} was never completely registered (its "
+                "process died while registering it): it is never promoted or served"
+            )
 
     def log_holdout_metrics(self, run_id: str, metrics: dict[str, float]) -> None:
         """A candidate's holdout figures beside its training ones, in its own run."""
@@ -295,6 +385,7 @@ class MlflowRegistry(dg.ConfigurableResource):
             if self.alias_version(alias) is not None:
                 client.delete_registered_model_alias(self.registered_model, alias)
             return
+        self.require_complete(version)
         client.set_registered_model_alias(self.registered_model, alias, version)
 
     def promotion_of(self, version: str) -> dict[str, Any] | None:
@@ -318,33 +409,73 @@ class MlflowRegistry(dg.ConfigurableResource):
         reason: str,
         kind: str = "promote",
         gates: dict[str, Any] | None = None,
+        partition: str | None = None,
     ) -> None:
-        """Move the alias (one registry write, so serving sees the old or the new version, never
-        neither), then record the move, with the gate figures, on the version and in the
-        model's history."""
-        client = self.client()
+        """Record the move in the model's history, then move the alias (one registry write, so
+        serving sees the old or the new version, never neither) and mark the version.
+
+        The history record is the decision and is written first: a process that dies after it
+        leaves a move recorded but not applied, which the next holder of `alias_lock` carries
+        out (`reconcile`); the other order would leave a champion that no record explains, and
+        a retried decision could not tell its own move from anyone else's.
+        """
+        self.require_complete(version)
         moment = datetime.now(UTC)
-        now = moment.isoformat()
-        client.set_registered_model_alias(self.registered_model, CHAMPION, version)
-        client.set_model_version_tag(self.registered_model, version, "ct.promoted_at", now)
-        client.set_model_version_tag(self.registered_model, version, "ct.promotion_reason", reason)
-        client.set_model_version_tag(
-            self.registered_model, version, "ct.previous_champion", previous or ""
-        )
         entry: dict[str, Any] = {
             "kind": kind,
             "to": version,
             "from": previous,
-            "at": now,
+            "at": moment.isoformat(),
             "reason": reason,
         }
+        if partition is not None:
+            entry["partition"] = partition
         if gates:
             entry["gates"] = gates
-        client.set_registered_model_tag(
+        self.client().set_registered_model_tag(
             self.registered_model,
             f"{HISTORY_PREFIX}{moment.strftime('%Y%m%dT%H%M%S.%fZ')}",
             json.dumps(entry),
         )
+        crash_point("promotion.history.recorded")
+        self._apply(entry)
+
+    def _apply(self, entry: dict[str, Any]) -> None:
+        """Make the alias and the version's marks say what a history record says (idempotent)."""
+        client = self.client()
+        version = entry["to"]
+        client.set_registered_model_alias(self.registered_model, CHAMPION, version)
+        crash_point("promotion.alias.moved")
+        client.set_model_version_tag(
+            self.registered_model, version, "ct.promotion_reason", entry["reason"]
+        )
+        client.set_model_version_tag(
+            self.registered_model, version, "ct.previous_champion", entry["from"] or ""
+        )
+        # Written last: `reconcile` reads it to know the move was applied in full.
+        client.set_model_version_tag(self.registered_model, version, "ct.promoted_at", entry["at"])
+
+    def reconcile(self) -> dict[str, Any] | None:
+        """Carry out the last recorded move if its process died before applying it in full;
+        the move carried out, if any.
+
+        The history is the single source of truth for the champion. The last record is
+        applied when the alias still shows the version it moved from (the move never
+        happened) or shows its target without the version's marks (it half happened). An alias
+        pointing anywhere else was moved outside ct and is left alone.
+        """
+        moves = self.history()
+        if not moves:
+            return None
+        last = moves[-1]
+        current = self.champion_version()
+        if current is not None and current == last["to"]:
+            if self.version_tags(current).get("ct.promoted_at") == last["at"]:
+                return None
+        elif current != last.get("from"):
+            return None
+        self._apply(last)
+        return last
 
     def history(self) -> list[dict[str, Any]]:
         """Every move of the champion alias, oldest first."""
@@ -396,12 +527,17 @@ class MlflowRegistry(dg.ConfigurableResource):
         SQLite claims are not atomic across processes), so a registry in a local file store is
         also locked here. A registry on a tracking server is shared by machines a file lock
         cannot reach: there the pool, on PostgreSQL, is what serialises.
+
+        Whoever takes the lock first completes a move its holder recorded and died before
+        applying (`reconcile`): every reader under the lock sees the alias the history says.
         """
         store = self.tracking_uri.removeprefix("sqlite:///")
         if store == self.tracking_uri:
+            self.reconcile()
             yield
             return
         with _file_lock(Path(f"{store}.alias.lock")):
+            self.reconcile()
             yield
 
     def rollback(

@@ -7,7 +7,9 @@ an entity; energy: regression, none), so tests load projects the way users do.
 from __future__ import annotations
 
 import importlib
+import shutil
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -117,6 +119,22 @@ class Deployment:
             dg.AssetMaterialization(asset_key=asset, partition=partition, metadata=dict(metadata))
         )
 
+    def another_version(self, partition: str, version: str) -> str:
+        """A second registered version for `partition`: a run of the candidates alone, on a
+        family other than `version`'s (the same family on the same data would be the same
+        candidate, which the registry hands back instead of registering twice)."""
+        registry = self.resource("mlflow")
+        family = registry.version_tags(version)["ct.family"]
+        other = "lightgbm" if family == "sklearn_linear" else "sklearn_linear"
+        known = {v["version"] for v in registry.versions()}
+        assert self.materialize(
+            partition,
+            'key:"candidate_models"',
+            ops={"candidate_models": {"config": {"families": [other]}}},
+        ).success
+        (new,) = {v["version"] for v in registry.versions()} - known
+        return str(new)
+
     def reconfigure(self, changes: Mapping[str, Any]) -> None:
         """Other declarations for the same deployment: ct.yaml is rewritten, definitions
         rebuilt from it."""
@@ -145,6 +163,23 @@ def deploy(
 def dagster_instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
     (tmp_path / "dagster").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        yield instance
+
+
+@contextmanager
+def shipped_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dg.DagsterInstance]:
+    """An instance on a DAGSTER_HOME configured as shipped (dagster.yaml: promotion pool of 1),
+    so separate processes (the Dagster CLI a test starts) share it and its concurrency slots."""
+    from ct_assets.policy import initialize_pools
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copyfile(REPOSITORY / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        initialize_pools(instance)  # as `ct up` does before its daemon starts
         yield instance
 
 

@@ -154,3 +154,20 @@ def test_the_contract_refuses_a_record_that_does_not_fit() -> None:
         )
     with pytest.raises(ValidationError, match="extra"):
         Scored.model_validate({"version": "1", "family": "lightgbm", "metrics": {}, "roc_auc": 0.7})
+
+
+def test_a_candidate_promoted_for_its_partition_before_is_not_promoted_again() -> None:
+    """The same candidate handed back for the same partition after the champion moved on (a
+    rollback away from it): its promotion was decided once, and no repeat undoes the move."""
+    probe = Probe()
+    decision = decide_promotion(
+        evaluation([scored("3", 0.9, 0.05)], scored("2", 0.7)),
+        RegistryState("2026-01-02", "2", promoted_before=("3",)),
+        POLICY,
+        probe,
+        lambda: "2",
+    )
+    assert not decision.promote and probe.asked == []
+    assert (
+        decision.reason == "v3 was already promoted for 2026-01-02: a decision moves the alias once"
+    )

@@ -36,12 +36,7 @@ def test_rollback_restores_the_previous_champion_and_the_history_shows_both_move
     first = registry.champion_version()
     assert first is not None
     # Only the winner of a run is registered: another run registers another version.
-    assert project.materialize(
-        project.partition(0),
-        'key:"candidate_models"',
-        ops={"candidate_models": {"config": {"families": ["sklearn_linear"]}}},
-    ).success
-    other = next(v["version"] for v in registry.versions() if v["version"] != first)
+    other = project.another_version(project.partition(0), first)
     registry.promote(other, first, "a later promotion")
 
     listed = ct(project, "models")

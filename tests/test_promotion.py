@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -17,9 +16,8 @@ import pytest
 from ct_assets.lineage import model_lineage
 from ct_assets.names import RETRAIN, STAGES, TRIGGER_TAG
 from ct_assets.observe import latest_metadata
-from ct_assets.policy import initialize_pools
 from sensors.model_freshness import build_model_freshness_sensor
-from tests.conftest import EAGER_GATES, REPOSITORY, deploy
+from tests.conftest import EAGER_GATES, REPOSITORY, deploy, shipped_instance
 from tests.conftest import Deployment as Project
 
 BEFORE_DECISION = " or ".join(f'key:"{k}"' for k in STAGES[:-1])
@@ -30,14 +28,8 @@ HOUR = 3600.0
 
 @pytest.fixture
 def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
-    """A project on a DAGSTER_HOME configured as shipped (dagster.yaml: promotion pool of 1),
-    so separate processes share its instance and its concurrency slots."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copyfile(REPOSITORY / "dagster.yaml", home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    with dg.DagsterInstance.get() as instance:
-        initialize_pools(instance)  # as `ct up` does before its daemon starts
+    """A project whose instance separate processes share (see `shipped_instance`)."""
+    with shipped_instance(tmp_path, monkeypatch) as instance:
         yield deploy(tmp_path, instance)
 
 

@@ -113,12 +113,7 @@ def test_lineage_of_a_logged_prediction_reaches_the_raw_batches_its_model_learnt
     champion = registry.champion_version()
     assert champion is not None
     # Only a run's winner is registered: a second run gives the version that scores in shadow.
-    assert project.materialize(
-        project.partition(0),
-        'key:"candidate_models"',
-        ops={"candidate_models": {"config": {"families": ["sklearn_linear"]}}},
-    ).success
-    other = next(v["version"] for v in registry.versions() if v["version"] != champion)
+    other = project.another_version(project.partition(0), champion)
     now = datetime.now(UTC)
 
     def logged(version: str, role: str) -> Prediction:

@@ -7,8 +7,9 @@ decision, guards included, is tested without Dagster or MLflow.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ct_assets.ml.contracts import Evaluation
 from ct_assets.ml.gates import (
@@ -33,6 +34,8 @@ class RegistryState:
     champion: str | None
     # Partitions after this one that already have a decision.
     newer_decisions: tuple[str, ...] = ()
+    # Versions an earlier decision for this partition promoted (the history's records).
+    promoted_before: tuple[str, ...] = ()
 
 
 def judged(evaluation: Evaluation, policy: GatePolicy) -> Decision:
@@ -50,6 +53,7 @@ def judged(evaluation: Evaluation, policy: GatePolicy) -> Decision:
 
 def guard(evaluation: Evaluation, state: RegistryState) -> str | None:
     """Why a decision that passes its gates must still not move the alias, if it must not."""
+    best = evaluation.best().version if evaluation.candidates else None
     evaluated = evaluation.evaluated_champion
     if state.champion != evaluated:
         # Another promotion landed after our evaluation: our comparison is stale.
@@ -60,6 +64,12 @@ def guard(evaluation: Evaluation, state: RegistryState) -> str | None:
         return (
             f"{state.partition} is older than the decision already taken for "
             f"{state.newer_decisions[-1]}: a retrain on late data is recorded, not promoted"
+        )
+    if best in state.promoted_before:
+        # The same candidate again (the registry hands back a version for the same training):
+        # its promotion for this partition was decided once, and the champion moved on since.
+        return (
+            f"v{best} was already promoted for {state.partition}: a decision moves the alias once"
         )
     return None
 
@@ -106,3 +116,40 @@ def decide_promotion(
     if held is not None and first.promote:
         decision = replace(decision, promote=False, reason=held)
     return decision
+
+
+def promotions_for(history: Sequence[Mapping[str, Any]], partition: str) -> list[Mapping[str, Any]]:
+    """The recorded moves that promoted a candidate of `partition`, oldest first."""
+    return [e for e in history if e.get("partition") == partition and e.get("kind") == "promote"]
+
+
+def standing_promotion(
+    history: Sequence[Mapping[str, Any]], partition: str, version: str, champion: str | None
+) -> Mapping[str, Any] | None:
+    """The recorded move that promoted `version` for `partition` and still stands (the
+    champion is `version`): a retried or repeated decision on that candidate reports it and
+    moves nothing again. A move superseded since is left to the guard (`promoted_before`)."""
+    found = [e for e in promotions_for(history, partition) if e["to"] == version]
+    return found[-1] if found and champion == version else None
+
+
+def gate_record(gates: Sequence[GateResult]) -> dict[str, dict[str, Any]]:
+    """The gates as the history records them with a promotion: enough to report it again."""
+    return {g.gate: {"passed": g.passed, "reason": g.reason, **g.figures} for g in gates}
+
+
+def recorded_decision(evaluation: Evaluation, record: Mapping[str, Any]) -> Decision:
+    """The decision a history record holds, as it was taken (not judged again: the champion
+    it was judged against has moved since, by this very decision)."""
+    candidate = next(c for c in evaluation.candidates if c.version == record["to"])
+    gates = [
+        GateResult(
+            gate,
+            bool(figures.get("passed")),
+            str(figures.get("reason", "")),
+            {k: v for k, v in figures.items() if k not in ("passed", "reason")},
+        )
+        for gate, figures in (record.get("gates") or {}).items()
+    ]
+    reason = f"already decided at {record['at']}: {record['reason']}"
+    return Decision(True, reason, candidate, evaluation.champion, gates)
