@@ -17,6 +17,7 @@ from ct_assets.ml.predictions import partition_key_at
 from ct_assets.partitions import build_partitions, partition_key_of
 from ct_assets.project.load import PROJECT_FILE, deep_merge, read_spec
 from ct_assets.project.spec import GRANULARITIES, PERIODS, ProjectSpec
+from sensors.pulled import due_now
 from tests.conftest import EXAMPLES
 
 ENERGY = read_spec(EXAMPLES / "energy" / PROJECT_FILE)
@@ -110,3 +111,26 @@ def test_a_start_time_between_partition_boundaries_is_refused() -> None:
 def test_the_hour_names_a_short_partition_so_it_is_left_out_of_drift() -> None:
     spec = with_partitions("5-minute", "2026-03-01T09:00")
     assert {"hour", "day_of_week"} <= set(spec.drift_excluded)
+
+
+def test_a_streams_events_of_the_partition_under_way_are_placed_in_it() -> None:
+    now = datetime.now(UTC)
+    period = PERIODS["5-minute"]
+    start = period.begin(now) - timedelta(minutes=15)
+    spec = with_partitions("5-minute", start.strftime("%Y-%m-%dT%H:%M"))
+    partitions = build_partitions(spec)
+    assert partition_key_of(partitions)(now) is None  # Dagster has no such partition yet
+    assert partition_key_of(partitions, in_progress=True)(now) == period.key_at(now)
+    later = now + timedelta(minutes=10)
+    assert partition_key_of(partitions, in_progress=True)(later) is None
+
+
+def test_a_partition_under_way_waits_for_its_run_until_it_is_complete() -> None:
+    exists = {"09:00", "09:05"}.__contains__
+    due, waiting = due_now({"09:05": ["b1"]}, {"09:05": ["b2"], "09:10": ["b3"]}, exists)
+    assert due == {"09:05": ["b1", "b2"]}
+    assert waiting == {"09:10": ["b3"]}
+    # Nothing new: the waiting one stays until it exists, then its run is due with every batch.
+    assert due_now(waiting, {}, exists) == ({}, {"09:10": ["b3"]})
+    due, waiting = due_now(waiting, {"09:10": ["b4"]}, {"09:10"}.__contains__)
+    assert due == {"09:10": ["b3", "b4"]} and waiting == {}
