@@ -34,16 +34,23 @@ def touched_by(landings: list[Landing]) -> dict[str, list[str]]:
 
 
 def due_now(
-    waiting: dict[str, list[str]], touched: dict[str, list[str]], exists: Callable[[str], bool]
+    waiting: dict[str, list[str]],
+    touched: dict[str, list[str]],
+    exists: Callable[[str], bool],
+    drained: bool,
 ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """(partitions to run now, partitions still waiting), each with its batch ids.
 
     A partition still under way has no Dagster partition yet, so its batches wait (in the
-    sensor's cursor) and its run is requested once, when it is complete, with every batch
-    landed for it by then: one run per partition rather than one per tick.
+    sensor's cursor) and its run is requested once: when it is complete and its events are read,
+    that is when the source is drained or this tick landed events of a later partition (a
+    stream delivers in order). One run per partition rather than one per tick; a straggler
+    after that is requested as any late batch is.
     """
     merged = {p: sorted({*waiting.get(p, []), *touched.get(p, [])}) for p in {*waiting, *touched}}
-    due = {p: ids for p, ids in merged.items() if exists(p)}
+    newest = max(touched, default="")
+    # Keys of every granularity sort in time order.
+    due = {p: ids for p, ids in merged.items() if exists(p) and (drained or newest > p)}
     return due, {p: ids for p, ids in merged.items() if p not in due}
 
 
@@ -99,10 +106,12 @@ def build_pulled_sensor(
         key_of = partition_key_of(partitions, in_progress=True)
         landings: list[Landing] = []
         failure = None
+        drained = False
         try:
             for _ in range(MAX_BATCHES_PER_TICK):
                 landing = land_pulled(source, store, key_of, project.spec)
                 if landing is None:
+                    drained = True
                     break
                 landings.append(landing)
         except SourceError as exc:
@@ -116,7 +125,7 @@ def build_pulled_sensor(
                 )
         waiting: dict[str, list[str]] = json.loads(context.cursor) if context.cursor else {}
         existing = set(partitions.get_partition_keys())
-        due, waiting = due_now(waiting, touched_by(landings), existing.__contains__)
+        due, waiting = due_now(waiting, touched_by(landings), existing.__contains__, drained)
         if not landings and not due:
             return dg.SkipReason(failure or f"nothing new in {source_name}")
         return dg.SensorResult(

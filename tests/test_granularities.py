@@ -125,12 +125,18 @@ def test_a_streams_events_of_the_partition_under_way_are_placed_in_it() -> None:
     assert partition_key_of(partitions, in_progress=True)(later) is None
 
 
-def test_a_partition_under_way_waits_for_its_run_until_it_is_complete() -> None:
+def test_a_partition_under_way_waits_for_its_run_until_it_is_complete_and_read() -> None:
     exists = {"09:00", "09:05"}.__contains__
-    due, waiting = due_now({"09:05": ["b1"]}, {"09:05": ["b2"], "09:10": ["b3"]}, exists)
+    touched = {"09:05": ["b2"], "09:10": ["b3"]}
+    due, waiting = due_now({"09:05": ["b1"]}, touched, exists, drained=False)
+    # 09:05 is complete and the tick read events after it; 09:10 is under way.
     assert due == {"09:05": ["b1", "b2"]}
     assert waiting == {"09:10": ["b3"]}
-    # Nothing new: the waiting one stays until it exists, then its run is due with every batch.
-    assert due_now(waiting, {}, exists) == ({}, {"09:10": ["b3"]})
-    due, waiting = due_now(waiting, {"09:10": ["b4"]}, {"09:10"}.__contains__)
+    # Complete, but the source still has unread events and none of a later partition: it waits.
+    assert due_now(waiting, {"09:10": ["b4"]}, {"09:10"}.__contains__, drained=False) == (
+        {},
+        {"09:10": ["b3", "b4"]},
+    )
+    # Drained: its run is due with every batch.
+    due, waiting = due_now({"09:10": ["b3", "b4"]}, {}, {"09:10"}.__contains__, drained=True)
     assert due == {"09:10": ["b3", "b4"]} and waiting == {}
