@@ -8,7 +8,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ct_assets.ml.frames import BATCH, FEATURE_SET, HOLDOUT, LABEL, PARTITION, SPLIT, TIME, TRAIN
+from ct_assets.ml.frames import (
+    BATCH,
+    FEATURE_SET,
+    HOLDOUT,
+    LABEL,
+    PARTITION,
+    SPLIT,
+    TIME,
+    TRAIN,
+    at_most,
+)
 from ct_assets.ml.split_strategies import holdout_mask, leakage_warnings
 
 
@@ -54,8 +64,7 @@ def assemble_window(
             f"training window mixes feature sets ({detail}): re-materialize the features of "
             "the older partitions with the current definitions"
         )
-    if max_rows is not None and len(window) > max_rows:
-        window = window.sample(n=max_rows, random_state=seed).sort_index(ignore_index=True)
+    window = at_most(window, max_rows, seed)
     is_holdout = holdout_mask(window, strategy, holdout_fraction, seed)
     window[SPLIT] = np.where(is_holdout, HOLDOUT, TRAIN)
     return window.sort_values(TIME, kind="stable").reset_index(drop=True)
