@@ -59,15 +59,18 @@ def partition_key_of(
 ) -> Callable[[datetime], str | None]:
     """Maps an event time to its partition (existing partitions only).
 
-    With `in_progress`, also the partition still under way (which Dagster creates when it ends):
-    a stream delivers the events of now, and they belong there, not in quarantine.
+    With `in_progress`, also any partition that has begun by the time of the call, though
+    Dagster creates it only when it ends: a stream delivers the events of now, they belong
+    there, not in quarantine. (Judged per call: a sensor's tick can outlast a partition.)
     """
     existing = set(partitions.get_partition_keys())
-    if in_progress:
-        existing.add(partitions.get_partition_key_for_timestamp(datetime.now(UTC).timestamp()))
+    first = partitions.start
 
     def key_of(moment: datetime) -> str | None:
         key = partitions.get_partition_key_for_timestamp(moment.timestamp())
-        return key if key in existing else None
+        if key in existing:
+            return key
+        begun = in_progress and first <= moment <= datetime.now(UTC)
+        return key if begun else None
 
     return key_of

@@ -123,6 +123,29 @@ def test_a_streams_events_of_the_partition_under_way_are_placed_in_it() -> None:
     assert partition_key_of(partitions, in_progress=True)(now) == period.key_at(now)
     later = now + timedelta(minutes=10)
     assert partition_key_of(partitions, in_progress=True)(later) is None
+    assert partition_key_of(partitions, in_progress=True)(start - timedelta(minutes=1)) is None
+
+
+def test_a_partition_that_begins_during_a_tick_takes_its_events(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A key_of made before a partition began places its events once it has begun (a soak's
+    tick outlasted 21:50:00 and set aside the events of 21:50 as in no partition)."""
+    period = PERIODS["5-minute"]
+    made = datetime.now(UTC)
+    start = period.begin(made) - timedelta(minutes=15)
+    partitions = build_partitions(with_partitions("5-minute", start.strftime("%Y-%m-%dT%H:%M")))
+    key_of = partition_key_of(partitions, in_progress=True)
+    next_one = period.begin(made) + period.length
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:
+            return next_one + timedelta(seconds=2)
+
+    monkeypatch.setattr("ct_assets.partitions.datetime", Later)
+    assert key_of(next_one + timedelta(seconds=1)) == period.key_at(next_one)
+    assert key_of(next_one - timedelta(seconds=1)) == period.key_at(made)
 
 
 def test_a_partition_under_way_waits_for_its_run_until_it_is_complete_and_read() -> None:
