@@ -16,6 +16,7 @@ from ct_assets.ml.drift import (
     monitored,
     save_report,
 )
+from ct_assets.ml.frames import at_most
 from ct_assets.names import DRIFT_CHECK, FEATURE_DRIFT
 from ct_assets.partitions import frames_by_partition, partitioned_check
 from ct_assets.policy import after_window_upstream, stage_asset
@@ -139,10 +140,12 @@ def build_drift(
                 ],
             )
         reference = pd.concat([features[k] for k in reference_keys], ignore_index=True)
+        reference = at_most(reference, spec.drift.max_rows)
+        current = at_most(features[key], spec.drift.max_rows)
         result, snapshot = measure_drift(
-            reference, features[key], reference_keys, numeric, categorical, spec.drift
+            reference, current, reference_keys, numeric, categorical, spec.drift
         )
-        shift = correlation_shift(reference, features[key], numeric, correlation_threshold)
+        shift = correlation_shift(reference, current, numeric, correlation_threshold)
         report = save_report(snapshot, artifacts.root / "drift_reports" / f"{key}.html")
         drifted = ", ".join(result.drifted_features) or "none"
         passed = result.drift_share < threshold

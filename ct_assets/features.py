@@ -17,12 +17,12 @@ from ct_assets.names import FEATURES
 from ct_assets.partitions import frames_by_partition
 from ct_assets.policy import after_history_upstream, stage_asset
 from ct_assets.project.load import Project
-from ct_assets.project.spec import PARTITION_LENGTH, ProjectSpec
+from ct_assets.project.spec import ProjectSpec
 
 
 def lookback_partitions(spec: ProjectSpec) -> int:
     """Earlier partitions the longest window can reach into."""
-    return math.ceil(window_spec(spec).lookback / PARTITION_LENGTH[spec.partitions.granularity])
+    return math.ceil(window_spec(spec).lookback / spec.partitions.period.length)
 
 
 def definitions_table(spec: ProjectSpec) -> str:

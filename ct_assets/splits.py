@@ -50,7 +50,9 @@ def build_splits(
     ) -> dg.MaterializeResult[pd.DataFrame]:
         """The last N partitions of features; the most recent slice in time is the holdout."""
         features = frames_by_partition(context, "features", features)
-        window = assemble_window(features, training.holdout_fraction, training.split, training.seed)
+        window = assemble_window(
+            features, training.holdout_fraction, training.split, training.seed, training.max_rows
+        )
         warnings = split_warnings(window, training.split)
         for warning in warnings:
             context.log.warning(f"split {training.split}: {warning}")

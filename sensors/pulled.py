@@ -2,9 +2,14 @@
 
 Each tick lands what its source has beyond its recorded progress (see `land_pulled`), then asks
 for `raw_batches` of every partition the new batches touch, and records the delivery on the
-source's external asset so its freshness is tracked.
+source's external asset so its freshness is tracked. Events of the partition under way land as
+they come; its run waits in the sensor's cursor until the partition is complete.
 """
 
+import hashlib
+import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -15,26 +20,63 @@ from ct_assets.project.load import Project
 from resources.sources import Landing, PulledSource, SourceError, land_pulled
 from resources.storage import BatchStore
 
-# Batches landed per tick at most, so one tick stays short while a backlog drains.
+# Batches landed per tick at most, and the time after which a tick lands no more, so one tick
+# stays short while a backlog drains: a tick the daemon times out (60 s) loses its run requests
+# and cursor though its batches landed (a soak at 10k events/s on a loaded machine lost a
+# partition's run that way).
 MAX_BATCHES_PER_TICK = 10
+TICK_BUDGET_SECONDS = 20.0
 
 
-def requests_for(source: str, landings: list[Landing]) -> list[dg.RunRequest]:
-    """One raw_batches run per partition touched by newly landed, placeable batches."""
+def touched_by(landings: list[Landing]) -> dict[str, list[str]]:
+    """Partition -> ids of the newly landed, placeable batches holding its rows."""
     touched: dict[str, list[str]] = {}
     for landing in landings:
         if landing.is_new and not landing.quarantined:
             for partition in landing.manifest["partitions"]:
                 touched.setdefault(partition, []).append(landing.manifest["batch_id"])
+    return touched
+
+
+def due_now(
+    waiting: dict[str, list[str]],
+    touched: dict[str, list[str]],
+    exists: Callable[[str], bool],
+    drained: bool,
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """(partitions to run now, partitions still waiting), each with its batch ids.
+
+    A partition still under way has no Dagster partition yet, so its batches wait (in the
+    sensor's cursor) and its run is requested once: when it is complete and its events are read,
+    that is when the source is drained or this tick landed events of a later partition (a
+    stream delivers in order). One run per partition rather than one per tick; a straggler
+    after that is requested as any late batch is.
+    """
+    merged = {p: sorted({*waiting.get(p, []), *touched.get(p, [])}) for p in {*waiting, *touched}}
+    newest = max(touched, default="")
+    # Keys of every granularity sort in time order.
+    due = {p: ids for p, ids in merged.items() if exists(p) and (drained or newest > p)}
+    return due, {p: ids for p, ids in merged.items() if p not in due}
+
+
+def requests_for(source: str, due: dict[str, list[str]]) -> list[dg.RunRequest]:
+    """One raw_batches run per partition with new batches."""
     return [
         dg.RunRequest(
-            run_key=f"{RAW_BATCHES}:{partition}:{'+'.join(sorted(ids))}",
+            run_key=f"{RAW_BATCHES}:{partition}:{run_key_part(ids)}",
             partition_key=partition,
             asset_selection=[dg.AssetKey(RAW_BATCHES)],
             tags={TRIGGER_TAG: source, "ct/new_batches": str(len(ids))},
         )
-        for partition, ids in sorted(touched.items())
+        for partition, ids in sorted(due.items())
     ]
+
+
+def run_key_part(ids: list[str]) -> str:
+    """The batch ids in a run key; a digest of them when a waiting partition gathered many
+    (a key of thousands of ids is stored on every run and every tick)."""
+    joined = "+".join(sorted(ids))
+    return joined if len(ids) <= 8 else hashlib.sha256(joined.encode()).hexdigest()[:32]
 
 
 def delivery_event(source: str, landings: list[Landing]) -> dg.AssetMaterialization:
@@ -66,29 +108,38 @@ def build_pulled_sensor(
     def pulled_sensor(context: dg.SensorEvaluationContext) -> Any:
         source: PulledSource = getattr(context.resources, source_name)
         store: BatchStore = context.resources.batch_store
-        key_of = partition_key_of(partitions)
+        key_of = partition_key_of(partitions, in_progress=True)
         landings: list[Landing] = []
+        failure = None
+        drained = False
+        began = time.monotonic()
         try:
             for _ in range(MAX_BATCHES_PER_TICK):
+                if time.monotonic() - began > TICK_BUDGET_SECONDS:
+                    break
                 landing = land_pulled(source, store, key_of, project.spec)
                 if landing is None:
+                    drained = True
                     break
                 landings.append(landing)
         except SourceError as exc:
             # What landed before the failure stays landed and is still requested below.
             context.log.error(str(exc))
-            if not landings:
-                return dg.SkipReason(str(exc))
-        if not landings:
-            return dg.SkipReason(f"nothing new in {source_name}")
+            failure = str(exc)
         for landing in landings:
             if landing.quarantined:
                 context.log.error(
                     f"batch {landing.manifest['batch_id']} fits no partition: quarantined"
                 )
+        waiting: dict[str, list[str]] = json.loads(context.cursor) if context.cursor else {}
+        existing = set(partitions.get_partition_keys())
+        due, waiting = due_now(waiting, touched_by(landings), existing.__contains__, drained)
+        if not landings and not due:
+            return dg.SkipReason(failure or f"nothing new in {source_name}")
         return dg.SensorResult(
-            run_requests=requests_for(source_name, landings),
-            asset_events=[delivery_event(source_name, landings)],
+            run_requests=requests_for(source_name, due),
+            asset_events=[delivery_event(source_name, landings)] if landings else [],
+            cursor=json.dumps(waiting, sort_keys=True),
         )
 
     return pulled_sensor

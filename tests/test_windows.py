@@ -49,6 +49,19 @@ def test_holdout_is_the_most_recent_slice_in_time() -> None:
     assert set(holdout[PARTITION]) == {"2026-01-03"}
 
 
+def test_a_window_above_max_rows_is_a_seeded_draw_cut_by_time_as_any() -> None:
+    parts = {k: day(k, hours=100) for k in ("2026-01-01", "2026-01-02")}
+    window = assemble_window(parts, holdout_fraction=0.2, seed=3, max_rows=50)
+    assert len(window) == 50
+    assert set(window[PARTITION]) == set(parts)  # drawn from the whole window, not its head
+    assert window[TIME].is_monotonic_increasing
+    train, holdout = window[window[SPLIT] == TRAIN], window[window[SPLIT] == HOLDOUT]
+    assert len(holdout) == 10 and train[TIME].max() < holdout[TIME].min()
+    again = assemble_window(parts, holdout_fraction=0.2, seed=3, max_rows=50)
+    pd.testing.assert_frame_equal(window, again)
+    assert len(assemble_window(parts, holdout_fraction=0.2, max_rows=1_000)) == 200
+
+
 def test_window_summary_names_missing_partitions_and_batches() -> None:
     parts = {"2026-01-01": day("2026-01-01"), "2026-01-03": day("2026-01-03")}
     window = assemble_window(parts, holdout_fraction=0.25)

@@ -6,13 +6,13 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
 from ct_assets.ingest.parsing import SUFFIXES, parse_spec_bytes
 from ct_assets.ml.schema import parse_times
-from ct_assets.project.spec import PARTITION_LENGTH, ProjectSpec
+from ct_assets.project.spec import ProjectSpec
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
@@ -99,18 +99,17 @@ def partitions_of_frame(
     times = event_times(frame, spec)
     keys: set[str] = set()
     if times is not None:
-        # Unique hours keep this cheap for big batches; no partitioning is finer than an hour.
-        for hour in times.dt.floor("h").unique():
-            key = key_of(hour.to_pydatetime())
+        # Unique steps (an hour, or a partition when shorter) keep this cheap for big batches.
+        step = min(spec.partitions.period.length, timedelta(hours=1))
+        for moment in times.dt.floor(pd.Timedelta(step)).unique():
+            key = key_of(moment.to_pydatetime())
             if key is not None:
                 keys.add(key)
     if not keys:
         # A file arriving during a partition that is not complete yet (today's) and without
         # readable times (refused, say, for its dialect) lands in the newest partition there
         # is, so that it is quarantined with its reason now rather than waiting unseen.
-        fallback_key = key_of(fallback) or key_of(
-            fallback - PARTITION_LENGTH[spec.partitions.granularity]
-        )
+        fallback_key = key_of(fallback) or key_of(fallback - spec.partitions.period.length)
         if fallback_key is None:
             raise ValueError(f"{what}: neither its event times nor its date fit any partition")
         keys.add(fallback_key)

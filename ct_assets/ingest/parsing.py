@@ -7,6 +7,7 @@ import csv
 import gzip
 import io
 import json
+import json.scanner
 import re
 import zlib
 from collections.abc import Callable
@@ -177,6 +178,18 @@ def _parse_json(text: str) -> Parsed:
     lines = [(n + 1, line) for n, line in enumerate(text.splitlines()) if line.strip()]
     if not lines:
         return _refused("empty_file", "0 records")
+    records = _objects(lines)
+    if records is None:
+        careful = _line_by_line(lines, text)
+        if isinstance(careful, Parsed):
+            return careful
+        records = careful
+    numbers = np.array([at for at, _ in lines], dtype=np.int64)
+    return Parsed(_text_frame(records), [], Lines("line", numbers=numbers))
+
+
+def _line_by_line(lines: list[tuple[int, str]], text: str) -> list[dict[str, object]] | Parsed:
+    """Each line's JSON object, or the refusal naming the first line that is not one."""
     records = []
     for number, (at, line) in enumerate(lines):
         try:
@@ -190,8 +203,29 @@ def _parse_json(text: str) -> Parsed:
             detail = f"line {at} is not a JSON object"
             return _refused("not_json", detail, [number], [at], len(lines))
         records.append(record)
-    numbers = np.array([at for at, _ in lines], dtype=np.int64)
-    return Parsed(_text_frame(records), [], Lines("line", numbers=numbers))
+    return records
+
+
+# The C scanner behind json.loads: json.loads of a short line spends more time around the
+# scanner than in it (a 50k-line stream batch: 1.0 s per line, 0.44 s scanned directly).
+# (typeshed declares make_scanner as a class taking itself; it takes a decoder.)
+_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+
+
+def _objects(lines: list[tuple[int, str]]) -> list[dict[str, object]] | None:
+    """Each line's one JSON object, exactly as json.loads would read it; None at the first line
+    that is anything else, so that the line-by-line path says which line and why."""
+    records = []
+    try:
+        for _, line in lines:
+            record, end = _SCAN(line, 0)
+            # After the object json.loads allows JSON's whitespace only.
+            if not isinstance(record, dict) or line[end:].strip(" \t\n\r"):
+                return None
+            records.append(record)
+    except (StopIteration, ValueError):
+        return None
+    return records
 
 
 def _text_frame(records: list[dict[str, object]]) -> pd.DataFrame:

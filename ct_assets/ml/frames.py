@@ -5,6 +5,10 @@ under these names, so every later stage reads the same frame shape for any datas
 prefix is reserved: a declared column may not use it (see `project.spec`).
 """
 
+from __future__ import annotations
+
+import pandas as pd
+
 # Validated events: the batch each row came from, and a row id (the declared event id, or one
 # derived from the batch id and the row's number in it when the dataset declares none).
 BATCH = "ct_batch_id"
@@ -24,3 +28,11 @@ TRAIN, HOLDOUT = "train", "holdout"
 
 def slice_column(name: str) -> str:
     return f"{SLICE_PREFIX}{name}"
+
+
+def at_most(frame: pd.DataFrame, max_rows: int | None, seed: int = 0) -> pd.DataFrame:
+    """At most `max_rows` rows of `frame`: a uniform draw (seeded, order kept) when it holds
+    more, the frame itself otherwise. Effect sizes and models settle long before millions."""
+    if max_rows is None or len(frame) <= max_rows:
+        return frame
+    return frame.sample(n=max_rows, random_state=seed).sort_index(ignore_index=True)

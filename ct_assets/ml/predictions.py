@@ -20,7 +20,7 @@ import queue
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import pyarrow as pa
@@ -36,6 +36,7 @@ from ct_assets.ingest.files import (
     sweep_staging,
     write_whole,
 )
+from ct_assets.project.spec import PERIODS
 
 FOLDER = "predictions"
 # Which answers a row records: the one returned to the caller, or a shadow score (never returned).
@@ -91,14 +92,7 @@ def inputs_hash(row: dict[str, Any]) -> str:
 
 def partition_key_at(moment: datetime, granularity: str) -> str:
     """The project's partition key holding `moment`, spelled as Dagster spells it."""
-    moment = moment.astimezone(UTC)
-    if granularity == "hourly":
-        return moment.strftime("%Y-%m-%d-%H:00")
-    if granularity == "weekly":
-        # Dagster's weekly partitions start on Sunday.
-        start = moment.date() - timedelta(days=(moment.weekday() + 1) % 7)
-        return start.isoformat()
-    return moment.strftime("%Y-%m-%d")
+    return PERIODS[granularity].key_at(moment)
 
 
 def folder(data_dir: Location) -> Location:

@@ -8,7 +8,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ct_assets.ml.frames import BATCH, FEATURE_SET, HOLDOUT, LABEL, PARTITION, SPLIT, TIME, TRAIN
+from ct_assets.ml.frames import (
+    BATCH,
+    FEATURE_SET,
+    HOLDOUT,
+    LABEL,
+    PARTITION,
+    SPLIT,
+    TIME,
+    TRAIN,
+    at_most,
+)
 from ct_assets.ml.split_strategies import holdout_mask, leakage_warnings
 
 
@@ -34,8 +44,10 @@ def assemble_window(
     holdout_fraction: float,
     strategy: str = "time",
     seed: int = 0,
+    max_rows: int | None = None,
 ) -> pd.DataFrame:
-    """Concatenate partitions in delivery order and mark the holdout rows.
+    """Concatenate partitions in delivery order and mark the holdout rows; above `max_rows`,
+    a uniform draw of that many (seeded, delivery order kept).
 
     By default (`time`) the cut is a point in time, never a random draw: every holdout row
     happened at or after every training row, which is how the model will meet data in
@@ -52,6 +64,7 @@ def assemble_window(
             f"training window mixes feature sets ({detail}): re-materialize the features of "
             "the older partitions with the current definitions"
         )
+    window = at_most(window, max_rows, seed)
     is_holdout = holdout_mask(window, strategy, holdout_fraction, seed)
     window[SPLIT] = np.where(is_holdout, HOLDOUT, TRAIN)
     return window.sort_values(TIME, kind="stable").reset_index(drop=True)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from ct_assets.ingest.dialect import BOMS
 from ct_assets.project.spec import (
+    GRANULARITIES,
     TRANSFORM_OPS,
     ProjectSpec,
     Threshold,
@@ -52,8 +53,8 @@ class Override:
 ENV_OVERRIDES = (
     Override("CT_ENV", ("environment",), "local or production"),
     Override("CT_REGISTERED_MODEL", ("registered_model",), "the MLflow registered model"),
-    Override("CT_PARTITION_START", ("partitions", "start"), "first partition (a date)"),
-    Override("CT_GRANULARITY", ("partitions", "granularity"), "hourly, daily or weekly"),
+    Override("CT_PARTITION_START", ("partitions", "start"), "first partition (a date or time)"),
+    Override("CT_GRANULARITY", ("partitions", "granularity"), ", ".join(GRANULARITIES)),
     Override("CT_TRAINING_WINDOW", ("training", "window"), "partitions per training window"),
     Override("CT_HOLDOUT_FRACTION", ("training", "holdout_fraction"), "share held out"),
     Override("CT_SPLIT_STRATEGY", ("training", "split"), "how the window is cut"),
