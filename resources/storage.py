@@ -66,6 +66,8 @@ MANIFEST = "manifest.json"
 PROGRESS = "progress.json"
 LANDED = "landed"
 INTENT = "intent.json"
+# Pulled batches landed but not yet handed to a sensor tick that the daemon recorded.
+UNREQUESTED = "unrequested"
 REASON = "reason.json"
 SET_ASIDE = "set_aside.json"
 SET_ASIDE_ROWS = "set_aside.csv"
@@ -206,6 +208,7 @@ class BatchStore(ArtifactStore):
         pending = read_json(folder / INTENT)
         if pending is not None:
             if self.find_batch(pending["batch_id"]) is not None:
+                self._note_unrequested(source, pending["batch_id"])
                 self._commit_progress(source, pending["progress"])
             remove(folder / INTENT)
         state: dict[str, Any] = read_json(folder / PROGRESS) or {}
@@ -222,9 +225,27 @@ class BatchStore(ArtifactStore):
         intent = {"batch_id": batch_id_for(delivery.sha256), "progress": progress}
         write_object(folder / INTENT, _json(intent), durable=True)
         manifest, is_new = self.ingest(delivery, partitions)
+        self._note_unrequested(delivery.source, manifest["batch_id"])
         self._commit_progress(delivery.source, progress)
         remove(folder / INTENT)
         return manifest, is_new
+
+    # A pulled batch is landed by a sensor tick whose run requests exist only once the daemon
+    # records the tick: a tick that dies or times out after landing would leave the batch
+    # landed, the source moved past it, and no run to read it. So each landed batch is noted
+    # here until a later tick sees it in the cursor the daemon kept (`sensors/pulled.py`).
+
+    def _note_unrequested(self, source: str, batch_id: str) -> None:
+        write_object(self._progress_dir(source) / UNREQUESTED / batch_id, b"", durable=True)
+
+    def unrequested(self, source: str) -> list[str]:
+        """Ids of the source's landed batches no recorded sensor tick has taken yet."""
+        return [p.name for p in listing(self._progress_dir(source) / UNREQUESTED)]
+
+    def requested(self, source: str, batch_ids: list[str]) -> None:
+        """The batches a recorded tick took: their runs are requested or wait in its cursor."""
+        for batch_id in batch_ids:
+            remove(self._progress_dir(source) / UNREQUESTED / batch_id)
 
     def batches(self, partition: str) -> list[dict[str, Any]]:
         records = listing(self._index(partition), "*.json")

@@ -3,7 +3,9 @@
 Each tick lands what its source has beyond its recorded progress (see `land_pulled`), then asks
 for `raw_batches` of every partition the new batches touch, and records the delivery on the
 source's external asset so its freshness is tracked. Events of the partition under way land as
-they come; its run waits in the sensor's cursor until the partition is complete.
+they come; its run waits in the sensor's cursor until the partition is complete. A batch landed
+by a tick the daemon never recorded (the tick died or ran past its deadline after landing) is
+still noted in the store and taken by the next tick: no landed row goes without its run.
 """
 
 import hashlib
@@ -72,6 +74,14 @@ def requests_for(source: str, due: dict[str, list[str]]) -> list[dg.RunRequest]:
     ]
 
 
+def read_cursor(cursor: str | None) -> tuple[dict[str, list[str]], list[str]]:
+    """(partition -> batch ids waiting for it to complete, batch ids the tick took)."""
+    state = json.loads(cursor) if cursor else {}
+    if set(state) - {"waiting", "handed"}:
+        return state, []  # a cursor written before ct noted handed batches: all waiting
+    return state.get("waiting", {}), state.get("handed", [])
+
+
 def run_key_part(ids: list[str]) -> str:
     """The batch ids in a run key; a digest of them when a waiting partition gathered many
     (a key of thousands of ids is stored on every run and every tick)."""
@@ -109,6 +119,16 @@ def build_pulled_sensor(
         source: PulledSource = getattr(context.resources, source_name)
         store: BatchStore = context.resources.batch_store
         key_of = partition_key_of(partitions, in_progress=True)
+        waiting, handed = read_cursor(context.cursor)
+        # The last recorded tick's batches are safe (requested, or waiting in its cursor); any
+        # other batch still noted was landed by a tick the daemon never recorded: take it now.
+        store.requested(source_name, handed)
+        lost = [m for i in store.unrequested(source_name) if (m := store.find_batch(i))]
+        for manifest in lost:
+            context.log.warning(
+                f"batch {manifest['batch_id']} landed in a tick that was not recorded: "
+                "requesting its partitions now"
+            )
         landings: list[Landing] = []
         failure = None
         drained = False
@@ -131,15 +151,17 @@ def build_pulled_sensor(
                 context.log.error(
                     f"batch {landing.manifest['batch_id']} fits no partition: quarantined"
                 )
-        waiting: dict[str, list[str]] = json.loads(context.cursor) if context.cursor else {}
+        recovered = [Landing(m, is_new=True, quarantined=not m["partitions"]) for m in lost]
+        touched = touched_by([*recovered, *landings])
         existing = set(partitions.get_partition_keys())
-        due, waiting = due_now(waiting, touched_by(landings), existing.__contains__, drained)
-        if not landings and not due:
+        due, waiting = due_now(waiting, touched, existing.__contains__, drained)
+        if not landings and not due and not lost:
             return dg.SkipReason(failure or f"nothing new in {source_name}")
+        taken = sorted({r.manifest["batch_id"] for r in [*recovered, *landings]})
         return dg.SensorResult(
             run_requests=requests_for(source_name, due),
             asset_events=[delivery_event(source_name, landings)] if landings else [],
-            cursor=json.dumps(waiting, sort_keys=True),
+            cursor=json.dumps({"waiting": waiting, "handed": taken}, sort_keys=True),
         )
 
     return pulled_sensor

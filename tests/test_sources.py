@@ -473,20 +473,27 @@ def test_the_api_sensor_lands_new_records_and_requests_raw_for_their_partitions(
     defs = project.defs
     sensor = defs.get_sensor_def("http_api_sensor")
 
-    def tick() -> Any:
+    def tick(cursor: str | None) -> Any:
         context = dg.build_sensor_context(
             instance=project.instance,
             definitions=defs,
+            cursor=cursor,
             resources={k: defs.resources[k] for k in ("http_api", "batch_store")},
         )
         return sensor.evaluate_tick(context)
 
-    first = tick()
+    first = tick(None)
     assert [r.partition_key for r in first.run_requests] == ["2026-01-01", "2026-01-02"]
     (event,) = first.asset_events
     assert event.asset_key == dg.AssetKey(["sources", "http_api"])
     assert event.metadata["rows"].value == 500
-    assert tick().run_requests == []
+    # The daemon never recorded that tick (it died, or the tick ran past its deadline): the
+    # batch landed and the source moved past it, yet the next tick requests its partitions.
+    lost = tick(None)
+    assert [r.partition_key for r in lost.run_requests] == ["2026-01-01", "2026-01-02"]
+    assert lost.asset_events == []  # nothing was landed twice
+    # Once a tick is recorded with its cursor, its batches are not taken again.
+    assert tick(lost.cursor).run_requests == []
 
     assert project.materialize("2026-01-02", f'key:"{RAW_BATCHES}"').success
     (manifest,) = project.resource("batch_store").batches("2026-01-02")
