@@ -83,10 +83,15 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60) -> N
 def register(
     registry: MlflowRegistry, features: pd.DataFrame, spec: ProjectSpec, family: str, **tags: str
 ) -> str:
-    """Train one family on `features` and register it as a new version."""
+    """Train one family on `features` and register it as a new version (the rows it was
+    trained on are tagged: the registry hands back the version of an identical candidate)."""
     inputs = Inputs(spec.task.type, spec.feature_names, spec.categorical_inputs)
     trained = train_family(family, features, inputs)
-    all_tags = {FEATURE_SET_TAG: str(features[FEATURE_SET].iloc[0]), **tags}
+    all_tags = {
+        FEATURE_SET_TAG: str(features[FEATURE_SET].iloc[0]),
+        "ct.training_rows": str(len(features)),
+        **tags,
+    }
     return registry.log_candidate(trained, features.head(20), {}, all_tags)["version"]
 
 
