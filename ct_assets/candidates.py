@@ -12,16 +12,16 @@ loaded by every run worker and sensor tick, most of which never train.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import numpy as np
 import pandas as pd
 
+from ct_assets.ml import families as model_families
 from ct_assets.ml.competition import Contender, compete, contend, failures, table, winner
 from ct_assets.ml.frames import BATCH, FEATURE_SET, HOLDOUT, LABEL, PARTITION, SPLIT, TRAIN
-from ct_assets.ml.hpo import SearchBudget, search_lightgbm
+from ct_assets.ml.hpo import SearchBudget
 from ct_assets.ml.incremental import (
     FULL,
     MODE_TAG,
@@ -35,7 +35,7 @@ from ct_assets.ml.leakage import copies_of_label, partition_identifying, single_
 from ct_assets.ml.live import LIVE_DEGRADED
 from ct_assets.ml.loop import change_point
 from ct_assets.ml.selection import Selection, select_features
-from ct_assets.ml.vocabulary import BINARY, LIGHTGBM, LIGHTGBM_INCREMENTAL
+from ct_assets.ml.vocabulary import BINARY
 from ct_assets.ml.windows import Subset, split_warnings, training_subsets
 from ct_assets.names import CANDIDATE_MODELS, CHAMPION_PERFORMANCE
 from ct_assets.observe import latest_metadata
@@ -163,6 +163,7 @@ def live_breaks(instance: dg.DagsterInstance, partitions: Sequence[str]) -> dict
 
 
 def refresh_contender(
+    family: str,
     plan: Plan,
     mlflow: MlflowRegistry,
     train: pd.DataFrame,
@@ -186,7 +187,7 @@ def refresh_contender(
         )
 
     return contend(
-        LIGHTGBM_INCREMENTAL,
+        family,
         f"refresh of v{base.version}",
         tuple(sorted(new[PARTITION].unique())),
         len(new),
@@ -208,7 +209,7 @@ def build_candidates(
         partitions=partitions,
         project=spec.name,
         code_version=CODE_VERSION,
-        kinds={"lightgbm", "scikitlearn", "mlflow"},
+        kinds={"mlflow", *(model_families.get(f).kind for f in spec.training.families)},
         automation=after_upstream(),
         io_manager_key="json_io_manager",
     )
@@ -221,7 +222,7 @@ def build_candidates(
     ) -> dg.MaterializeResult[list[dict[str, Any]]]:
         """The best of every family on every candidate window, a registered MLflow version."""
         from ct_assets.ml.evaluation import score
-        from ct_assets.ml.training import fit_family, predict, train_lightgbm, training_labels
+        from ct_assets.ml.training import fit_family, predict, training_labels
 
         partition = context.partition_key
         families = list(config.families or spec.training.families)
@@ -259,12 +260,12 @@ def build_candidates(
 
         def fit(family: str, rows: pd.DataFrame, their: pd.Series) -> "TrainedModel":
             nonlocal search_run
-            if family == LIGHTGBM and budget.enabled and len(rows) == longest.size:
+            searchable = model_families.get(family).searchable
+            if searchable and budget.enabled and len(rows) == longest.size:
                 search_run = mlflow.start_candidate_run(family, partition)
-                return searched(rows, their, inputs, budget, mlflow, search_run, spec)
-            if family == LIGHTGBM_INCREMENTAL:
-                # No champion to continue: the chain restarts from scratch, as its root.
-                return replace(train_lightgbm(rows, their, inputs), family=LIGHTGBM_INCREMENTAL)
+                return searched(family, rows, their, inputs, budget, mlflow, search_run, spec)
+            # A family that continues the champion, with no refresh planned, trains from
+            # scratch: the root of a new chain.
             return fit_family(family, rows, their, inputs)
 
         def predicted(trained: "TrainedModel", frame: pd.DataFrame) -> np.ndarray:
@@ -273,11 +274,15 @@ def build_candidates(
         def scored(truth: np.ndarray, values: np.ndarray) -> dict[str, float]:
             return score(spec.task.type, truth, values)
 
-        full = [f for f in families if f != LIGHTGBM_INCREMENTAL or not plan.refresh]
+        continuing = [f for f in families if model_families.get(f).continues_champion]
+        refreshed = continuing if plan.refresh else []
+        full = [f for f in families if f not in refreshed]
         contenders = compete(full, subsets, train, labels, holdout, fit, predicted, scored)
-        if LIGHTGBM_INCREMENTAL in families and plan.refresh:
+        for family in refreshed:
             contenders.append(
-                refresh_contender(plan, mlflow, train, labels, spec, holdout, predicted, scored)
+                refresh_contender(
+                    family, plan, mlflow, train, labels, spec, holdout, predicted, scored
+                )
             )
         failed = failures(contenders)
         for family, error in failed.items():
@@ -333,20 +338,26 @@ def build_candidates(
 
 
 def incremental_note(plan: Plan, families: list[str]) -> str:
-    """What the incremental candidate does this run, in words."""
-    if LIGHTGBM_INCREMENTAL not in families:
+    """What the incremental candidate does this run, in words; a continuing family whose
+    from-scratch twin trains too is taken out of `families` (it would only duplicate it)."""
+    continuing = [f for f in families if model_families.get(f).continues_champion]
+    if not continuing:
         return "not among the candidate families"
     if plan.refresh:
         return plan.reason
-    if LIGHTGBM in families:
-        # This run's LightGBM candidates are the retrain; training it twice under two names
-        # would only duplicate them.
-        families.remove(LIGHTGBM_INCREMENTAL)
-        return f"{plan.reason}: the {LIGHTGBM} candidates are the full retrain"
-    return f"{plan.reason}: full retrain"
+    notes = []
+    for family in continuing:
+        twin = model_families.get(family).restarts_as
+        if twin in families:
+            families.remove(family)
+            notes.append(f"{plan.reason}: the {twin} candidates are the full retrain")
+        else:
+            notes.append(f"{plan.reason}: full retrain")
+    return "; ".join(dict.fromkeys(notes))
 
 
 def searched(
+    family: str,
     rows: pd.DataFrame,
     labels: pd.Series,
     inputs: "Inputs",
@@ -355,11 +366,9 @@ def searched(
     run_id: str,
     spec: ProjectSpec,
 ) -> "TrainedModel":
-    """LightGBM with the best parameters of a bounded search, its trials logged under
+    """The family with the best parameters of a bounded search, its trials logged under
     `run_id`."""
-    from ct_assets.ml.training import train_lightgbm
-
-    found = search_lightgbm(
+    return model_families.get(family).search(
         rows,
         labels,
         inputs,
@@ -367,11 +376,6 @@ def searched(
         lambda number, params, value: mlflow.log_trial(run_id, number, params, value, spec.metric),
         spec.metric,
     )
-    model = train_lightgbm(rows, labels, inputs, found.best_params)
-    model.tags.update(
-        {"ct.search_trials": str(found.trials), "ct.search_best_value": f"{found.best_value}"}
-    )
-    return model
 
 
 def register(

@@ -10,7 +10,6 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,30 +40,6 @@ CANDIDATE_KEY_TAG = "ct.candidate_key"
 # what a time-bounded search happened to reach. Every other tag names an input, so a tag added
 # later joins the key by default: at worst a retry registers again, never reuses another model.
 RUN_SPECIFIC_TAGS = frozenset({"ct.dagster_run_id", "ct.search_trials", "ct.search_best_value"})
-# skops (MLflow's safe default for scikit-learn) loads only types named as trusted. These are
-# what ct's own pipelines hold: the imputer's fitted dtype, and HistGradientBoosting's trees and
-# input validator; ct writes these files itself, so it trusts them. Keyed by "is HGB".
-SKOPS_TRUSTED = {
-    False: ["numpy.dtype"],
-    True: [
-        "numpy.dtype",
-        "functools.partial",
-        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-        "sklearn.utils.validation.check_array",
-    ],
-}
-
-# What a model needs wherever it is served: its flavour's library and what it reads frames with,
-# pinned to what trained it. Left to infer, MLflow exports the whole uv project (~180 packages,
-# Dagster and Evidently among them) into every model and checks them all on every load.
-MODEL_PACKAGES = {
-    "lightgbm": ("lightgbm", "numpy", "pandas"),
-    "sklearn": ("scikit-learn", "skops", "numpy", "pandas", "scipy"),
-}
-
-
-def model_requirements(flavour: str) -> list[str]:
-    return [f"{name}=={installed_version(name)}" for name in MODEL_PACKAGES[flavour]]
 
 
 class StaleChampion(ValueError):
@@ -207,9 +182,9 @@ class MlflowRegistry(dg.ConfigurableResource):
         import mlflow
         from mlflow.models import infer_signature
 
-        from ct_assets.ml.training import model_features, predict
-        from ct_assets.ml.vocabulary import BOOSTERS, SKLEARN_HGB
+        from ct_assets.ml import families
 
+        family = families.get(trained.family)
         all_tags = {**tags, **trained.tags, FAMILY_TAG: trained.family}
         key = candidate_key(all_tags)
         registered = self.registered_candidate(key)
@@ -220,32 +195,19 @@ class MlflowRegistry(dg.ConfigurableResource):
             run_id = self.start_candidate_run(trained.family, tags.get("ct.partition", ""))
         # The signature names exactly the columns the model reads: serving may send more (they
         # are dropped by MLflow's schema enforcement), never fewer.
-        example = example[model_features(trained.family, trained.model)]
+        example = example[family.features(trained.model)]
         with warnings.catch_warnings():
             # MLflow hints that integer columns cannot carry missing values. Ours never do: they
             # are int64 in the whole feature frame, and a missing category is the code -1.
             warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-            signature = infer_signature(example, predict(trained.family, trained.model, example))
+            signature = infer_signature(example, family.predict(trained.model, example))
         with mlflow.start_run(run_id=run_id):
             mlflow.set_tags(all_tags)
             mlflow.log_params({k: str(v) for k, v in trained.params.items()})
             mlflow.log_metrics(metrics)
-            common: dict[str, Any] = {
-                "name": "model",
-                "signature": signature,
-                "input_example": example.head(5),
-            }
-            if trained.family in BOOSTERS:
-                info = mlflow.lightgbm.log_model(
-                    trained.model, pip_requirements=model_requirements("lightgbm"), **common
-                )
-            else:
-                info = mlflow.sklearn.log_model(
-                    trained.model,
-                    skops_trusted_types=SKOPS_TRUSTED[trained.family == SKLEARN_HGB],
-                    pip_requirements=model_requirements("sklearn"),
-                    **common,
-                )
+            info = family.log(
+                trained.model, name="model", signature=signature, input_example=example.head(5)
+            )
         # Dying here leaves a finished run with a model and no version: nothing can serve it.
         crash_point("registry.model.logged")
         # Registered with its tags in one write, so no reader sees a version without them; as
@@ -343,14 +305,11 @@ class MlflowRegistry(dg.ConfigurableResource):
 
     def load(self, version: str) -> tuple[str, Any]:
         """The model of a version in its native flavour, with its family."""
-        import mlflow
-
-        from ct_assets.ml.vocabulary import BOOSTERS
+        from ct_assets.ml import families
 
         family = self.version_tags(version)[FAMILY_TAG]
         self.client()
-        flavor = mlflow.lightgbm if family in BOOSTERS else mlflow.sklearn
-        return family, flavor.load_model(self.model_uri(version))
+        return family, families.get(family).load(self.model_uri(version))
 
     def load_for(self, version: str, feature_set_id: str) -> tuple[str, Any]:
         """Load a version only to score features of the set it was trained on."""

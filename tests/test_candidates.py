@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ct_assets.ml import training
+from ct_assets.ml import families
 from ct_assets.ml.training import TrainedModel
 from ct_assets.observe import latest_metadata
 from tests.conftest import EAGER_GATES, Deployment
@@ -27,7 +27,7 @@ def test_a_family_that_raises_is_recorded_and_the_others_are_trained_and_promote
     def out_of_memory(*args: Any) -> TrainedModel:
         raise MemoryError("cannot allocate 12.0 GiB for the histogram")
 
-    monkeypatch.setitem(training.TRAINERS, "sklearn_hgb", out_of_memory)
+    monkeypatch.setattr(families.get("sklearn_hgb"), "train", out_of_memory)
     project.drop_day(0)
     result = project.materialize(project.partition(0))
     assert result.success, [e.message for e in result.all_events if e.is_failure]
@@ -54,7 +54,7 @@ def test_every_family_failing_fails_the_step_and_the_champion_stays(
         raise RuntimeError("the library is broken")
 
     for family in ("sklearn_linear", "sklearn_hgb"):
-        monkeypatch.setitem(training.TRAINERS, family, broken)
+        monkeypatch.setattr(families.get(family), "train", broken)
     project.drop_day(1)
     result = project.materialize(project.partition(1))
     assert not result.success

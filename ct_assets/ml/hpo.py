@@ -18,7 +18,7 @@ from ct_assets.ml.frames import TIME
 if TYPE_CHECKING:
     import optuna
 
-    from ct_assets.ml.training import Inputs
+    from ct_assets.ml.families import Inputs
 
 # Called once per finished trial: its number, parameters and validation metric.
 TrialLog = Callable[[int, dict[str, Any], float], None]
@@ -72,7 +72,8 @@ def search_lightgbm(
     import optuna
 
     from ct_assets.ml.evaluation import metric_value
-    from ct_assets.ml.training import lightgbm_dataset, lightgbm_frame, lightgbm_params
+    from ct_assets.ml.families.flavours import lightgbm_frame
+    from ct_assets.ml.families.lightgbm import lightgbm_dataset, lightgbm_params
     from ct_assets.ml.vocabulary import METRIC
 
     order = train[TIME].argsort(kind="stable").to_numpy()

@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ct_assets.ml import families
+from ct_assets.ml.families.flavours import LightGBMBooster
+from ct_assets.ml.families.lightgbm_incremental import NAME as INCREMENTAL_FAMILY
 from ct_assets.ml.frames import BATCH, PARTITION
-from ct_assets.ml.vocabulary import BOOSTERS, LIGHTGBM, LIGHTGBM_INCREMENTAL
 
 if TYPE_CHECKING:
     import lightgbm as lgb
 
-    from ct_assets.ml.training import Inputs, TrainedModel
+    from ct_assets.ml.families import Inputs, TrainedModel
 
 MODE_TAG = "ct.training_mode"
 BASE_TAG = "ct.continued_from"
@@ -86,7 +88,9 @@ def plan_refresh(
     """Decide whether the incremental candidate is a refresh of `base`, and on which rows."""
     if base is None:
         return Plan(False, "no champion to continue from")
-    if base.family not in BOOSTERS:
+    if base.family not in families.names() or not isinstance(
+        families.get(base.family), LightGBMBooster
+    ):
         return Plan(False, f"champion v{base.version} is {base.family}, not a LightGBM booster")
     if base.tags.get("ct.feature_set_id") != feature_set_id:
         return Plan(
@@ -135,16 +139,11 @@ def refresh(
     """
     import lightgbm as lgb  # planning a refresh is cheap to import; training one is not
 
-    from ct_assets.ml.training import (
-        Inputs,
-        TrainedModel,
-        lightgbm_dataset,
-        lightgbm_params,
-        model_features,
-    )
+    from ct_assets.ml.families import Inputs, TrainedModel
+    from ct_assets.ml.families.lightgbm import lightgbm_dataset, lightgbm_params
 
     assert plan.refresh and plan.base is not None and plan.new_rows is not None
-    features: Sequence[str] = model_features(LIGHTGBM, booster)
+    features: Sequence[str] = families.get(INCREMENTAL_FAMILY).features(booster)
     missing = [f for f in features if f not in inputs.features]
     if missing:
         raise ValueError(
@@ -162,7 +161,7 @@ def refresh(
     step_partitions = sorted(new[PARTITION].unique())
     step_batches = sorted(new[BATCH].unique())
     return TrainedModel(
-        LIGHTGBM_INCREMENTAL,
+        INCREMENTAL_FAMILY,
         continued,
         {
             **params,

@@ -1,4 +1,4 @@
-"""The names settings are checked against: tasks, model families, metrics and their direction.
+"""The names settings are checked against: tasks, metrics and their direction.
 
 Kept apart from the modules that train and score (LightGBM, scikit-learn, SciPy) because the code
 location imports it at load, and every run worker, sensor tick and CLI call loads the code
@@ -14,12 +14,7 @@ BINARY, REGRESSION = "binary", "regression"
 # Multiclass would be a third task: a metric set, a label encoding and a family per task.
 TASKS = (BINARY, REGRESSION)
 
-LIGHTGBM, SKLEARN_LINEAR, SKLEARN_HGB = "lightgbm", "sklearn_linear", "sklearn_hgb"
-# Continues the champion's booster on the rows it has not seen (see `incremental`).
-LIGHTGBM_INCREMENTAL = "lightgbm_incremental"
-FAMILIES = (LIGHTGBM, SKLEARN_LINEAR, SKLEARN_HGB, LIGHTGBM_INCREMENTAL)
-# Families whose model is a LightGBM booster (logged in MLflow's lightgbm flavour).
-BOOSTERS = frozenset({LIGHTGBM, LIGHTGBM_INCREMENTAL})
+# Model families are a registry of their own (`ml.families`).
 
 
 @dataclass(frozen=True)

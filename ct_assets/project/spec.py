@@ -18,9 +18,9 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ct_assets.ingest.dialect import Delivery
+from ct_assets.ml import families as model_families
 from ct_assets.ml.vocabulary import (
     BINARY,
-    FAMILIES,
     METRIC,
     PRIMARY_METRICS,
     REGRESSION,
@@ -498,7 +498,8 @@ class Training(Strict):
     holdout_fraction: float = Field(default=0.2, gt=0.0, lt=1.0)
     split: str = "time"
     seed: int = 0
-    families: list[str] = list(FAMILIES)
+    # Default: every family registered `by_default` (a family added later is opt-in).
+    families: list[str] = Field(default_factory=lambda: list(model_families.defaults()))
     incremental_rounds: int = Field(default=30, ge=1)
     full_retrain_every: int = Field(default=7, ge=1)
     search: Search = Search()
@@ -521,11 +522,12 @@ class Training(Strict):
     @field_validator("families")
     @classmethod
     def _known_families(cls, values: list[str]) -> list[str]:
-        unknown = [v for v in values if v not in FAMILIES]
+        known = model_families.names()
+        unknown = [v for v in values if v not in known]
         if unknown or not values:
             raise ValueError(
-                f"{unknown or 'none'}: expected some of {', '.join(FAMILIES)}"
-                + "".join(did_you_mean(u, FAMILIES) for u in unknown)
+                f"{unknown or 'none'}: expected some of {', '.join(known)}"
+                + "".join(did_you_mean(u, known) for u in unknown)
             )
         return values
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from ct_assets.ml import families
 from ct_assets.ml.feature_spec import FeatureSetMismatch, check_feature_set
-from ct_assets.ml.vocabulary import BOOSTERS
 from ct_assets.project.spec import ProjectSpec
 
 log = logging.getLogger("ct.serve")
@@ -40,23 +40,14 @@ class LoadedModel:
 
     @property
     def platform(self) -> str:
-        return "lightgbm" if self.family in BOOSTERS else "sklearn"
+        return families.get(self.family).platform
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
         """Scores of rows given in `spec.feature_names` order (a 2-D float array)."""
         columns = matrix if self.index == tuple(range(matrix.shape[1])) else matrix[:, self.index]
-        if self.family in BOOSTERS:
-            # One thread: an OpenMP team per call on a shared 2-core box costs milliseconds.
-            return np.asarray(self.model.predict(columns, num_threads=1), dtype=float)
-        # scikit-learn pipelines select columns by name: a one-row frame (~0.7 ms slower).
-        import pandas as pd
-
-        frame = pd.DataFrame(columns, columns=list(self.features))
-        if self.categorical:
-            frame = frame.astype(dict.fromkeys(self.categorical, "int64"))
-        if hasattr(self.model, "predict_proba"):
-            return np.asarray(self.model.predict_proba(frame)[:, 1], dtype=float)
-        return np.asarray(self.model.predict(frame), dtype=float)
+        return families.get(self.family).predict_matrix(
+            self.model, columns, self.features, self.categorical
+        )
 
 
 Loader = Callable[[str], LoadedModel]
