@@ -32,8 +32,8 @@ from ct_assets.ml.incremental import (
     refresh,
 )
 from ct_assets.ml.leakage import copies_of_label, partition_identifying, single_feature_leaks
-from ct_assets.ml.live import LIVE_DEGRADED
 from ct_assets.ml.loop import change_point
+from ct_assets.ml.records import LiveScore
 from ct_assets.ml.selection import Selection, select_features
 from ct_assets.ml.vocabulary import BINARY
 from ct_assets.ml.windows import Subset, split_warnings, training_subsets
@@ -156,9 +156,9 @@ def live_breaks(instance: dg.DagsterInstance, partitions: Sequence[str]) -> dict
     """Partition -> whether the champion's live check failed there, for the partitions scored."""
     out = {}
     for partition in partitions:
-        recorded = latest_metadata(instance, CHAMPION_PERFORMANCE, partition)
-        if recorded is not None and LIVE_DEGRADED in recorded:
-            out[partition] = bool(recorded[LIVE_DEGRADED])
+        score = LiveScore.from_metadata(latest_metadata(instance, CHAMPION_PERFORMANCE, partition))
+        if score is not None:
+            out[partition] = score.live_degraded
     return out
 
 

@@ -17,6 +17,7 @@ from ct_assets.ml.drift import (
     save_report,
 )
 from ct_assets.ml.frames import at_most
+from ct_assets.ml.records import DriftSummary
 from ct_assets.names import DRIFT_CHECK, FEATURE_DRIFT
 from ct_assets.partitions import frames_by_partition, partitioned_check
 from ct_assets.policy import after_window_upstream, stage_asset
@@ -131,6 +132,7 @@ def build_drift(
                 value=summary,
                 metadata={
                     "drift_share": 0.0,
+                    **DriftSummary(share=0.0, basis=nothing).entry(),
                     "reference": nothing,
                     "not_monitored": dg.MetadataValue.json(excluded),
                     **correlation_metadata(None),
@@ -172,6 +174,13 @@ def build_drift(
                 "correlation_shift": shift.as_dict(),
             },
             metadata={
+                **DriftSummary(
+                    share=result.drift_share,
+                    drifted=list(result.drifted_features),
+                    reference_partitions=list(reference_keys),
+                    basis=basis,
+                    semantics_shifted=list(shift.shifted_features),
+                ).entry(),
                 "drift_share": result.drift_share,
                 "drifted_features": drifted,
                 "reference": f"{basis}: {', '.join(reference_keys)}",

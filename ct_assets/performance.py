@@ -34,6 +34,7 @@ from ct_assets.ml.live import (
     scored_since,
     unscored,
 )
+from ct_assets.ml.records import LiveScore
 from ct_assets.names import (
     CHAMPION_PERFORMANCE,
     GAP_CHECK,
@@ -75,8 +76,9 @@ def scored_records(instance: dg.DagsterInstance) -> list[tuple[str, str, float]]
         event = record.asset_materialization
         if event is None or event.partition is None:
             continue
-        version = event.metadata.get("champion_version")
-        out.append((event.partition, str(version.value if version else NONE), record.timestamp))
+        score = LiveScore.from_metadata({k: v.value for k, v in event.metadata.items()})
+        version = score.champion_version if score else None
+        out.append((event.partition, version or NONE, record.timestamp))
     return out
 
 
@@ -282,6 +284,7 @@ def build_performance(
             value={**figures, "partition": key, "note": result.note},
             metadata={
                 **figures,
+                **judged.record(result).entry(),
                 "note": result.note or "scored",
                 "slices": dg.MetadataValue.md(slices),
             },
@@ -449,7 +452,11 @@ def build_performance(
         """Per model version: its prequential and served metric per partition, and baseline."""
         from ct_assets.ml.live import live_table
 
-        champion = latest_figures(context.instance, CHAMPION_PERFORMANCE)
+        champion = {
+            p: score
+            for p, f in latest_figures(context.instance, CHAMPION_PERFORMANCE).items()
+            if (score := LiveScore.from_metadata(f)) is not None
+        }
         served = {
             p: f.get("versions") or {}
             for p, f in latest_figures(context.instance, SERVED_PERFORMANCE).items()

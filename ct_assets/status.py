@@ -11,7 +11,7 @@ from typing import Any
 
 import dagster as dg
 
-from ct_assets.ml.live import GAP_EXCEEDED, LABEL_SHIFTED, LIVE_DEGRADED
+from ct_assets.ml.records import NONE, DriftSummary, LiveScore
 from ct_assets.ml.vocabulary import METRIC
 from ct_assets.names import (
     CANDIDATE_MODELS,
@@ -47,9 +47,8 @@ def partition_row(
     candidates = latest_metadata(instance, CANDIDATE_MODELS, partition)
     evaluation = latest_metadata(instance, MODEL_EVALUATIONS, partition) or {}
     decision = latest_metadata(instance, PRODUCTION_MODEL, partition)
-    drift = latest_metadata(instance, FEATURE_DRIFT, partition)
-    live = latest_metadata(instance, CHAMPION_PERFORMANCE, partition) or {}
-    live_value = live.get(f"champion_{metric}")
+    drift = DriftSummary.from_metadata(latest_metadata(instance, FEATURE_DRIFT, partition))
+    live = LiveScore.from_metadata(latest_metadata(instance, CHAMPION_PERFORMANCE, partition))
     champion_metric = None
     if decision is not None:
         promoted = decision.get("decision") == "promote"
@@ -80,19 +79,19 @@ def partition_row(
         "unseen_category_rows": None if features is None else features.get("unseen_category_rows"),
         "candidates": _ids(None if candidates is None else candidates.get("model_versions")),
         f"best_candidate_{metric}": evaluation.get(f"best_candidate_{metric}"),
-        "drift_share": None if drift is None else drift.get("drift_share"),
+        "drift_share": None if drift is None else drift.share,
         "decision": None if decision is None else decision.get("decision"),
         "reason": None if decision is None else decision.get("reason"),
         "champion": None if decision is None else decision.get("champion_after"),
         f"champion_{metric}": champion_metric,
         # The champion as it stood before this partition's retrain, scored on its rows, its
         # holdout figure at promotion, and the live checks' verdicts (True: failed).
-        "live_champion": live.get("champion_version"),
-        f"live_{metric}": _number(live_value),
-        f"live_baseline_{metric}": _number(live.get(f"baseline_{metric}")),
-        "live_degraded": live.get(LIVE_DEGRADED),
-        "evaluation_gap_exceeded": live.get(GAP_EXCEEDED),
-        "label_shifted": live.get(LABEL_SHIFTED),
+        "live_champion": None if live is None else live.champion_version or NONE,
+        f"live_{metric}": None if live is None else _number(live.champion),
+        f"live_baseline_{metric}": None if live is None else _number(live.baseline),
+        "live_degraded": None if live is None else live.live_degraded,
+        "evaluation_gap_exceeded": None if live is None else live.gap_exceeded,
+        "label_shifted": None if live is None else live.label_shifted,
         "window": None if candidates is None else candidates.get("winner"),
         "retrain_trigger": retrain_trigger(instance, partition),
     }

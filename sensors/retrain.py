@@ -18,6 +18,7 @@ from typing import Any
 import dagster as dg
 
 from ct_assets.ml.loop import RetrainReason, retrain_reasons
+from ct_assets.ml.records import DriftSummary, LiveScore
 from ct_assets.names import (
     CHAMPION_PERFORMANCE,
     FEATURE_DRIFT,
@@ -139,12 +140,12 @@ def build_retrain_sensor(project: Project) -> dg.SensorDefinition:
             if already_decided(instance, partition, [r for r in records.values() if r]):
                 continue
             metas: dict[str, Any] = {a: r["metadata"] for a, r in records.items() if r}
+            drift = DriftSummary.from_metadata(metas.get(FEATURE_DRIFT))
+            live_score = LiveScore.from_metadata(metas.get(CHAMPION_PERFORMANCE))
             done = set(cursor.handled.get(partition, []))
             reasons = [
                 r
-                for r in retrain_reasons(
-                    policy, metric, metas.get(FEATURE_DRIFT), metas.get(CHAMPION_PERFORMANCE)
-                )
+                for r in retrain_reasons(policy, metric, drift, live_score)
                 if r.trigger not in done
             ]
             if not reasons:

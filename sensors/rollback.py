@@ -17,6 +17,7 @@ from typing import Any
 import dagster as dg
 
 from ct_assets.ml.loop import rollback_decision
+from ct_assets.ml.records import LiveScore
 from ct_assets.names import CHAMPION_PERFORMANCE, SERVED_PERFORMANCE
 from ct_assets.observe import latest_metadata
 from ct_assets.project.load import Project
@@ -74,15 +75,19 @@ def build_rollback_sensor(project: Project) -> dg.SensorDefinition:
         previous = str(move["from"])
         promoted_at = datetime.fromisoformat(move["at"]).timestamp()
         instance = context.instance
-        scored = _since(instance, CHAMPION_PERFORMANCE, promoted_at)
-        mine = {p: m for p, m in scored.items() if str(m.get("champion_version")) == champion}
-        if mine and not mine[max(mine)].get("baking", True):
+        scored = {
+            p: score
+            for p, m in _since(instance, CHAMPION_PERFORMANCE, promoted_at).items()
+            if (score := LiveScore.from_metadata(m)) is not None
+        }
+        mine = {p: s for p, s in scored.items() if s.champion_version == champion}
+        if mine and not mine[max(mine)].baking:
             # Done with this promotion for good: later ticks need not read its evidence again.
             return dg.SensorResult(
                 skip_reason=f"v{champion} has finished baking",
                 cursor=json.dumps([*acted, promotion]),
             )
-        baking = [(p, m) for p, m in mine.items() if m.get("baking", True)]
+        baking = [(p, s) for p, s in mine.items() if s.baking]
         served = [_versions(m) for m in _since(instance, SERVED_PERFORMANCE, promoted_at).values()]
         decision = rollback_decision(rollback, metric, champion, previous, baking, served)
         if not decision.rollback:

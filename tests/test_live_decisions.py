@@ -15,13 +15,13 @@ from ct_assets.ml.evaluation import score
 from ct_assets.ml.frames import BATCH, HOLDOUT, LABEL, PARTITION, SPLIT, TIME, TRAIN
 from ct_assets.ml.leakage import copies_of_label, partition_identifying, single_feature_leaks
 from ct_assets.ml.live import (
-    GAP_EXCEEDED,
     degradation,
     evaluation_gap,
     label_shift,
     likely_causes,
 )
 from ct_assets.ml.loop import change_point, rollback_decision
+from ct_assets.ml.records import LiveScore
 from ct_assets.ml.selection import Selection
 from ct_assets.ml.training import Inputs, TrainedModel, fit_family, predict
 from ct_assets.ml.windows import assemble_window, training_subsets
@@ -284,19 +284,21 @@ def test_the_likely_cause_names_the_calendar_feature_the_model_leans_on() -> Non
 
 def baking(
     partition: str, live: float, previous: float, gap_exceeded: bool
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, LiveScore]:
     return (
         partition,
-        {
-            "champion_version": "9",
-            "previous_version": "8",
-            "rows": 3000,
-            "champion_roc_auc": live,
-            "previous_roc_auc": previous,
-            "baseline_roc_auc": 0.95,
-            "worse_than_previous_by": round(previous - live, 6),
-            GAP_EXCEEDED: gap_exceeded,
-        },
+        LiveScore(
+            metric="roc_auc",
+            rows=3000,
+            champion_version="9",
+            previous_version="8",
+            baking=True,
+            champion=live,
+            previous=previous,
+            baseline=0.95,
+            worse_than_previous_by=round(previous - live, 6),
+            gap_exceeded=gap_exceeded,
+        ),
     )
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from ct_assets.ml.loop import RetrainReason, retrain_reasons
+from ct_assets.ml.records import DriftSummary, LiveScore
 from ct_assets.names import (
     CHAMPION_PERFORMANCE,
     FEATURE_DRIFT,
@@ -46,22 +47,19 @@ def policy(**retrain: Any) -> Policy:
     return Policy.model_validate({"retrain": retrain})
 
 
-def performance(worse: float, live: float, baseline: float, metric: str = "roc_auc") -> dict:
-    return {
-        "champion_version": "3",
-        "previous_version": "none",
-        "baking": False,
-        "rows": 1500,
-        "metric": metric,
-        f"champion_{metric}": live,
-        f"baseline_{metric}": baseline,
-        "worse_than_baseline_by": worse,
-        "worse_than_previous_by": math.nan,
-    }
+def performance(worse: float, live: float, baseline: float, metric: str = "roc_auc") -> LiveScore:
+    return LiveScore(
+        metric=metric,
+        rows=1500,
+        champion_version="3",
+        champion=live,
+        baseline=baseline,
+        worse_than_baseline_by=worse,
+    )
 
 
 @pytest.mark.parametrize(
-    ("retrain", "metric", "meta", "expected"),
+    ("retrain", "metric", "score", "expected"),
     [
         (
             {"triggers": ["performance"]},
@@ -90,7 +88,7 @@ def performance(worse: float, live: float, baseline: float, metric: str = "roc_a
         (
             {"triggers": ["performance"], "performance_margin": "5%"},
             "rmse",
-            performance(0.4, 10.4, 10),
+            performance(0.4, 10.4, 10, "rmse"),
             [],
         ),
         # Unknown (NaN) is never a reason; nor is a partition automation retrains anyway.
@@ -106,14 +104,14 @@ def performance(worse: float, live: float, baseline: float, metric: str = "roc_a
     ],
 )
 def test_performance_reason_follows_the_declared_margin(
-    retrain: dict, metric: str, meta: dict, expected: list[RetrainReason]
+    retrain: dict, metric: str, score: LiveScore, expected: list[RetrainReason]
 ) -> None:
-    assert retrain_reasons(policy(**retrain), metric, None, meta) == expected
+    assert retrain_reasons(policy(**retrain), metric, None, score) == expected
 
 
 @pytest.mark.parametrize(("share", "fires"), [(0.49, False), (0.5, True), (0.8, True)])
 def test_drift_reason_fires_at_the_declared_share(share: float, fires: bool) -> None:
-    drift = {"drift_share": share, "drifted_features": "log_amount, channel"}
+    drift = DriftSummary(share=share, drifted=["log_amount", "channel"])
     found = retrain_reasons(policy(triggers=["drift"], drift_share=0.5), "roc_auc", drift, None)
     assert [r.trigger for r in found] == (["drift"] if fires else [])
     if fires:
@@ -142,7 +140,7 @@ def test_a_concept_change_with_steady_features_requests_a_retrain_with_its_reaso
     # Drift alone is in; the partition waits for the champion's score before it is judged.
     waiting = tick(project, None, url)
     assert waiting.run_requests == [] and hook.received == []
-    project.report(CHAMPION_PERFORMANCE, day, performance(0.09, 0.61, 0.70))
+    project.report(CHAMPION_PERFORMANCE, day, performance(0.09, 0.61, 0.70).entry())
     result = tick(project, waiting.cursor, url)
     (run,) = result.run_requests
     assert run.partition_key == day
@@ -157,7 +155,7 @@ def test_a_concept_change_with_steady_features_requests_a_retrain_with_its_reaso
 
     # The cursor holds the partition as handled: the same evidence re-read requests nothing.
     assert RetrainCursor.parse(result.cursor).handled == {day: ["performance"]}
-    project.report(CHAMPION_PERFORMANCE, day, performance(0.10, 0.60, 0.70))
+    project.report(CHAMPION_PERFORMANCE, day, performance(0.10, 0.60, 0.70).entry())
     assert tick(project, result.cursor, url).run_requests == []
     assert len(hook.received) == 1
 
@@ -167,7 +165,7 @@ def test_a_partition_already_decided_or_retrained_by_automation_is_left_alone(
 ) -> None:
     day = project.partition(4)
     project.report(FEATURE_DRIFT, day, {"drift_share": 0.9, "drifted_features": "a, b"})
-    project.report(CHAMPION_PERFORMANCE, day, performance(0.3, 0.4, 0.7))
+    project.report(CHAMPION_PERFORMANCE, day, performance(0.3, 0.4, 0.7).entry())
     # The examples declare nothing: every partition is retrained by automation.
     assert project.spec.policy.retrain.triggers == ["every_partition"]
     assert tick(project, None).run_requests == []

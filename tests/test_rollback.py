@@ -11,6 +11,7 @@ import dagster as dg
 import pytest
 
 from ct_assets.ml.loop import rollback_decision
+from ct_assets.ml.records import LiveScore
 from ct_assets.names import CHAMPION_PERFORMANCE, SERVED_PERFORMANCE
 from ct_assets.project.spec import Rollback
 from resources.alerts import AlertHook
@@ -19,19 +20,21 @@ from tests.conftest import Deployment
 from tests.services import Webhook
 
 
-def scored(worse: float, mine: float, theirs: float, champion: str = "2", rows: int = 1500):
-    return {
-        "champion_version": champion,
-        "previous_version": "1",
-        "baking": True,
-        "rows": rows,
-        "metric": "roc_auc",
-        "champion_roc_auc": mine,
-        "previous_roc_auc": theirs,
-        "baseline_roc_auc": 0.72,
-        "worse_than_baseline_by": 0.72 - mine,
-        "worse_than_previous_by": worse,
-    }
+def scored(
+    worse: float, mine: float, theirs: float, champion: str = "2", rows: int = 1500
+) -> LiveScore:
+    return LiveScore(
+        metric="roc_auc",
+        rows=rows,
+        champion_version=champion,
+        previous_version="1",
+        baking=True,
+        champion=mine,
+        previous=theirs,
+        baseline=0.72,
+        worse_than_baseline_by=0.72 - mine,
+        worse_than_previous_by=worse,
+    )
 
 
 def served(mine: float, theirs: float, rows: int, metric: str = "roc_auc") -> dict[str, Any]:
@@ -127,7 +130,7 @@ def test_a_degraded_baking_champion_is_rolled_back_once_with_its_reason(
     registry = project.resource("mlflow")
     two_champions(registry)
     promotion = f"v2@{registry.promotion_of('2')['at']}"
-    project.report(CHAMPION_PERFORMANCE, project.partition(4), scored(0.08, 0.62, 0.70))
+    project.report(CHAMPION_PERFORMANCE, project.partition(4), scored(0.08, 0.62, 0.70).entry())
 
     result = tick(project, None, url)
     assert registry.champion_version() == "1"
@@ -140,7 +143,7 @@ def test_a_degraded_baking_champion_is_rolled_back_once_with_its_reason(
     assert last["reason"] == alert["reason"]
 
     # The restored champion is not rolled back again, whatever the evidence says.
-    project.report(CHAMPION_PERFORMANCE, project.partition(5), scored(0.5, 0.2, 0.7, "1"))
+    project.report(CHAMPION_PERFORMANCE, project.partition(5), scored(0.5, 0.2, 0.7, "1").entry())
     again = tick(project, result.cursor, url)
     assert registry.champion_version() == "1" and len(registry.history()) == 3
     assert len(hook.received) == 1
@@ -158,7 +161,7 @@ def test_a_healthy_or_unproven_champion_stays(project: Deployment) -> None:
     # Nothing scored yet: no evidence, no move.
     assert tick(project, None).run_requests == []
     assert registry.champion_version() == "2"
-    project.report(CHAMPION_PERFORMANCE, project.partition(4), scored(0.005, 0.695, 0.70))
+    project.report(CHAMPION_PERFORMANCE, project.partition(4), scored(0.005, 0.695, 0.70).entry())
     project.report(SERVED_PERFORMANCE, project.partition(4), {"versions": served(0.7, 0.7, 50)})
     result = tick(project, None)
     assert registry.champion_version() == "2"
@@ -186,7 +189,6 @@ def test_status_shows_the_live_metric_and_the_champion_moves(project: Deployment
     from rich.console import Console
 
     from ct_assets.cli.status import champions_table, moves_table, table
-    from ct_assets.ml.live import GAP_EXCEEDED, LIVE_DEGRADED
     from ct_assets.status import champion_moves, champions, partition_row
 
     registry = project.resource("mlflow")
@@ -196,7 +198,9 @@ def test_status_shows_the_live_metric_and_the_champion_moves(project: Deployment
     project.report(
         CHAMPION_PERFORMANCE,
         day,
-        {**scored(0.08, 0.62, 0.70), LIVE_DEGRADED: True, GAP_EXCEEDED: True},
+        scored(0.08, 0.62, 0.70)
+        .model_copy(update={"live_degraded": True, "gap_exceeded": True})
+        .entry(),
     )
     tick(project, None)
     row = partition_row(project.instance, project.spec, day, [])

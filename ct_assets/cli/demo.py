@@ -218,12 +218,15 @@ class Observer:
 
 def judgement(performance: dict[str, Any]) -> str:
     """The champion's live figures on a partition, in words."""
-    metric = str(performance.get("metric", ""))
-    version = performance.get("champion_version", "none")
-    live, base = performance.get(f"champion_{metric}"), performance.get(f"baseline_{metric}")
-    if version == "none" or live is None or base is None:
+    from ct_assets.ml.records import LiveScore
+
+    score = LiveScore.from_metadata(performance)
+    if score is None or score.champion_version is None:
         return "no champion scored it"
-    return f"champion v{version} live {metric} {float(live):.3f} (holdout {float(base):.3f})"
+    return (
+        f"champion v{score.champion_version} live {score.metric} {score.champion:.3f} "
+        f"(holdout {score.baseline:.3f})"
+    )
 
 
 def run_demo(

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ct_assets.ml.records import LiveScore
 from ct_assets.ml.vocabulary import BINARY, METRIC
 from ct_assets.project.spec import Threshold
 
@@ -175,13 +176,13 @@ LIVE_COLUMNS = (
 
 
 def live_table(
-    champion: Mapping[str, Mapping[str, Any]],
+    champion: Mapping[str, LiveScore],
     served: Mapping[str, Mapping[str, Any]],
     metric: str,
 ) -> pd.DataFrame:
     """One row per (version, partition): the prequential and the served metric, the baseline.
 
-    `champion`: partition -> champion_performance figures; `served`: partition -> {version:
+    `champion`: partition -> its champion_performance record; `served`: partition -> {version:
     {"rows", metric}}.
     """
     rows: dict[tuple[str, str], dict[str, Any]] = {}
@@ -193,19 +194,18 @@ def live_table(
             {"version": version, "partition": partition, **empty, "baseline": NAN},
         )
 
-    for partition, figures in champion.items():
-        version = str(figures.get("champion_version", NONE))
-        if version == NONE:
+    for partition, score in champion.items():
+        version = score.champion_version
+        if version is None:
             continue
         r = row(version, partition)
-        r["prequential"] = figures.get(f"champion_{metric}", NAN)
-        r["prequential_rows"] = figures.get("rows", 0)
-        r["baseline"] = figures.get(f"baseline_{metric}", NAN)
-        previous = str(figures.get("previous_version", NONE))
-        if figures.get("baking") and previous != NONE:
-            p = row(previous, partition)
-            p["prequential"] = figures.get(f"previous_{metric}", NAN)
-            p["prequential_rows"] = figures.get("rows", 0)
+        r["prequential"] = score.champion
+        r["prequential_rows"] = score.rows
+        r["baseline"] = score.baseline
+        if score.baking and score.previous_version is not None:
+            p = row(score.previous_version, partition)
+            p["prequential"] = score.previous
+            p["prequential_rows"] = score.rows
     for partition, versions in served.items():
         for version, figures in versions.items():
             r = row(str(version), partition)
@@ -405,6 +405,27 @@ class LiveJudgement:
         if gap.failed:
             gap = Verdict(gap.judged, gap.passed, f"{gap.text}; {causes}", gap.figures)
         return LiveJudgement(self.live, gap, self.shift, self.live_index, causes)
+
+    def record(self, score: ChampionScore) -> LiveScore:
+        """What the sensors, the candidates and the commands read of this partition."""
+        return LiveScore(
+            metric=score.metric,
+            rows=score.rows,
+            champion_version=None if score.champion_version == NONE else score.champion_version,
+            previous_version=None if score.previous_version == NONE else score.previous_version,
+            baking=score.baking,
+            champion=score.champion,
+            previous=score.previous,
+            baseline=score.baseline,
+            worse_than_baseline_by=worse_by(score.metric, score.champion, score.baseline),
+            worse_than_previous_by=(
+                worse_by(score.metric, score.champion, score.previous) if score.baking else NAN
+            ),
+            live_degraded=self.live.failed,
+            gap_exceeded=self.gap.failed,
+            label_shifted=self.shift.failed,
+            note=score.note,
+        )
 
     def figures(self) -> dict[str, Any]:
         return {

@@ -1,7 +1,7 @@
 """The closed loop's decisions: when to retrain, and when to move the champion back.
 
-Pure functions of the declared policy and of what the pipeline recorded (metadata as plain
-values), so each rule is tested alone and sensors are only wiring.
+Pure functions of the declared policy and of what the pipeline recorded (the stages' typed
+records, `ml.records`), so each rule is tested alone and sensors are only wiring.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from ct_assets.ml.live import GAP_EXCEEDED
+from ct_assets.ml.records import DriftSummary, LiveScore
 from ct_assets.ml.vocabulary import METRIC
 from ct_assets.project.spec import Policy, Rollback
 
@@ -49,39 +49,47 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _version(value: Any) -> str | None:
-    return None if value in (None, "", NONE) else str(value)
+def _both(score: LiveScore, metric: str, champion: str, previous: str) -> bool:
+    """Whether a partition scored this champion and the one it replaced, on the same rows."""
+    return (
+        score.metric == metric
+        and score.champion_version == champion
+        and score.previous_version == previous
+        and not math.isnan(score.worse_than_previous_by)
+    )
 
 
 def _worse_word(metric: str) -> str:
     return "below" if METRIC[metric].higher_is_better is not False else "above"
 
 
-def drift_reason(policy: Policy, drift_meta: Mapping[str, Any] | None) -> RetrainReason | None:
+def drift_reason(policy: Policy, drift: DriftSummary | None) -> RetrainReason | None:
     """Drift: the share of drifted features at or above `policy.retrain.drift_share`."""
-    if not drift_meta:
+    if drift is None:
         return None
-    share = _number(drift_meta.get("drift_share"))
+    share = drift.share
     bound = policy.retrain.drift_share
     if not share >= bound:  # NaN (unknown) never triggers
         return None
-    drifted = drift_meta.get("drifted_features") or "none"
+    drifted = ", ".join(drift.drifted) or "none"
     return RetrainReason(
         "drift", f"drift share {share:.2f} reaches {bound:.2f} (drifted: {drifted})"
     )
 
 
 def performance_reason(
-    policy: Policy, metric: str, performance_meta: Mapping[str, Any] | None
+    policy: Policy, metric: str, live_score: LiveScore | None
 ) -> RetrainReason | None:
     """Performance: the champion's live metric worse than its holdout at promotion by more than
     `policy.retrain.performance_margin` (relative margins are of that holdout figure)."""
-    if not performance_meta:
+    if live_score is None or live_score.metric != metric:
         return None
-    version = _version(performance_meta.get("champion_version"))
-    worse = _number(performance_meta.get("worse_than_baseline_by"))
-    baseline = _number(performance_meta.get(f"baseline_{metric}"))
-    live = _number(performance_meta.get(f"champion_{metric}"))
+    version = live_score.champion_version
+    worse, baseline, live = (
+        live_score.worse_than_baseline_by,
+        live_score.baseline,
+        live_score.champion,
+    )
     if version is None or math.isnan(worse) or math.isnan(baseline):
         return None
     margin = policy.retrain.performance_margin.absolute(baseline)
@@ -97,8 +105,8 @@ def performance_reason(
 def retrain_reasons(
     policy: Policy,
     metric: str,
-    drift_meta: Mapping[str, Any] | None,
-    performance_meta: Mapping[str, Any] | None,
+    drift: DriftSummary | None,
+    live_score: LiveScore | None,
 ) -> list[RetrainReason]:
     """Every trigger the policy lists that fired for one partition (empty: no retrain).
 
@@ -107,12 +115,12 @@ def retrain_reasons(
     on = policy.retrain.triggers
     if "every_partition" in on:
         return []
-    if performance_meta and _version(performance_meta.get("champion_version")) is None:
+    if live_score is not None and live_score.champion_version is None:
         # Whatever the triggers, a project without a champion trains until it has one.
         return [RetrainReason(NO_CHAMPION, "no champion yet: a first model is trained")]
     found = [
-        drift_reason(policy, drift_meta) if "drift" in on else None,
-        performance_reason(policy, metric, performance_meta) if "performance" in on else None,
+        drift_reason(policy, drift) if "drift" in on else None,
+        performance_reason(policy, metric, live_score) if "performance" in on else None,
     ]
     return [r for r in found if r is not None]
 
@@ -134,23 +142,21 @@ def partitions_evidence(
     metric: str,
     champion: str,
     previous: str,
-    performance: Sequence[tuple[str, Mapping[str, Any]]],
+    performance: Sequence[tuple[str, LiveScore]],
 ) -> tuple[float, str, float] | None:
     """(worse by, figures, previous's value) over the newest `min_partitions` partitions where
     both the champion and the one it replaced were scored on the same rows; None: too few."""
     scored = [
-        (key, meta)
-        for key, meta in sorted(performance)
-        if _version(meta.get("champion_version")) == champion
-        and _version(meta.get("previous_version")) == previous
-        and not math.isnan(_number(meta.get("worse_than_previous_by")))
+        (key, score)
+        for key, score in sorted(performance, key=lambda pair: pair[0])
+        if _both(score, metric, champion, previous)
     ][-rollback.min_partitions :]
     if len(scored) < rollback.min_partitions:
         return None
-    rows = [_rows(m.get("rows")) for _, m in scored]
-    worse = _mean([_number(m["worse_than_previous_by"]) for _, m in scored], rows)
-    mine = _mean([_number(m.get(f"champion_{metric}")) for _, m in scored], rows)
-    theirs = _mean([_number(m.get(f"previous_{metric}")) for _, m in scored], rows)
+    rows = [_rows(s.rows) for _, s in scored]
+    worse = _mean([s.worse_than_previous_by for _, s in scored], rows)
+    mine = _mean([s.champion for _, s in scored], rows)
+    theirs = _mean([s.previous for _, s in scored], rows)
     keys = ", ".join(k for k, _ in scored)
     return (
         worse,
@@ -199,29 +205,26 @@ def gap_evidence(
     metric: str,
     champion: str,
     previous: str,
-    performance: Sequence[tuple[str, Mapping[str, Any]]],
+    performance: Sequence[tuple[str, LiveScore]],
 ) -> str | None:
     """Why to go back because the champion's holdout did not predict its first live partitions
     and the champion it replaced did better on those same rows (by any amount); None: not so."""
     if not rollback.on_evaluation_gap:
         return None
     missed = [
-        (key, meta)
-        for key, meta in sorted(performance)
-        if _version(meta.get("champion_version")) == champion
-        and _version(meta.get("previous_version")) == previous
-        and meta.get(GAP_EXCEEDED) is True
-        and not math.isnan(_number(meta.get("worse_than_previous_by")))
+        (key, score)
+        for key, score in sorted(performance, key=lambda pair: pair[0])
+        if _both(score, metric, champion, previous) and score.gap_exceeded
     ]
     if not missed:
         return None
-    rows = [_rows(m.get("rows")) for _, m in missed]
-    worse = _mean([_number(m["worse_than_previous_by"]) for _, m in missed], rows)
+    rows = [_rows(s.rows) for _, s in missed]
+    worse = _mean([s.worse_than_previous_by for _, s in missed], rows)
     if not worse > 0:
         return None
-    mine = _mean([_number(m.get(f"champion_{metric}")) for _, m in missed], rows)
-    theirs = _mean([_number(m.get(f"previous_{metric}")) for _, m in missed], rows)
-    baseline = _number(missed[-1][1].get(f"baseline_{metric}"))
+    mine = _mean([s.champion for _, s in missed], rows)
+    theirs = _mean([s.previous for _, s in missed], rows)
+    baseline = missed[-1][1].baseline
     keys = ", ".join(k for k, _ in missed)
     return (
         f"missed its holdout {metric} {_fmt(baseline)} on partitions {keys} (live "
@@ -235,13 +238,13 @@ def rollback_decision(
     metric: str,
     champion: str | None,
     previous: str | None,
-    performance: Sequence[tuple[str, Mapping[str, Any]]],
+    performance: Sequence[tuple[str, LiveScore]],
     served: Sequence[Mapping[str, Any]] = (),
 ) -> RollbackDecision:
     """Roll back when the baking champion does worse than the one it replaced by more than
     `rollback.margin`, on scored partitions or on labeled served requests (either suffices).
 
-    `performance`: (partition, champion_performance metadata) of the champion's baking period;
+    `performance`: (partition, champion_performance record) of the champion's baking period;
     `served`: served_performance `versions` maps of the same period.
     """
     if not rollback.enabled:

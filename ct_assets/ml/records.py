@@ -1,0 +1,147 @@
+"""Typed records one stage hands to another through Dagster's event log.
+
+A stage writes its record once, as one JSON entry of its materialization's metadata
+(`StageRecord.entry`); a sensor, command or later stage reads it back through
+`StageRecord.from_metadata` and nothing else. The other metadata entries are the display in the
+UI: renaming one of them changes what a user sees, never what a sensor decides. A field renamed
+here fails type checking where it is read, and a record that no longer validates fails loudly
+instead of reading as a missing key (NaN).
+
+Materializations written before a record existed have only the display entries: `legacy` reads
+those, in this module only, so an existing instance keeps its history.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict
+
+NONE = "none"
+
+
+class StageRecord(BaseModel):
+    # NaN is a real value here (a champion not scored yet): kept as NaN through JSON.
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="constants")
+
+    # The metadata entry that holds the record.
+    KEY: ClassVar[str]
+
+    def entry(self) -> dict[str, Any]:
+        """The record as one metadata entry (a dict becomes Dagster JSON metadata)."""
+        return {self.KEY: self.model_dump(mode="json")}
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, Any] | None) -> Self | None:
+        """The record a materialization carries (None: no materialization, or none of this)."""
+        if not metadata:
+            return None
+        stored = metadata.get(cls.KEY)
+        if stored is None:
+            return cls.legacy(metadata)
+        return cls.model_validate(stored)
+
+    @classmethod
+    def legacy(cls, metadata: Mapping[str, Any]) -> Self | None:
+        """The record rebuilt from the display entries an earlier ct wrote (None: cannot)."""
+        return None
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _count(value: Any) -> int:
+    number = _number(value)
+    return 0 if math.isnan(number) else int(number)
+
+
+def _version(value: Any) -> str | None:
+    return None if value in (None, "", NONE) else str(value)
+
+
+def _names(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [] if value in (None, "", NONE) else [s.strip() for s in str(value).split(",")]
+
+
+class DriftSummary(StageRecord):
+    """`feature_drift` of one partition: the share of monitored features that drifted against
+    the champion's training partitions, and which."""
+
+    KEY: ClassVar[str] = "ct_drift"
+
+    share: float
+    drifted: list[str] = []
+    reference_partitions: list[str] = []
+    # How the reference was chosen, or why nothing was compared.
+    basis: str = ""
+    # Features whose rank correlation with the others moved (their meaning may have changed).
+    semantics_shifted: list[str] = []
+
+    @classmethod
+    def legacy(cls, metadata: Mapping[str, Any]) -> Self | None:
+        if "drift_share" not in metadata:
+            return None
+        return cls(
+            share=_number(metadata["drift_share"]),
+            drifted=_names(metadata.get("drifted_features")),
+            basis=str(metadata.get("reference", "")),
+        )
+
+
+class LiveScore(StageRecord):
+    """`champion_performance` of one partition: the champion as it stood before this
+    partition's retrain, scored on its labeled rows against its holdout figure at promotion
+    (and, while it bakes, the champion it replaced on the same rows), with the live checks'
+    verdicts (True: failed; a check not judged did not fail)."""
+
+    KEY: ClassVar[str] = "ct_live_score"
+
+    metric: str
+    rows: int
+    champion_version: str | None
+    previous_version: str | None = None
+    baking: bool = False
+    champion: float = math.nan
+    previous: float = math.nan
+    baseline: float = math.nan
+    # Positive: worse, whichever way the metric points.
+    worse_than_baseline_by: float = math.nan
+    worse_than_previous_by: float = math.nan
+    live_degraded: bool = False
+    gap_exceeded: bool = False
+    label_shifted: bool = False
+    note: str = ""
+
+    @classmethod
+    def legacy(cls, metadata: Mapping[str, Any]) -> Self | None:
+        metric = metadata.get("metric")
+        if not metric:
+            return None
+
+        def flag(key: str) -> bool:
+            return metadata.get(key) is True
+
+        return cls(
+            metric=str(metric),
+            rows=_count(metadata.get("rows")),
+            champion_version=_version(metadata.get("champion_version")),
+            previous_version=_version(metadata.get("previous_version")),
+            baking=bool(metadata.get("baking", False)),
+            champion=_number(metadata.get(f"champion_{metric}")),
+            previous=_number(metadata.get(f"previous_{metric}")),
+            baseline=_number(metadata.get(f"baseline_{metric}")),
+            worse_than_baseline_by=_number(metadata.get("worse_than_baseline_by")),
+            worse_than_previous_by=_number(metadata.get("worse_than_previous_by")),
+            live_degraded=flag("live_degraded"),
+            gap_exceeded=flag("evaluation_gap_exceeded"),
+            label_shifted=flag("label_shifted"),
+            note=str(metadata.get("note", "")),
+        )

@@ -1,0 +1,82 @@
+"""The typed records stages hand each other: written once as one metadata entry, read back
+through one function; NaN survives the event log; what an earlier ct wrote still reads."""
+
+from __future__ import annotations
+
+import math
+
+import dagster as dg
+import pytest
+from pydantic import ValidationError
+
+from ct_assets.ml.live import ChampionScore, LiveJudgement, Verdict
+from ct_assets.ml.records import DriftSummary, LiveScore
+
+BEFORE_RECORDS = {
+    # champion_performance as ct wrote it before records (display entries only).
+    "champion_version": "7",
+    "previous_version": "none",
+    "baking": False,
+    "rows": 1500,
+    "metric": "roc_auc",
+    "champion_roc_auc": 0.61,
+    "previous_roc_auc": math.nan,
+    "baseline_roc_auc": 0.70,
+    "worse_than_baseline_by": 0.09,
+    "worse_than_previous_by": math.nan,
+    "live_degraded": True,
+    "evaluation_gap_exceeded": False,
+    "label_shifted": False,
+    "note": "",
+}
+
+
+def test_a_live_score_round_trips_through_a_real_event_log_with_its_nans() -> None:
+    score = ChampionScore("roc_auc", 1500, "7", "none", False, 0.61, math.nan, 0.70)
+    failed = Verdict(True, False, "degraded", {})
+    judged = LiveJudgement(failed, Verdict(False, True, "not judged", {}), failed)
+    record = judged.record(score)
+
+    @dg.asset(partitions_def=dg.StaticPartitionsDefinition(["d1"]))
+    def champion_performance() -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata={**score.figures(), **record.entry()})
+
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([champion_performance], instance=instance, partition_key="d1")
+        event = instance.fetch_materializations(
+            dg.AssetKey("champion_performance"), limit=1
+        ).records[0]
+        assert event.asset_materialization is not None
+        stored = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    read = LiveScore.from_metadata(stored)
+    assert read is not None
+    assert read.champion_version == "7" and read.previous_version is None
+    assert read.champion == 0.61 and math.isnan(read.previous)
+    assert read.worse_than_baseline_by == pytest.approx(0.09)
+    assert read.live_degraded and not read.gap_exceeded and read.label_shifted
+    assert read.model_dump_json() == record.model_dump_json()
+
+
+def test_metadata_an_earlier_ct_wrote_reads_as_the_same_record() -> None:
+    read = LiveScore.from_metadata(BEFORE_RECORDS)
+    assert read is not None
+    assert (read.metric, read.rows, read.champion_version) == ("roc_auc", 1500, "7")
+    assert read.champion == 0.61 and read.baseline == 0.70 and read.live_degraded
+    drift = DriftSummary.from_metadata({"drift_share": 0.5, "drifted_features": "a, b c"})
+    assert drift == DriftSummary(share=0.5, drifted=["a", "b c"])
+    assert DriftSummary.from_metadata({"drift_share": 0.0, "drifted_features": "none"}) == (
+        DriftSummary(share=0.0)
+    )
+
+
+def test_a_record_missing_or_renamed_fails_loudly_instead_of_reading_nan() -> None:
+    assert LiveScore.from_metadata(None) is None
+    assert LiveScore.from_metadata({"unrelated": 1}) is None
+    written = LiveScore(metric="rmse", rows=10, champion_version="2").entry()
+    renamed = {LiveScore.KEY: {**written[LiveScore.KEY], "champion_score": 1.0}}
+    with pytest.raises(ValidationError, match="champion_score"):
+        LiveScore.from_metadata(renamed)
+    # The display entries cannot stand in for a record that is there.
+    shown = {**BEFORE_RECORDS, **written}
+    read = LiveScore.from_metadata(shown)
+    assert read is not None and read.metric == "rmse"
