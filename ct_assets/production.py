@@ -9,6 +9,7 @@ before the alias moves, so a retried run finds its own earlier move and reports 
 judging (and moving) again.
 """
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,7 @@ from ct_assets.ml.promotion import (
     recorded_decision,
     standing_promotion,
 )
+from ct_assets.ml.records import KEEP, PROMOTE, Decided
 from ct_assets.ml.vocabulary import METRIC
 from ct_assets.names import PRODUCTION_MODEL, PROMOTION_GATE, PROMOTION_POOL, gate_check_name
 from ct_assets.partitions import partitioned_check
@@ -93,8 +95,20 @@ def decision_metadata(
     decision: Decision, metric: str, before: str | None, after: str | None, uri: str
 ) -> dict[str, Any]:
     candidate, champion = decision.candidate, decision.champion
+    record = Decided(
+        decision=PROMOTE if decision.promote else KEEP,
+        reason=decision.reason,
+        champion_before=before,
+        champion_after=after,
+        metric=metric,
+        candidate_version=candidate.version if candidate else None,
+        candidate_family=candidate.family if candidate else None,
+        candidate=candidate.value(metric) if candidate else math.nan,
+        champion=champion.value(metric) if champion else math.nan,
+    )
     return {
-        "decision": "promote" if decision.promote else "keep champion",
+        **record.entry(),
+        "decision": record.decision,
         "reason": decision.reason,
         "champion_before": before or "none",
         "champion_after": after or "none",

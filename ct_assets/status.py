@@ -11,7 +11,7 @@ from typing import Any
 
 import dagster as dg
 
-from ct_assets.ml.records import NONE, DriftSummary, LiveScore
+from ct_assets.ml.records import NONE, Decided, DriftSummary, LiveScore, Registered
 from ct_assets.ml.vocabulary import METRIC
 from ct_assets.names import (
     CANDIDATE_MODELS,
@@ -44,17 +44,12 @@ def partition_row(
     raw = latest_metadata(instance, RAW_BATCHES, partition) or {}
     validated = latest_metadata(instance, VALIDATED_BATCHES, partition)
     features = latest_metadata(instance, FEATURES, partition)
-    candidates = latest_metadata(instance, CANDIDATE_MODELS, partition)
+    candidates = Registered.from_metadata(latest_metadata(instance, CANDIDATE_MODELS, partition))
     evaluation = latest_metadata(instance, MODEL_EVALUATIONS, partition) or {}
-    decision = latest_metadata(instance, PRODUCTION_MODEL, partition)
+    decision = Decided.from_metadata(latest_metadata(instance, PRODUCTION_MODEL, partition))
     drift = DriftSummary.from_metadata(latest_metadata(instance, FEATURE_DRIFT, partition))
     live = LiveScore.from_metadata(latest_metadata(instance, CHAMPION_PERFORMANCE, partition))
-    champion_metric = None
-    if decision is not None:
-        promoted = decision.get("decision") == "promote"
-        key = f"candidate_{metric}" if promoted else f"champion_{metric}"
-        value = decision.get(key)
-        champion_metric = None if value is None or value != value else float(value)
+    champion_metric = None if decision is None else _number(decision.serving_figure)
     return {
         "partition": partition,
         "batches": len(_ids(raw.get("batch_ids"))),
@@ -77,12 +72,12 @@ def partition_row(
         ],
         "features": None if features is None else features.get("dagster/row_count"),
         "unseen_category_rows": None if features is None else features.get("unseen_category_rows"),
-        "candidates": _ids(None if candidates is None else candidates.get("model_versions")),
+        "candidates": [] if candidates is None else [candidates.version],
         f"best_candidate_{metric}": evaluation.get(f"best_candidate_{metric}"),
         "drift_share": None if drift is None else drift.share,
-        "decision": None if decision is None else decision.get("decision"),
-        "reason": None if decision is None else decision.get("reason"),
-        "champion": None if decision is None else decision.get("champion_after"),
+        "decision": None if decision is None else decision.decision,
+        "reason": None if decision is None else decision.reason,
+        "champion": None if decision is None else decision.champion_after or NONE,
         f"champion_{metric}": champion_metric,
         # The champion as it stood before this partition's retrain, scored on its rows, its
         # holdout figure at promotion, and the live checks' verdicts (True: failed).
@@ -92,7 +87,7 @@ def partition_row(
         "live_degraded": None if live is None else live.live_degraded,
         "evaluation_gap_exceeded": None if live is None else live.gap_exceeded,
         "label_shifted": None if live is None else live.label_shifted,
-        "window": None if candidates is None else candidates.get("winner"),
+        "window": None if candidates is None else candidates.winner,
         "retrain_trigger": retrain_trigger(instance, partition),
     }
 

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from ct_assets.ml.live import ChampionScore, LiveJudgement, Verdict
-from ct_assets.ml.records import DriftSummary, LiveScore
+from ct_assets.ml.records import Decided, DriftSummary, LiveScore, Registered
 
 BEFORE_RECORDS = {
     # champion_performance as ct wrote it before records (display entries only).
@@ -80,3 +80,49 @@ def test_a_record_missing_or_renamed_fails_loudly_instead_of_reading_nan() -> No
     shown = {**BEFORE_RECORDS, **written}
     read = LiveScore.from_metadata(shown)
     assert read is not None and read.metric == "rmse"
+
+
+def test_the_winner_and_the_decision_read_back_from_what_an_earlier_ct_wrote() -> None:
+    registered = Registered.from_metadata(
+        {
+            "model_versions": "12",
+            "winner": "sklearn_hgb on last_3",
+            "mlflow_run_ids": "abc",
+            "version_reused": False,
+            "training_partitions": "2026-01-01,2026-01-02",
+            "batch_ids": "b1,b2",
+            "feature_set_id": "fs",
+        }
+    )
+    assert registered is not None
+    assert (registered.version, registered.family, registered.window) == (
+        "12",
+        "sklearn_hgb",
+        "last_3",
+    )
+    assert registered.winner == "sklearn_hgb on last_3"
+    assert registered.training_partitions == ["2026-01-01", "2026-01-02"]
+    kept = Decided.from_metadata(
+        {
+            "decision": "keep champion",
+            "reason": "margin",
+            "champion_before": "3",
+            "champion_after": "3",
+            "metric": "rmse",
+            "candidate_version": "4",
+            "candidate_family": "lightgbm",
+            "candidate_rmse": 10.5,
+            "champion_rmse": 10.0,
+        }
+    )
+    assert kept is not None and not kept.promoted
+    assert kept.serving_figure == 10.0 and kept.candidate == 10.5
+    first = Decided(
+        decision="promote",
+        reason="first",
+        champion_before=None,
+        champion_after="1",
+        metric="roc_auc",
+        candidate=0.8,
+    )
+    assert Decided.from_metadata(first.entry()) == first and first.serving_figure == 0.8

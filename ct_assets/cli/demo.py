@@ -165,6 +165,7 @@ class Observer:
 
     def settled(self, partition: str, history: Any, quiet: float) -> str | None:
         """What the day came to, once nothing more is running or due for it."""
+        from ct_assets.ml.records import Decided
         from ct_assets.names import (
             CHAMPION_PERFORMANCE,
             FEATURES,
@@ -179,9 +180,11 @@ class Observer:
         if rolled:
             move = rolled[-1]
             return f"rolled back v{move['from']} -> v{move['to']}: {move['reason']}"
-        production = latest_metadata(self.instance, PRODUCTION_MODEL, partition)
+        production = Decided.from_metadata(
+            latest_metadata(self.instance, PRODUCTION_MODEL, partition)
+        )
         if production is not None:
-            return str(production["decision"])
+            return production.decision
         validated = latest_metadata(self.instance, VALIDATED_BATCHES, partition)
         refused = validated is not None and validated["quarantined_batch_ids"] != "none"
         if refused and latest_metadata(self.instance, FEATURES, partition) is None:

@@ -145,3 +145,89 @@ class LiveScore(StageRecord):
             label_shifted=flag("label_shifted"),
             note=str(metadata.get("note", "")),
         )
+
+
+class Registered(StageRecord):
+    """`candidate_models` of one partition: the winner of the competition, registered."""
+
+    KEY: ClassVar[str] = "ct_registered"
+
+    version: str
+    family: str
+    # The candidate window it won on, and what it learnt from.
+    window: str
+    run_id: str
+    # A retry (or the same training data again) handed back the version registered before.
+    reused: bool = False
+    training_partitions: list[str] = []
+    batch_ids: list[str] = []
+    feature_set_id: str = ""
+    metric: str = ""
+    holdout: float = math.nan
+
+    @property
+    def winner(self) -> str:
+        return f"{self.family} on {self.window}"
+
+    @classmethod
+    def legacy(cls, metadata: Mapping[str, Any]) -> Self | None:
+        version = _version(metadata.get("model_versions"))
+        if version is None:
+            return None
+        family, _, window = str(metadata.get("winner", "")).partition(" on ")
+        return cls(
+            version=version,
+            family=family,
+            window=window,
+            run_id=str(metadata.get("mlflow_run_ids", "")),
+            reused=metadata.get("version_reused") is True,
+            training_partitions=_names(metadata.get("training_partitions")),
+            batch_ids=_names(metadata.get("batch_ids")),
+            feature_set_id=str(metadata.get("feature_set_id", "")),
+        )
+
+
+PROMOTE, KEEP = "promote", "keep champion"
+
+
+class Decided(StageRecord):
+    """`production_model` of one partition: the promotion decision, the champion before and
+    after it, and the primary metric of both on the holdout it was taken on."""
+
+    KEY: ClassVar[str] = "ct_decision"
+
+    decision: str
+    reason: str
+    champion_before: str | None
+    champion_after: str | None
+    metric: str
+    candidate_version: str | None = None
+    candidate_family: str | None = None
+    candidate: float = math.nan
+    champion: float = math.nan
+
+    @property
+    def promoted(self) -> bool:
+        return self.decision == PROMOTE
+
+    @property
+    def serving_figure(self) -> float:
+        """The holdout figure of the champion this decision left serving."""
+        return self.candidate if self.promoted else self.champion
+
+    @classmethod
+    def legacy(cls, metadata: Mapping[str, Any]) -> Self | None:
+        if "decision" not in metadata:
+            return None
+        metric = str(metadata.get("metric", ""))
+        return cls(
+            decision=str(metadata["decision"]),
+            reason=str(metadata.get("reason", "")),
+            champion_before=_version(metadata.get("champion_before")),
+            champion_after=_version(metadata.get("champion_after")),
+            metric=metric,
+            candidate_version=_version(metadata.get("candidate_version")),
+            candidate_family=_version(metadata.get("candidate_family")),
+            candidate=_number(metadata.get(f"candidate_{metric}")),
+            champion=_number(metadata.get(f"champion_{metric}")),
+        )
