@@ -33,7 +33,7 @@ from ct_assets.ml.incremental import (
 )
 from ct_assets.ml.leakage import copies_of_label, partition_identifying, single_feature_leaks
 from ct_assets.ml.loop import change_point
-from ct_assets.ml.records import LiveScore, Registered
+from ct_assets.ml.records import LiveScore, ModelLineage, Registered, joined
 from ct_assets.ml.selection import Selection, select_features
 from ct_assets.ml.vocabulary import BINARY
 from ct_assets.ml.windows import Subset, split_warnings, training_subsets
@@ -101,10 +101,12 @@ def training_tags(
         "ct.project": spec.name,
         "ct.task": spec.task.type,
         "ct.metric": spec.metric,
-        "ct.partition": partition,
+        **ModelLineage(
+            partition=partition,
+            training_partitions=sorted(rows[PARTITION].unique()),
+            batch_ids=sorted(rows[BATCH].unique()),
+        ).tags(),
         WINDOW_TAG: window,
-        "ct.training_partitions": ",".join(sorted(rows[PARTITION].unique())),
-        "ct.batch_ids": ",".join(sorted(rows[BATCH].unique())),
         "ct.train_rows": str(len(rows)),
         "ct.features": ",".join(spec.feature_names),
         FEATURE_SET_TAG: str(rows[FEATURE_SET].iloc[0]),
@@ -437,13 +439,13 @@ def register(
         f"{best.family} on {best.window}: version {ref['version']}, run {ref['run_id']}{again}"
     )
     # The refresh's own tags (base, rows) win over the window's, as log_candidate merges them.
-    merged = {**tags, **best.trained.tags}
+    learnt = ModelLineage.of({**tags, **best.trained.tags})
     return {
         **ref,
         "window": best.window,
         f"train_{spec.metric}": fit[spec.metric],
-        "training_partitions": merged["ct.training_partitions"],
-        "batch_ids": merged["ct.batch_ids"],
+        "training_partitions": joined(learnt.training_partitions),
+        "batch_ids": joined(learnt.batch_ids),
         "feature_set_id": tags[FEATURE_SET_TAG],
     }
 

@@ -17,7 +17,7 @@ from ct_assets.ml.drift import (
     save_report,
 )
 from ct_assets.ml.frames import at_most
-from ct_assets.ml.records import DriftSummary
+from ct_assets.ml.records import DriftSummary, ModelLineage
 from ct_assets.names import DRIFT_CHECK, FEATURE_DRIFT
 from ct_assets.partitions import frames_by_partition, partitioned_check
 from ct_assets.policy import after_window_upstream, stage_asset
@@ -34,7 +34,7 @@ def champion_partitions(mlflow: MlflowRegistry) -> list[str] | None:
     version = mlflow.champion_version()
     if version is None:
         return None
-    return mlflow.version_tags(version).get("ct.training_partitions", "").split(",") or None
+    return ModelLineage.of(mlflow.version_tags(version)).training_partitions or None
 
 
 def correlation_metadata(shift: CorrelationShift | None) -> dict[str, Any]:

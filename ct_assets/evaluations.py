@@ -14,6 +14,7 @@ from ct_assets.ml.contracts import Evaluation, Gain, Incomparable, Scored, Servi
 from ct_assets.ml.feature_spec import FeatureSetMismatch
 from ct_assets.ml.frames import FEATURE_SET, HOLDOUT, LABEL, SPLIT
 from ct_assets.ml.infra_validation import SERVING_SAMPLE_ROWS, InfraBudget
+from ct_assets.ml.records import PARTITION_TAG
 from ct_assets.ml.vocabulary import METRIC
 from ct_assets.names import MODEL_EVALUATIONS
 from ct_assets.policy import after_upstream, stage_asset
@@ -205,7 +206,7 @@ def build_evaluations(
         run_id = mlflow.log_evaluation(
             context.partition_key,
             {
-                "ct.partition": context.partition_key,
+                PARTITION_TAG: context.partition_key,
                 "ct.dagster_run_id": context.run.run_id,
                 "ct.candidate_versions": ",".join(c.version for c in candidates),
                 "ct.champion_version": champion_version or "",

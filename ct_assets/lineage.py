@@ -13,6 +13,7 @@ from rich.tree import Tree
 
 from ct_assets.ml.gates import GATES
 from ct_assets.ml.incremental import BASE_TAG, MODE_TAG, STEP_PARTITIONS_TAG
+from ct_assets.ml.records import PARTITION_TAG, ModelLineage
 from ct_assets.names import (
     CANDIDATE_MODELS,
     FEATURES,
@@ -103,7 +104,9 @@ def model_lineage(
     """
     chain = chain_of(registry, version)
     tags = chain[0][1]
-    partition = tags["ct.partition"]
+    partition = ModelLineage.of(tags).partition
+    if partition is None:
+        raise KeyError(f"model version {version} has no {PARTITION_TAG} tag: ct did not train it")
     window = materialization_record(
         instance, TRAINING_WINDOW, partition, training_cutoff(instance, tags)
     )
@@ -111,20 +114,25 @@ def model_lineage(
     trained: list[dict[str, Any]] = []
     for member, member_tags in chain:
         cutoff = training_cutoff(instance, member_tags)
-        step = member_tags.get(STEP_PARTITIONS_TAG) or member_tags["ct.training_partitions"]
+        learnt = ModelLineage.of(member_tags)
+        step = (
+            member_tags[STEP_PARTITIONS_TAG].split(",")
+            if member_tags.get(STEP_PARTITIONS_TAG)
+            else learnt.training_partitions
+        )
         trained.append(
             {
                 "version": member,
                 "mode": member_tags.get(MODE_TAG, "full"),
-                "partition": member_tags.get("ct.partition"),
-                "partitions": step.split(","),
+                "partition": learnt.partition,
+                "partitions": step,
                 "continued_from": member_tags.get(BASE_TAG),
             }
         )
-        for p in step.split(","):
+        for p in step:
             data.setdefault(p, {"trained_by": member, **partition_steps(instance, p, cutoff)})
     batches = []
-    for batch_id in tags["ct.batch_ids"].split(","):
+    for batch_id in ModelLineage.of(tags).batch_ids:
         manifest = store.find_batch(batch_id) or {}
         batches.append(
             {

@@ -17,6 +17,7 @@ import dagster as dg
 import pandas as pd
 
 from ct_assets.crash import crash_point
+from ct_assets.ml.records import PARTITION_TAG
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -192,7 +193,7 @@ class MlflowRegistry(dg.ConfigurableResource):
             return {**registered, "reused": "true"}
         all_tags[CANDIDATE_KEY_TAG] = key
         if run_id is None:
-            run_id = self.start_candidate_run(trained.family, tags.get("ct.partition", ""))
+            run_id = self.start_candidate_run(trained.family, tags.get(PARTITION_TAG, ""))
         # The signature names exactly the columns the model reads: serving may send more (they
         # are dropped by MLflow's schema enforcement), never fewer.
         example = example[family.features(trained.model)]
@@ -469,7 +470,7 @@ class MlflowRegistry(dg.ConfigurableResource):
             {
                 "version": str(v.version),
                 "family": v.tags.get(FAMILY_TAG, ""),
-                "partition": v.tags.get("ct.partition", ""),
+                "partition": v.tags.get(PARTITION_TAG, ""),
                 "feature_set_id": v.tags.get(FEATURE_SET_TAG, ""),
                 "aliases": ",".join(sorted(aliases.get(str(v.version), []))),
                 "created": datetime.fromtimestamp(v.creation_timestamp / 1000, UTC).isoformat(),

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ct_assets.ingest.files import atomic_write
+from ct_assets.ml.records import ModelLineage
 from ct_assets.project.load import Project
 from resources.mlflow_registry import MlflowRegistry
 
@@ -108,8 +109,7 @@ def force_bad_champion(project: Project, registry: MlflowRegistry, source: Any, 
     trained = train_lightgbm(features, shuffled, inputs)
     partition = (source.start + timedelta(days=index - 1)).isoformat()
     tags = {
-        "ct.partition": partition,
-        "ct.training_partitions": partition,
+        **ModelLineage(partition=partition, training_partitions=[partition]).tags(),
         "ct.feature_set_id": feature_set_id(spec),
         "ct.forced": "trained on shuffled labels by the demo's operator",
     }

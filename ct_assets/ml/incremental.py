@@ -19,6 +19,7 @@ from ct_assets.ml import families
 from ct_assets.ml.families.flavours import LightGBMBooster
 from ct_assets.ml.families.lightgbm_incremental import NAME as INCREMENTAL_FAMILY
 from ct_assets.ml.frames import BATCH, PARTITION
+from ct_assets.ml.records import ModelLineage
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -43,11 +44,11 @@ class Base:
 
     @property
     def partitions(self) -> set[str]:
-        return set(filter(None, self.tags.get("ct.training_partitions", "").split(",")))
+        return set(ModelLineage.of(self.tags).training_partitions)
 
     @property
     def batch_ids(self) -> set[str]:
-        return set(filter(None, self.tags.get("ct.batch_ids", "").split(",")))
+        return set(ModelLineage.of(self.tags).batch_ids)
 
     @property
     def since_full(self) -> int:
@@ -178,7 +179,9 @@ def refresh(
             "ct.selected_features": ",".join(features),
             "ct.train_rows": str(len(new)),
             # The model carries everything its base learnt from, plus this step.
-            "ct.training_partitions": ",".join(sorted(plan.base.partitions | set(step_partitions))),
-            "ct.batch_ids": ",".join(sorted(plan.base.batch_ids | set(step_batches))),
+            **ModelLineage(
+                training_partitions=sorted(plan.base.partitions | set(step_partitions)),
+                batch_ids=sorted(plan.base.batch_ids | set(step_batches)),
+            ).tags(),
         },
     )
