@@ -8,8 +8,8 @@ group, with short partitions starting where the partition now under way began, s
 complete during the soak. Event times are the wall clock of the feed. It starts `ct up --serve`
 (dagster-daemon, code server, run workers, the serving process) in its own session, a feeder
 process that XADDs at `--rate` events/s (pipelined, paced every 50 ms; the rate it reached is
-measured), and a light serving load (`--serve-rps` requests/s on /predict once a champion
-serves). Every `--sample` seconds it records: events fed, events landed in raw (the raw batch
+measured), and a light serving load (`--serve-rps` requests/s on /predict from the start;
+refusals are counted by the field they name, with the minute of the last). Every `--sample` seconds it records: events fed, events landed in raw (the raw batch
 manifests), the stream backlog (entries not yet acknowledged by the consumer group), the RSS of
 every process `ct up` started (found by a variable in their environment), and partitions
 landed and decided. The stream is trimmed to its oldest unacknowledged entry as it goes, as an
@@ -332,16 +332,31 @@ def serving_load(port: int, rps: float, stop: threading.Event, counts: dict[str,
         "occupancy": 100,
     }
     session = requests.Session()
+    began = time.monotonic()
     while not stop.wait(1.0 / rps):
         body["timestamp"] = int(time.time())
         try:
-            code = session.post(
-                f"http://127.0.0.1:{port}/predict", json=body, timeout=5
-            ).status_code
+            answer = session.post(f"http://127.0.0.1:{port}/predict", json=body, timeout=5)
+            code, why = answer.status_code, _refused_field(answer)
         except requests.RequestException:
-            code = 0
-        key = "ok" if code == 200 else f"status {code}"
+            code, why = 0, "no answer"
+        key = "ok" if code == 200 else f"status {code} ({why})"
         counts[key] = counts.get(key, 0) + 1
+        if code != 200:
+            # When refusals happened: before the first champion, or while one served.
+            minute = f"{key} last at min"
+            counts[minute] = round((time.monotonic() - began) / 60, 1)
+
+
+def _refused_field(answer: requests.Response) -> str:
+    """The fields a refusal names (`ct serve` answers {"detail": [{"field": ...}, ...]})."""
+    try:
+        detail = answer.json().get("detail", [])
+    except ValueError:
+        return "not JSON"
+    if not isinstance(detail, list):
+        return str(detail)[:60]
+    return ", ".join(sorted({str(p.get("field", "?")) for p in detail if isinstance(p, dict)}))
 
 
 def partitions_fed(period: Period, start: datetime, fed_until: datetime) -> list[str]:
