@@ -9,11 +9,12 @@ complete during the soak. Event times are the wall clock of the feed. It starts 
 (dagster-daemon, code server, run workers, the serving process) in its own session, a feeder
 process that XADDs at `--rate` events/s (pipelined, paced every 50 ms; the rate it reached is
 measured), and a light serving load (`--serve-rps` requests/s on /predict from the start;
-refusals are counted by the field they name, with the minute of the last). Every `--sample` seconds it records: events fed, events landed in raw (the raw batch
-manifests), the stream backlog (entries not yet acknowledged by the consumer group), the RSS of
-every process `ct up` started (found by a variable in their environment), and partitions
-landed and decided. The stream is trimmed to its oldest unacknowledged entry as it goes, as an
-operator would (an acknowledged entry is in raw already; untrimmed, 18M entries fill Redis).
+refusals are counted by the field they name, with the minute of the last). Every `--sample`
+seconds it records: events fed, events landed in raw (the raw batch manifests), the stream
+backlog (entries not yet acknowledged by the consumer group), the RSS of every process `ct up`
+started (found by a variable in their environment), and partitions landed and decided. The
+stream is trimmed to its oldest unacknowledged entry as it goes, as an operator would (an
+acknowledged entry is in raw already; untrimmed, 18M entries fill Redis).
 
 The project, and why:
 - `training.window: 1`, `training.windows: [1]`, one family (`lightgbm`), `training.max_rows:
