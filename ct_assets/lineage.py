@@ -11,7 +11,7 @@ from typing import Any
 import dagster as dg
 from rich.tree import Tree
 
-from ct_assets.ml.gates import GATES
+from ct_assets.ml import gates
 from ct_assets.ml.incremental import BASE_TAG, MODE_TAG, STEP_PARTITIONS_TAG
 from ct_assets.ml.records import PARTITION_TAG, ModelLineage
 from ct_assets.names import (
@@ -153,7 +153,7 @@ def model_lineage(
         )
         decided["gates"] = {
             gate: latest_check_passed(instance, PRODUCTION_MODEL, gate_check_name(gate), partition)
-            for gate in GATES
+            for gate in gates.names()
         }
     return {
         "model": {

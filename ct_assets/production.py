@@ -16,9 +16,10 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from ct_assets.ml import gates
 from ct_assets.ml.contracts import Evaluation
 from ct_assets.ml.frames import HOLDOUT, SPLIT
-from ct_assets.ml.gates import FLOOR, GATES, INFRASTRUCTURE, MARGIN, SLICES, Decision, GatePolicy
+from ct_assets.ml.gates import Decision, GatePolicy
 from ct_assets.ml.infra_validation import (
     SERVING_SAMPLE_ROWS,
     InfraBudget,
@@ -34,7 +35,6 @@ from ct_assets.ml.promotion import (
     standing_promotion,
 )
 from ct_assets.ml.records import KEEP, PROMOTE, Decided
-from ct_assets.ml.vocabulary import METRIC
 from ct_assets.names import PRODUCTION_MODEL, PROMOTION_GATE, PROMOTION_POOL, gate_check_name
 from ct_assets.partitions import partitioned_check
 from ct_assets.policy import after_upstream, freshness, stage_asset
@@ -43,25 +43,11 @@ from ct_assets.project.spec import ProjectSpec
 from resources.mlflow_registry import CHALLENGER, MlflowRegistry
 
 # One asset check per gate, beside the overall verdict.
-GATE_CHECKS = {gate: gate_check_name(gate) for gate in GATES}
+GATE_CHECKS = {gate: gate_check_name(gate) for gate in gates.names()}
 
 
 def gate_descriptions(spec: ProjectSpec) -> dict[str, str]:
-    metric = METRIC[spec.metric]
-    slices, serving = spec.gates.slices, spec.gates.serving
-    return {
-        FLOOR: "The best candidate's holdout metrics hold every floor: "
-        + (", ".join(spec.floors) or "none set"),
-        MARGIN: f"The lower bound of the 95% paired-bootstrap interval of the {metric.title} "
-        f"improvement over the champion ({metric.direction}), on the same holdout, is >= "
-        f"{spec.margin.text()}.",
-        SLICES: f"No slice of {', '.join(spec.slice_columns) or 'none'} (>= {slices.min_rows} "
-        f"holdout rows) is worse than the champion on the same slice by more than "
-        f"{spec.slice_tolerance.text()} {metric.title} ({metric.direction}).",
-        INFRASTRUCTURE: "The registered model loads in a fresh process through mlflow.pyfunc and "
-        f"predicts one row within {serving.latency_ms_p95} ms (p95), at most {serving.size_mb} "
-        "MB.",
-    }
+    return {gate.name: gate.describe(spec) for gate in gates.gates()}
 
 
 def check_results(decision: Decision) -> list[dg.AssetCheckResult]:

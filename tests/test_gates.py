@@ -225,3 +225,52 @@ def test_promotion_needs_every_gate_and_names_the_first_refusal() -> None:
     refused = verdict_of({FLOOR: True, MARGIN: False, SLICES: False, INFRASTRUCTURE: False})
     assert not refused.promote and refused.reason == "margin gate: margin says False"
     assert not verdict(None, None, []).promote
+
+
+def test_every_gate_module_registers_the_gate_it_is_named_after() -> None:
+    import pkgutil
+    from pathlib import Path
+
+    from ct_assets.ml import gates
+
+    package = Path(gates.__file__).parent
+    modules = {m.name for m in pkgutil.iter_modules([str(package)])} - {"base"}
+    assert set(gates.names()) == modules
+    assert gates.names() == (FLOOR, MARGIN, SLICES, INFRASTRUCTURE)
+    for name in modules:
+        assert type(gates.get(name)).__module__ == f"ct_assets.ml.gates.{name}"
+
+
+def test_a_gate_added_to_the_registry_is_judged_checked_and_can_refuse() -> None:
+    from ct_assets.ml import gates
+    from ct_assets.production import gate_descriptions
+    from ct_assets.project.load import load_project
+    from ct_assets.project.spec import ProjectSpec
+    from tests.conftest import EXAMPLES
+
+    class Calibrated(gates.Gate):
+        """A gate as a contributor adds one: a class in its own module, registered."""
+
+        name = "calibrated"
+        rank = 35
+
+        def describe(self, spec: ProjectSpec) -> str:
+            return "calibration error at most 0.05"
+
+        def judge(self, best: Scored, champion: Scored | None, policy: GatePolicy) -> GateResult:
+            error = best.value("calibration_error")
+            return GateResult(self.name, error <= 0.05, f"calibration error {error:.3f}", {})
+
+    gates.register(Calibrated())
+    try:
+        best = m("2", 0.8, calibration_error=0.2)
+        chosen, results = decide([best], None, POLICY)
+        assert [r.gate for r in results] == [FLOOR, MARGIN, SLICES, "calibrated"]
+        decision = verdict(chosen, None, results)
+        assert not decision.promote
+        assert decision.reason == "calibrated gate: calibration error 0.200"
+        spec = load_project(EXAMPLES / "shop").spec
+        assert gate_descriptions(spec)["calibrated"] == "calibration error at most 0.05"
+    finally:
+        gates.unregister("calibrated")
+    assert "calibrated" not in gates.names()

@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ct_assets.ml import gates
 from ct_assets.ml.contracts import Evaluation
 from ct_assets.ml.gates import (
-    FLOOR,
     INFRASTRUCTURE,
     Decision,
     GatePolicy,
@@ -43,10 +43,13 @@ def judged(evaluation: Evaluation, policy: GatePolicy) -> Decision:
     best, results = decide(evaluation.candidates, evaluation.champion, policy)
     incomparable = evaluation.champion_incomparable
     if incomparable is not None:
-        # New feature definitions: nothing to compare with, so the floor alone decides.
-        note = f"{incomparable.reason}; judged on the floor alone"
+        # New feature definitions: nothing to compare with, so the gates that do not compare
+        # with the champion (the floor) alone decide.
+        alone = ", ".join(g.name for g in gates.gates() if g.on_evaluation and not g.compares)
+        note = f"{incomparable.reason}; judged on the {alone} alone"
         results = [
-            r if r.gate == FLOOR else replace(r, reason=f"{note}: {r.reason}") for r in results
+            r if not gates.get(r.gate).compares else replace(r, reason=f"{note}: {r.reason}")
+            for r in results
         ]
     return verdict(best, evaluation.champion, results)
 
