@@ -8,11 +8,12 @@ location: those libraries are imported only by the steps that use them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
-BINARY, REGRESSION = "binary", "regression"
 # Multiclass would be a third task: a metric set, a label encoding and a family per task.
-TASKS = (BINARY, REGRESSION)
+TaskType = Literal["binary", "regression"]
+TASKS: tuple[str, ...] = get_args(TaskType)
+BINARY, REGRESSION = TASKS
 
 # Model families are a registry of their own (`ml.families`).
 

@@ -26,6 +26,7 @@ from ct_assets.ml.vocabulary import (
     REGRESSION,
     TASK_METRICS,
     TASKS,
+    TaskType,
 )
 
 ColumnType = Literal["int", "float", "bool", "string", "category", "datetime"]
@@ -318,7 +319,7 @@ class Dataset(Strict):
 
 
 class Task(Strict):
-    type: Literal["binary", "regression"]
+    type: TaskType
     # binary: the label value counted as positive (default: 1, true, or the second value).
     positive: str | None = None
     # The metric candidates are ranked and gated by (roc_auc or log_loss; rmse or mae).
@@ -393,7 +394,10 @@ class Ratio(_Transform):
 
 
 Transform = Annotated[Log1p | Clip | Hour | DayOfWeek | Ratio, Field(discriminator="op")]
-TRANSFORM_OPS = ("log1p", "clip", "hour", "day_of_week", "ratio")
+# Each transform's `op` is its one Literal: the list of ops is read from the models.
+TRANSFORM_OPS: tuple[str, ...] = tuple(
+    get_args(model.model_fields["op"].annotation)[0] for model in get_args(get_args(Transform)[0])
+)
 AGGREGATIONS = ("count", "sum", "mean", "std", "min", "max", "last", "time_since_last")
 
 
@@ -745,15 +749,14 @@ class Server(Strict):
     _r = field_validator("reload_interval")(classmethod(lambda cls, v: _duration(v)))
 
 
-RETRAIN_TRIGGERS = ("every_partition", "drift", "performance", "schedule")
+RetrainTrigger = Literal["every_partition", "drift", "performance", "schedule"]
+RETRAIN_TRIGGERS: tuple[str, ...] = get_args(RetrainTrigger)
 
 
 class Retrain(Strict):
     """When a retrain runs: any of the triggers listed (not `on:`, which YAML reads as true)."""
 
-    triggers: list[Literal["every_partition", "drift", "performance", "schedule"]] = [
-        "every_partition"
-    ]
+    triggers: list[RetrainTrigger] = ["every_partition"]
     # `drift`: the share of drifted features of a new partition at or above this.
     drift_share: float = Field(default=0.5, gt=0.0, le=1.0)
     # `performance`: the champion's live metric on a new labeled partition worse than its
