@@ -33,7 +33,7 @@ from ct_assets.ml.incremental import (
 )
 from ct_assets.ml.leakage import copies_of_label, partition_identifying, single_feature_leaks
 from ct_assets.ml.loop import change_point
-from ct_assets.ml.records import LiveScore, ModelLineage, Registered, joined
+from ct_assets.ml.records import LiveScore, ModelLineage, Registered, joined, split_names
 from ct_assets.ml.selection import Selection, select_features
 from ct_assets.ml.vocabulary import BINARY
 from ct_assets.ml.windows import Subset, split_warnings, training_subsets
@@ -74,10 +74,6 @@ def search_budget(spec: ProjectSpec) -> SearchBudget:
     search = spec.training.search
     seconds = parse_duration(search.timeout).total_seconds()
     return SearchBudget(trials=search.trials, timeout_seconds=seconds)
-
-
-def _names(joined: str) -> list[str]:
-    return [n for n in joined.split(",") if n]
 
 
 def label_figures(labels: pd.Series) -> dict[str, str]:
@@ -319,8 +315,8 @@ def build_candidates(
                     window=best.window,
                     run_id=ref["run_id"],
                     reused=ref["reused"] == "true",
-                    training_partitions=_names(ref["training_partitions"]),
-                    batch_ids=_names(ref["batch_ids"]),
+                    training_partitions=split_names(ref["training_partitions"]),
+                    batch_ids=split_names(ref["batch_ids"]),
                     feature_set_id=ref["feature_set_id"],
                     metric=spec.metric,
                     holdout=best.value(spec.metric),

@@ -65,7 +65,8 @@ def _version(value: Any) -> str | None:
     return None if value in (None, "", NONE) else str(value)
 
 
-def _names(value: Any) -> list[str]:
+def split_names(value: Any) -> list[str]:
+    """Names a display entry or tag joined with commas ("none" or empty: no name)."""
     if isinstance(value, list):
         return [str(v) for v in value]
     return [] if value in (None, "", NONE) else [s.strip() for s in str(value).split(",")]
@@ -91,7 +92,7 @@ class DriftSummary(StageRecord):
             return None
         return cls(
             share=_number(metadata["drift_share"]),
-            drifted=_names(metadata.get("drifted_features")),
+            drifted=split_names(metadata.get("drifted_features")),
             basis=str(metadata.get("reference", "")),
         )
 
@@ -181,8 +182,8 @@ class Registered(StageRecord):
             window=window,
             run_id=str(metadata.get("mlflow_run_ids", "")),
             reused=metadata.get("version_reused") is True,
-            training_partitions=_names(metadata.get("training_partitions")),
-            batch_ids=_names(metadata.get("batch_ids")),
+            training_partitions=split_names(metadata.get("training_partitions")),
+            batch_ids=split_names(metadata.get("batch_ids")),
             feature_set_id=str(metadata.get("feature_set_id", "")),
         )
 
