@@ -1,0 +1,146 @@
+"""`quality`, `drift` and `freshness`: what refuses data, what is drift, what is overdue."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import ClassVar, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ct_assets.ml.vocabulary import (
+    BINARY,
+    REGRESSION,
+)
+from ct_assets.project.spec.base import Strict, did_you_mean, duration_text, parse_duration
+
+DIMENSIONS_BY_TASK = {
+    BINARY: ("completeness", "uniqueness", "validity", "timeliness", "volume", "label_balance"),
+    REGRESSION: ("completeness", "uniqueness", "validity", "timeliness", "volume", "label_spread"),
+}
+
+
+class Quality(Strict):
+    max_null_rate: float = 0.01
+    max_duplicate_rate: float = 0.0
+    min_valid_row_share: float = 0.95
+    max_lag_hours: float = 48.0
+    min_volume_ratio: float = 0.5
+    max_volume_ratio: float = 2.0
+    # binary: the bounds on the rate of positives in the feed. A batch is judged by its count
+    # of positives against them (`ml/balance.py`): refused (single_class, or a failed
+    # label_balance) only when a count as low as its own has under a 0.1% chance at
+    # min_positive_rate (as high, at max_positive_rate), so a small day with no positive at a
+    # rare rate goes on, and a large batch is held to nearly the bound.
+    min_positive_rate: float = Field(default=0.02, ge=0.0, le=1.0)
+    max_positive_rate: float = Field(default=0.98, ge=0.0, le=1.0)
+    # A batch where a column is null in more than this share of rows is refused (mostly_null).
+    max_null_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    # Rows breaking a row rule (out_of_range, wrong_type, duplicate_row, ...) are set aside in
+    # quarantine and the rest of the batch goes on while they are at most this share of it; one
+    # wrong row in 2,000 must not cost a day. Above it the whole file is refused.
+    max_bad_row_share: float = Field(default=0.01, ge=0.0, lt=1.0)
+    # A row equal in every column to an earlier one of its batch: set aside (refuse), or kept
+    # where data legitimately repeats (few categorical columns, times without a clock).
+    duplicate_rows: Literal["refuse", "keep"] = "refuse"
+    blocking: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _rates_ordered(self) -> Quality:
+        if self.min_positive_rate > self.max_positive_rate:
+            raise ValueError(
+                f"min_positive_rate: {self.min_positive_rate:g} is above max_positive_rate "
+                f"{self.max_positive_rate:g}"
+            )
+        return self
+
+
+class DriftMeasure(Strict):
+    """How one kind of feature is judged: an effect size (`method`) and the size that is drift.
+
+    An effect size, not a p-value: at a few hundred rows a day a test finds every harmless
+    move of the weather significant. The default 0.3 sits between what ordinary days move
+    (the KS statistic of public daily weather: up to 0.15 on most features) and what a
+    reassigned column or a unit change moves (0.34 and up); see README, Drift judged on effect size.
+    """
+
+    KIND: ClassVar[str] = ""
+    METHODS: ClassVar[tuple[str, ...]] = ()
+    # Measures that cannot exceed 1: a threshold above it would never flag.
+    BOUNDED: ClassVar[frozenset[str]] = frozenset({"ks", "tvd", "jensenshannon"})
+    method: str
+    threshold: float = Field(default=0.3, gt=0.0)
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        if value not in cls.METHODS:
+            raise ValueError(
+                f"{value!r}: {cls.KIND} features are judged by one of {', '.join(cls.METHODS)}"
+                + did_you_mean(value, cls.METHODS)
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _reachable(self) -> DriftMeasure:
+        if self.method in self.BOUNDED and self.threshold > 1:
+            raise ValueError(
+                f"threshold: {self.method} is at most 1, so {self.threshold:g} would never flag"
+            )
+        return self
+
+
+class NumericDrift(DriftMeasure):
+    # ks: the Kolmogorov-Smirnov statistic D, the largest gap between the two cumulative
+    # distributions (on ranks, without bins: one outlier cannot squeeze a shift into a bin);
+    # or Evidently's wasserstein (normed by the reference's spread), psi or jensenshannon
+    # (both over equal-width bins).
+    KIND = "numeric"
+    METHODS = ("ks", "wasserstein", "psi", "jensenshannon")
+    method: str = "ks"
+
+
+class CategoricalDrift(DriftMeasure):
+    # tvd: the total variation distance, the share of rows that would have to change category
+    # (what D is for numbers); or Evidently's psi or jensenshannon.
+    KIND = "categorical"
+    METHODS = ("tvd", "psi", "jensenshannon")
+    method: str = "tvd"
+
+
+class Drift(Strict):
+    # Columns (features) left out of drift: e.g. a day of week, constant in a daily partition.
+    exclude: list[str] = []
+    # The share of monitored features that drift at which a partition is flagged.
+    threshold: float = Field(default=0.5, gt=0.0, le=1.0)
+    # Per kind of feature, what drift is; a feature drifts when its effect size reaches the
+    # threshold and the noise of the partition's size (see ct_assets/ml/drift.py).
+    numeric: NumericDrift = NumericDrift()
+    categorical: CategoricalDrift = CategoricalDrift()
+    # A feature whose rank correlation with some other feature moved by at least this much is
+    # reported as a likely upstream change of meaning, even when its own distribution holds.
+    correlation_threshold: float = Field(default=0.3, gt=0.0, le=2.0)
+    # At most this many rows on each side (the reference, the partition) are compared, drawn
+    # uniformly: the noise floor follows the rows compared. None: every row (3.0M rows against
+    # 1.6M: 100 s and 3.9 GiB alone, 8 minutes in a loaded soak; 200k a side: 9 s).
+    max_rows: int | None = Field(default=None, ge=100)
+
+
+class Window(Strict):
+    warn: str = "26h"
+    fail: str = "36h"
+
+    _w = field_validator("warn", "fail")(classmethod(lambda cls, v: duration_text(v)))
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if parse_duration(self.warn) > parse_duration(self.fail):
+            raise ValueError(f"warn {self.warn} is longer than fail {self.fail}")
+        if parse_duration(self.warn) < timedelta(minutes=1):
+            # Dagster's freshness policies refuse windows under a minute.
+            raise ValueError(f"warn {self.warn} is under a minute")
+        return self
+
+
+class Freshness(Strict):
+    sources: Window = Window()
+    model: Window = Window(warn="26h", fail="48h")

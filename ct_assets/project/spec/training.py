@@ -1,0 +1,103 @@
+"""`training`: the window, the split, the families and the candidate windows, the search and
+feature selection."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ct_assets.ml import families as model_families
+from ct_assets.project.spec.base import Strict, did_you_mean, duration_text
+
+SPLITS = ("time", "sequential", "random", "shuffled", "stratified", "group")
+CUSTOM_SPLIT = "custom:"
+
+
+class Search(Strict):
+    trials: int = Field(default=0, ge=0)
+    timeout: str = "300s"
+
+    _t = field_validator("timeout")(classmethod(lambda cls, v: duration_text(v)))
+
+
+class Selection(Strict):
+    # Off: every feature is kept (the leak guards below still apply: they are not pruning).
+    enabled: bool = True
+    near_constant_share: float = Field(default=0.995, gt=0.0, le=1.0)
+    max_null_share: float = Field(default=0.95, gt=0.0, le=1.0)
+    top_k: int = Field(default=0, ge=0)
+    # Leak guards, on whatever `enabled` says: a feature that names the partition (constant
+    # within each partition, its holdout values seen in at most one training partition), a
+    # copy of the label, or one that alone scores at least `max_single_feature_score` (ROC AUC,
+    # or R² for regression) on the holdout is left out, with the reason.
+    max_single_feature_score: float = Field(default=0.995, gt=0.5, le=1.0)
+    # Features kept past every rule above, each with a warning of what it risks.
+    force: list[str] = []
+
+
+class Training(Strict):
+    window: int = Field(default=7, ge=1)
+    # At most this many rows of the window are trained and held out on, drawn uniformly
+    # (seeded by `seed`) when it holds more: a stream at 10k events/s fills a 5-minute partition
+    # with 3M rows. None: every row.
+    max_rows: int | None = Field(default=None, ge=100)
+    holdout_fraction: float = Field(default=0.2, gt=0.0, lt=1.0)
+    split: str = "time"
+    seed: int = 0
+    # Default: every family registered `by_default` (a family added later is opt-in).
+    families: list[str] = Field(default_factory=lambda: list(model_families.defaults()))
+    incremental_rounds: int = Field(default=30, ge=1)
+    full_retrain_every: int = Field(default=7, ge=1)
+    search: Search = Search()
+    selection: Selection = Selection()
+    # The windows candidates are trained on, each in partitions ending at the newest training
+    # row, plus `since_change`: the partitions since the champion's live performance broke.
+    # They compete on the same holdout: after a change the short ones win, in steady state the
+    # long one. Default: 1, 3 and `window` partitions, and since_change.
+    windows: list[int | Literal["since_change"]] | None = None
+
+    @field_validator("split")
+    @classmethod
+    def _known_split(cls, value: str) -> str:
+        if value not in SPLITS and not value.startswith(CUSTOM_SPLIT):
+            raise ValueError(
+                f"{value!r}: expected one of {', '.join(SPLITS)} or {CUSTOM_SPLIT}module:function"
+            )
+        return value
+
+    @field_validator("families")
+    @classmethod
+    def _known_families(cls, values: list[str]) -> list[str]:
+        known = model_families.names()
+        unknown = [v for v in values if v not in known]
+        if unknown or not values:
+            raise ValueError(
+                f"{unknown or 'none'}: expected some of {', '.join(known)}"
+                + "".join(did_you_mean(u, known) for u in unknown)
+            )
+        return values
+
+    @model_validator(mode="after")
+    def _windows_fit(self) -> Training:
+        if self.windows is None:
+            return self
+        if not self.windows:
+            raise ValueError("windows: name at least one, e.g. [1, 3, 7, since_change]")
+        below = [w for w in self.windows if isinstance(w, int) and w < 1]
+        if below:
+            raise ValueError(f"windows: {below}: a candidate window holds at least 1 partition")
+        return self
+
+    @property
+    def candidate_windows(self) -> tuple[int | str, ...]:
+        """The windows candidates compete on, in declaration order, each once."""
+        # By default 1 and 3 partitions (they recover fast from an abrupt change), the whole
+        # window (what steady state wants), and since_change. A count above `window` is the
+        # whole window: a shorter window declared later leaves the list valid.
+        declared = self.windows if self.windows is not None else (1, 3, self.window, SINCE_CHANGE)
+        sizes = [min(w, self.window) if isinstance(w, int) else w for w in declared]
+        return tuple(dict.fromkeys(sizes))
+
+
+SINCE_CHANGE = "since_change"
