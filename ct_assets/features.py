@@ -32,8 +32,7 @@ def definitions_table(spec: ProjectSpec) -> str:
         for c in spec.features.columns
     ]
     for t in spec.features.transforms:
-        sources = getattr(t, "columns", None) or (t.column,)  # type: ignore[union-attr]
-        rows.append({"feature": t.name, "from": ", ".join(sources), "how": t.op})
+        rows.append({"feature": t.name, "from": ", ".join(t.sources), "how": t.op})
     rows += [
         {"feature": f.name, "from": f.source, "how": f"{f.aggregation} over {f.window}"}
         for f in window_spec(spec).features

@@ -26,8 +26,9 @@ from ct_assets.ml.frames import (
     TIME,
     slice_column,
 )
+from ct_assets.ml.transforms import Transform
 from ct_assets.ml.vocabulary import BINARY
-from ct_assets.project.spec import Clip, DayOfWeek, Hour, Log1p, ProjectSpec, Ratio
+from ct_assets.project.spec import ProjectSpec
 
 # Bump when the code below changes what a feature means: it is part of the feature-set id.
 CODE_VERSION = "3"
@@ -95,23 +96,16 @@ def local_times(events: pd.DataFrame, spec: ProjectSpec, name: str) -> pd.Series
     return times if zone == "UTC" else times.dt.tz_convert(zone)
 
 
-def transform(events: pd.DataFrame, spec: ProjectSpec, t: Any) -> pd.Series:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if isinstance(t, Log1p):
-            values = _number(events[t.column])
-            # log1p of a value at or below -1 has no meaning; missing, not -inf or a warning.
-            return pd.Series(np.log1p(values.where(values > -1)), index=events.index)
-        if isinstance(t, Clip):
-            return _number(events[t.column]).clip(lower=t.lower, upper=t.upper)
-        if isinstance(t, Hour):
-            return local_times(events, spec, t.column).dt.hour.astype(float)
-        if isinstance(t, DayOfWeek):
-            return local_times(events, spec, t.column).dt.dayofweek.astype(float)
-        if isinstance(t, Ratio):
-            top, bottom = (_number(events[c]) for c in t.columns)
-            # A zero denominator is missing, not infinite: trees and scalers both choke on inf.
-            return (top / bottom.where(bottom != 0)).astype(float)
-    raise ValueError(f"unknown transform {t!r}")
+def transform(events: pd.DataFrame, spec: ProjectSpec, t: Transform) -> pd.Series:
+    """One transform over every event: its sources as it reads them (numbers as floats, times
+    in their declared zone), its frame implementation (`ml/transforms/`) does the rest."""
+
+    def column(name: str) -> pd.Series:
+        if spec.column(name).type == "datetime":
+            return local_times(events, spec, name)
+        return _number(events[name])
+
+    return t.frame(column)
 
 
 def row_features(

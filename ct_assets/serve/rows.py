@@ -13,14 +13,14 @@ event id) may travel along and are ignored; a name the dataset does not declare 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ct_assets.ml.features import UNKNOWN_CODE
-from ct_assets.project.spec import Clip, Column, DayOfWeek, Hour, Log1p, ProjectSpec, Ratio
+from ct_assets.project.spec import Column, ProjectSpec
 
 # As `ct_assets.ml.schema` reads booleans delivered as text.
 TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
@@ -210,7 +210,7 @@ def input_columns(spec: ProjectSpec) -> tuple[str, ...]:
     """The declared columns a row must hold to be scored, in declaration order."""
     read = set(spec.features.columns)
     for t in spec.features.transforms:
-        read.update(t.columns if isinstance(t, Ratio) else (t.column,))
+        read.update(t.sources)
     if spec.dataset.entity:
         read.add(spec.dataset.entity)
     read.add(spec.dataset.time)
@@ -303,7 +303,7 @@ def _float(value: Any) -> float:
     return NAN if value is None else float(value)
 
 
-def _feature_function(spec: ProjectSpec, name: str) -> Callable[[dict[str, Any]], float]:
+def _feature_function(spec: ProjectSpec, name: str) -> Callable[[Mapping[str, Any]], float]:
     """One row feature as `build_features` computes it, for a dict of typed values."""
     if name in spec.features.columns:
         column = spec.column(name)
@@ -312,48 +312,16 @@ def _feature_function(spec: ProjectSpec, name: str) -> Callable[[dict[str, Any]]
             return lambda v: float(codes.get(v[name], UNKNOWN_CODE))
         return lambda v: _float(v[name])
     t = next(t for t in spec.features.transforms if t.name == name)
-    if isinstance(t, Log1p):
-        source = t.column
-        return lambda v: _log1p(_float(v[source]))
-    if isinstance(t, Clip):
-        source, lower, upper = t.column, t.lower, t.upper
-        return lambda v: _clip(_float(v[source]), lower, upper)
-    if isinstance(t, Hour | DayOfWeek):
-        zone = ZoneInfo(spec.column(t.column).timezone)
-        source, hour = t.column, isinstance(t, Hour)
-        return lambda v: _calendar(v[source], zone, hour)
-    if isinstance(t, Ratio):
-        top, bottom = t.columns
-        return lambda v: _ratio(_float(v[top]), _float(v[bottom]))
-    raise ValueError(f"unknown transform {t!r}")
+    return t.row(lambda source: _typed_source(spec.column(source), source))
 
 
-def _log1p(x: float) -> float:
-    # As offline: at or below -1 (and missing) the feature is missing.
-    return math.log1p(x) if x > -1 else NAN
-
-
-def _clip(x: float, lower: float | None, upper: float | None) -> float:
-    if math.isnan(x):
-        return x
-    if lower is not None and x < lower:
-        x = lower
-    if upper is not None and x > upper:
-        x = upper
-    return float(x)
-
-
-def _calendar(moment: datetime | None, zone: ZoneInfo, hour: bool) -> float:
-    if moment is None:
-        return NAN
-    local = moment.astimezone(zone)
-    return float(local.hour if hour else local.weekday())
-
-
-def _ratio(top: float, bottom: float) -> float:
-    if bottom == 0 or math.isnan(bottom) or math.isnan(top):
-        return NAN
-    return top / bottom
+def _typed_source(column: Column, name: str) -> Callable[[Mapping[str, Any]], Any]:
+    """A transform's source as transforms read it: a float (NaN when missing), or a time in
+    the column's declared zone (None when missing), as `ml/features.py` hands a frame."""
+    if column.type != "datetime":
+        return lambda v: _float(v[name])
+    zone = ZoneInfo(column.timezone)
+    return lambda v: None if v[name] is None else v[name].astimezone(zone)
 
 
 def first_event_windows(spec: ProjectSpec) -> dict[str, float]:

@@ -2,55 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
+from ct_assets.ml import transforms
+from ct_assets.ml.transforms.base import Transform as TransformBase
+from ct_assets.ml.transforms.clip import Clip
+from ct_assets.ml.transforms.day_of_week import DayOfWeek
+from ct_assets.ml.transforms.hour import Hour
+from ct_assets.ml.transforms.log1p import Log1p
+from ct_assets.ml.transforms.ratio import Ratio
 from ct_assets.project.spec.base import Strict, duration_text
 
-
-class _Transform(Strict):
-    name: str
-
-
-class Log1p(_Transform):
-    op: Literal["log1p"]
-    column: str
-
-
-class Clip(_Transform):
-    op: Literal["clip"]
-    column: str
-    lower: float | None = None
-    upper: float | None = None
-
-    @model_validator(mode="after")
-    def _bounded(self) -> Clip:
-        if self.lower is None and self.upper is None:
-            raise ValueError("clip needs lower, upper or both")
-        return self
-
-
-class Hour(_Transform):
-    op: Literal["hour"]
-    column: str
-
-
-class DayOfWeek(_Transform):
-    op: Literal["day_of_week"]
-    column: str
-
-
-class Ratio(_Transform):
-    op: Literal["ratio"]
-    columns: tuple[str, str]
-
-
-Transform = Annotated[Log1p | Clip | Hour | DayOfWeek | Ratio, Field(discriminator="op")]
-# Each transform's `op` is its one Literal: the list of ops is read from the models.
-TRANSFORM_OPS: tuple[str, ...] = tuple(
-    get_args(model.model_fields["op"].annotation)[0] for model in get_args(get_args(Transform)[0])
-)
+# The transforms are a registry (`ct_assets/ml/transforms/`): the union ct.yaml is validated
+# against is built from it, discriminated by `op`.
+if TYPE_CHECKING:
+    Transform: TypeAlias = TransformBase
+else:
+    Transform = Annotated[Union[transforms.classes()], Field(discriminator="op")]  # noqa: UP007
+TRANSFORM_OPS: tuple[str, ...] = transforms.ops()
 AGGREGATIONS = ("count", "sum", "mean", "std", "min", "max", "last", "time_since_last")
 
 
@@ -80,3 +51,18 @@ class Features(Strict):
     columns: list[str] = []
     transforms: list[Transform] = []
     windows: Windows = Windows()
+
+
+__all__ = [
+    "AGGREGATIONS",
+    "TRANSFORM_OPS",
+    "Clip",
+    "DayOfWeek",
+    "Features",
+    "Hour",
+    "Log1p",
+    "Ratio",
+    "Transform",
+    "WindowGroup",
+    "Windows",
+]

@@ -22,8 +22,6 @@ class Period:
     length: timedelta
     cron: str
     key_format: str
-    # Calendar transforms (ops) nearly constant within one partition: they name the partition.
-    constant_ops: tuple[str, ...]
     # Partitions are `length` apart from this moment (UTC): weekly ones start on Sundays.
     anchor: datetime = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -43,12 +41,12 @@ class Period:
 
 _MINUTES = "%Y-%m-%d-%H:%M"
 PERIODS: dict[str, Period] = {
-    "5-minute": Period(timedelta(minutes=5), "*/5 * * * *", _MINUTES, ("hour", "day_of_week")),
-    "15-minute": Period(timedelta(minutes=15), "*/15 * * * *", _MINUTES, ("hour", "day_of_week")),
-    "hourly": Period(timedelta(hours=1), "0 * * * *", _MINUTES, ("hour", "day_of_week")),
-    "daily": Period(timedelta(days=1), "0 0 * * *", "%Y-%m-%d", ("day_of_week",)),
+    "5-minute": Period(timedelta(minutes=5), "*/5 * * * *", _MINUTES),
+    "15-minute": Period(timedelta(minutes=15), "*/15 * * * *", _MINUTES),
+    "hourly": Period(timedelta(hours=1), "0 * * * *", _MINUTES),
+    "daily": Period(timedelta(days=1), "0 0 * * *", "%Y-%m-%d"),
     "weekly": Period(
-        timedelta(days=7), "0 0 * * 0", "%Y-%m-%d", (), anchor=datetime(1970, 1, 4, tzinfo=UTC)
+        timedelta(days=7), "0 0 * * 0", "%Y-%m-%d", anchor=datetime(1970, 1, 4, tzinfo=UTC)
     ),
 }
 

@@ -14,7 +14,7 @@ from ct_assets.ml.vocabulary import (
 )
 from ct_assets.project.spec.base import Strict, Threshold
 from ct_assets.project.spec.dataset import Column, Dataset, Task
-from ct_assets.project.spec.features import DayOfWeek, Features, Hour, Ratio
+from ct_assets.project.spec.features import Features
 from ct_assets.project.spec.gates import Gates
 from ct_assets.project.spec.monitoring import DIMENSIONS_BY_TASK, Drift, Freshness, Quality
 from ct_assets.project.spec.operations import Runs, Server
@@ -157,14 +157,14 @@ class ProjectSpec(Strict):
     def calendar_features(self) -> tuple[str, ...]:
         """Features read off the calendar (an hour, a day of week): with partitions by time,
         they can name a partition instead of carrying a pattern."""
-        return tuple(t.name for t in self.features.transforms if isinstance(t, Hour | DayOfWeek))
+        return tuple(t.name for t in self.features.transforms if t.calendar)
 
     @property
     def drift_excluded(self) -> dict[str, str]:
         """Features left out of drift, with why: declared, or constant within a partition."""
         out = {name: "declared in drift.exclude" for name in self.drift.exclude}
         for t in self.features.transforms:
-            if t.op in self.partitions.period.constant_ops:
+            if t.constant_within(self.partitions.period.length):
                 out.setdefault(
                     t.name,
                     f"{t.op} is nearly constant within a {self.partitions.granularity} "
@@ -189,6 +189,6 @@ class ProjectSpec(Strict):
     def _columns_read(self) -> set[str]:
         read = set(self.features.columns)
         for t in self.features.transforms:
-            read.update(t.columns if isinstance(t, Ratio) else (t.column,))
+            read.update(t.sources)
         read.update(g.column for g in self.features.windows.aggregates)
         return read

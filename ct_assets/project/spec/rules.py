@@ -11,7 +11,6 @@ from ct_assets.ml.vocabulary import (
 )
 from ct_assets.project.spec.base import did_you_mean
 from ct_assets.project.spec.dataset import NUMERIC_TYPES
-from ct_assets.project.spec.features import Ratio
 from ct_assets.project.spec.gates import BOUND, check_floor
 
 if TYPE_CHECKING:
@@ -70,18 +69,16 @@ def _check_features(spec: ProjectSpec) -> None:
             raise ValueError(f"{where}: {name!r} is a {kind} column: {hint}")
     for i, t in enumerate(f.transforms):
         where = f"features.transforms[{i}] ({t.name})"
-        sources = t.columns if isinstance(t, Ratio) else (t.column,)
-        for source in sources:
+        for source in t.sources:
             if source not in ds.columns:
                 raise ValueError(
                     f"{where}: {source!r} is not a declared column"
                     f"{did_you_mean(source, ds.columns)}"
                 )
             kind = ds.columns[source].type
-            if t.op in ("hour", "day_of_week") and kind != "datetime":
-                raise ValueError(f"{where}: {t.op} reads a datetime column; {source!r} is {kind}")
-            if t.op in ("log1p", "clip", "ratio") and kind not in NUMERIC_TYPES:
-                raise ValueError(f"{where}: {t.op} reads a numeric column; {source!r} is {kind}")
+            fits = kind == "datetime" if t.READS == "datetime" else kind in NUMERIC_TYPES
+            if not fits:
+                raise ValueError(f"{where}: {t.op} reads a {t.READS} column; {source!r} is {kind}")
             if source == ds.label:
                 raise ValueError(f"{where}: {source!r} is the label; a model does not read it")
     if f.windows.aggregates and ds.entity is None:
