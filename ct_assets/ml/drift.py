@@ -19,11 +19,15 @@ import numpy as np
 import pandas as pd
 
 from ct_assets.ingest.files import Location, write_object
+from ct_assets.ml import drift_methods
+from ct_assets.ml.drift_methods import (  # noqa: F401  (re-exported: tests read them here)
+    CATEGORICAL,
+    NOISE_ALPHA,
+    NUMERIC,
+    ks_statistic,
+    total_variation,
+)
 from ct_assets.project.spec import Drift, DriftMeasure, ProjectSpec
-
-NUMERIC, CATEGORICAL = "numeric", "categorical"
-# How often sampling noise alone may reach the noise floor, per feature and partition.
-NOISE_ALPHA = 0.01
 
 
 @dataclass(frozen=True)
@@ -66,58 +70,13 @@ def choose_reference(
     return earlier, "the partitions before this one (no champion window available)"
 
 
-# -- effect sizes and their noise ----------------------------------------------------------------
-
-
-def ks_statistic(reference: Any, current: Any) -> float:
-    """The Kolmogorov-Smirnov statistic D: the largest gap between the two empirical CDFs.
-
-    From 0 (same distribution) to 1 (no overlap): the largest difference, over all values x,
-    between the shares of rows at or below x. Ranks alone decide it: the same data in other
-    units or on a log scale has the same D, a skewed tail weighs no more than the bulk, and one
-    outlier moves it by one row's share at most.
-    """
-    a = np.sort(np.asarray(reference, dtype=float))
-    b = np.sort(np.asarray(current, dtype=float))
-    if not len(a) or not len(b):
-        return math.nan
-    pooled = np.concatenate([a, b])
-    gap = np.searchsorted(a, pooled, side="right") / len(a)
-    gap -= np.searchsorted(b, pooled, side="right") / len(b)
-    return float(np.abs(gap).max())
-
-
-def total_variation(reference: Any, current: Any) -> float:
-    """Total variation distance: half the summed differences of the category shares.
-
-    From 0 to 1: the share of rows that would have to change category for the two to match,
-    which is what D is for numbers (for a 0/1 feature the two are equal).
-    """
-    before = pd.Series(reference).value_counts(normalize=True)
-    after = pd.Series(current).value_counts(normalize=True)
-    if before.empty or after.empty:
-        return math.nan
-    shares = pd.concat([before, after], axis=1).fillna(0.0)
-    return float(0.5 * (shares.iloc[:, 0] - shares.iloc[:, 1]).abs().sum())
+# -- effect sizes and their noise (the methods: `ml/drift_methods.py`) --------------------------
 
 
 def noise_floor(method: str, reference_rows: int, current_rows: int, categories: int = 2) -> float:
-    """The effect size sampling noise alone exceeds with probability `NOISE_ALPHA`.
-
-    For D, the asymptotic two-sample Kolmogorov critical value (DKW). For the total variation,
-    the same bound over every set of categories (a union bound: 2^(k-1) - 1 sets for k
-    categories; with two it is D's). At 600 rows against 4,200 it is 0.07 for D (0.11 for a
-    category of 12 values), far below the default 0.3: it matters for small partitions (0.35 at
-    25 rows against 175), where noise alone moves D past 0.3. Methods without a known floor
-    get 0.
-    """
-    if method not in ("ks", "tvd"):
-        return 0.0
-    if min(reference_rows, current_rows) < 1:
-        return 1.0  # nothing to compare on one side: no effect counts
-    log_sets = math.log(2 ** (max(categories, 2) - 1) - 1) if method == "tvd" else 0.0
-    spread = 1 / reference_rows + 1 / current_rows
-    return math.sqrt(spread / 2 * (math.log(2 / NOISE_ALPHA) + log_sets))
+    """The effect size sampling noise alone exceeds with probability `NOISE_ALPHA` at these
+    row counts, for this method; methods without a known floor get 0."""
+    return drift_methods.get(method).noise_floor(reference_rows, current_rows, categories)
 
 
 def _drifted(effect: float, threshold: float, floor: float) -> bool:
@@ -134,26 +93,13 @@ def drift_share(features: list[FeatureDrift]) -> float:
     return sum(f.drifted for f in features) / len(features) if features else 0.0
 
 
-@dataclass(frozen=True)
-class Method:
-    """An effect size drift can be judged on, as ct.yaml names it and Evidently computes it."""
-
-    name: str
-    title: str
-    stattest: str  # Evidently's registered name
+METHODS = {name: drift_methods.get(name) for name in drift_methods.names()}
 
 
-METHODS = {
-    m.name: m
-    for m in (
-        Method("ks", "K-S statistic (D)", "ct_ks_statistic"),
-        Method("tvd", "Total variation distance", "ct_total_variation"),
-        # Evidently's own effect sizes; psi and jensenshannon bin numbers into equal-width
-        # bins over both samples, so one outlier can squeeze a whole shift into one bin.
-        Method("wasserstein", "Wasserstein distance (normed)", "wasserstein"),
-        Method("psi", "PSI", "psi"),
-        Method("jensenshannon", "Jensen-Shannon distance", "jensenshannon"),
-    )
+# Evidently's column type for each kind of feature.
+COLUMN_TYPES: dict[str, Callable[[Any], Any]] = {
+    NUMERIC: lambda types: types.Numerical,
+    CATEGORICAL: lambda types: types.Categorical,
 }
 
 
@@ -175,14 +121,16 @@ def _register_stattests() -> None:
     from evidently.legacy.calculations.stattests.registry import StatTest, register_stattest
     from evidently.legacy.core import ColumnType
 
-    own = {
-        "ks": (ks_statistic, ColumnType.Numerical),
-        "tvd": (total_variation, ColumnType.Categorical),
-    }
-    for name, (effect, kind) in own.items():
-        method = METHODS[name]
-        test = StatTest(method.stattest, method.title, [kind], default_threshold=0.3)
-        register_stattest(test, _as_stattest(effect))
+    for name in drift_methods.names():
+        method = drift_methods.get(name)
+        if method.effect is None:
+            continue
+        kinds = [
+            ColumnType.Numerical if k == NUMERIC else ColumnType.Categorical
+            for k in sorted(method.kinds, reverse=True)
+        ]
+        test = StatTest(method.stattest, method.title, kinds, default_threshold=0.3)
+        register_stattest(test, _as_stattest(method.effect))
 
 
 def monitored(spec: ProjectSpec) -> tuple[list[str], list[str]]:
@@ -211,7 +159,11 @@ def floors(
     out = {}
     for column in columns:
         before, after = _measurable(reference[column]), _measurable(current[column])
-        categories = pd.concat([before, after]).nunique() if measure.method == "tvd" else 2
+        categories = (
+            pd.concat([before, after]).nunique()
+            if CATEGORICAL in drift_methods.get(measure.method).kinds
+            else 2
+        )
         out[column] = noise_floor(measure.method, len(before), len(after), categories)
     return out
 

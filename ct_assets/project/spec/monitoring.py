@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ct_assets.ml import drift_methods
 from ct_assets.ml.vocabulary import (
     BINARY,
     REGRESSION,
@@ -65,8 +66,6 @@ class DriftMeasure(Strict):
 
     KIND: ClassVar[str] = ""
     METHODS: ClassVar[tuple[str, ...]] = ()
-    # Measures that cannot exceed 1: a threshold above it would never flag.
-    BOUNDED: ClassVar[frozenset[str]] = frozenset({"ks", "tvd", "jensenshannon"})
     method: str
     threshold: float = Field(default=0.3, gt=0.0)
 
@@ -82,7 +81,8 @@ class DriftMeasure(Strict):
 
     @model_validator(mode="after")
     def _reachable(self) -> DriftMeasure:
-        if self.method in self.BOUNDED and self.threshold > 1:
+        # A measure that cannot exceed 1 would never reach a threshold above it.
+        if drift_methods.get(self.method).bounded and self.threshold > 1:
             raise ValueError(
                 f"threshold: {self.method} is at most 1, so {self.threshold:g} would never flag"
             )
@@ -95,7 +95,7 @@ class NumericDrift(DriftMeasure):
     # or Evidently's wasserstein (normed by the reference's spread), psi or jensenshannon
     # (both over equal-width bins).
     KIND = "numeric"
-    METHODS = ("ks", "wasserstein", "psi", "jensenshannon")
+    METHODS = drift_methods.for_kind(drift_methods.NUMERIC)
     method: str = "ks"
 
 
@@ -103,7 +103,7 @@ class CategoricalDrift(DriftMeasure):
     # tvd: the total variation distance, the share of rows that would have to change category
     # (what D is for numbers); or Evidently's psi or jensenshannon.
     KIND = "categorical"
-    METHODS = ("tvd", "psi", "jensenshannon")
+    METHODS = drift_methods.for_kind(drift_methods.CATEGORICAL)
     method: str = "tvd"
 
 
