@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ct_assets.ml.frames import ENTITY, LABEL, TIME
 
-BUILT_IN = ("time", "sequential", "random", "shuffled", "stratified", "group")
 CUSTOM = "custom:"  # custom:package.module:function(window, fraction, seed) -> holdout mask
 
 
@@ -67,21 +67,42 @@ def _group(window: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
     return _mask(len(window), held)
 
 
-Strategy = Callable[[pd.DataFrame, float, int], np.ndarray]
+# A cut: (window, holdout fraction, seed) -> the holdout mask.
+Cut = Callable[[pd.DataFrame, float, int], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A built-in cut, and what the project must hold for it (checked when ct.yaml loads)."""
+
+    name: str
+    cut: Cut
+    needs_entity: bool = False  # cuts by the entity role
+    binary_only: bool = False  # keeps the label's rate in both parts
+    # Over time the same customers come back, so a cut by time shares entities by nature:
+    # no overlap warning for it.
+    overlap_expected: bool = False
+
+
 STRATEGIES: dict[str, Strategy] = {
-    "time": _time,
-    "sequential": _sequential,
-    "random": _random,
-    "shuffled": _shuffled,
-    "stratified": _stratified,
-    "group": _group,
+    s.name: s
+    for s in (
+        Strategy("time", _time, overlap_expected=True),
+        Strategy("sequential", _sequential),
+        Strategy("random", _random),
+        Strategy("shuffled", _shuffled),
+        Strategy("stratified", _stratified, binary_only=True),
+        Strategy("group", _group, needs_entity=True),
+    )
 }
+BUILT_IN = tuple(STRATEGIES)
 
 
-def resolve(strategy: str) -> Strategy:
-    """A built-in strategy by name, or `custom:module:function` imported from the user's code."""
+def resolve(strategy: str) -> Cut:
+    """A built-in strategy's cut by name, or `custom:module:function` imported from the user's
+    code."""
     if strategy in STRATEGIES:
-        return STRATEGIES[strategy]
+        return STRATEGIES[strategy].cut
     if strategy.startswith(CUSTOM):
         module, _, name = strategy.removeprefix(CUSTOM).partition(":")
         try:
@@ -117,7 +138,8 @@ def leakage_warnings(window: pd.DataFrame, holdout: np.ndarray, strategy: str) -
             f"time leakage: {later_train} training rows are later than the first holdout row "
             f"({first_held.isoformat()}); the holdout is not the future of the training data"
         )
-    if strategy != "time" and ENTITY in window.columns:
+    known = STRATEGIES.get(strategy)
+    if not (known and known.overlap_expected) and ENTITY in window.columns:
         # Over time the same customers come back, so a time cut shares entities by nature.
         shared = set(window.loc[holdout, ENTITY]) & set(window.loc[~holdout, ENTITY])
         if shared:

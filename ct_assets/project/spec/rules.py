@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ct_assets.ml.split_strategies import STRATEGIES
 from ct_assets.ml.vocabulary import (
     BINARY,
     TASK_METRICS,
@@ -142,10 +143,13 @@ def _check_gates(spec: ProjectSpec) -> None:
 
 
 def _check_rest(spec: ProjectSpec) -> None:
-    if spec.training.split == "group" and spec.dataset.entity is None:
-        raise ValueError("training.split: group splits by entity; declare dataset.roles.entity")
-    if spec.training.split == "stratified" and spec.task.type != BINARY:
-        raise ValueError("training.split: stratified needs a binary label")
+    split = STRATEGIES.get(spec.training.split)
+    if split is not None and split.needs_entity and spec.dataset.entity is None:
+        raise ValueError(
+            f"training.split: {split.name} splits by entity; declare dataset.roles.entity"
+        )
+    if split is not None and split.binary_only and spec.task.type != BINARY:
+        raise ValueError(f"training.split: {split.name} needs a binary label")
     unknown = set(spec.quality.blocking or []) - set(spec.dimensions)
     if unknown:
         raise ValueError(

@@ -8,10 +8,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from ct_assets.ml import families as model_families
+from ct_assets.ml.split_strategies import BUILT_IN, CUSTOM
 from ct_assets.project.spec.base import Strict, did_you_mean, duration_text
-
-SPLITS = ("time", "sequential", "random", "shuffled", "stratified", "group")
-CUSTOM_SPLIT = "custom:"
 
 
 class Search(Strict):
@@ -60,9 +58,9 @@ class Training(Strict):
     @field_validator("split")
     @classmethod
     def _known_split(cls, value: str) -> str:
-        if value not in SPLITS and not value.startswith(CUSTOM_SPLIT):
+        if value not in BUILT_IN and not value.startswith(CUSTOM):
             raise ValueError(
-                f"{value!r}: expected one of {', '.join(SPLITS)} or {CUSTOM_SPLIT}module:function"
+                f"{value!r}: expected one of {', '.join(BUILT_IN)} or {CUSTOM}module:function"
             )
         return value
 
