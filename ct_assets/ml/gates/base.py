@@ -8,17 +8,17 @@ message says which way is better.
 from __future__ import annotations
 
 import operator
-import re
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 from ct_assets.ml.contracts import Scored
-from ct_assets.ml.vocabulary import METRIC, METRICS, Metric
+from ct_assets.ml.vocabulary import BINARY, METRIC, METRICS, PRIMARY_METRICS, Metric
 from ct_assets.project.spec import ProjectSpec, Threshold
+from ct_assets.project.spec.gates import BOUND
+from ct_assets.project.spec.task_defaults import TASK_DEFAULTS
 
 _OPS = {">=": operator.ge, "<=": operator.le}
-_BOUND = re.compile(r"^\s*([a-z_0-9]+)\s*(>=|<=)\s*(-?[0-9.eE+-]+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def parse_bounds(text: str, known: frozenset[str] | None = None) -> tuple[Bound,
     """`roc_auc>=0.6, brier<=0.2` -> bounds; an unknown metric or form is named in the error."""
     bounds = []
     for part in (p for p in text.split(",") if p.strip()):
-        found = _BOUND.match(part)
+        found = BOUND.match(part)
         if not found:
             raise ValueError(f"{part.strip()!r} is not a bound such as roc_auc>=0.6 or rmse<=3")
         metric, op, value = found.groups()
@@ -50,13 +50,23 @@ def parse_bounds(text: str, known: frozenset[str] | None = None) -> tuple[Bound,
     return tuple(bounds)
 
 
+def _binary(key: str) -> Any:
+    return TASK_DEFAULTS[BINARY]["gates"][key]
+
+
 @dataclass(frozen=True)
 class GatePolicy:
-    metric: str = "roc_auc"
-    floors: tuple[Bound, ...] = (Bound("roc_auc", ">=", 0.6),)
-    margin: Threshold = field(default_factory=lambda: Threshold(value=0.01))
+    """The gates' settings; without arguments, a binary project's defaults (`task_defaults`)."""
+
+    metric: str = PRIMARY_METRICS[BINARY][0]
+    floors: tuple[Bound, ...] = field(
+        default_factory=lambda: parse_bounds(",".join(_binary("floors")), METRICS)
+    )
+    margin: Threshold = field(default_factory=lambda: Threshold.model_validate(_binary("margin")))
     # Largest loss of any judged slice against the champion on the same slice.
-    slice_tolerance: Threshold = field(default_factory=lambda: Threshold(value=0.05))
+    slice_tolerance: Threshold = field(
+        default_factory=lambda: Threshold.model_validate(_binary("slices")["tolerance"])
+    )
 
     @property
     def direction(self) -> Metric:

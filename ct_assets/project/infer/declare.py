@@ -20,7 +20,7 @@ from ct_assets.project.infer.base import (
 )
 from ct_assets.project.infer.profile import Profile, examples_of, plain, shown_value
 from ct_assets.project.infer.words import SIGNED_WORDS, hints_flag, hints_nonnegative, words
-from ct_assets.project.spec import Quality
+from ct_assets.project.spec import USUAL_POSITIVES, Quality
 
 # A column this often null in the sample gets a per-column null limit above its share (the
 # default limit, quality.max_null_share, would refuse the sample itself, or the next day's).
@@ -204,10 +204,6 @@ def _binary_label(p: Profile, options: InitOptions) -> tuple[Declared, Guess, Gu
     reason = f"text with two values: {categories[0]!r} or {categories[1]!r}"
     text_counts = pd.Series(counts.to_numpy(), index=[str(v) for v in counts.index])
     return Declared(declared, reason), Guess(BINARY, why), _positive(text_counts, None)
-
-
-# Text values read as the positive class, as ct itself reads them when task.positive is unset.
-USUAL_POSITIVES = ("1", "true", "yes", "y", "positive", "pos")
 
 
 def _positive(counts: pd.Series, usual: bool | int | None) -> Guess:

@@ -12,17 +12,31 @@ import math
 from typing import Any
 
 import pandas as pd
+from pydantic import BaseModel
 
 from ct_assets.ingest.dialect import Delivery
 from ct_assets.ingest.sniff import Sniffed
 from ct_assets.ml import balance
-from ct_assets.ml.vocabulary import BINARY
+from ct_assets.ml.vocabulary import BINARY, REGRESSION
 from ct_assets.project.infer.base import Guess, InitOptions
 from ct_assets.project.infer.declare import Declared
 from ct_assets.project.infer.features import TRAINING_WINDOW
 from ct_assets.project.infer.profile import Profile, plain, shown_value
 from ct_assets.project.infer.words import project_name
-from ct_assets.project.spec import Quality, Server, Threshold, Training, default_policy
+from ct_assets.project.spec import (
+    Drift,
+    Freshness,
+    Gates,
+    Partitions,
+    Quality,
+    Server,
+    Sources,
+    Task,
+    Threshold,
+    Training,
+    default_policy,
+)
+from ct_assets.project.spec.task_defaults import TASK_DEFAULTS
 
 # Always written for a text sample, so the dialect in force is visible; the rest when not ct's
 # default.
@@ -100,7 +114,7 @@ def declaration_sections(
     task_section: dict[str, Any] = {"type": task.column}
     if positive is not None:
         task_section["positive"] = positive.column
-    task_section["metric"] = "roc_auc" if task.column == BINARY else "rmse"
+    task_section["metric"] = Task.model_validate({"type": task.column}).primary
     return {
         "name": project_name(options.name),
         "task": task_section,
@@ -112,37 +126,42 @@ def declaration_sections(
 
 
 def default_sections(task: str | None, time: Profile, slices: list[str]) -> dict[str, Any]:
-    """Partitions, training, gates, drift, freshness, policy and sources: ct's defaults, fitted to
-    the task, the sample's first day and the chosen slices."""
+    """Partitions, training, gates, drift, freshness, policy and sources: ct's defaults (the
+    models' own, and the task's from `task_defaults`), fitted to the sample's first day and the
+    chosen slices."""
     start = pd.DatetimeIndex(time.counts.index).min()
-    binary = task == BINARY
-    slice_section: dict[str, Any] = {
-        "columns": list(slices),
-        "min_rows": 100,
-        "tolerance": 0.05 if binary else "10%",
-    }
+    gates = Gates.model_validate(TASK_DEFAULTS[BINARY if task == BINARY else REGRESSION]["gates"])
+    freshness = Freshness()
     return {
-        "partitions": {"granularity": "daily", "start": f"{start:%Y-%m-%d}"},
+        "partitions": {"granularity": Partitions().granularity, "start": f"{start:%Y-%m-%d}"},
         "training": {
             "window": TRAINING_WINDOW,
-            "holdout_fraction": 0.2,
-            "split": "time",
-            "families": list(Training().families),
+            **written(Training(), "holdout_fraction", "split", "families"),
             "windows": list(Training(window=TRAINING_WINDOW).candidate_windows),
         },
         "gates": {
-            "floors": ["roc_auc >= 0.6"] if binary else ["r2 >= 0"],
-            "margin": 0.01 if binary else "1%",
-            "slices": slice_section,
+            **written(gates, "floors", "margin"),
+            "slices": {"columns": list(slices), **written(gates.slices, "min_rows", "tolerance")},
         },
-        "drift": {"threshold": 0.5},
+        "drift": written(Drift(), "threshold"),
         "freshness": {
-            "sources": {"warn": "26h", "fail": "36h"},
-            "model": {"warn": "26h", "fail": "48h"},
+            "sources": written(freshness.sources, "warn", "fail"),
+            "model": written(freshness.model, "warn", "fail"),
         },
         "policy": policy_section(task or BINARY),
-        "sources": {"landing": "landing"},
+        "sources": written(Sources(), "landing"),
     }
+
+
+def written(section: BaseModel, *keys: str) -> dict[str, Any]:
+    """Some keys of a section as ct.yaml writes them (a threshold as 0.01 or '1%')."""
+    return {key: _value(getattr(section, key)) for key in keys}
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, Threshold):
+        return _threshold(value)
+    return list(value) if isinstance(value, list | tuple) else value
 
 
 def _threshold(value: Threshold) -> float | str:

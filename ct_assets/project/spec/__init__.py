@@ -12,6 +12,7 @@ from ct_assets.project.spec.dataset import (
     NUMERIC_TYPES,
     RESERVED_PREFIX,
     TIME_FORMATS,
+    USUAL_POSITIVES,
     Checks,
     Column,
     ColumnType,
@@ -58,7 +59,6 @@ from ct_assets.project.spec.policy import (
     Retrain,
     Rollback,
     default_policy,
-    with_task_margins,
 )
 from ct_assets.project.spec.project import ProjectSpec
 from ct_assets.project.spec.sources import (
@@ -81,6 +81,7 @@ __all__ = [
     "RETRAIN_TRIGGERS",
     "TIME_FORMATS",
     "TRANSFORM_OPS",
+    "USUAL_POSITIVES",
     "Baking",
     "CategoricalDrift",
     "Checks",
@@ -129,6 +130,5 @@ __all__ = [
     "did_you_mean",
     "looks_secret",
     "parse_duration",
-    "with_task_margins",
     "without_credentials",
 ]

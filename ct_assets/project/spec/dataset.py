@@ -172,6 +172,11 @@ class Dataset(Strict):
 # -- task ---------------------------------------------------------------------------------------
 
 
+# Label values read as the positive class when `task.positive` is not declared, in this order
+# (`ct init` proposes the same).
+USUAL_POSITIVES = ("1", "true", "1.0", "yes", "y", "positive", "pos")
+
+
 class Task(Strict):
     type: TaskType
     # binary: the label value counted as positive (default: 1, true, or the second value).

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
-from ct_assets.ml.vocabulary import (
-    REGRESSION,
-)
 from ct_assets.project.spec.base import Strict, Threshold
+from ct_assets.project.spec.task_defaults import for_task
 
 RetrainTrigger = Literal["every_partition", "drift", "performance", "schedule"]
 RETRAIN_TRIGGERS: tuple[str, ...] = get_args(RetrainTrigger)
@@ -75,20 +73,9 @@ class Policy(Strict):
     label_shift: float = Field(default=0.2, gt=0.0)
 
 
-def with_task_margins(policy: dict[str, Any]) -> dict[str, Any]:
-    """A regression project's policy, its undeclared margins as shares of the baseline."""
-    retrain = dict(policy.get("retrain") or {})
-    rollback = dict(policy.get("rollback") or {})
-    retrain.setdefault("performance_margin", "5%")
-    rollback.setdefault("margin", "2%")
-    out = {**policy, "retrain": retrain, "rollback": rollback}
-    out.setdefault("evaluation_gap", "10%")
-    return out
-
-
 def default_policy(task: str) -> Policy:
     """The policy in force for a task when ct.yaml declares none."""
-    return Policy.model_validate(with_task_margins({}) if task == REGRESSION else {})
+    return Policy.model_validate(for_task({"task": task, "policy": {}})["policy"])
 
 
 def _check_cron(expression: str) -> None:

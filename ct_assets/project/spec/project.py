@@ -8,18 +8,15 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from ct_assets.ml.vocabulary import (
-    BINARY,
-    REGRESSION,
-)
+from ct_assets.project.spec import task_defaults
 from ct_assets.project.spec.base import Strict, Threshold
-from ct_assets.project.spec.dataset import Column, Dataset, Task
+from ct_assets.project.spec.dataset import USUAL_POSITIVES, Column, Dataset, Task
 from ct_assets.project.spec.features import Features
 from ct_assets.project.spec.gates import Gates
 from ct_assets.project.spec.monitoring import DIMENSIONS_BY_TASK, Drift, Freshness, Quality
 from ct_assets.project.spec.operations import Runs, Server
 from ct_assets.project.spec.partitions import Partitions
-from ct_assets.project.spec.policy import Policy, with_task_margins
+from ct_assets.project.spec.policy import Policy
 from ct_assets.project.spec.rules import check_project
 from ct_assets.project.spec.sources import Sources
 from ct_assets.project.spec.training import Training
@@ -48,15 +45,10 @@ class ProjectSpec(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _margins_for_the_task(cls, data: Any) -> Any:
-        """Policy margins not declared are in the metric's own scale: absolute for binary
-        metrics (ROC AUC is 0-1 everywhere), a share of the baseline for regression (an RMSE
-        is in the label's units)."""
-        if not isinstance(data, dict) or not isinstance(data.get("task"), dict):
-            return data
-        if data["task"].get("type") != REGRESSION:
-            return data
-        return {**data, "policy": with_task_margins(data.get("policy") or {})}
+    def _task_defaults(cls, data: Any) -> Any:
+        """Defaults that depend on the task (margins in the metric's own scale, floors of its
+        metrics), from `task_defaults.py`."""
+        return task_defaults.for_task(data) if isinstance(data, dict) else data
 
     @model_validator(mode="after")
     def _consistent(self) -> ProjectSpec:
@@ -79,7 +71,7 @@ class ProjectSpec(Strict):
         if self.task.positive is not None:
             return self.task.positive
         values = self.dataset.label_values() or []
-        for usual in ("1", "true", "1.0", "yes", "y", "positive", "pos"):
+        for usual in USUAL_POSITIVES:
             if usual in values:
                 return usual
         return values[-1]
@@ -123,25 +115,27 @@ class ProjectSpec(Strict):
     def slice_columns(self) -> tuple[str, ...]:
         return tuple(self.gates.slices.columns)
 
+    # Filled by the task's defaults before validation; a copy made with other sections (say
+    # `model_copy(update=...)`) falls back to them too.
     @property
     def floors(self) -> list[str]:
-        if self.gates.floors is not None:
-            return self.gates.floors
-        return ["roc_auc >= 0.6"] if self.task.type == BINARY else ["r2 >= 0"]
+        return self._gates.floors or []
 
     @property
     def margin(self) -> Threshold:
-        if self.gates.margin is not None:
-            return self.gates.margin
-        return Threshold(value=0.01, relative=self.task.type == REGRESSION)
+        assert self._gates.margin is not None  # every task has a default
+        return self._gates.margin
 
     @property
     def slice_tolerance(self) -> Threshold:
-        if self.gates.slices.tolerance is not None:
-            return self.gates.slices.tolerance
-        if self.task.type == BINARY:
-            return Threshold(value=0.05)
-        return Threshold(value=0.1, relative=True)
+        assert self._gates.slices.tolerance is not None  # every task has a default
+        return self._gates.slices.tolerance
+
+    @property
+    def _gates(self) -> Gates:
+        defaults = task_defaults.TASK_DEFAULTS[self.task.type]["gates"]
+        declared = self.gates.model_dump(exclude_unset=True, exclude_none=True)
+        return Gates.model_validate(task_defaults.with_defaults(declared, defaults))
 
     @property
     def dimensions(self) -> tuple[str, ...]:
