@@ -11,16 +11,12 @@ import yaml
 
 PROJECT_FILE = "ct.yaml"
 
-
 # A key of the project file by its path, e.g. ("quality", "min_positive_rate"): a column's name
 # may hold a dot, so the path is kept in parts.
 KeyPath = tuple[str, ...]
-
-
 # Where the project file writes a key: its line, or None where it does not (a default).
 Locate = Callable[[KeyPath], int | None]
-
-
+# YAML's merge key (`<<: *anchor`): it may repeat, and a key found under it is given.
 MERGE_KEY = "<<"
 
 
