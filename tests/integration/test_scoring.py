@@ -29,7 +29,7 @@ from ct_assets.ml.training import predict
 from ct_assets.names import BATCH_PREDICTIONS, FEATURES
 from ct_assets.observe import latest_metadata
 from tests.conftest import Deployment, deploy
-from tests.test_models import ct
+from tests.integration.test_models import ct
 
 
 @pytest.fixture(scope="module")

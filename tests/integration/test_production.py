@@ -25,6 +25,7 @@ import yaml
 from ct_assets.names import FEATURES, RAW_BATCHES
 from ct_assets.observe import latest_metadata
 from resources.storage import Delivery
+from tests.integration.test_demo import wait_for
 from tests.production import (
     BUCKET,
     REDIS_URL,
@@ -35,7 +36,6 @@ from tests.production import (
     run_backfill,
 )
 from tests.services import MLFLOW_FAIL_FAST, MlflowServer, S3Server, unavailable
-from tests.test_demo import wait_for
 
 pytestmark = pytest.mark.integration
 DATA_STAGES = 'key:"raw_batches" or key:"validated_batches" or key:"features"'
