@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+# Fixtures the unit tests use too (tests/unit/conftest.py imports them as well).
+from tests.helpers.families import new_family  # noqa: F401
+from tests.helpers.incremental import days  # noqa: F401
+
 HERE = Path(__file__).resolve().parent
 
 

@@ -24,8 +24,8 @@ from ct_assets.observe import latest_metadata
 from ct_assets.serving import score_entity
 from resources.online_store import RedisOnlineStore
 from tests.conftest import Deployment, deploy
+from tests.helpers.features import assert_same, brute_force
 from tests.services import REDIS_URL
-from tests.test_features import assert_same, brute_force
 
 UP_TO_ONLINE = (
     'key:"raw_batches" or key:"validated_batches" or key:"features" or key:"online_features"'

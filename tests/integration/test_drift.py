@@ -6,10 +6,8 @@ Verdicts are on effect sizes: the weather's ordinary days do not flag, a reassig
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import replace
 from datetime import date
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,65 +21,33 @@ from scipy import stats
 from ct_assets.definitions import build_definitions
 from ct_assets.ingest.files import atomic_write
 from ct_assets.ml.drift import (
-    METHODS,
-    NOISE_ALPHA,
-    FeatureDrift,
-    _drifted,
-    choose_reference,
-    drift_share,
-    ks_statistic,
     measure_drift,
     monitored,
-    noise_floor,
-    total_variation,
 )
 from ct_assets.ml.features import build_features
 from ct_assets.observe import latest_check_passed, latest_metadata
-from ct_assets.project.load import PROJECT_FILE, ProjectError, load_project, parse_spec
-from ct_assets.project.spec import CategoricalDrift, Drift, NumericDrift, ProjectSpec
+from ct_assets.project.load import PROJECT_FILE, load_project
+from ct_assets.project.spec import CategoricalDrift, Drift, NumericDrift
 from examples.energy.generator import MeterSource
-from examples.shop.generator import DriftingSource
-from tests.conftest import EXAMPLES, START, Deployment
-from tests.test_features import ENERGY, SHOP, declared, validated
+from tests.conftest import START, Deployment
+from tests.helpers.drift import (
+    SOURCE,
+    WEATHER,
+    WINDOW,
+    ordinary_drift,
+    weather_drift,
+    weather_features,
+    weather_frame,
+    weather_reference,
+)
+from tests.helpers.features import ENERGY, validated
 from tests.weather import (
     PROJECT,
     SeasonalWeather,
-    abrupt_shift,
     in_fahrenheit,
     reassigned,
     recoded,
 )
-
-
-def test_reference_is_the_champion_window_when_present() -> None:
-    frames = {k: pd.DataFrame({"x": [1]}) for k in ("d1", "d2", "d3", "d4")}
-    assert choose_reference(frames, "d4", ["d1", "d2"])[0] == ["d1", "d2"]
-    assert choose_reference(frames, "d4", None)[0] == ["d1", "d2", "d3"]
-    # The current partition is never its own reference, even if the champion saw it.
-    assert choose_reference(frames, "d2", ["d1", "d2"])[0] == ["d1"]
-    assert choose_reference(frames, "d1", None)[0] == []
-
-
-def test_monitored_features_are_the_rows_own_less_what_is_constant_within_a_partition() -> None:
-    numeric, categorical = monitored(SHOP)
-    assert categorical == ["channel", "country"]
-    assert numeric == ["n_items", "log_amount", "amount_per_item", "log_account_age", "hour"]
-    assert "day_of_week" in SHOP.drift_excluded
-    # Window features depend on how much history precedes a partition: never monitored.
-    assert not set(numeric) & {f"{c}_{a}_{w}" for c, a, w in SHOP.window_features}
-    energy_numeric, energy_categorical = monitored(ENERGY)
-    assert energy_categorical == ["weather"]
-    assert "is_holiday" in energy_numeric and "day_of_week" not in energy_numeric
-    assert set(energy_numeric) == set(ENERGY.row_features) - {"weather", "day_of_week"}
-    # In hourly partitions the hour is constant too; in weekly ones nothing is.
-    hourly = declared("energy", {"partitions": {"granularity": "hourly"}})
-    assert {"hour", "day_of_week"} <= set(hourly.drift_excluded)
-    assert "hour" not in monitored(hourly)[0]
-    weekly = declared("energy", {"partitions": {"granularity": "weekly"}})
-    assert {"hour", "day_of_week"} <= set(monitored(weekly)[0])
-    chosen = declared("energy", {"drift": {"exclude": ["wind_kph"]}})
-    assert chosen.drift_excluded["wind_kph"] == "declared in drift.exclude"
-    assert "wind_kph" not in monitored(chosen)[0]
 
 
 def shifted(source: Any, index: int) -> pd.DataFrame:
@@ -164,172 +130,10 @@ def test_drift_is_measured_on_a_regression_dataset_with_booleans_and_epoch_times
 # -- the verdict, as pure functions ------------------------------------------------------------
 
 
-def test_the_ks_statistic_is_the_largest_gap_between_the_two_cdfs() -> None:
-    assert ks_statistic([1, 2, 3, 4], [1, 2, 3, 4]) == 0.0
-    assert ks_statistic([1, 2, 3, 4], [3, 4, 5, 6]) == 0.5
-    assert ks_statistic([1, 2], [10, 20, 30]) == 1.0
-    rng = np.random.default_rng(0)
-    a, b = rng.lognormal(0, 1, 500), rng.lognormal(0.3, 1, 300)
-    assert ks_statistic(a, b) == pytest.approx(stats.ks_2samp(a, b).statistic)
-    # Ranks only: the same data in other units (or a log scale) is the same D.
-    assert ks_statistic(np.log(a), np.log(b)) == pytest.approx(ks_statistic(a, b))
-    assert ks_statistic(a * 9 / 5 + 32, b * 9 / 5 + 32) == pytest.approx(ks_statistic(a, b))
-    # An outlier moves D by at most one row's share.
-    assert abs(ks_statistic([*a, 1e9], b) - ks_statistic(a, b)) <= 1 / 500
-    assert math.isnan(ks_statistic([], [1.0]))
-
-
-def test_the_total_variation_is_the_share_of_rows_that_changed_category() -> None:
-    assert total_variation(["a", "b"], ["b", "a"]) == 0.0
-    assert total_variation(["a", "a", "b", "b"], ["a", "b", "b", "b"]) == 0.25
-    assert total_variation(["a"] * 3, ["c"] * 5) == 1.0
-    # For a 0/1 feature it is D.
-    flags, other = [0, 0, 0, 1], [0, 1, 1, 1, 1]
-    assert total_variation(flags, other) == pytest.approx(ks_statistic(flags, other))
-    assert math.isnan(total_variation([], ["a"]))
-
-
-def test_the_noise_floor_is_what_noise_alone_reaches_at_these_sizes() -> None:
-    # D's floor is the asymptotic Kolmogorov critical value at NOISE_ALPHA.
-    c_alpha = math.sqrt(math.log(2 / NOISE_ALPHA) / 2)
-    assert noise_floor("ks", 4200, 600) == pytest.approx(c_alpha * math.sqrt(4800 / 4200 / 600))
-    # Two categories are one comparison, as for D; more are more sets that could differ.
-    assert noise_floor("tvd", 4200, 600, 2) == pytest.approx(noise_floor("ks", 4200, 600))
-    assert noise_floor("tvd", 4200, 600, 12) > noise_floor("tvd", 4200, 600, 3)
-    # Smaller partitions are noisier; nothing on one side leaves nothing to judge.
-    assert noise_floor("ks", 210, 30) > 0.3 > noise_floor("ks", 2100, 300)
-    assert noise_floor("ks", 100, 0) == 1.0
-    # Evidently's binned methods have no floor ct knows of.
-    assert noise_floor("psi", 10, 10) == noise_floor("wasserstein", 10, 10) == 0.0
-
-
-@pytest.mark.parametrize(("current", "kind"), [(30, "ks"), (300, "ks"), (30, "tvd"), (300, "tvd")])
-def test_noise_alone_rarely_reaches_the_floor(current: int, kind: str) -> None:
-    rng = np.random.default_rng(current)
-    reference, draws = 7 * current, 400
-    reached = 0
-    for _ in range(draws):
-        if kind == "ks":
-            a, b = rng.gamma(1.5, 2.0, reference), rng.gamma(1.5, 2.0, current)
-            effect, floor = ks_statistic(a, b), noise_floor("ks", reference, current)
-        else:
-            shares = [0.4, 0.3, 0.15, 0.1, 0.05]
-            a, b = rng.choice(5, reference, p=shares), rng.choice(5, current, p=shares)
-            effect = total_variation(a, b)
-            floor = noise_floor("tvd", reference, current, len(set(a) | set(b)))
-        reached += effect >= floor
-    assert reached / draws <= 2 * NOISE_ALPHA
-
-
-@pytest.mark.parametrize(
-    ("effect", "threshold", "floor", "drifted"),
-    [
-        (0.31, 0.3, 0.07, True),
-        (0.3, 0.3, 0.07, True),  # at the threshold is drift
-        (0.29, 0.3, 0.07, False),
-        (0.35, 0.3, 0.4, False),  # large, but no larger than noise at this size
-        (0.45, 0.3, 0.4, True),
-        (math.nan, 0.3, 0.07, False),
-    ],
-)
-def test_a_feature_drifts_when_its_effect_reaches_the_threshold_and_the_noise(
-    effect: float, threshold: float, floor: float, drifted: bool
-) -> None:
-    assert _drifted(effect, threshold, floor) is drifted
-
-
-def test_the_share_counts_drifted_features() -> None:
-    def feature(drifted: bool) -> FeatureDrift:
-        return FeatureDrift("f", "numeric", "ks", 0.5, 0.3, 0.1, drifted)
-
-    assert drift_share([]) == 0.0
-    assert drift_share([feature(True), feature(False), feature(False), feature(True)]) == 0.5
-
-
 # -- what a project declares -------------------------------------------------------------------
 
 
-def test_defaults_are_the_ks_statistic_and_the_total_variation_at_0_3() -> None:
-    rules = Drift()
-    assert (rules.numeric.method, rules.numeric.threshold) == ("ks", 0.3)
-    assert (rules.categorical.method, rules.categorical.threshold) == ("tvd", 0.3)
-    assert rules.threshold == 0.5
-    # Every method a project may declare is one ct knows how to run.
-    assert set(NumericDrift.METHODS) | set(CategoricalDrift.METHODS) == set(METHODS)
-
-
-SHOP_FILE = (EXAMPLES / "shop" / PROJECT_FILE).read_text()
-NUMERIC_LINE = "numeric: {method: ks, threshold: 0.1}"
-CATEGORICAL_LINE = "categorical: {method: tvd, threshold: 0.1}"
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "message"),
-    [
-        (
-            NUMERIC_LINE,
-            "numeric: {method: kss, threshold: 0.1}",
-            "drift.numeric.method: 'kss': numeric features are judged by one of ks, "
-            "wasserstein, psi, jensenshannon (did you mean 'ks'?)",
-        ),
-        (
-            CATEGORICAL_LINE,
-            "categorical: {method: ks, threshold: 0.1}",
-            "drift.categorical.method: 'ks': categorical features are judged by one of tvd",
-        ),
-        (
-            CATEGORICAL_LINE,
-            "categorical: {method: tvd, threshold: 1.5}",
-            "drift.categorical.threshold: tvd is at most 1, so 1.5 would never flag",
-        ),
-        (NUMERIC_LINE, "numeric: {method: ks, threshold: 0}", "drift.numeric.threshold: must be"),
-        (NUMERIC_LINE, "numeric: {method: ks, treshold: 0.2}", "(did you mean 'threshold'?)"),
-    ],
-)
-def test_a_bad_drift_declaration_is_refused_naming_the_key_and_line(
-    old: str, new: str, message: str
-) -> None:
-    assert SHOP_FILE.count(old) == 1
-    with pytest.raises(ProjectError) as refused:
-        parse_spec(SHOP_FILE.replace(old, new), "ct.yaml", {})
-    assert message in str(refused.value), str(refused.value)
-    line = next(i for i, text in enumerate(SHOP_FILE.splitlines(), 1) if old in text)
-    assert str(refused.value).startswith(f"ct.yaml line {line}: ")
-
-
-def test_an_unbounded_method_takes_any_positive_threshold() -> None:
-    assert NumericDrift(method="psi", threshold=2.0).threshold == 2.0
-
-
 # -- the seasonal weather: natural drift at a few hundred rows a day ---------------------------
-
-WEATHER = ProjectSpec.model_validate(PROJECT)
-SOURCE = SeasonalWeather(rows_per_day=400)
-WINDOW = 7  # reference: the seven partitions before, as a champion trained on the last week
-
-
-@cache
-def weather_features(index: int) -> pd.DataFrame:
-    return weather_frame(index, SOURCE.day(index))
-
-
-def weather_frame(index: int, raw: pd.DataFrame) -> pd.DataFrame:
-    return build_features(validated(raw, WEATHER, f"w{index}"), WEATHER)
-
-
-def weather_reference(index: int) -> pd.DataFrame:
-    return pd.concat([weather_features(k) for k in range(index - WINDOW, index)], ignore_index=True)
-
-
-def weather_drift(index: int, current: pd.DataFrame) -> Any:
-    numeric, categorical = monitored(WEATHER)
-    reference = weather_reference(index)
-    return measure_drift(reference, current, [], numeric, categorical, WEATHER.drift)[0]
-
-
-@cache
-def ordinary_drift(index: int) -> Any:
-    return weather_drift(index, weather_features(index))
 
 
 def p_value_share(index: int) -> float:
@@ -404,15 +208,6 @@ def test_a_reassigned_column_is_flagged_on_the_day_it_lands(day: int) -> None:
     }
 
 
-# Evidently's correlations divide by the spread of a column the shift made constant.
-@pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")
-@pytest.mark.parametrize("day", [WINDOW, WINDOW + 13])
-def test_an_abrupt_shift_of_most_features_flags_the_partition(day: int) -> None:
-    moved = weather_drift(day, weather_frame(day, abrupt_shift(SOURCE.day(day))))
-    assert moved.drift_share >= WEATHER.drift.threshold, moved.drifted_features
-    assert ordinary_drift(day).drift_share < WEATHER.drift.threshold
-
-
 @pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")
 def test_a_tiny_partition_is_not_flagged_by_its_own_noise() -> None:
     # An hour's worth of rows: noise alone moves D past 0.3, the floor keeps it from counting.
@@ -456,23 +251,6 @@ def test_every_method_runs_and_ct_agrees_with_evidentlys_own_count(
     # The report and ct judge the same columns drifted.
     assert count["count"] == len(result.drifted_features)
     assert count["share"] == pytest.approx(result.drift_share)
-
-
-def test_the_shop_campaign_on_its_drift_day_still_flags_the_partition() -> None:
-    # The shop declares 0.1 (its days are stable); its campaign moves four of seven features.
-    source = DriftingSource(start=date(2026, 1, 1), rows_per_day=1500, drift_day=3)
-    numeric, categorical = monitored(SHOP)
-    days = [build_features(validated(source.day(i), SHOP, f"s{i}"), SHOP) for i in range(4)]
-    reference = pd.concat(days[:3], ignore_index=True)
-    calm, _ = measure_drift(
-        pd.concat(days[:2], ignore_index=True), days[2], [], numeric, categorical, SHOP.drift
-    )
-    moved, _ = measure_drift(reference, days[3], [], numeric, categorical, SHOP.drift)
-    assert calm.drift_share == 0.0, calm.features
-    assert moved.drift_share >= SHOP.drift.threshold
-    assert {"log_amount", "amount_per_item", "log_account_age", "channel"} <= set(
-        moved.drifted_features
-    )
 
 
 # -- the pipeline, on real files -----------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""The promotion gates on evaluation figures, without Dagster: both directions of metric."""
+"""Unit tests of ct_assets/ml/gates/.
+
+In process and fast: no Dagster instance, daemon, service, subprocess or long training."""
 
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ POLICY = GatePolicy(
     margin=Threshold(value=0.01),
     slice_tolerance=Threshold(value=0.05),
 )
+
+
 # Regression: RMSE ranks (lower is better); margin and tolerance relative to the champion.
 RMSE_POLICY = GatePolicy(
     metric="rmse",
@@ -171,9 +175,6 @@ def test_all_evaluation_gates_record_figures_even_after_one_refused() -> None:
     assert all(g.ran for g in results.values())
     assert not results[FLOOR].passed and not results[MARGIN].passed
     assert results[MARGIN].figures["gain_ci_upper"] == -0.1
-
-
-# -- regression: lower is better ----------------------------------------------------------------
 
 
 def test_the_best_regression_candidate_is_the_lowest_rmse() -> None:

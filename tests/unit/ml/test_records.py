@@ -1,16 +1,28 @@
-"""The typed records stages hand each other: written once as one metadata entry, read back
-through one function; NaN survives the event log; what an earlier ct wrote still reads."""
+"""Unit tests of ct_assets/ml/records.py.
+
+In process and fast: no Dagster instance, daemon, service, subprocess or long training."""
 
 from __future__ import annotations
 
 import math
 
-import dagster as dg
 import pytest
 from pydantic import ValidationError
 
-from ct_assets.ml.live import ChampionScore, LiveJudgement, Verdict
+from ct_assets.ml.loop import retrain_reasons
 from ct_assets.ml.records import Decided, DriftSummary, LiveScore, Registered
+from tests.helpers.policy import policy
+
+
+@pytest.mark.parametrize(("share", "fires"), [(0.49, False), (0.5, True), (0.8, True)])
+def test_drift_reason_fires_at_the_declared_share(share: float, fires: bool) -> None:
+    drift = DriftSummary(share=share, drifted=["log_amount", "channel"])
+    found = retrain_reasons(policy(triggers=["drift"], drift_share=0.5), "roc_auc", drift, None)
+    assert [r.trigger for r in found] == (["drift"] if fires else [])
+    if fires:
+        assert f"drift share {share:.2f} reaches 0.50" in found[0].text
+        assert "log_amount, channel" in found[0].text
+
 
 BEFORE_RECORDS = {
     # champion_performance as ct wrote it before records (display entries only).
@@ -29,32 +41,6 @@ BEFORE_RECORDS = {
     "label_shifted": False,
     "note": "",
 }
-
-
-def test_a_live_score_round_trips_through_a_real_event_log_with_its_nans() -> None:
-    score = ChampionScore("roc_auc", 1500, "7", "none", False, 0.61, math.nan, 0.70)
-    failed = Verdict(True, False, "degraded", {})
-    judged = LiveJudgement(failed, Verdict(False, True, "not judged", {}), failed)
-    record = judged.record(score)
-
-    @dg.asset(partitions_def=dg.StaticPartitionsDefinition(["d1"]))
-    def champion_performance() -> dg.MaterializeResult:
-        return dg.MaterializeResult(metadata={**score.figures(), **record.entry()})
-
-    with dg.instance_for_test() as instance:
-        assert dg.materialize([champion_performance], instance=instance, partition_key="d1")
-        event = instance.fetch_materializations(
-            dg.AssetKey("champion_performance"), limit=1
-        ).records[0]
-        assert event.asset_materialization is not None
-        stored = {k: v.value for k, v in event.asset_materialization.metadata.items()}
-    read = LiveScore.from_metadata(stored)
-    assert read is not None
-    assert read.champion_version == "7" and read.previous_version is None
-    assert read.champion == 0.61 and math.isnan(read.previous)
-    assert read.worse_than_baseline_by == pytest.approx(0.09)
-    assert read.live_degraded and not read.gap_exceeded and read.label_shifted
-    assert read.model_dump_json() == record.model_dump_json()
 
 
 def test_metadata_an_earlier_ct_wrote_reads_as_the_same_record() -> None:

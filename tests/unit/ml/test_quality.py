@@ -1,4 +1,6 @@
-"""Data-quality dimensions: the pure measures, and the checks on a real instance."""
+"""Unit tests of ct_assets/ml/quality.py.
+
+In process and fast: no Dagster instance, daemon, service, subprocess or long training."""
 
 from __future__ import annotations
 
@@ -12,21 +14,15 @@ from ct_assets.ingest.parsing import check_file
 from ct_assets.ml.features import with_row_ids
 from ct_assets.ml.frames import BATCH, ROW_ID
 from ct_assets.ml.quality import label_balance, measure_quality
-from ct_assets.names import (
-    FEATURES,
-    PRODUCTION_MODEL,
-    SCHEMA_CHECK,
-    VALIDATED_BATCHES,
-    quality_check_name,
-)
-from ct_assets.observe import latest_check_passed, latest_metadata
 from ct_assets.project.load import PROJECT_FILE, load_project, read_spec
 from ct_assets.project.spec import ProjectSpec, Quality
 from examples.energy.generator import MeterSource
 from examples.shop.generator import DriftingSource, write_atomically
-from tests.conftest import EXAMPLES, Deployment
+from tests.conftest import EXAMPLES
 
 SHOP = read_spec(EXAMPLES / "shop" / PROJECT_FILE, {})
+
+
 ENERGY = read_spec(EXAMPLES / "energy" / PROJECT_FILE, {})
 
 
@@ -47,10 +43,6 @@ def events(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
 def readings(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     source = MeterSource(start=date(2026, 1, 1), rows_per_day=400)
     return validated(ENERGY, source.day(0), tmp_path_factory.mktemp("q"))
-
-
-def check(project: Deployment, name: str, partition: str) -> bool | None:
-    return latest_check_passed(project.instance, VALIDATED_BATCHES, name, partition)
 
 
 def by_name(results):
@@ -175,37 +167,6 @@ def test_an_empty_partition_fails_every_dimension(
     results = measure_quality(day.head(0), 0, datetime.now(UTC), [], spec)
     assert [r.name for r in results] == list(spec.dimensions)
     assert not any(r.passed for r in results)
-
-
-def test_duplicate_keys_across_batches_block_the_partition(project: Deployment) -> None:
-    day = project.source.day(0)
-    project.drop_day(0, day.head(800))
-    project.drop_day(0, day.iloc[700:], name=f"overlap_{project.partition(0)}.csv")
-    partition = project.partition(0)
-    assert not project.materialize(partition).success
-    assert latest_check_passed(project.instance, VALIDATED_BATCHES, SCHEMA_CHECK, partition)
-    assert check(project, quality_check_name("uniqueness"), partition) is False
-    assert latest_metadata(project.instance, FEATURES, partition) is None
-
-
-def test_a_thin_day_warns_on_volume_but_proceeds(project: Deployment) -> None:
-    for index in range(2):
-        project.drop_day(index)
-        assert project.materialize(project.partition(index)).success
-    project.drop_day(2, project.source.day(2).head(300))
-    partition = project.partition(2)
-    assert project.materialize(partition).success
-    assert check(project, quality_check_name("volume"), partition) is False
-    assert latest_metadata(project.instance, PRODUCTION_MODEL, partition) is not None
-
-
-def test_a_stuck_label_blocks_an_energy_partition(energy: Deployment) -> None:
-    partition = energy.partition(0)
-    energy.drop_day(0, energy.source.day(0).assign(load_kwh=42.0))
-    assert not energy.materialize(partition).success
-    assert check(energy, SCHEMA_CHECK, partition)
-    assert check(energy, quality_check_name("label_spread"), partition) is False
-    assert latest_metadata(energy.instance, FEATURES, partition) is None
 
 
 # At ct's default bounds (2%-98%): the shop's own ct.yaml declares a higher floor.

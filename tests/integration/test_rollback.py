@@ -4,99 +4,17 @@ registry, with the alert received by a real local webhook."""
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import dagster as dg
 import pytest
 
-from ct_assets.ml.loop import rollback_decision
-from ct_assets.ml.records import LiveScore
 from ct_assets.names import CHAMPION_PERFORMANCE, SERVED_PERFORMANCE
-from ct_assets.project.spec import Rollback
 from resources.alerts import AlertHook
 from resources.mlflow_registry import MlflowRegistry
 from tests.conftest import Deployment
+from tests.helpers.rollback import scored, served
 from tests.services import Webhook
-
-
-def scored(
-    worse: float, mine: float, theirs: float, champion: str = "2", rows: int = 1500
-) -> LiveScore:
-    return LiveScore(
-        metric="roc_auc",
-        rows=rows,
-        champion_version=champion,
-        previous_version="1",
-        baking=True,
-        champion=mine,
-        previous=theirs,
-        baseline=0.72,
-        worse_than_baseline_by=0.72 - mine,
-        worse_than_previous_by=worse,
-    )
-
-
-def served(mine: float, theirs: float, rows: int, metric: str = "roc_auc") -> dict[str, Any]:
-    return {"2": {"rows": rows, metric: mine}, "1": {"rows": rows, metric: theirs}}
-
-
-@pytest.mark.parametrize(
-    ("policy", "partitions", "requests", "rolls_back", "words"),
-    [
-        (
-            {},
-            [("2026-01-05", scored(0.08, 0.62, 0.70))],
-            [],
-            True,
-            "on partitions 2026-01-05 (1500 rows) roc_auc 0.62 is 0.08 below the previous "
-            "champion v1's 0.7 (margin 0.02): back to v1",
-        ),
-        ({}, [("2026-01-05", scored(0.01, 0.69, 0.70))], [], False, "holds"),
-        # Two partitions asked for, one scored: not enough to act on.
-        (
-            {"min_partitions": 2},
-            [("2026-01-05", scored(0.08, 0.62, 0.70))],
-            [],
-            False,
-            "not enough evidence",
-        ),
-        # Unscored previous (NaN) is no evidence.
-        ({}, [("2026-01-05", scored(math.nan, 0.62, math.nan))], [], False, "not enough"),
-        (
-            {"min_requests": 200},
-            [],
-            [served(0.60, 0.70, 300)],
-            True,
-            "on 300 labeled served requests roc_auc 0.6 is 0.1 below",
-        ),
-        ({"min_requests": 200}, [], [served(0.60, 0.70, 150)], False, "not enough evidence"),
-        # A relative margin: 10% of the previous champion's 0.70 is 0.07 > 0.05.
-        (
-            {"margin": "10%"},
-            [("2026-01-05", scored(0.05, 0.65, 0.70))],
-            [],
-            False,
-            "(margin 0.07)",
-        ),
-        ({"enabled": False}, [("2026-01-05", scored(0.3, 0.4, 0.7))], [], False, "disabled"),
-    ],
-)
-def test_rollback_decision_weighs_the_baking_evidence_against_the_margin(
-    policy: dict, partitions: list, requests: list, rolls_back: bool, words: str
-) -> None:
-    decision = rollback_decision(
-        Rollback.model_validate(policy), "roc_auc", "2", "1", partitions, requests
-    )
-    assert decision.rollback is rolls_back
-    assert words in decision.reason
-
-
-def test_lower_is_better_metrics_compare_the_other_way() -> None:
-    worse = rollback_decision(Rollback(), "rmse", "2", "1", [], [served(12.0, 10.0, 500, "rmse")])
-    better = rollback_decision(Rollback(), "rmse", "2", "1", [], [served(9.0, 10.0, 500, "rmse")])
-    assert worse.rollback and "rmse 12 is 2 above the previous champion v1's 10" in worse.reason
-    assert not better.rollback
 
 
 def two_champions(registry: MlflowRegistry) -> None:

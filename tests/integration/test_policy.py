@@ -3,7 +3,6 @@ cron schedule, and the alert a triggered retrain posts to a real local webhook."
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,10 +10,7 @@ from typing import Any
 import dagster as dg
 import numpy as np
 import pandas as pd
-import pytest
 
-from ct_assets.ml.loop import RetrainReason, retrain_reasons
-from ct_assets.ml.records import DriftSummary, LiveScore
 from ct_assets.names import (
     CHAMPION_PERFORMANCE,
     FEATURE_DRIFT,
@@ -25,10 +21,10 @@ from ct_assets.names import (
     TRIGGER_TAG,
 )
 from ct_assets.observe import latest_metadata
-from ct_assets.project.spec import Policy
 from resources.alerts import AlertHook
 from sensors.retrain import RetrainCursor, build_retrain_schedules
-from tests.conftest import START, Deployment, deploy, generator
+from tests.conftest import START, Deployment, deploy
+from tests.helpers.policy import performance
 from tests.services import Webhook
 
 # The margins the tests are built around, whatever the example declares.
@@ -41,82 +37,6 @@ ON_SIGNALS = {
         }
     }
 }
-
-
-def policy(**retrain: Any) -> Policy:
-    return Policy.model_validate({"retrain": retrain})
-
-
-def performance(worse: float, live: float, baseline: float, metric: str = "roc_auc") -> LiveScore:
-    return LiveScore(
-        metric=metric,
-        rows=1500,
-        champion_version="3",
-        champion=live,
-        baseline=baseline,
-        worse_than_baseline_by=worse,
-    )
-
-
-@pytest.mark.parametrize(
-    ("retrain", "metric", "score", "expected"),
-    [
-        (
-            {"triggers": ["performance"]},
-            "roc_auc",
-            performance(0.09, 0.61, 0.70),
-            [
-                RetrainReason(
-                    "performance",
-                    "roc_auc 0.61 is 0.09 below the champion v3's holdout 0.7 (margin 0.05)",
-                )
-            ],
-        ),
-        ({"triggers": ["performance"]}, "roc_auc", performance(0.04, 0.66, 0.70), []),
-        # A relative margin is of the holdout figure: 5% of 10.0 is 0.5.
-        (
-            {"triggers": ["performance"], "performance_margin": "5%"},
-            "rmse",
-            performance(0.8, 10.8, 10.0, "rmse"),
-            [
-                RetrainReason(
-                    "performance",
-                    "rmse 10.8 is 0.8 above the champion v3's holdout 10 (margin 0.5)",
-                )
-            ],
-        ),
-        (
-            {"triggers": ["performance"], "performance_margin": "5%"},
-            "rmse",
-            performance(0.4, 10.4, 10, "rmse"),
-            [],
-        ),
-        # Unknown (NaN) is never a reason; nor is a partition automation retrains anyway.
-        ({"triggers": ["performance"]}, "roc_auc", performance(math.nan, 0.6, 0.7), []),
-        (
-            {"triggers": ["every_partition", "performance"]},
-            "roc_auc",
-            performance(0.3, 0.4, 0.7),
-            [],
-        ),
-        # A trigger the policy does not list does not fire.
-        ({"triggers": ["drift"]}, "roc_auc", performance(0.3, 0.4, 0.7), []),
-    ],
-)
-def test_performance_reason_follows_the_declared_margin(
-    retrain: dict, metric: str, score: LiveScore, expected: list[RetrainReason]
-) -> None:
-    assert retrain_reasons(policy(**retrain), metric, None, score) == expected
-
-
-@pytest.mark.parametrize(("share", "fires"), [(0.49, False), (0.5, True), (0.8, True)])
-def test_drift_reason_fires_at_the_declared_share(share: float, fires: bool) -> None:
-    drift = DriftSummary(share=share, drifted=["log_amount", "channel"])
-    found = retrain_reasons(policy(triggers=["drift"], drift_share=0.5), "roc_auc", drift, None)
-    assert [r.trigger for r in found] == (["drift"] if fires else [])
-    if fires:
-        assert f"drift share {share:.2f} reaches 0.50" in found[0].text
-        assert "log_amount, channel" in found[0].text
 
 
 def tick(project: Deployment, cursor: str | None, url: str | None = None) -> Any:
@@ -287,15 +207,3 @@ def test_a_concept_change_on_real_data_makes_the_sensor_request_a_performance_re
     champion = scored["champion_version"]
     assert f"below the champion v{champion}'s holdout" in run.tags[REASON_TAG]
     assert f"{scored['champion_roc_auc']:.4g}" in run.tags[REASON_TAG]
-
-
-@pytest.mark.parametrize(("example", "label"), [("shop", "label"), ("energy", "load_kwh")])
-def test_a_concept_day_changes_the_label_and_nothing_else(example: str, label: str) -> None:
-    module = generator(example)
-    before = module.demo_source(START, 500, 100).day(4)
-    after = module.demo_source(START, 500, 100, concept_day=3).day(4)
-    same_day = module.demo_source(START, 500, 100, concept_day=5).day(4)
-    features = [c for c in before.columns if c != label]
-    pd.testing.assert_frame_equal(before[features], after[features])
-    assert not before[label].equals(after[label])
-    pd.testing.assert_frame_equal(before, same_day)  # before its concept day: as by default
