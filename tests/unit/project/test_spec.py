@@ -5,11 +5,15 @@ In process and fast: no Dagster instance, daemon, service, subprocess or long tr
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from ct_assets.project.spec import (
+    GRANULARITIES,
+    PERIODS,
     NumericDrift,
     Training,
 )
+from tests.helpers.granularities import with_partitions
 
 
 def test_an_unbounded_method_takes_any_positive_threshold() -> None:
@@ -26,3 +30,19 @@ def test_declared_windows_longer_than_the_training_window_are_the_whole_window()
     assert Training(window=7).candidate_windows == (1, 3, 7, "since_change")
     with pytest.raises(ValueError, match="at least 1 partition"):
         Training(windows=[0, 3])
+
+
+def test_every_declarable_granularity_has_one_period() -> None:
+    assert set(GRANULARITIES) == set(PERIODS)
+
+
+def test_a_start_time_between_partition_boundaries_is_refused() -> None:
+    with pytest.raises(ValidationError, match="not where a 15-minute partition begins"):
+        with_partitions("15-minute", "2026-03-01T09:20")
+    with pytest.raises(ValidationError, match="not where a daily partition begins"):
+        with_partitions("daily", "2026-03-01T09:00")
+
+
+def test_the_hour_names_a_short_partition_so_it_is_left_out_of_drift() -> None:
+    spec = with_partitions("5-minute", "2026-03-01T09:00")
+    assert {"hour", "day_of_week"} <= set(spec.drift_excluded)

@@ -1,36 +1,103 @@
-"""Partition granularities, down to 5 minutes: keys as Dagster spells them, the key of a moment,
-and where delivered rows land. Pure: no instance, no daemon."""
+"""Unit tests of ct_assets/partitions.py.
+
+In process and fast: no Dagster instance, daemon, service, subprocess or long training."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
-from ct_assets.ingest.landing import partitions_of_frame
+from ct_assets.ingest.landing import partitions_of_bytes, partitions_of_frame
 from ct_assets.ml.predictions import partition_key_at
 from ct_assets.partitions import build_partitions, partition_key_of
-from ct_assets.project.load import PROJECT_FILE, deep_merge, read_spec
+from ct_assets.project.load import PROJECT_FILE, read_spec
 from ct_assets.project.spec import GRANULARITIES, PERIODS, ProjectSpec
-from sensors.pulled import due_now
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, START
+from tests.helpers.granularities import with_partitions
 
-ENERGY = read_spec(EXAMPLES / "energy" / PROJECT_FILE)
+DAILY = dg.DailyPartitionsDefinition(start_date=START.isoformat(), end_date="2026-03-01")
+
+
+SHOP = read_spec(EXAMPLES / "shop" / PROJECT_FILE, {})
+
+
+ENERGY = read_spec(EXAMPLES / "energy" / PROJECT_FILE, {})
+
+
+def write_times(path: Path, times: list[datetime]) -> Path:
+    stamps = [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in times]
+    pd.DataFrame({"event_time": stamps, "x": range(len(times))}).to_csv(path, index=False)
+    return path
+
+
+def write_epochs(path: Path, times: list[datetime]) -> Path:
+    """Times as the energy example's meters send them: epoch seconds."""
+    stamps = [int(t.timestamp()) for t in times]
+    pd.DataFrame({"timestamp": stamps, "x": range(len(times))}).to_csv(path, index=False)
+    return path
+
+
+moments = st.datetimes(
+    min_value=datetime(2026, 1, 1), max_value=datetime(2026, 2, 27, 23, 59, 59)
+).map(lambda d: d.replace(tzinfo=UTC))
+
+
+def partitions_of_file(
+    path: Path, key_of: Callable[[datetime], str | None], spec: ProjectSpec = SHOP
+) -> list[str]:
+    arrived = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    return partitions_of_bytes(path.read_bytes(), path.name, arrived, key_of, spec)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(times=st.lists(moments, min_size=1, max_size=40))
+def test_partitions_of_a_file_are_exactly_the_days_of_its_events(
+    tmp_path: Path, times: list[datetime]
+) -> None:
+    path = write_times(tmp_path / "batch.csv", times)
+    placed = partitions_of_file(path, partition_key_of(DAILY))
+    assert placed == sorted({t.date().isoformat() for t in times})
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(times=st.lists(moments.map(lambda d: d.replace(microsecond=0)), min_size=1, max_size=40))
+def test_epoch_times_place_a_file_in_exactly_the_days_of_its_events(
+    tmp_path: Path, times: list[datetime]
+) -> None:
+    path = write_epochs(tmp_path / "meters.csv", times)
+    placed = partitions_of_file(path, partition_key_of(DAILY), ENERGY)
+    assert placed == sorted({t.date().isoformat() for t in times})
+
+
+@pytest.mark.parametrize("spec", [SHOP, ENERGY], ids=["shop", "energy"])
+def test_a_file_without_event_times_is_placed_by_its_name_or_arrival(
+    tmp_path: Path, spec: ProjectSpec
+) -> None:
+    named = tmp_path / "export_2026-01-05.csv"
+    named.write_bytes(b"\xff\xfe not text")
+    assert partitions_of_file(named, partition_key_of(DAILY), spec) == ["2026-01-05"]
+
+    def key_of(moment: datetime) -> str | None:
+        return "arrival" if moment.date() == datetime.now(UTC).date() else None
+
+    unnamed = tmp_path / "export.csv"
+    unnamed.write_text("a,b\n1,2\n")
+    assert partitions_of_file(unnamed, key_of, spec) == ["arrival"]
+
+
 START = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-def with_partitions(granularity: str, start: str) -> ProjectSpec:
-    changes: dict[str, Any] = {"partitions": {"granularity": granularity, "start": start}}
-    return ProjectSpec.model_validate(deep_merge(ENERGY.model_dump(mode="json"), changes))
-
-
-def test_every_declarable_granularity_has_one_period() -> None:
-    assert set(GRANULARITIES) == set(PERIODS)
 
 
 @pytest.mark.parametrize(
@@ -101,18 +168,6 @@ def test_a_batch_spanning_short_partitions_lands_in_each_it_touches(
     assert placed == expected
 
 
-def test_a_start_time_between_partition_boundaries_is_refused() -> None:
-    with pytest.raises(ValidationError, match="not where a 15-minute partition begins"):
-        with_partitions("15-minute", "2026-03-01T09:20")
-    with pytest.raises(ValidationError, match="not where a daily partition begins"):
-        with_partitions("daily", "2026-03-01T09:00")
-
-
-def test_the_hour_names_a_short_partition_so_it_is_left_out_of_drift() -> None:
-    spec = with_partitions("5-minute", "2026-03-01T09:00")
-    assert {"hour", "day_of_week"} <= set(spec.drift_excluded)
-
-
 def test_a_streams_events_of_the_partition_under_way_are_placed_in_it() -> None:
     now = datetime.now(UTC)
     period = PERIODS["5-minute"]
@@ -146,20 +201,3 @@ def test_a_partition_that_begins_during_a_tick_takes_its_events(
     monkeypatch.setattr("ct_assets.partitions.datetime", Later)
     assert key_of(next_one + timedelta(seconds=1)) == period.key_at(next_one)
     assert key_of(next_one - timedelta(seconds=1)) == period.key_at(made)
-
-
-def test_a_partition_under_way_waits_for_its_run_until_it_is_complete_and_read() -> None:
-    exists = {"09:00", "09:05"}.__contains__
-    touched = {"09:05": ["b2"], "09:10": ["b3"]}
-    due, waiting = due_now({"09:05": ["b1"]}, touched, exists, drained=False)
-    # 09:05 is complete and the tick read events after it; 09:10 is under way.
-    assert due == {"09:05": ["b1", "b2"]}
-    assert waiting == {"09:10": ["b3"]}
-    # Complete, but the source still has unread events and none of a later partition: it waits.
-    assert due_now(waiting, {"09:10": ["b4"]}, {"09:10"}.__contains__, drained=False) == (
-        {},
-        {"09:10": ["b3", "b4"]},
-    )
-    # Drained: its run is due with every batch.
-    due, waiting = due_now({"09:10": ["b3", "b4"]}, {}, {"09:10"}.__contains__, drained=True)
-    assert due == {"09:10": ["b3", "b4"]} and waiting == {}

@@ -19,11 +19,10 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from ct_assets.definitions import build_definitions
 from ct_assets.ingest.parsing import check_file, parse_bytes
 from ct_assets.names import FILE_DROP, RAW_BATCHES, source_key
 from ct_assets.observe import latest_metadata
-from ct_assets.project.load import PROJECT_FILE, ProjectError, read_spec
+from ct_assets.project.load import PROJECT_FILE, read_spec
 from ct_assets.project.spec import ProjectSpec
 from examples.energy.generator import MeterSource
 from examples.shop.generator import DriftingSource
@@ -36,7 +35,7 @@ from resources.sources import (
     land_pulled,
 )
 from resources.storage import BatchStore
-from tests.conftest import EXAMPLES, REPOSITORY, Deployment, write_project
+from tests.conftest import EXAMPLES, REPOSITORY, Deployment
 from tests.services import PagedApi
 
 SHOP = read_spec(EXAMPLES / "shop" / PROJECT_FILE, {})
@@ -233,17 +232,6 @@ def insert_readings(url: str, table: str, frame: pd.DataFrame) -> None:
         )
         typed.to_sql(table, conn, if_exists="append", index=False)
     engine.dispose()
-
-
-def test_a_dataset_without_an_event_id_needs_a_sql_key_column(tmp_path: Path) -> None:
-    with pytest.raises(ProjectError, match=r"sources\.sql\.key_column"):
-        write_project(tmp_path / "energy", "energy", {"sources": {"sql": {}}})
-    keyed = write_project(
-        tmp_path / "keyed", "energy", {"sources": {"sql": {"key_column": "reading_id"}}}
-    )
-    assert keyed.spec.sources.pulled == ("sql_table",)
-    resource = build_definitions(keyed).resources["sql_table"]
-    assert resource.key_column == "reading_id"
 
 
 def test_sql_lands_energy_readings_keyed_by_a_column_outside_the_dataset(

@@ -1,4 +1,6 @@
-"""Serving's per-row features equal the offline features; bad rows are refused by name."""
+"""Unit tests of ct_assets/serve/rows.py.
+
+In process and fast: no Dagster instance, daemon, service, subprocess or long training."""
 
 from __future__ import annotations
 
@@ -12,10 +14,38 @@ import pandas as pd
 import pytest
 
 from ct_assets.ml.features import build_features, with_row_ids
-from ct_assets.ml.schema import validate_batch
+from ct_assets.ml.schema import (
+    parse_times,
+    validate_batch,
+)
 from ct_assets.project.spec import ProjectSpec
-from ct_assets.serve.rows import Invalid, RowCodec, first_event_windows
+from ct_assets.serve.rows import Invalid, RowCodec, first_event_windows, parser_for
 from tests.conftest import START, generator, write_project
+from tests.helpers.schema import zoned
+
+
+@pytest.mark.parametrize(
+    ("zone", "written", "instant"),
+    [
+        # The hour skipped in spring: read with the offset before the gap (03:30 CEST).
+        ("Europe/Berlin", "2026-03-29 02:30:00", "2026-03-29T01:30:00Z"),
+        ("America/New_York", "2026-03-08 02:30:00", "2026-03-08T07:30:00Z"),
+        ("Australia/Lord_Howe", "2026-10-04 02:15:00", "2026-10-03T15:45:00Z"),  # a 30 min gap
+        # The hour repeated in autumn: its first occurrence (still summer time).
+        ("Europe/Berlin", "2026-10-25 02:30:00", "2026-10-25T00:30:00Z"),
+        ("America/New_York", "2026-11-01 01:30:00", "2026-11-01T05:30:00Z"),
+    ],
+)
+def test_times_at_a_dst_change_are_read_as_serving_reads_them_not_refused(
+    zone: str, written: str, instant: str
+) -> None:
+    column = zoned(zone)
+    times, bad = parse_times(pd.Series([written, "2026-01-15 12:00:00"], dtype=object), column)
+    assert not bad.any()
+    assert times.iloc[0] == pd.Timestamp(instant)
+    assert times.iloc[1] == pd.Timestamp("2026-01-15 12:00:00", tz=zone).tz_convert("UTC")
+    served = parser_for("t", column)(written).astimezone(UTC)
+    assert pd.Timestamp(served) == times.iloc[0]
 
 
 def spec_of(tmp_path: Any, example: str, changes: dict[str, Any] | None = None) -> ProjectSpec:

@@ -2,96 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
-
 import dagster as dg
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from ct_assets.ingest.landing import partitions_of_bytes
 from ct_assets.names import RAW_BATCHES, VALIDATED_BATCHES
 from ct_assets.observe import latest_metadata
-from ct_assets.partitions import partition_key_of
-from ct_assets.project.load import PROJECT_FILE, read_spec
-from ct_assets.project.spec import ProjectSpec
-from ct_assets.validated import attribute, placer
-from tests.conftest import EAGER_GATES, EXAMPLES, START, Deployment
+from tests.conftest import EAGER_GATES, Deployment
 
 # Raw and validated only, where a test watches nothing later (`key:raw_batches+` is every stage
 # downstream of raw).
 INGEST = f'key:"{RAW_BATCHES}" or key:"{VALIDATED_BATCHES}"'
-DAILY = dg.DailyPartitionsDefinition(start_date=START.isoformat(), end_date="2026-03-01")
-SHOP = read_spec(EXAMPLES / "shop" / PROJECT_FILE, {})
-ENERGY = read_spec(EXAMPLES / "energy" / PROJECT_FILE, {})
-
-
-def write_times(path: Path, times: list[datetime]) -> Path:
-    stamps = [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in times]
-    pd.DataFrame({"event_time": stamps, "x": range(len(times))}).to_csv(path, index=False)
-    return path
-
-
-def write_epochs(path: Path, times: list[datetime]) -> Path:
-    """Times as the energy example's meters send them: epoch seconds."""
-    stamps = [int(t.timestamp()) for t in times]
-    pd.DataFrame({"timestamp": stamps, "x": range(len(times))}).to_csv(path, index=False)
-    return path
-
-
-moments = st.datetimes(
-    min_value=datetime(2026, 1, 1), max_value=datetime(2026, 2, 27, 23, 59, 59)
-).map(lambda d: d.replace(tzinfo=UTC))
-
-
-def partitions_of_file(
-    path: Path, key_of: Callable[[datetime], str | None], spec: ProjectSpec = SHOP
-) -> list[str]:
-    arrived = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    return partitions_of_bytes(path.read_bytes(), path.name, arrived, key_of, spec)
-
-
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(times=st.lists(moments, min_size=1, max_size=40))
-def test_partitions_of_a_file_are_exactly_the_days_of_its_events(
-    tmp_path: Path, times: list[datetime]
-) -> None:
-    path = write_times(tmp_path / "batch.csv", times)
-    placed = partitions_of_file(path, partition_key_of(DAILY))
-    assert placed == sorted({t.date().isoformat() for t in times})
-
-
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(times=st.lists(moments.map(lambda d: d.replace(microsecond=0)), min_size=1, max_size=40))
-def test_epoch_times_place_a_file_in_exactly_the_days_of_its_events(
-    tmp_path: Path, times: list[datetime]
-) -> None:
-    path = write_epochs(tmp_path / "meters.csv", times)
-    placed = partitions_of_file(path, partition_key_of(DAILY), ENERGY)
-    assert placed == sorted({t.date().isoformat() for t in times})
-
-
-@pytest.mark.parametrize("spec", [SHOP, ENERGY], ids=["shop", "energy"])
-def test_a_file_without_event_times_is_placed_by_its_name_or_arrival(
-    tmp_path: Path, spec: ProjectSpec
-) -> None:
-    named = tmp_path / "export_2026-01-05.csv"
-    named.write_bytes(b"\xff\xfe not text")
-    assert partitions_of_file(named, partition_key_of(DAILY), spec) == ["2026-01-05"]
-
-    def key_of(moment: datetime) -> str | None:
-        return "arrival" if moment.date() == datetime.now(UTC).date() else None
-
-    unnamed = tmp_path / "export.csv"
-    unnamed.write_text("a,b\n1,2\n")
-    assert partitions_of_file(unnamed, key_of, spec) == ["arrival"]
 
 
 @pytest.mark.parametrize("example", ["shop", "energy"])
@@ -177,26 +98,6 @@ def test_a_late_day_never_takes_the_champion_from_a_newer_decision(project: Depl
     assert decision is not None and decision["decision"] == "keep champion"
     assert "late data is recorded, not promoted" in str(decision["reason"])
     assert project.resource("mlflow").champion_version() == champion
-
-
-def test_each_row_is_counted_in_one_partition_of_its_batch() -> None:
-    day = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC))
-    next_day = (day[1], datetime(2026, 1, 3, tzinfo=UTC))
-    windows = {"2026-01-01": day, "2026-01-02": next_day}
-    times = pd.Series(
-        pd.to_datetime(
-            ["2026-01-01T05:00:00Z", "2026-01-02T05:00:00Z", None, "2025-12-31T23:00:00Z"],
-            utc=True,
-        )
-    )
-    # Its own event time's partition; with none readable, or one outside the batch's, its first.
-    assert attribute(times, windows).tolist() == [
-        "2026-01-01",
-        "2026-01-02",
-        "2026-01-01",
-        "2026-01-01",
-    ]
-    assert placer(windows)(times).tolist() == [True, True, False, False]
 
 
 def test_a_file_spanning_two_days_sets_its_bad_rows_aside_once_and_loses_no_row(

@@ -8,8 +8,7 @@ import dagster as dg
 import pytest
 
 from ct_assets.names import FILE_DROP, RAW_BATCHES, STAGES, TRIGGER_TAG, source_key
-from resources.sources import FileDropSource
-from sensors.file_drop import DropCursor, plan_drops
+from sensors.file_drop import DropCursor
 from tests.conftest import Deployment
 
 DOWNSTREAM = STAGES[1:]
@@ -84,20 +83,6 @@ def test_files_of_two_days_request_two_partitions_and_changed_content_is_new(
     # Rows are placed by their event time, not by the file's name.
     assert [r.partition_key for r in second.run_requests] == [project.partition(3)]
     assert second.run_requests[0].run_key != first.run_requests[1].run_key
-
-
-def test_plan_drops_reports_files_it_cannot_place(tmp_path) -> None:
-    (tmp_path / "undated.csv").write_text("a,b\n1,2\n")
-    cursor = DropCursor()
-
-    def place(item):
-        raise ValueError(f"{item.path}: no date")
-
-    landed = FileDropSource(url=str(tmp_path)).files()
-    plan = plan_drops(landed, cursor, lambda item: "sha", place)
-    assert plan.partitions == {}
-    assert plan.unplaceable[0][0].endswith("undated.csv")
-    assert cursor.hashes == {}
 
 
 def requested(result: dg.EvaluateAutomationConditionsResult) -> dict[str, set[str]]:

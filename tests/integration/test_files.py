@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import socket
 import subprocess
@@ -15,14 +14,12 @@ import pytest
 from ct_assets.ingest.files import (
     STALE_AFTER,
     Location,
-    atomic_write,
     data_root,
     keys_under,
     listing,
     read_bytes,
     write_object,
 )
-from ct_assets.ingest.refusals import StorageError
 from tests.services import S3Server
 
 KEYS = [
@@ -112,23 +109,3 @@ def test_a_killed_writers_staging_file_is_swept_and_a_live_writers_is_kept(tmp_p
     assert sorted(p.name for p in target.parent.iterdir() if p.name.endswith(".tmp")) == sorted(
         left[k].name for k in ("live", "elsewhere")
     )
-
-
-def test_a_write_that_fails_leaves_no_staging_file_and_names_a_full_disk(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A write refused by a full disk raises one StorageError naming the target and what to
-    do; its half-written staging file is gone."""
-    target = tmp_path / "raw" / "manifest.json"
-
-    def half_then_full(tmp: Path) -> None:
-        tmp.write_bytes(b"half")
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    with pytest.raises(StorageError) as refused:
-        atomic_write(target, half_then_full)
-    assert str(refused.value) == (
-        f"no space left on device writing {target} (free space, then retry the run)"
-    )
-    assert refused.value.errno == errno.ENOSPC
-    assert list(target.parent.iterdir()) == []

@@ -1,10 +1,11 @@
-"""Parsing and validating delivered files, without Dagster."""
+"""Unit tests of ct_assets/ingest/parsing.py.
+
+In process and fast: no Dagster instance, daemon, service, subprocess or long training."""
 
 from __future__ import annotations
 
-from datetime import UTC, date
+from datetime import date
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,20 +14,11 @@ import pytest
 from ct_assets.cli import main
 from ct_assets.ingest.parsing import check_file, parse_bytes
 from ct_assets.ml.schema import (
-    ROW_RULES,
-    Finding,
-    above_share,
-    bad_rows,
     build_schema,
-    parse_times,
-    share_note,
-    split_findings,
-    validate_batch,
 )
 from ct_assets.ml.scoring import BadInput, input_features
-from ct_assets.project.load import PROJECT_FILE, deep_merge, load_project, read_spec
-from ct_assets.project.spec import Column, ProjectSpec
-from ct_assets.serve.rows import parser_for
+from ct_assets.project.load import PROJECT_FILE, deep_merge, load_project
+from ct_assets.project.spec import ProjectSpec
 from examples.energy import generator as energy_generator
 from examples.shop.generator import (
     CHANNELS,
@@ -38,16 +30,7 @@ from examples.shop.generator import (
     write_atomically,
 )
 from tests.conftest import EXAMPLES
-
-SHOP = read_spec(EXAMPLES / "shop" / PROJECT_FILE, {})
-ENERGY = read_spec(EXAMPLES / "energy" / PROJECT_FILE, {})
-SOURCE = DriftingSource(start=date(2026, 1, 1), rows_per_day=300)
-METERS = energy_generator.MeterSource(start=date(2026, 1, 1), rows_per_day=300)
-# Each example: its declaration, a day of its data, and a float column of it.
-EXAMPLE_DAYS: dict[str, tuple[Any, Any, str]] = {
-    "shop": (SHOP, SOURCE, "amount"),
-    "energy": (ENERGY, METERS, "load_kwh"),
-}
+from tests.helpers.schema import ENERGY, EXAMPLE_DAYS, METERS, SHOP, SOURCE
 
 
 def test_a_generated_day_is_valid_and_typed(tmp_path: Path) -> None:
@@ -253,12 +236,6 @@ def test_unreadable_files_are_refused_not_raised(
     assert outcome.reason().startswith(f"{name}: ")
 
 
-@pytest.mark.parametrize("example", sorted(EXAMPLE_DAYS))
-def test_an_empty_frame_is_refused(example: str) -> None:
-    spec, source, _ = EXAMPLE_DAYS[example]
-    assert not validate_batch(source.day(0).head(0), "x.csv", spec).ok
-
-
 @pytest.mark.parametrize(
     "stamp",
     [
@@ -337,108 +314,6 @@ def test_json_lines_are_read_like_csv_and_broken_lines_are_named(
     assert check_file(cut, spec).as_record()["rules"] == ["truncated"]
 
 
-# Times written without an offset are local times in the column's declared zone; times with one
-# keep it. The serving path (ct_assets.serve.rows) reads single rows the same way.
-def zoned(timezone: str, fmt: str | None = None) -> Column:
-    return Column(type="datetime", timezone=timezone, format=fmt)
-
-
-@pytest.mark.parametrize(
-    ("zone", "written", "instant"),
-    [
-        ("Europe/Berlin", "2026-03-01 13:05:00", "2026-03-01T12:05:00Z"),  # CET, +01:00
-        ("Europe/Berlin", "2026-07-01T13:05:00", "2026-07-01T11:05:00Z"),  # CEST, +02:00
-        ("Asia/Kolkata", "2026-03-01 13:05:00", "2026-03-01T07:35:00Z"),  # +05:30
-        ("Asia/Kolkata", "2026-03-01", "2026-02-28T18:30:00Z"),  # a date alone: local midnight
-        ("UTC", "2026-03-01 13:05:00", "2026-03-01T13:05:00Z"),
-    ],
-)
-def test_an_iso_time_without_an_offset_is_local_in_the_declared_zone(
-    zone: str, written: str, instant: str
-) -> None:
-    times, bad = parse_times(pd.Series([written], dtype=object), zoned(zone))
-    assert not bad.any()
-    assert times.iloc[0] == pd.Timestamp(instant)
-    assert str(times.dtype) == "datetime64[ns, UTC]"
-
-
-@pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Kolkata", "UTC"])
-def test_an_iso_time_with_an_offset_keeps_it_whatever_the_declared_zone(zone: str) -> None:
-    written = ["2026-03-01T13:05:00Z", "2026-03-01 13:05:00+01:00", "20260301T130500-0530"]
-    times, bad = parse_times(pd.Series(written, dtype=object), zoned(zone))
-    assert not bad.any()
-    assert times.tolist() == [
-        pd.Timestamp("2026-03-01T13:05:00Z"),
-        pd.Timestamp("2026-03-01T12:05:00Z"),
-        pd.Timestamp("2026-03-01T18:35:00Z"),
-    ]
-
-
-def test_a_column_mixing_offsets_and_local_times_reads_each_value_by_what_it_carries() -> None:
-    # Whichever comes first: pandas alone would read the naive values as UTC after a "Z".
-    written = ["2026-03-01T13:05:00Z", "2026-03-01 13:05:00", None, "2026-03-01T13:05:00+05:30"]
-    times, bad = parse_times(pd.Series(written, dtype=object), zoned("Europe/Berlin"))
-    assert not bad.any()
-    assert times.iloc[0] == pd.Timestamp("2026-03-01T13:05:00Z")
-    assert times.iloc[1] == pd.Timestamp("2026-03-01T12:05:00Z")
-    assert pd.isna(times.iloc[2])
-    assert times.iloc[3] == pd.Timestamp("2026-03-01T07:35:00Z")
-
-
-def test_strftime_times_are_local_unless_the_format_reads_an_offset() -> None:
-    local, _ = parse_times(
-        pd.Series(["01/03/2026 13:05"], dtype=object), zoned("Asia/Kolkata", "%d/%m/%Y %H:%M")
-    )
-    assert local.iloc[0] == pd.Timestamp("2026-03-01T07:35:00Z")
-    offset, _ = parse_times(
-        pd.Series(["01/03/2026 13:05 +0100"], dtype=object),
-        zoned("Asia/Kolkata", "%d/%m/%Y %H:%M %z"),
-    )
-    assert offset.iloc[0] == pd.Timestamp("2026-03-01T12:05:00Z")
-
-
-def test_epoch_times_are_absolute_whatever_the_declared_zone() -> None:
-    times, _ = parse_times(
-        pd.Series(["1772370300"], dtype=object), zoned("Asia/Kolkata", "epoch_s")
-    )
-    assert times.iloc[0] == pd.Timestamp("2026-03-01T13:05:00Z")
-
-
-def test_timestamps_typed_without_a_zone_are_local_and_with_one_are_kept() -> None:
-    naive = pd.Series(pd.to_datetime(["2026-03-01 13:05:00"]))
-    assert parse_times(naive, zoned("Europe/Berlin"))[0].iloc[0] == pd.Timestamp(
-        "2026-03-01T12:05:00Z"
-    )
-    aware = naive.dt.tz_localize("Asia/Kolkata")
-    assert parse_times(aware, zoned("Europe/Berlin"))[0].iloc[0] == pd.Timestamp(
-        "2026-03-01T07:35:00Z"
-    )
-
-
-@pytest.mark.parametrize(
-    ("zone", "written", "instant"),
-    [
-        # The hour skipped in spring: read with the offset before the gap (03:30 CEST).
-        ("Europe/Berlin", "2026-03-29 02:30:00", "2026-03-29T01:30:00Z"),
-        ("America/New_York", "2026-03-08 02:30:00", "2026-03-08T07:30:00Z"),
-        ("Australia/Lord_Howe", "2026-10-04 02:15:00", "2026-10-03T15:45:00Z"),  # a 30 min gap
-        # The hour repeated in autumn: its first occurrence (still summer time).
-        ("Europe/Berlin", "2026-10-25 02:30:00", "2026-10-25T00:30:00Z"),
-        ("America/New_York", "2026-11-01 01:30:00", "2026-11-01T05:30:00Z"),
-    ],
-)
-def test_times_at_a_dst_change_are_read_as_serving_reads_them_not_refused(
-    zone: str, written: str, instant: str
-) -> None:
-    column = zoned(zone)
-    times, bad = parse_times(pd.Series([written, "2026-01-15 12:00:00"], dtype=object), column)
-    assert not bad.any()
-    assert times.iloc[0] == pd.Timestamp(instant)
-    assert times.iloc[1] == pd.Timestamp("2026-01-15 12:00:00", tz=zone).tz_convert("UTC")
-    served = parser_for("t", column)(written).astimezone(UTC)
-    assert pd.Timestamp(served) == times.iloc[0]
-
-
 def test_a_batch_in_a_declared_zone_is_validated_into_utc(tmp_path: Path) -> None:
     spec = ProjectSpec.model_validate(
         deep_merge(
@@ -454,43 +329,6 @@ def test_a_batch_in_a_declared_zone_is_validated_into_utc(tmp_path: Path) -> Non
     outcome = check_file(write_atomically(day.assign(event_time=written), tmp_path / "b.csv"), spec)
     assert outcome.ok and outcome.frame is not None, outcome.reason()
     assert outcome.frame["event_time"].equals(utc.dt.floor("s").astype("datetime64[ns, UTC]"))
-
-
-# -- a few bad rows are set aside, a broken file is refused whole --------------------------------
-
-
-def finding(rule: str, rows: list[int], column: str = "x") -> Finding:
-    return Finding(column, rule, positions=np.array(rows, dtype=np.int64))
-
-
-def test_row_rules_are_told_from_faults_of_the_file() -> None:
-    findings = [
-        finding("out_of_range", [3]),
-        finding("missing_column", []),
-        finding("duplicate_row", [7, 9], "*"),
-        finding("single_class", []),
-        finding("wrong_type", []),  # a check that failed on the column, on no row
-        finding("no_event_time", [1]),
-    ]
-    whole, rows = split_findings(findings)
-    assert [f.rule for f in whole] == ["missing_column", "single_class", "wrong_type"]
-    assert [f.rule for f in rows] == ["out_of_range", "duplicate_row", "no_event_time"]
-    assert {f.rule for f in rows} <= ROW_RULES
-
-
-def test_the_share_counts_each_bad_row_once_and_never_placement() -> None:
-    findings = [
-        finding("out_of_range", [3, 5]),
-        finding("null_value", [5, 8], "y"),
-        finding("no_partition", [1, 2, 4, 6]),  # the partitions' doing, not the file's
-    ]
-    assert bad_rows(findings, 10).tolist() == [i in (3, 5, 8) for i in range(10)]
-    # At most the share (1% of 2,000 is 20 rows) goes on; one more refuses the file.
-    assert not above_share(1, 2000, 0.01)
-    assert not above_share(20, 2000, 0.01)
-    assert above_share(21, 2000, 0.01)
-    assert above_share(1, 2000, 0.0)  # a share of 0: any bad row refuses, as before
-    assert "21 of 2,000 rows (1.05%)" in share_note(21, 2000, 0.01)
 
 
 @pytest.mark.parametrize("kind", sorted(SET_ASIDE_RULES))
@@ -633,14 +471,6 @@ def test_lines_count_blank_lines_and_line_breaks_inside_fields(tmp_path: Path) -
     assert parsed.lines.of([0, 1]) == [1, 3] and parsed.lines.unit == "line"
 
 
-def test_a_file_to_score_is_still_judged_whole(tmp_path: Path) -> None:
-    # Scoring answers every row asked for: one bad row refuses the file there.
-    day = SOURCE.day(0).copy()
-    day.loc[3, "n_items"] = 0
-    outcome = validate_batch(day, "score.csv", SHOP)
-    assert not outcome.ok and outcome.as_record()["rules"] == ["out_of_range"]
-
-
 def test_a_clean_batch_sets_nothing_aside(tmp_path: Path) -> None:
     for spec, source in ((SHOP, SOURCE), (ENERGY, METERS)):
         outcome = check_file(write_atomically(source.day(1), tmp_path / "clean.csv"), spec)
@@ -672,9 +502,6 @@ def test_a_few_times_in_another_format_are_set_aside_with_their_lines(tmp_path: 
     assert outcome.set_aside.rules == ["wrong_type"]
     assert sorted(outcome.set_aside.table["ct_line"].astype(int)) == [9, 10]
     assert outcome.rows == len(outcome.frame) + outcome.set_aside.rows
-
-
-# -- a rare class: judged by its count, not its share --------------------------------------------
 
 
 def at_rate(spec: ProjectSpec, low: float) -> ProjectSpec:
@@ -714,9 +541,6 @@ def test_a_batch_of_one_class_is_refused_at_the_other_bound_too(tmp_path: Path) 
     # In 100 rows it is a 13% chance: the batch goes on.
     few = day.head(100)
     assert check_file(write_atomically(few, tmp_path / "few.csv"), SHOP).ok
-
-
-# -- refusals in the user's terms -----------------------------------------------------------------
 
 
 def line_of(text: str, written: str) -> int:
