@@ -59,9 +59,6 @@ def in_march(times: pd.Series) -> np.ndarray:
     ).to_numpy()
 
 
-# -- ct init finds the dialect -----------------------------------------------------------------
-
-
 # -- a property: any frame, written in any declared dialect, reads back equal -------------------
 
 DIALECTS = st.fixed_dictionaries(

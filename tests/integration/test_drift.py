@@ -127,12 +127,6 @@ def test_drift_is_measured_on_a_regression_dataset_with_booleans_and_epoch_times
     assert snapshot is not None
 
 
-# -- the verdict, as pure functions ------------------------------------------------------------
-
-
-# -- what a project declares -------------------------------------------------------------------
-
-
 # -- the seasonal weather: natural drift at a few hundred rows a day ---------------------------
 
 

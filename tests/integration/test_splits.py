@@ -20,6 +20,3 @@ def test_a_leaky_split_still_trains_and_says_so_in_dagster_and_mlflow(
     tags = registry.version_tags(registry.versions()[0]["version"])
     assert tags["ct.split_strategy"] == "random"
     assert "time leakage" in tags["ct.split_warnings"]
-
-
-# -- a dataset without an entity -----------------------------------------------------------------

@@ -12,6 +12,7 @@ from ct_assets.project.spec import (
     PERIODS,
     NumericDrift,
     Training,
+    parse_duration,
 )
 from tests.helpers.granularities import with_partitions
 
@@ -46,3 +47,11 @@ def test_a_start_time_between_partition_boundaries_is_refused() -> None:
 def test_the_hour_names_a_short_partition_so_it_is_left_out_of_drift() -> None:
     spec = with_partitions("5-minute", "2026-03-01T09:00")
     assert {"hour", "day_of_week"} <= set(spec.drift_excluded)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("15m", 900), ("26h", 93_600), ("7d", 604_800), ("2w", 1_209_600)],
+)
+def test_durations(text: str, seconds: int) -> None:
+    assert parse_duration(text).total_seconds() == seconds

@@ -26,7 +26,6 @@ from resources.mlflow_registry import (
     CHALLENGER,
     IncompleteVersion,
     MlflowRegistry,
-    candidate_key,
     registration_complete,
 )
 from tests.conftest import EAGER_GATES, REPOSITORY, Deployment, deploy, shipped_instance
@@ -222,13 +221,3 @@ def test_the_next_holder_of_the_alias_lock_applies_a_move_recorded_but_not_appli
     with registry.alias_lock():
         assert registry.champion_version() == "3"
     assert len(registry.history()) == 2
-
-
-def test_a_candidate_key_names_the_training_not_the_run() -> None:
-    """Two trainings of the same candidate (a retry: another Dagster run, another search
-    outcome) share a key; another partition, window or training data does not."""
-    tags = {"ct.partition": "2026-01-03", "ct.window": "last 3", "ct.batch_ids": "a,b,c"}
-    retry = {**tags, "ct.dagster_run_id": "r2", "ct.search_trials": "7"}
-    assert candidate_key({**tags, "ct.dagster_run_id": "r1"}) == candidate_key(retry)
-    for key, other in (("ct.partition", "2026-01-04"), ("ct.batch_ids", "a,b,d")):
-        assert candidate_key(tags) != candidate_key({**tags, key: other})

@@ -1,12 +1,9 @@
-"""`ct init --from FILE`: a sample in, a runnable commented project out, or a clear question.
+"""Unit tests of ct_assets/cli/init.py.
 
-Every test writes a real sample file, runs the command through `ct_assets.cli.main`, and reads
-what it wrote (or did not) and what it printed.
-"""
+In process and fast: no Dagster instance, daemon, service, subprocess or long training."""
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -18,48 +15,9 @@ import yaml
 
 from ct_assets.cli import main
 from ct_assets.ingest.parsing import check_file
-from ct_assets.project.infer import InitOptions, Sample, infer_project
 from ct_assets.project.load import read_spec
-from ct_assets.project.sample import read_sample
 from ct_assets.project.spec import ProjectSpec, Training, default_policy
-
-N = 240
-DAYS = 10
-
-
-def event_times(n: int = N, seed: int = 0) -> pd.DatetimeIndex:
-    rng = np.random.default_rng(seed)
-    seconds = np.sort(rng.integers(0, DAYS * 86_400, n))
-    return pd.Timestamp("2026-03-01", tz="UTC") + pd.to_timedelta(seconds, unit="s")
-
-
-def iso(times: pd.DatetimeIndex) -> list[str]:
-    return list(times.strftime("%Y-%m-%dT%H:%M:%SZ"))
-
-
-def base(n: int = N, seed: int = 0, **columns: Any) -> pd.DataFrame:
-    """An event time, a 0/1 label with both classes, and the given columns."""
-    rng = np.random.default_rng(seed)
-    label = (rng.random(n) < 0.3).astype(int)
-    label[:2] = [0, 1]
-    return pd.DataFrame({"event_time": iso(event_times(n, seed)), **columns, "label": label})
-
-
-def write(tmp_path: Path, frame: pd.DataFrame, name: str = "sample.csv") -> Path:
-    path = tmp_path / name
-    if name.endswith(".parquet"):
-        frame.to_parquet(path, index=False)
-    elif name.endswith(".jsonl"):
-        path.write_text(frame.to_json(orient="records", lines=True), encoding="utf-8")
-    elif name.endswith(".csv.gz"):
-        path.write_bytes(gzip.compress(frame.to_csv(index=False).encode()))
-    else:
-        frame.to_csv(path, index=False)
-    return path
-
-
-def init(path: Path, out: Path, *flags: str) -> int:
-    return main(["init", "--from", str(path), "--out", str(out), *flags])
+from tests.helpers.init import N, base, comments, event_times, init, iso, write
 
 
 def written(out: Path) -> tuple[ProjectSpec, dict[str, Any]]:
@@ -70,12 +28,6 @@ def written(out: Path) -> tuple[ProjectSpec, dict[str, Any]]:
 
 def column(raw: dict[str, Any], name: str) -> dict[str, Any]:
     return raw["dataset"]["columns"][name]
-
-
-def comments(out: Path) -> str:
-    """The comments of the written ct.yaml as one text (lines wrap anywhere)."""
-    lines = (out / "ct.yaml").read_text(encoding="utf-8").splitlines()
-    return " ".join(line.split("# ", 1)[1] for line in lines if "# " in line)
 
 
 def test_ints_floats_and_booleans_are_told_apart(tmp_path: Path) -> None:
@@ -521,21 +473,6 @@ def test_parquet_json_lines_and_gzip_samples(tmp_path: Path, name: str) -> None:
     assert spec.task.type == "binary"
 
 
-def test_a_large_sample_is_read_in_part_and_says_so(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import ct_assets.cli.init as command
-
-    monkeypatch.setattr(command, "MAX_ROWS", 100)
-    path = write(tmp_path, base(amount=np.linspace(1, 50, N)))
-    assert read_sample(path, command.MAX_ROWS).rows == 100
-    out = tmp_path / "p"
-    assert init(path, out) == 0
-    printed = capsys.readouterr().out
-    assert "the first 100 rows of sample.csv" in printed
-    assert "the first 100 rows of sample.csv" in comments(out)
-
-
 def test_names_of_transforms_do_not_clash_with_columns(tmp_path: Path) -> None:
     frame = base(event_time_hour=np.arange(N) % 24)
     out = tmp_path / "p"
@@ -721,21 +658,6 @@ def test_a_rare_positive_class_gets_label_balance_room(tmp_path: Path) -> None:
     assert check_file(write(tmp_path, day, "day.csv"), spec).ok
 
 
-def test_inference_is_pure_and_needs_no_file() -> None:
-    frame = pd.DataFrame(
-        {
-            "ts": ["1767225600", "1767312000", "1767398400", "1767484800"],
-            "churn": ["no", "yes", "no", "no"],
-            "plan": ["a", "b", "a", "b"],
-        }
-    )
-    inference = infer_project(Sample(frame, "memory"), InitOptions(name="x"))
-    assert inference.spec["task"] == {"type": "binary", "positive": True, "metric": "roc_auc"}
-    assert inference.roles["event_time"].column == "ts"
-    assert inference.spec["dataset"]["columns"]["ts"] == {"type": "datetime", "format": "epoch_s"}
-    assert ProjectSpec.model_validate(inference.spec).positive == "true"
-
-
 @pytest.mark.parametrize("name", ["sample.csv", "sample.parquet", "sample.jsonl"])
 def test_the_generated_project_validates_the_sample_it_came_from(tmp_path: Path, name: str) -> None:
     # ct's own reader and schema, as files landing in the project meet them.
@@ -873,21 +795,6 @@ def test_out_may_name_the_project_file_and_never_a_data_file(
     assert capsys.readouterr().err.strip() == (
         f"ct init: --out {sample}: a file, not a folder: name the project's folder"
     )
-
-
-def test_ct_models_on_a_project_with_nothing_registered_says_so(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert init(write(tmp_path, base()), tmp_path / "proj") == 0
-    capsys.readouterr()
-    assert main(["models", "--project", str(tmp_path / "proj")]) == 0
-    shown = capsys.readouterr().out
-    assert "(no version registered yet)" in shown
-    assert main(["models", "--project", str(tmp_path / "proj"), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["versions"] == []
-
-
-# -- leaks: a column that (nearly) gives the label away ------------------------------------------
 
 
 def binary_sample(seed: int = 21, n: int = N, **columns: Any) -> pd.DataFrame:
