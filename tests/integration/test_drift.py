@@ -29,6 +29,7 @@ from ct_assets.observe import latest_check_passed, latest_metadata
 from ct_assets.project.load import PROJECT_FILE, load_project
 from ct_assets.project.spec import CategoricalDrift, Drift, NumericDrift
 from examples.energy.generator import MeterSource
+from examples.shop.generator import DriftingSource
 from tests.conftest import START, Deployment
 from tests.helpers.drift import (
     SOURCE,
@@ -40,10 +41,11 @@ from tests.helpers.drift import (
     weather_frame,
     weather_reference,
 )
-from tests.helpers.features import ENERGY, validated
+from tests.helpers.features import ENERGY, SHOP, validated
 from tests.weather import (
     PROJECT,
     SeasonalWeather,
+    abrupt_shift,
     in_fahrenheit,
     reassigned,
     recoded,
@@ -303,3 +305,29 @@ def test_feature_drift_shows_method_effect_threshold_and_verdict_per_feature(
     assert measured["temperature_c"]["effect"] > 0.9 and measured["temperature_c"]["drifted"]
     assert measured["condition"]["method"] == "tvd"
     assert stored["reference_partitions"] == [weather.partition(i) for i in range(last)]
+
+
+# Evidently's correlations divide by the spread of a column the shift made constant.
+@pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")
+@pytest.mark.parametrize("day", [WINDOW, WINDOW + 13])
+def test_an_abrupt_shift_of_most_features_flags_the_partition(day: int) -> None:
+    moved = weather_drift(day, weather_frame(day, abrupt_shift(SOURCE.day(day))))
+    assert moved.drift_share >= WEATHER.drift.threshold, moved.drifted_features
+    assert ordinary_drift(day).drift_share < WEATHER.drift.threshold
+
+
+def test_the_shop_campaign_on_its_drift_day_still_flags_the_partition() -> None:
+    # The shop declares 0.1 (its days are stable); its campaign moves four of seven features.
+    source = DriftingSource(start=date(2026, 1, 1), rows_per_day=1500, drift_day=3)
+    numeric, categorical = monitored(SHOP)
+    days = [build_features(validated(source.day(i), SHOP, f"s{i}"), SHOP) for i in range(4)]
+    reference = pd.concat(days[:3], ignore_index=True)
+    calm, _ = measure_drift(
+        pd.concat(days[:2], ignore_index=True), days[2], [], numeric, categorical, SHOP.drift
+    )
+    moved, _ = measure_drift(reference, days[3], [], numeric, categorical, SHOP.drift)
+    assert calm.drift_share == 0.0, calm.features
+    assert moved.drift_share >= SHOP.drift.threshold
+    assert {"log_amount", "amount_per_item", "log_account_age", "channel"} <= set(
+        moved.drifted_features
+    )

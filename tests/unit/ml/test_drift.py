@@ -5,7 +5,6 @@ In process and fast: no Dagster instance, daemon, service, subprocess or long tr
 from __future__ import annotations
 
 import math
-from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -22,27 +21,13 @@ from ct_assets.ml.drift import (
     correlation_shift,
     drift_share,
     ks_statistic,
-    measure_drift,
     monitored,
     noise_floor,
     total_variation,
 )
-from ct_assets.ml.features import build_features
 from ct_assets.project.spec import CategoricalDrift, Drift, NumericDrift
-from examples.shop.generator import DriftingSource
 from tests.helpers.correlation_drift import COLUMNS, frame
-from tests.helpers.drift import (
-    SOURCE,
-    WEATHER,
-    WINDOW,
-    ordinary_drift,
-    weather_drift,
-    weather_frame,
-)
-from tests.helpers.features import ENERGY, SHOP, declared, validated
-from tests.weather import (
-    abrupt_shift,
-)
+from tests.helpers.features import ENERGY, SHOP, declared
 
 
 def test_the_same_relation_on_new_rows_is_no_shift() -> None:
@@ -185,29 +170,3 @@ def test_defaults_are_the_ks_statistic_and_the_total_variation_at_0_3() -> None:
     assert rules.threshold == 0.5
     # Every method a project may declare is one ct knows how to run.
     assert set(NumericDrift.METHODS) | set(CategoricalDrift.METHODS) == set(METHODS)
-
-
-# Evidently's correlations divide by the spread of a column the shift made constant.
-@pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")
-@pytest.mark.parametrize("day", [WINDOW, WINDOW + 13])
-def test_an_abrupt_shift_of_most_features_flags_the_partition(day: int) -> None:
-    moved = weather_drift(day, weather_frame(day, abrupt_shift(SOURCE.day(day))))
-    assert moved.drift_share >= WEATHER.drift.threshold, moved.drifted_features
-    assert ordinary_drift(day).drift_share < WEATHER.drift.threshold
-
-
-def test_the_shop_campaign_on_its_drift_day_still_flags_the_partition() -> None:
-    # The shop declares 0.1 (its days are stable); its campaign moves four of seven features.
-    source = DriftingSource(start=date(2026, 1, 1), rows_per_day=1500, drift_day=3)
-    numeric, categorical = monitored(SHOP)
-    days = [build_features(validated(source.day(i), SHOP, f"s{i}"), SHOP) for i in range(4)]
-    reference = pd.concat(days[:3], ignore_index=True)
-    calm, _ = measure_drift(
-        pd.concat(days[:2], ignore_index=True), days[2], [], numeric, categorical, SHOP.drift
-    )
-    moved, _ = measure_drift(reference, days[3], [], numeric, categorical, SHOP.drift)
-    assert calm.drift_share == 0.0, calm.features
-    assert moved.drift_share >= SHOP.drift.threshold
-    assert {"log_amount", "amount_per_item", "log_account_age", "channel"} <= set(
-        moved.drifted_features
-    )
