@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,20 +28,10 @@ from ct_assets.ml.drift import (
 from ct_assets.ml.features import build_features
 from ct_assets.observe import latest_check_passed, latest_metadata
 from ct_assets.project.load import PROJECT_FILE, load_project
-from ct_assets.project.spec import CategoricalDrift, Drift, NumericDrift
+from ct_assets.project.spec import CategoricalDrift, Drift, NumericDrift, ProjectSpec
 from examples.energy.generator import MeterSource
 from examples.shop.generator import DriftingSource
 from tests.conftest import START, Deployment
-from tests.helpers.drift import (
-    SOURCE,
-    WEATHER,
-    WINDOW,
-    ordinary_drift,
-    weather_drift,
-    weather_features,
-    weather_frame,
-    weather_reference,
-)
 from tests.helpers.features import ENERGY, SHOP, validated
 from tests.weather import (
     PROJECT,
@@ -50,6 +41,38 @@ from tests.weather import (
     reassigned,
     recoded,
 )
+
+WEATHER = ProjectSpec.model_validate(PROJECT)
+
+
+SOURCE = SeasonalWeather(rows_per_day=400)
+
+
+WINDOW = 7  # reference: the seven partitions before, as a champion trained on the last week
+
+
+@cache
+def weather_features(index: int) -> pd.DataFrame:
+    return weather_frame(index, SOURCE.day(index))
+
+
+def weather_frame(index: int, raw: pd.DataFrame) -> pd.DataFrame:
+    return build_features(validated(raw, WEATHER, f"w{index}"), WEATHER)
+
+
+def weather_reference(index: int) -> pd.DataFrame:
+    return pd.concat([weather_features(k) for k in range(index - WINDOW, index)], ignore_index=True)
+
+
+def weather_drift(index: int, current: pd.DataFrame) -> Any:
+    numeric, categorical = monitored(WEATHER)
+    reference = weather_reference(index)
+    return measure_drift(reference, current, [], numeric, categorical, WEATHER.drift)[0]
+
+
+@cache
+def ordinary_drift(index: int) -> Any:
+    return weather_drift(index, weather_features(index))
 
 
 def shifted(source: Any, index: int) -> pd.DataFrame:
