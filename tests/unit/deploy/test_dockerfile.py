@@ -1,0 +1,96 @@
+"""Unit tests of the deployment files (deploy/, Dockerfile): dockerfile.
+
+In process and fast: no Dagster instance, daemon, service, subprocess or long training."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from pathlib import Path
+
+from tests.conftest import REPOSITORY
+from tests.helpers.deploy import DEPLOY, NON_ROOT_UID
+
+DOCKERFILE = DEPLOY / "Dockerfile"
+
+
+def dockerfile_stages() -> list[tuple[str, list[tuple[str, str]]]]:
+    """(base image with ARG defaults resolved, [(INSTRUCTION, arguments)]) per stage."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    lines = [line.strip() for line in text.splitlines()]
+    instructions = [tuple(line.split(None, 1)) for line in lines if line and line[0] != "#"]
+    defaults: dict[str, str] = {}
+    stages: list[tuple[str, list[tuple[str, str]]]] = []
+    for keyword, rest in instructions:
+        keyword = keyword.upper()
+        if keyword == "ARG" and not stages and "=" in rest:
+            name, default = rest.split("=", 1)
+            defaults[name] = default
+        elif keyword == "FROM":
+            image = re.sub(r"\$\{(\w+)\}", lambda m: defaults[m.group(1)], rest.split()[0])
+            stages.append((image, []))
+        elif stages:
+            stages[-1][1].append((keyword, rest))
+    return stages
+
+
+def test_dockerfile_is_multi_stage_and_non_root() -> None:
+    stages = dockerfile_stages()
+    assert len(stages) >= 2
+    final_image, final = stages[-1]
+    assert re.fullmatch(r"python:3\.11(\.\d+)?-slim(-\w+)?", final_image)
+    users = [rest for keyword, rest in final if keyword == "USER"]
+    assert users and re.fullmatch(r"\d+(:\d+)?", users[-1])
+    assert int(users[-1].split(":")[0]) == NON_ROOT_UID
+    exposed = {port for keyword, rest in final if keyword == "EXPOSE" for port in rest.split()}
+    assert exposed == {"4000", "8000"}
+
+    builds = [rest for _, steps in stages[:-1] for keyword, rest in steps if keyword == "RUN"]
+    syncs = [run for run in builds if "uv sync" in run]
+    assert len(syncs) == 2 and all("--locked" in s and "--no-dev" in s for s in syncs)
+    assert "--no-install-project" in syncs[0] and "--no-install-project" not in syncs[1]
+
+    installed = " ".join(rest for keyword, rest in final if keyword == "RUN")
+    for tool in ("gcc", "build-essential", "g++", "make", "uv ", "pip install"):
+        assert tool not in installed
+    copied = [rest for keyword, rest in final if keyword == "COPY"]
+    assert [c for c in copied if c.startswith("--from=")] == [
+        "--from=builder /opt/ct/venv /opt/ct/venv"
+    ]
+
+
+def test_dockerfile_copies_what_the_context_holds() -> None:
+    """Every file the builder copies exists and is not excluded by .dockerignore, and the
+    default baked project is a real ct.yaml."""
+    ignored = [
+        line.strip()
+        for line in (REPOSITORY / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    stages = dockerfile_stages()
+    sources = [
+        source
+        for _, steps in stages
+        for keyword, rest in steps
+        if keyword == "COPY" and not rest.startswith("--from=")
+        for source in rest.split()[:-1]
+    ]
+    project_arg = next(
+        rest.split("=", 1)[1]
+        for keyword, rest in stages[-1][1]
+        if keyword == "ARG" and rest.startswith("PROJECT=")
+    )
+    sources = [s.replace("${PROJECT}", project_arg) for s in sources]
+    assert "pyproject.toml" in sources and "uv.lock" in sources
+    for source in sources:
+        assert (REPOSITORY / source).exists(), source
+        patterns = [p.removeprefix("**/") for p in ignored]
+        parts = Path(source).parts
+        assert not any(fnmatch.fnmatch(part, p) for p in patterns for part in parts), source
+        assert not any(fnmatch.fnmatch(source, p) for p in ignored), source
+    # The wheel the final `uv sync` builds holds these packages: each must be in the context.
+    pyproject = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())
+    packages = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    assert set(packages) <= set(sources)
+    assert pyproject["project"]["readme"] in sources
