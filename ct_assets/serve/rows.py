@@ -20,12 +20,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ct_assets.ml.features import UNKNOWN_CODE
-from ct_assets.project.spec import Column, ProjectSpec
+from ct_assets.ml.schema.cells import FALSE_WORDS, TRUE_WORDS
+from ct_assets.project.spec import EPOCH_UNITS, Column, ProjectSpec
 
-# As `ct_assets.ml.schema` reads booleans delivered as text.
-TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
-FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
-EPOCH_SECONDS = {"epoch_s": 1.0, "epoch_ms": 1e3, "epoch_us": 1e6, "epoch_ns": 1e9}
+# Booleans delivered as text are read as `ct_assets.ml.schema` reads them.
+TRUE, FALSE = frozenset(TRUE_WORDS), frozenset(FALSE_WORDS)
+_PER_SECOND = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
+EPOCH_SECONDS = {fmt: _PER_SECOND[unit] for fmt, unit in EPOCH_UNITS.items()}
 NAN = float("nan")
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ct_assets.ingest.dialect import number_text, other_writing
 from ct_assets.ml.schema.findings import Finding
-from ct_assets.project.spec import Column, ProjectSpec
+from ct_assets.project.spec import EPOCH_UNITS, Column, ProjectSpec
 
 # Text columns are Arrow-backed strings: pandera checks their dtype at once instead of testing
 # every value with isinstance (which took 2 s of 3 on a million rows), and Parquet reads them
@@ -38,9 +38,6 @@ TRUE_WORDS = {"true", "t", "yes", "y", "1", "1.0"}
 
 
 FALSE_WORDS = {"false", "f", "no", "n", "0", "0.0"}
-
-
-EPOCH_UNITS = {"epoch_s": "s", "epoch_ms": "ms", "epoch_us": "us", "epoch_ns": "ns"}
 
 
 # The end of an ISO time that carries its own offset: a time of day ("T13", "13:05",

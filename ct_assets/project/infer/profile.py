@@ -19,13 +19,14 @@ import pandas as pd
 # the validator's own list, so what init calls missing the schema accepts as missing.
 from ct_assets.ml.schema import NULL_TOKENS
 from ct_assets.project.infer.base import AmbiguousDates
+from ct_assets.project.spec import EPOCH_UNITS
 
 # Epoch ranges of 2001..2096 per unit: an integer time outside them is more likely a count.
-EPOCH_RANGES: tuple[tuple[str, Literal["s", "ms", "us", "ns"], float, float], ...] = (
-    ("epoch_s", "s", 1e9, 4e9),
-    ("epoch_ms", "ms", 1e12, 4e12),
-    ("epoch_us", "us", 1e15, 4e15),
-    ("epoch_ns", "ns", 1e18, 4e18),
+EPOCH_RANGES: tuple[tuple[str, float, float], ...] = (
+    ("epoch_s", 1e9, 4e9),
+    ("epoch_ms", 1e12, 4e12),
+    ("epoch_us", 1e15, 4e15),
+    ("epoch_ns", 1e18, 4e18),
 )
 INT64_MAX = 2**63 - 1
 
@@ -246,7 +247,8 @@ def _epoch(base: Profile, numbers: pd.Series, allowed: bool) -> Profile | None:
     if not allowed or numbers.empty:
         return None
     low, high = float(numbers.min()), float(numbers.max())
-    for fmt, unit, start, end in EPOCH_RANGES:
+    for fmt, start, end in EPOCH_RANGES:
+        unit = EPOCH_UNITS[fmt]
         if start <= low and high < end:
             label = {"s": "seconds", "ms": "milliseconds"}.get(unit, unit)
             times = pd.to_datetime(pd.Series(base.counts.index), unit=unit, utc=True)

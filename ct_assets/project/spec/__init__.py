@@ -9,6 +9,7 @@ about. One module per section of ct.yaml; `project.py` holds the whole declarati
 
 from ct_assets.project.spec.base import Strict, Threshold, did_you_mean, parse_duration
 from ct_assets.project.spec.dataset import (
+    EPOCH_UNITS,
     NUMERIC_TYPES,
     RESERVED_PREFIX,
     TIME_FORMATS,
@@ -74,6 +75,7 @@ from ct_assets.project.spec.training import Search, Selection, Training
 __all__ = [
     "AGGREGATIONS",
     "DIMENSIONS_BY_TASK",
+    "EPOCH_UNITS",
     "GRANULARITIES",
     "NUMERIC_TYPES",
     "PERIODS",

@@ -50,7 +50,8 @@ class Column(Strict):
     # category: a value outside `categories` refuses the batch, or is encoded as unknown (-1)
     # and counted in the features' metadata.
     unseen: Literal["refuse", "unknown"] = "refuse"
-    # datetime: iso (default), epoch_s, epoch_ms, or a strftime pattern such as %d/%m/%Y %H:%M.
+    # datetime: iso (default), epoch_s, epoch_ms, epoch_us, epoch_ns, or a strftime pattern
+    # such as %d/%m/%Y %H:%M.
     format: str | None = None
     # datetime: the zone of times written without one.
     timezone: str = "UTC"
@@ -216,7 +217,15 @@ def _a(kind: str) -> str:
     return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
-TIME_FORMATS = ("iso", "epoch_s", "epoch_ms")
+# A datetime column written as numbers: seconds (or ms, us, ns) since 1970-01-01 UTC, by the
+# unit pandas and Arrow name it by.
+EPOCH_UNITS: dict[str, Literal["s", "ms", "us", "ns"]] = {
+    "epoch_s": "s",
+    "epoch_ms": "ms",
+    "epoch_us": "us",
+    "epoch_ns": "ns",
+}
+TIME_FORMATS = ("iso", *EPOCH_UNITS)
 # The strftime directives Arrow and pandas parse alike (`%%` is a literal percent sign).
 _STRFTIME_DIRECTIVES = frozenset("aAwdbBmyYHIpMSfzZjUWGuV%")
 
