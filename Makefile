@@ -1,5 +1,5 @@
 # Shortcuts for the commands the README gives; each fails when its tool fails.
-.PHONY: demo ui test lint dev
+.PHONY: demo ui test unit lint dev
 
 # The project `make dev` serves: an example, or any folder with a ct.yaml.
 CT_PROJECT ?= $(CURDIR)/examples/shop
@@ -12,6 +12,9 @@ ui:
 
 test:
 	uv run --locked pytest
+
+unit:
+	uv run --locked pytest tests/unit
 
 lint:
 	uv run --locked ruff check .
