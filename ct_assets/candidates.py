@@ -22,19 +22,12 @@ from ct_assets.ml import families as model_families
 from ct_assets.ml.competition import Contender, compete, contend, failures, table, winner
 from ct_assets.ml.frames import BATCH, FEATURE_SET, HOLDOUT, LABEL, PARTITION, SPLIT, TRAIN
 from ct_assets.ml.hpo import SearchBudget
-from ct_assets.ml.incremental import (
-    FULL,
-    MODE_TAG,
-    SINCE_FULL_TAG,
-    Base,
-    Plan,
-    plan_refresh,
-    refresh,
-)
+from ct_assets.ml.incremental import Base, Plan, plan_refresh, refresh
 from ct_assets.ml.leakage import copies_of_label, partition_identifying, single_feature_leaks
 from ct_assets.ml.loop import change_point
-from ct_assets.ml.records import LiveScore, ModelLineage, Registered, joined, split_names
+from ct_assets.ml.records import LiveScore, Registered, joined, split_names
 from ct_assets.ml.selection import Selection, select_features
+from ct_assets.ml.tags import Chain, ModelLineage, Provenance, Registration, Search
 from ct_assets.ml.vocabulary import BINARY
 from ct_assets.ml.windows import Subset, split_warnings, training_subsets
 from ct_assets.names import CANDIDATE_MODELS, CHAMPION_PERFORMANCE
@@ -43,7 +36,7 @@ from ct_assets.policy import after_upstream, stage_asset
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec, parse_duration
 from resources.alerts import AlertHook
-from resources.mlflow_registry import FAMILY_TAG, FEATURE_SET_TAG, MlflowRegistry
+from resources.mlflow_registry import MlflowRegistry
 
 if TYPE_CHECKING:
     from ct_assets.ml.training import Inputs, TrainedModel
@@ -54,7 +47,6 @@ CODE_VERSION = "5"
 # full figure, and over-fitting shows as a gap several times that; scoring every model on every
 # training row would cost seconds of each run for nothing more.
 TRAIN_METRIC_ROWS = 20_000
-WINDOW_TAG = "ct.window"
 
 
 class CandidateConfig(dg.Config):
@@ -76,42 +68,54 @@ def search_budget(spec: ProjectSpec) -> SearchBudget:
     return SearchBudget(trials=search.trials, timeout_seconds=seconds)
 
 
-def label_figures(labels: pd.Series) -> dict[str, str]:
-    """The training rows' label mean and spread: what a later partition's label rate is held
-    against (a prior shift)."""
-    values = labels.to_numpy(dtype=float)
-    return {
-        "ct.train_label_mean": f"{float(np.mean(values)):.6g}",
-        "ct.train_label_std": f"{float(np.std(values)):.6g}",
-    }
+def provenance(
+    rows: pd.DataFrame,
+    run_id: str,
+    spec: ProjectSpec,
+    window: pd.DataFrame,
+    window_name: str,
+    selection: Selection,
+    config: CandidateConfig,
+) -> Provenance:
+    """What an auditor needs on the model version: the data, features, split and code it came
+    from.
 
-
-def training_tags(
-    rows: pd.DataFrame, partition: str, run_id: str, spec: ProjectSpec, window: str
-) -> dict[str, str]:
-    """What an auditor needs on the model version: the data and code it came from.
-
-    `rows` are the training rows the model learnt from (its window of the training window).
+    `rows` are the training rows the model learnt from (its window of the training window);
+    their label mean and spread are what a later partition's label rate is held against (a
+    prior shift).
     """
+    labels = rows[LABEL].to_numpy(dtype=float)
+    return Provenance(
+        project=spec.name,
+        task=spec.task.type,
+        metric=spec.metric,
+        window=window_name,
+        train_rows=len(rows),
+        features=list(spec.feature_names),
+        feature_set_id=str(rows[FEATURE_SET].iloc[0]),
+        code_version=CODE_VERSION,
+        dagster_run_id=run_id,
+        train_label_mean=float(np.mean(labels)),
+        train_label_std=float(np.std(labels)),
+        selected_features=list(selection.kept),
+        split_strategy=spec.training.split,
+        split_warnings=split_warnings(window, spec.training.split),
+        forced_features=sorted(selection.forced),
+        permuted_labels_seed=config.permute_labels_seed,
+    )
+
+
+def training_tags(rows: pd.DataFrame, partition: str, learnt: Provenance) -> dict[str, str]:
+    """The tags of a version trained from scratch on `rows` for `partition`."""
     return {
-        "ct.project": spec.name,
-        "ct.task": spec.task.type,
-        "ct.metric": spec.metric,
+        **learnt.tags(),
         **ModelLineage(
             partition=partition,
             training_partitions=sorted(rows[PARTITION].unique()),
             batch_ids=sorted(rows[BATCH].unique()),
         ).tags(),
-        WINDOW_TAG: window,
-        "ct.train_rows": str(len(rows)),
-        "ct.features": ",".join(spec.feature_names),
-        FEATURE_SET_TAG: str(rows[FEATURE_SET].iloc[0]),
-        "ct.code_version": CODE_VERSION,
-        "ct.dagster_run_id": run_id,
-        **label_figures(rows[LABEL]),
         # A model trained from scratch starts (or restarts) a chain of incremental refreshes.
-        MODE_TAG: FULL,
-        SINCE_FULL_TAG: "0",
+        **Chain().tags(),
     }
 
 
@@ -150,7 +154,7 @@ def incremental_plan(
     base = None
     if version is not None:
         tags = mlflow.version_tags(version)
-        base = Base(version, tags.get(FAMILY_TAG, ""), tags)
+        base = Base(version, Registration.of(tags).family or "", tags)
     return plan_refresh(train, base, feature_set_id, full_every)
 
 
@@ -300,7 +304,8 @@ def build_candidates(
                 "every candidate failed: " + "; ".join(f"{k}: {v}" for k, v in failed.items()),
                 allow_retries=False,
             )
-        run_id = search_run if best.trained.tags.get("ct.search_trials") else None
+        searched_best = Search.of(best.trained.tags).trials is not None
+        run_id = search_run if searched_best else None
         ref = register(
             context, mlflow, best, train, training_window, selection, spec, config, run_id
         )
@@ -411,15 +416,8 @@ def register(
     assert best.trained is not None
     partition = context.partition_key
     rows = train[np.isin(train[PARTITION].to_numpy(), best.partitions)]
-    tags = training_tags(rows, partition, context.run.run_id, spec, best.window)
-    tags["ct.selected_features"] = ",".join(selection.kept)
-    tags["ct.split_strategy"] = spec.training.split
-    # MLflow tag values are bounded; the warnings are short sentences.
-    tags["ct.split_warnings"] = " | ".join(split_warnings(window, spec.training.split)) or "none"
-    if selection.forced:
-        tags["ct.forced_features"] = ",".join(sorted(selection.forced))
-    if config.permute_labels_seed is not None:
-        tags["ct.permuted_labels_seed"] = str(config.permute_labels_seed)
+    learnt_from = provenance(rows, context.run.run_id, spec, window, best.window, selection, config)
+    tags = training_tags(rows, partition, learnt_from)
     fit_rows = rows.iloc[:: -(-len(rows) // TRAIN_METRIC_ROWS)]
     fit = score(
         spec.task.type,
@@ -442,7 +440,7 @@ def register(
         f"train_{spec.metric}": fit[spec.metric],
         "training_partitions": joined(learnt.training_partitions),
         "batch_ids": joined(learnt.batch_ids),
-        "feature_set_id": tags[FEATURE_SET_TAG],
+        "feature_set_id": learnt_from.feature_set_id,
     }
 
 

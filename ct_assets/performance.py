@@ -35,6 +35,7 @@ from ct_assets.ml.live import (
     unscored,
 )
 from ct_assets.ml.records import LiveScore
+from ct_assets.ml.tags import Provenance
 from ct_assets.names import (
     CHAMPION_PERFORMANCE,
     GAP_CHECK,
@@ -125,11 +126,9 @@ def predicted_by(
     return None if loaded is None else predict(loaded[0], loaded[1], rows)
 
 
-def _tag_number(tags: dict[str, str], key: str) -> float:
-    try:
-        return float(tags[key])
-    except (KeyError, ValueError):
-        return math.nan
+def _figure(value: float | None) -> float:
+    """A tag's figure, NaN when the version has none (trained before ct recorded it)."""
+    return math.nan if value is None else value
 
 
 # How each verdict is shown: its check, the severity of a failure, the alert's kind. A live
@@ -246,7 +245,7 @@ def build_performance(
             baking = is_baking(move, scored, champion, key, baking_partitions)
             previous = str(move["from"]) if baking and move else NONE
             before = None if previous == NONE else predicted_by(context, mlflow, previous, features)
-            tags = mlflow.version_tags(champion)
+            trained = Provenance.of(mlflow.version_tags(champion))
             result = ChampionScore(
                 metric=metric,
                 rows=len(features),
@@ -259,7 +258,7 @@ def build_performance(
             )
             since = None if move is None else datetime.fromisoformat(str(move["at"])).timestamp()
             index = None if since is None else scored_since(scored, champion, since, key)
-            judged = judge(result, index, labels, tags)
+            judged = judge(result, index, labels, trained)
             if judged.gap.failed:
                 causes = cause_of_gap(family, model, features, labels)
                 judged = judged.with_causes(causes)
@@ -292,7 +291,7 @@ def build_performance(
         )
 
     def judge(
-        result: ChampionScore, index: int | None, labels: np.ndarray, tags: dict[str, str]
+        result: ChampionScore, index: int | None, labels: np.ndarray, trained: Provenance
     ) -> LiveJudgement:
         version = result.champion_version
         return LiveJudgement(
@@ -311,8 +310,8 @@ def build_performance(
             shift=label_shift(
                 spec.task.type,
                 labels,
-                _tag_number(tags, "ct.train_label_mean"),
-                _tag_number(tags, "ct.train_label_std"),
+                _figure(trained.train_label_mean),
+                _figure(trained.train_label_std),
                 policy.label_shift,
             ),
             live_index=index,

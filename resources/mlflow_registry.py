@@ -17,7 +17,24 @@ import dagster as dg
 import pandas as pd
 
 from ct_assets.crash import crash_point
-from ct_assets.ml.records import PARTITION_TAG
+from ct_assets.ml.tags import (
+    CANDIDATE_KEY_TAG,
+    COMPLETE,
+    FAMILY_TAG,
+    FEATURE_SET_TAG,
+    HISTORY_PREFIX,
+    PENDING,
+    REGISTRATION_TAG,
+    RUN_SPECIFIC_TAGS,
+    Chain,
+    ModelLineage,
+    Promotion,
+    Provenance,
+    Registration,
+    Trial,
+    history_moves,
+    history_tag,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -27,20 +44,24 @@ if TYPE_CHECKING:
 CHAMPION = "champion"
 # The best candidate the last decision refused: what serving scores in shadow.
 CHALLENGER = "challenger"
-FAMILY_TAG = "ct.family"
-FEATURE_SET_TAG = "ct.feature_set_id"
-HISTORY_PREFIX = "ct.history."
-# A version is registered "pending" (with all its tags, in one write) and marked "complete" last:
-# a process that dies in between leaves a version that nothing may promote or serve. A version
-# without the tag was registered before this protocol, in one write, so it is complete.
-REGISTRATION_TAG = "ct.registration"
-PENDING, COMPLETE = "pending", "complete"
-# What the candidate was trained from (see `candidate_key`): a retried run finds its version.
-CANDIDATE_KEY_TAG = "ct.candidate_key"
-# Tags that differ between two trainings of the same candidate: the run that trained it, and
-# what a time-bounded search happened to reach. Every other tag names an input, so a tag added
-# later joins the key by default: at worst a retry registers again, never reuses another model.
-RUN_SPECIFIC_TAGS = frozenset({"ct.dagster_run_id", "ct.search_trials", "ct.search_best_value"})
+# The tag keys are named by ct_assets.ml.tags; these names stay importable from here.
+__all__ = [
+    "CANDIDATE_KEY_TAG",
+    "CHALLENGER",
+    "CHAMPION",
+    "COMPLETE",
+    "FAMILY_TAG",
+    "FEATURE_SET_TAG",
+    "HISTORY_PREFIX",
+    "PENDING",
+    "REGISTRATION_TAG",
+    "RUN_SPECIFIC_TAGS",
+    "IncompleteVersion",
+    "MlflowRegistry",
+    "StaleChampion",
+    "candidate_key",
+    "registration_complete",
+]
 
 
 class StaleChampion(ValueError):
@@ -59,7 +80,8 @@ def candidate_key(tags: dict[str, str]) -> str:
 
 
 def registration_complete(tags: dict[str, str]) -> bool:
-    return tags.get(REGISTRATION_TAG, COMPLETE) == COMPLETE
+    """Whether a version's registration finished (see `Registration`)."""
+    return Registration.of(tags).complete
 
 
 def _now_ms() -> int:
@@ -157,7 +179,7 @@ class MlflowRegistry(dg.ConfigurableResource):
         child = client.create_run(
             parent.info.experiment_id,
             run_name=f"trial-{number}",
-            tags={"mlflow.parentRunId": parent_run_id, "ct.trial": str(number)},
+            tags={"mlflow.parentRunId": parent_run_id, **Trial(number=number).tags()},
         )
         client.log_batch(
             child.info.run_id,
@@ -186,14 +208,15 @@ class MlflowRegistry(dg.ConfigurableResource):
         from ct_assets.ml import families
 
         family = families.get(trained.family)
-        all_tags = {**tags, **trained.tags, FAMILY_TAG: trained.family}
+        all_tags = {**tags, **trained.tags, **Registration(family=trained.family).tags()}
         key = candidate_key(all_tags)
         registered = self.registered_candidate(key)
         if registered is not None:
             return {**registered, "reused": "true"}
-        all_tags[CANDIDATE_KEY_TAG] = key
+        all_tags.update(Registration(family=trained.family, candidate_key=key).tags())
         if run_id is None:
-            run_id = self.start_candidate_run(trained.family, tags.get(PARTITION_TAG, ""))
+            partition = ModelLineage.of(tags).partition or ""
+            run_id = self.start_candidate_run(trained.family, partition)
         # The signature names exactly the columns the model reads: serving may send more (they
         # are dropped by MLflow's schema enforcement), never fewer.
         example = example[family.features(trained.model)]
@@ -217,20 +240,19 @@ class MlflowRegistry(dg.ConfigurableResource):
             mlflow.register_model(
                 info.model_uri,
                 self.registered_model,
-                tags={**all_tags, REGISTRATION_TAG: PENDING},
+                tags={**all_tags, **Registration(state=PENDING).tags()},
             ).version
         )
         crash_point("registry.version.registered")
-        self.client().set_model_version_tag(
-            self.registered_model, version, REGISTRATION_TAG, COMPLETE
-        )
+        for name, value in Registration(state=COMPLETE).tags().items():
+            self.client().set_model_version_tag(self.registered_model, version, name, value)
         crash_point("registry.version.tagged")
         return {
             "family": trained.family,
             "run_id": run_id,
             "version": version,
             "model_uri": self.model_uri(version),
-            "mode": all_tags.get("ct.training_mode", "full"),
+            "mode": Chain.of(all_tags).mode,
             "reused": "false",
         }
 
@@ -253,16 +275,17 @@ class MlflowRegistry(dg.ConfigurableResource):
             return None
         newest = max(whole, key=lambda v: int(v.version))
         version = str(newest.version)
+        tags = dict(newest.tags)
         return {
-            "family": newest.tags.get(FAMILY_TAG, ""),
+            "family": Registration.of(tags).family or "",
             "run_id": str(newest.run_id),
             "version": version,
             "model_uri": self.model_uri(version),
-            "mode": newest.tags.get("ct.training_mode", "full"),
+            "mode": Chain.of(tags).mode,
         }
 
     def is_complete(self, version: str) -> bool:
-        """Whether a version's registration finished (see REGISTRATION_TAG)."""
+        """Whether a version's registration finished (see `Registration`)."""
         return registration_complete(self.version_tags(version))
 
     def require_complete(self, version: str) -> None:
@@ -308,7 +331,9 @@ class MlflowRegistry(dg.ConfigurableResource):
         """The model of a version in its native flavour, with its family."""
         from ct_assets.ml import families
 
-        family = self.version_tags(version)[FAMILY_TAG]
+        family = Registration.of(self.version_tags(version)).family
+        if family is None:
+            raise KeyError(f"{self.registered_model} v{version} has no {FAMILY_TAG} tag")
         self.client()
         return family, families.get(family).load(self.model_uri(version))
 
@@ -316,7 +341,7 @@ class MlflowRegistry(dg.ConfigurableResource):
         """Load a version only to score features of the set it was trained on."""
         from ct_assets.ml.feature_spec import check_feature_set
 
-        model_set = self.version_tags(version).get(FEATURE_SET_TAG)
+        model_set = Provenance.of(self.version_tags(version)).feature_set_id
         check_feature_set(model_set, feature_set_id, f"model version {version}")
         return self.load(version)
 
@@ -392,11 +417,7 @@ class MlflowRegistry(dg.ConfigurableResource):
             entry["partition"] = partition
         if gates:
             entry["gates"] = gates
-        self.client().set_registered_model_tag(
-            self.registered_model,
-            f"{HISTORY_PREFIX}{moment.strftime('%Y%m%dT%H%M%S.%fZ')}",
-            json.dumps(entry),
-        )
+        self.client().set_registered_model_tag(self.registered_model, *history_tag(moment, entry))
         crash_point("promotion.history.recorded")
         self._apply(entry)
 
@@ -406,14 +427,12 @@ class MlflowRegistry(dg.ConfigurableResource):
         version = entry["to"]
         client.set_registered_model_alias(self.registered_model, CHAMPION, version)
         crash_point("promotion.alias.moved")
-        client.set_model_version_tag(
-            self.registered_model, version, "ct.promotion_reason", entry["reason"]
+        marks = Promotion(
+            reason=entry["reason"], previous_champion=entry["from"], promoted_at=entry["at"]
         )
-        client.set_model_version_tag(
-            self.registered_model, version, "ct.previous_champion", entry["from"] or ""
-        )
-        # Written last: `reconcile` reads it to know the move was applied in full.
-        client.set_model_version_tag(self.registered_model, version, "ct.promoted_at", entry["at"])
+        # In order, `promoted_at` last: `reconcile` reads it to know the move was applied in full.
+        for name, value in marks.tags().items():
+            client.set_model_version_tag(self.registered_model, version, name, value)
 
     def reconcile(self) -> dict[str, Any] | None:
         """Carry out the last recorded move if its process died before applying it in full;
@@ -430,7 +449,7 @@ class MlflowRegistry(dg.ConfigurableResource):
         last = moves[-1]
         current = self.champion_version()
         if current is not None and current == last["to"]:
-            if self.version_tags(current).get("ct.promoted_at") == last["at"]:
+            if Promotion.of(self.version_tags(current)).promoted_at == last["at"]:
                 return None
         elif current != last.get("from"):
             return None
@@ -447,8 +466,7 @@ class MlflowRegistry(dg.ConfigurableResource):
             if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
                 return []  # nothing registered yet: no move either
             raise
-        entries = [json.loads(v) for k, v in sorted(tags.items()) if k.startswith(HISTORY_PREFIX)]
-        return [{"kind": "promote", **e} for e in entries]
+        return history_moves(tags)
 
     def versions(self) -> list[dict[str, Any]]:
         """Every registered version with what it was trained on and its aliases (none before
@@ -469,9 +487,9 @@ class MlflowRegistry(dg.ConfigurableResource):
         return [
             {
                 "version": str(v.version),
-                "family": v.tags.get(FAMILY_TAG, ""),
-                "partition": v.tags.get(PARTITION_TAG, ""),
-                "feature_set_id": v.tags.get(FEATURE_SET_TAG, ""),
+                "family": Registration.of(v.tags).family or "",
+                "partition": ModelLineage.of(v.tags).partition or "",
+                "feature_set_id": Provenance.of(v.tags).feature_set_id or "",
                 "aliases": ",".join(sorted(aliases.get(str(v.version), []))),
                 "created": datetime.fromtimestamp(v.creation_timestamp / 1000, UTC).isoformat(),
             }
