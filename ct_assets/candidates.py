@@ -19,22 +19,29 @@ import numpy as np
 import pandas as pd
 
 from ct_assets.ml import families as model_families
+from ct_assets.ml.candidates import (
+    feature_selection,
+    incremental_note,
+    model_inputs,
+    provenance,
+    search_budget,
+    training_tags,
+)
 from ct_assets.ml.competition import Contender, compete, contend, failures, table, winner
-from ct_assets.ml.frames import BATCH, FEATURE_SET, HOLDOUT, LABEL, PARTITION, SPLIT, TRAIN
+from ct_assets.ml.frames import FEATURE_SET, HOLDOUT, LABEL, PARTITION, SPLIT, TRAIN
 from ct_assets.ml.hpo import SearchBudget
 from ct_assets.ml.incremental import Base, Plan, plan_refresh, refresh
-from ct_assets.ml.leakage import copies_of_label, partition_identifying, single_feature_leaks
 from ct_assets.ml.loop import change_point
 from ct_assets.ml.records import LiveScore, Registered, joined, split_names
-from ct_assets.ml.selection import Selection, select_features
-from ct_assets.ml.tags import Chain, ModelLineage, Provenance, Registration, Search
+from ct_assets.ml.selection import Selection
+from ct_assets.ml.tags import ModelLineage, Registration, Search
 from ct_assets.ml.vocabulary import BINARY
-from ct_assets.ml.windows import Subset, split_warnings, training_subsets
+from ct_assets.ml.windows import Subset, training_subsets
 from ct_assets.names import CANDIDATE_MODELS, CHAMPION_PERFORMANCE
 from ct_assets.observe import latest_metadata
 from ct_assets.policy import after_upstream, stage_asset
 from ct_assets.project.load import Project
-from ct_assets.project.spec import ProjectSpec, parse_duration
+from ct_assets.project.spec import ProjectSpec
 from resources.alerts import AlertHook
 from resources.mlflow_registry import MlflowRegistry
 
@@ -54,96 +61,6 @@ class CandidateConfig(dg.Config):
     """Families to train in this run (default: training.families in ct.yaml)."""
     permute_labels_seed: int | None = None
     """Negative control: train on permuted labels to show the gate refuses a model of noise."""
-
-
-def model_inputs(spec: ProjectSpec) -> "Inputs":
-    from ct_assets.ml.training import Inputs
-
-    return Inputs(spec.task.type, spec.feature_names, spec.categorical_inputs)
-
-
-def search_budget(spec: ProjectSpec) -> SearchBudget:
-    search = spec.training.search
-    seconds = parse_duration(search.timeout).total_seconds()
-    return SearchBudget(trials=search.trials, timeout_seconds=seconds)
-
-
-def provenance(
-    rows: pd.DataFrame,
-    run_id: str,
-    spec: ProjectSpec,
-    window: pd.DataFrame,
-    window_name: str,
-    selection: Selection,
-    config: CandidateConfig,
-) -> Provenance:
-    """What an auditor needs on the model version: the data, features, split and code it came
-    from.
-
-    `rows` are the training rows the model learnt from (its window of the training window);
-    their label mean and spread are what a later partition's label rate is held against (a
-    prior shift).
-    """
-    labels = rows[LABEL].to_numpy(dtype=float)
-    return Provenance(
-        project=spec.name,
-        task=spec.task.type,
-        metric=spec.metric,
-        window=window_name,
-        train_rows=len(rows),
-        features=list(spec.feature_names),
-        feature_set_id=str(rows[FEATURE_SET].iloc[0]),
-        code_version=CODE_VERSION,
-        dagster_run_id=run_id,
-        train_label_mean=float(np.mean(labels)),
-        train_label_std=float(np.std(labels)),
-        selected_features=list(selection.kept),
-        split_strategy=spec.training.split,
-        split_warnings=split_warnings(window, spec.training.split),
-        forced_features=sorted(selection.forced),
-        permuted_labels_seed=config.permute_labels_seed,
-    )
-
-
-def training_tags(rows: pd.DataFrame, partition: str, learnt: Provenance) -> dict[str, str]:
-    """The tags of a version trained from scratch on `rows` for `partition`."""
-    return {
-        **learnt.tags(),
-        **ModelLineage(
-            partition=partition,
-            training_partitions=sorted(rows[PARTITION].unique()),
-            batch_ids=sorted(rows[BATCH].unique()),
-        ).tags(),
-        # A model trained from scratch starts (or restarts) a chain of incremental refreshes.
-        **Chain().tags(),
-    }
-
-
-def feature_selection(window: pd.DataFrame, spec: ProjectSpec) -> Selection:
-    """The features to train on this time: pruned (constant, mostly null, top K), then the leak
-    guards (partition-naming, label copies), then what the project forces in."""
-    from ct_assets.ml.training import importance
-
-    config = spec.training.selection
-    names = list(spec.feature_names)
-    train = window[window[SPLIT] == TRAIN]
-    holdout = window[window[SPLIT] == HOLDOUT]
-    first = select_features(train, names, config)
-    if config.top_k and len(first.kept) > config.top_k:
-        ranked = importance(train, model_inputs(spec).only(first.kept))
-        first = select_features(train, names, config, ranked)
-    leaks = {
-        **partition_identifying(window, names),
-        **single_feature_leaks(
-            holdout,
-            names,
-            spec.categorical_inputs,
-            spec.task.type,
-            config.max_single_feature_score,
-        ),
-        **copies_of_label(train, names),
-    }
-    return first.guarded(leaks, list(config.force))
 
 
 def incremental_plan(
@@ -356,25 +273,6 @@ def build_candidates(
     return [candidate_models]
 
 
-def incremental_note(plan: Plan, families: list[str]) -> str:
-    """What the incremental candidate does this run, in words; a continuing family whose
-    from-scratch twin trains too is taken out of `families` (it would only duplicate it)."""
-    continuing = [f for f in families if model_families.get(f).continues_champion]
-    if not continuing:
-        return "not among the candidate families"
-    if plan.refresh:
-        return plan.reason
-    notes = []
-    for family in continuing:
-        twin = model_families.get(family).restarts_as
-        if twin in families:
-            families.remove(family)
-            notes.append(f"{plan.reason}: the {twin} candidates are the full retrain")
-        else:
-            notes.append(f"{plan.reason}: full retrain")
-    return "; ".join(dict.fromkeys(notes))
-
-
 def searched(
     family: str,
     rows: pd.DataFrame,
@@ -416,7 +314,16 @@ def register(
     assert best.trained is not None
     partition = context.partition_key
     rows = train[np.isin(train[PARTITION].to_numpy(), best.partitions)]
-    learnt_from = provenance(rows, context.run.run_id, spec, window, best.window, selection, config)
+    learnt_from = provenance(
+        rows,
+        context.run.run_id,
+        spec,
+        window,
+        best.window,
+        selection,
+        config.permute_labels_seed,
+        CODE_VERSION,
+    )
     tags = training_tags(rows, partition, learnt_from)
     fit_rows = rows.iloc[:: -(-len(rows) // TRAIN_METRIC_ROWS)]
     fit = score(

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import json
-import tempfile
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -26,15 +21,20 @@ from ct_assets.ml.tags import (
     PENDING,
     REGISTRATION_TAG,
     RUN_SPECIFIC_TAGS,
-    Chain,
     ModelLineage,
     Promotion,
     Provenance,
     Registration,
-    Trial,
     history_moves,
     history_tag,
 )
+from resources.mlflow_candidates import (
+    candidate_key,
+    log_candidate,
+    registration_complete,
+)
+from resources.mlflow_runs import log_evaluation, log_holdout_metrics, log_trial
+from resources.mlflow_store import file_lock, open_client
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -72,37 +72,6 @@ class IncompleteVersion(ValueError):
     """A version whose registration never finished (its process died): never promoted or served."""
 
 
-def candidate_key(tags: dict[str, str]) -> str:
-    """The identity of a candidate: its family, partition, window and training data, code and
-    configuration (every tag but the run-specific ones), hashed to fit a tag value."""
-    kept = {k: v for k, v in sorted(tags.items()) if k not in RUN_SPECIFIC_TAGS}
-    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def registration_complete(tags: dict[str, str]) -> bool:
-    """Whether a version's registration finished (see `Registration`)."""
-    return Registration.of(tags).complete
-
-
-def _now_ms() -> int:
-    return int(datetime.now(UTC).timestamp() * 1000)
-
-
-# Local SQLite stores this process has seen created and migrated (see `_created`).
-_READY_STORES: set[str] = set()
-
-
-@contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 class MlflowRegistry(dg.ConfigurableResource):
     """One registered model whose `champion` alias is the serving pointer."""
 
@@ -113,22 +82,7 @@ class MlflowRegistry(dg.ConfigurableResource):
     registered_model: str = "ct-model"
 
     def client(self) -> MlflowClient:
-        import mlflow
-
-        mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_registry_uri(self.tracking_uri)
-        store = self.tracking_uri.removeprefix("sqlite:///")
-        if store == self.tracking_uri or store in _READY_STORES:
-            return mlflow.MlflowClient(self.tracking_uri, registry_uri=self.tracking_uri)
-        # A local SQLite store is created and migrated by one process at a time: every process
-        # that opens a missing store migrates it, and two doing so at once (two ct commands on
-        # a fresh project, a sensor tick and a run) fail on MLflow's alembic version row.
-        with _file_lock(Path(f"{store}.create.lock")):
-            # The client opens the tracking store; the registry's opens on first use.
-            client = mlflow.MlflowClient(self.tracking_uri, registry_uri=self.tracking_uri)
-            client.search_registered_models(max_results=1)
-        _READY_STORES.add(store)
-        return client
+        return open_client(self.tracking_uri)
 
     def experiment_id(self) -> str:
         client = self.client()
@@ -172,21 +126,7 @@ class MlflowRegistry(dg.ConfigurableResource):
         metric: str = "roc_auc",
     ) -> None:
         """One search trial as a child run of its candidate's run."""
-        from mlflow.entities import Metric, Param
-
-        client = self.client()
-        parent = client.get_run(parent_run_id)
-        child = client.create_run(
-            parent.info.experiment_id,
-            run_name=f"trial-{number}",
-            tags={"mlflow.parentRunId": parent_run_id, **Trial(number=number).tags()},
-        )
-        client.log_batch(
-            child.info.run_id,
-            metrics=[Metric(f"validation_{metric}", value, _now_ms(), 0)],
-            params=[Param(k, str(v)) for k, v in params.items()],
-        )
-        client.set_terminated(child.info.run_id)
+        log_trial(self, parent_run_id, number, params, value, metric)
 
     def log_candidate(
         self,
@@ -197,92 +137,9 @@ class MlflowRegistry(dg.ConfigurableResource):
         run_id: str | None = None,
     ) -> dict[str, str]:
         """Log one candidate in its run (a new one unless `run_id` names an open one) and
-        register it as a new model version carrying the same tags.
-
-        Idempotent: a candidate already registered and complete under the same key (a retried
-        run, the same training data again) is returned as it is, not registered twice.
-        """
-        import mlflow
-        from mlflow.models import infer_signature
-
-        from ct_assets.ml import families
-
-        family = families.get(trained.family)
-        all_tags = {**tags, **trained.tags, **Registration(family=trained.family).tags()}
-        key = candidate_key(all_tags)
-        registered = self.registered_candidate(key)
-        if registered is not None:
-            return {**registered, "reused": "true"}
-        all_tags.update(Registration(family=trained.family, candidate_key=key).tags())
-        if run_id is None:
-            partition = ModelLineage.of(tags).partition or ""
-            run_id = self.start_candidate_run(trained.family, partition)
-        # The signature names exactly the columns the model reads: serving may send more (they
-        # are dropped by MLflow's schema enforcement), never fewer.
-        example = example[family.features(trained.model)]
-        with warnings.catch_warnings():
-            # MLflow hints that integer columns cannot carry missing values. Ours never do: they
-            # are int64 in the whole feature frame, and a missing category is the code -1.
-            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-            signature = infer_signature(example, family.predict(trained.model, example))
-        with mlflow.start_run(run_id=run_id):
-            mlflow.set_tags(all_tags)
-            mlflow.log_params({k: str(v) for k, v in trained.params.items()})
-            mlflow.log_metrics(metrics)
-            info = family.log(
-                trained.model, name="model", signature=signature, input_example=example.head(5)
-            )
-        # Dying here leaves a finished run with a model and no version: nothing can serve it.
-        crash_point("registry.model.logged")
-        # Registered with its tags in one write, so no reader sees a version without them; as
-        # pending, so nothing promotes it until the last write below says it is whole.
-        version = str(
-            mlflow.register_model(
-                info.model_uri,
-                self.registered_model,
-                tags={**all_tags, **Registration(state=PENDING).tags()},
-            ).version
-        )
-        crash_point("registry.version.registered")
-        for name, value in Registration(state=COMPLETE).tags().items():
-            self.client().set_model_version_tag(self.registered_model, version, name, value)
-        crash_point("registry.version.tagged")
-        return {
-            "family": trained.family,
-            "run_id": run_id,
-            "version": version,
-            "model_uri": self.model_uri(version),
-            "mode": Chain.of(all_tags).mode,
-            "reused": "false",
-        }
-
-    def registered_candidate(self, key: str) -> dict[str, str] | None:
-        """The complete version registered under a candidate key, if any (the newest): what a
-        retry returns instead of registering the same candidate again. A pending version under
-        the key (its registration died half-way) is passed over, and stays unpromotable."""
-        from mlflow.exceptions import MlflowException
-
-        try:
-            found = self.client().search_model_versions(
-                f"name = '{self.registered_model}' and tags.`{CANDIDATE_KEY_TAG}` = '{key}'"
-            )
-        except MlflowException as exc:
-            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-                return None
-            raise
-        whole = [v for v in found if registration_complete(dict(v.tags))]
-        if not whole:
-            return None
-        newest = max(whole, key=lambda v: int(v.version))
-        version = str(newest.version)
-        tags = dict(newest.tags)
-        return {
-            "family": Registration.of(tags).family or "",
-            "run_id": str(newest.run_id),
-            "version": version,
-            "model_uri": self.model_uri(version),
-            "mode": Chain.of(tags).mode,
-        }
+        register it as a new model version carrying the same tags; a candidate registered and
+        complete under the same key comes back as it is (see `mlflow_candidates`)."""
+        return log_candidate(self, trained, example, metrics, tags, run_id)
 
     def is_complete(self, version: str) -> bool:
         """Whether a version's registration finished (see `Registration`)."""
@@ -297,12 +154,7 @@ class MlflowRegistry(dg.ConfigurableResource):
 
     def log_holdout_metrics(self, run_id: str, metrics: dict[str, float]) -> None:
         """A candidate's holdout figures beside its training ones, in its own run."""
-        from mlflow.entities import Metric
-
-        at = _now_ms()
-        self.client().log_batch(
-            run_id, metrics=[Metric(f"holdout_{k}", float(v), at, 0) for k, v in metrics.items()]
-        )
+        log_holdout_metrics(self, run_id, metrics)
 
     def log_evaluation(
         self,
@@ -312,17 +164,7 @@ class MlflowRegistry(dg.ConfigurableResource):
         tables: dict[str, pd.DataFrame],
     ) -> str:
         """One run per evaluation: the curves (PNG) and tables that compared the models."""
-        client = self.client()
-        run = client.create_run(self.experiment_id(), run_name=f"evaluation-{partition}", tags=tags)
-        run_id = str(run.info.run_id)
-        with tempfile.TemporaryDirectory() as tmp:
-            for name, image in images.items():
-                (Path(tmp) / f"{name}.png").write_bytes(image)
-            client.log_artifacts(run_id, tmp)
-        for name, table in tables.items():
-            client.log_table(run_id, data=table, artifact_file=f"{name}.json")
-        client.set_terminated(run_id)
-        return run_id
+        return log_evaluation(self, partition, tags, images, tables)
 
     def version_tags(self, version: str) -> dict[str, str]:
         return dict(self.client().get_model_version(self.registered_model, version).tags)
@@ -514,7 +356,7 @@ class MlflowRegistry(dg.ConfigurableResource):
             self.reconcile()
             yield
             return
-        with _file_lock(Path(f"{store}.alias.lock")):
+        with file_lock(Path(f"{store}.alias.lock")):
             self.reconcile()
             yield
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ct_assets.candidates import training_tags
 from ct_assets.ml import tags as model_tags
+from ct_assets.ml.candidates import training_tags
 from ct_assets.ml.frames import BATCH, FEATURE_SET, LABEL, PARTITION
 from ct_assets.ml.tags import (
     Chain,
@@ -232,7 +232,7 @@ def test_no_tag_key_is_spelt_outside_the_tags_module() -> None:
         f"{path.relative_to(REPOSITORY)}:{n}"
         for folder in ("ct_assets", "resources", "sensors", "bench")
         for path in sorted((REPOSITORY / folder).rglob("*.py"))
-        if path != Path(model_tags.__file__).resolve()
+        if Path(model_tags.__file__).resolve().parent not in path.parents
         for n, line in enumerate(path.read_text().splitlines(), 1)
         if spelt.search(line)
     ]
