@@ -46,6 +46,7 @@ from common import example_project, validated_day
 from ct_assets.ml.features import build_features
 from ct_assets.ml.frames import FEATURE_SET, LABEL
 from ct_assets.ml.online import latest_vectors
+from ct_assets.ml.tags import ModelLineage, Provenance
 from ct_assets.ml.training import Inputs, train_lightgbm
 from ct_assets.project.load import Project
 from resources.mlflow_registry import MlflowRegistry
@@ -113,8 +114,8 @@ def champion(project: Project, module: Any) -> tuple[str, list[dict[str, Any]], 
     inputs = Inputs(spec.task.type, spec.feature_names, spec.categorical_inputs)
     trained = train_lightgbm(features, features[LABEL], inputs)
     tags = {
-        "ct.partition": START.isoformat(),
-        "ct.feature_set_id": str(features[FEATURE_SET][0]),
+        **ModelLineage(partition=START.isoformat()).tags(),
+        **Provenance(feature_set_id=str(features[FEATURE_SET][0])).tags(),
     }
     logged = registry.log_candidate(trained, features, {"train_rows": len(features)}, tags)
     registry.promote(logged["version"], None, "bench champion")

@@ -36,6 +36,7 @@ from ct_assets.definitions import build_definitions
 from ct_assets.ml.features import build_features
 from ct_assets.ml.frames import BATCH, FEATURE_SET, LABEL, PARTITION, SPLIT, TIME, TRAIN
 from ct_assets.ml.incremental import Base, plan_refresh, refresh
+from ct_assets.ml.tags import ModelLineage, Provenance
 from ct_assets.ml.training import LIGHTGBM_ROUNDS, Inputs, lightgbm_params, train_lightgbm
 from ct_assets.ml.windows import assemble_window
 from ct_assets.names import CANDIDATE_MODELS, TRAINING_WINDOW
@@ -134,13 +135,15 @@ def refresh_vs_full(
         "1",
         "lightgbm",
         {
-            "ct.training_partitions": ",".join(sorted(before[PARTITION].unique())),
-            "ct.batch_ids": ",".join(sorted(before[BATCH].unique())),
-            "ct.feature_set_id": str(train[FEATURE_SET].iloc[0]),
+            **ModelLineage(
+                training_partitions=sorted(before[PARTITION].unique()),
+                batch_ids=sorted(before[BATCH].unique()),
+            ).tags(),
+            **Provenance(feature_set_id=str(train[FEATURE_SET].iloc[0])).tags(),
         },
     )
     full_every = project.spec.training.full_retrain_every
-    plan = plan_refresh(train, base, base.tags["ct.feature_set_id"], full_every)
+    plan = plan_refresh(train, base, base.feature_set_id or "", full_every)
     if not plan.refresh:
         return full, float("nan"), 0, plan.reason
     started = time.perf_counter()

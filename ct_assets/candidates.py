@@ -19,31 +19,31 @@ import numpy as np
 import pandas as pd
 
 from ct_assets.ml import families as model_families
-from ct_assets.ml.competition import Contender, compete, contend, failures, table, winner
-from ct_assets.ml.frames import BATCH, FEATURE_SET, HOLDOUT, LABEL, PARTITION, SPLIT, TRAIN
-from ct_assets.ml.hpo import SearchBudget
-from ct_assets.ml.incremental import (
-    FULL,
-    MODE_TAG,
-    SINCE_FULL_TAG,
-    Base,
-    Plan,
-    plan_refresh,
-    refresh,
+from ct_assets.ml.candidates import (
+    feature_selection,
+    incremental_note,
+    model_inputs,
+    provenance,
+    search_budget,
+    training_tags,
 )
-from ct_assets.ml.leakage import copies_of_label, partition_identifying, single_feature_leaks
+from ct_assets.ml.competition import Contender, compete, contend, failures, table, winner
+from ct_assets.ml.frames import FEATURE_SET, HOLDOUT, LABEL, PARTITION, SPLIT, TRAIN
+from ct_assets.ml.hpo import SearchBudget
+from ct_assets.ml.incremental import Base, Plan, plan_refresh, refresh
 from ct_assets.ml.loop import change_point
-from ct_assets.ml.records import LiveScore, ModelLineage, Registered, joined, split_names
-from ct_assets.ml.selection import Selection, select_features
+from ct_assets.ml.records import LiveScore, Registered, joined, split_names
+from ct_assets.ml.selection import Selection
+from ct_assets.ml.tags import ModelLineage, Registration, Search
 from ct_assets.ml.vocabulary import BINARY
-from ct_assets.ml.windows import Subset, split_warnings, training_subsets
+from ct_assets.ml.windows import Subset, training_subsets
 from ct_assets.names import CANDIDATE_MODELS, CHAMPION_PERFORMANCE
 from ct_assets.observe import latest_metadata
 from ct_assets.policy import after_upstream, stage_asset
 from ct_assets.project.load import Project
-from ct_assets.project.spec import ProjectSpec, parse_duration
+from ct_assets.project.spec import ProjectSpec
 from resources.alerts import AlertHook
-from resources.mlflow_registry import FAMILY_TAG, FEATURE_SET_TAG, MlflowRegistry
+from resources.mlflow_registry import MlflowRegistry
 
 if TYPE_CHECKING:
     from ct_assets.ml.training import Inputs, TrainedModel
@@ -54,7 +54,6 @@ CODE_VERSION = "5"
 # full figure, and over-fitting shows as a gap several times that; scoring every model on every
 # training row would cost seconds of each run for nothing more.
 TRAIN_METRIC_ROWS = 20_000
-WINDOW_TAG = "ct.window"
 
 
 class CandidateConfig(dg.Config):
@@ -62,84 +61,6 @@ class CandidateConfig(dg.Config):
     """Families to train in this run (default: training.families in ct.yaml)."""
     permute_labels_seed: int | None = None
     """Negative control: train on permuted labels to show the gate refuses a model of noise."""
-
-
-def model_inputs(spec: ProjectSpec) -> "Inputs":
-    from ct_assets.ml.training import Inputs
-
-    return Inputs(spec.task.type, spec.feature_names, spec.categorical_inputs)
-
-
-def search_budget(spec: ProjectSpec) -> SearchBudget:
-    search = spec.training.search
-    seconds = parse_duration(search.timeout).total_seconds()
-    return SearchBudget(trials=search.trials, timeout_seconds=seconds)
-
-
-def label_figures(labels: pd.Series) -> dict[str, str]:
-    """The training rows' label mean and spread: what a later partition's label rate is held
-    against (a prior shift)."""
-    values = labels.to_numpy(dtype=float)
-    return {
-        "ct.train_label_mean": f"{float(np.mean(values)):.6g}",
-        "ct.train_label_std": f"{float(np.std(values)):.6g}",
-    }
-
-
-def training_tags(
-    rows: pd.DataFrame, partition: str, run_id: str, spec: ProjectSpec, window: str
-) -> dict[str, str]:
-    """What an auditor needs on the model version: the data and code it came from.
-
-    `rows` are the training rows the model learnt from (its window of the training window).
-    """
-    return {
-        "ct.project": spec.name,
-        "ct.task": spec.task.type,
-        "ct.metric": spec.metric,
-        **ModelLineage(
-            partition=partition,
-            training_partitions=sorted(rows[PARTITION].unique()),
-            batch_ids=sorted(rows[BATCH].unique()),
-        ).tags(),
-        WINDOW_TAG: window,
-        "ct.train_rows": str(len(rows)),
-        "ct.features": ",".join(spec.feature_names),
-        FEATURE_SET_TAG: str(rows[FEATURE_SET].iloc[0]),
-        "ct.code_version": CODE_VERSION,
-        "ct.dagster_run_id": run_id,
-        **label_figures(rows[LABEL]),
-        # A model trained from scratch starts (or restarts) a chain of incremental refreshes.
-        MODE_TAG: FULL,
-        SINCE_FULL_TAG: "0",
-    }
-
-
-def feature_selection(window: pd.DataFrame, spec: ProjectSpec) -> Selection:
-    """The features to train on this time: pruned (constant, mostly null, top K), then the leak
-    guards (partition-naming, label copies), then what the project forces in."""
-    from ct_assets.ml.training import importance
-
-    config = spec.training.selection
-    names = list(spec.feature_names)
-    train = window[window[SPLIT] == TRAIN]
-    holdout = window[window[SPLIT] == HOLDOUT]
-    first = select_features(train, names, config)
-    if config.top_k and len(first.kept) > config.top_k:
-        ranked = importance(train, model_inputs(spec).only(first.kept))
-        first = select_features(train, names, config, ranked)
-    leaks = {
-        **partition_identifying(window, names),
-        **single_feature_leaks(
-            holdout,
-            names,
-            spec.categorical_inputs,
-            spec.task.type,
-            config.max_single_feature_score,
-        ),
-        **copies_of_label(train, names),
-    }
-    return first.guarded(leaks, list(config.force))
 
 
 def incremental_plan(
@@ -150,7 +71,7 @@ def incremental_plan(
     base = None
     if version is not None:
         tags = mlflow.version_tags(version)
-        base = Base(version, tags.get(FAMILY_TAG, ""), tags)
+        base = Base(version, Registration.of(tags).family or "", tags)
     return plan_refresh(train, base, feature_set_id, full_every)
 
 
@@ -300,7 +221,8 @@ def build_candidates(
                 "every candidate failed: " + "; ".join(f"{k}: {v}" for k, v in failed.items()),
                 allow_retries=False,
             )
-        run_id = search_run if best.trained.tags.get("ct.search_trials") else None
+        searched_best = Search.of(best.trained.tags).trials is not None
+        run_id = search_run if searched_best else None
         ref = register(
             context, mlflow, best, train, training_window, selection, spec, config, run_id
         )
@@ -351,25 +273,6 @@ def build_candidates(
     return [candidate_models]
 
 
-def incremental_note(plan: Plan, families: list[str]) -> str:
-    """What the incremental candidate does this run, in words; a continuing family whose
-    from-scratch twin trains too is taken out of `families` (it would only duplicate it)."""
-    continuing = [f for f in families if model_families.get(f).continues_champion]
-    if not continuing:
-        return "not among the candidate families"
-    if plan.refresh:
-        return plan.reason
-    notes = []
-    for family in continuing:
-        twin = model_families.get(family).restarts_as
-        if twin in families:
-            families.remove(family)
-            notes.append(f"{plan.reason}: the {twin} candidates are the full retrain")
-        else:
-            notes.append(f"{plan.reason}: full retrain")
-    return "; ".join(dict.fromkeys(notes))
-
-
 def searched(
     family: str,
     rows: pd.DataFrame,
@@ -411,15 +314,17 @@ def register(
     assert best.trained is not None
     partition = context.partition_key
     rows = train[np.isin(train[PARTITION].to_numpy(), best.partitions)]
-    tags = training_tags(rows, partition, context.run.run_id, spec, best.window)
-    tags["ct.selected_features"] = ",".join(selection.kept)
-    tags["ct.split_strategy"] = spec.training.split
-    # MLflow tag values are bounded; the warnings are short sentences.
-    tags["ct.split_warnings"] = " | ".join(split_warnings(window, spec.training.split)) or "none"
-    if selection.forced:
-        tags["ct.forced_features"] = ",".join(sorted(selection.forced))
-    if config.permute_labels_seed is not None:
-        tags["ct.permuted_labels_seed"] = str(config.permute_labels_seed)
+    learnt_from = provenance(
+        rows,
+        context.run.run_id,
+        spec,
+        window,
+        best.window,
+        selection,
+        config.permute_labels_seed,
+        CODE_VERSION,
+    )
+    tags = training_tags(rows, partition, learnt_from)
     fit_rows = rows.iloc[:: -(-len(rows) // TRAIN_METRIC_ROWS)]
     fit = score(
         spec.task.type,
@@ -442,7 +347,7 @@ def register(
         f"train_{spec.metric}": fit[spec.metric],
         "training_partitions": joined(learnt.training_partitions),
         "batch_ids": joined(learnt.batch_ids),
-        "feature_set_id": tags[FEATURE_SET_TAG],
+        "feature_set_id": learnt_from.feature_set_id,
     }
 
 

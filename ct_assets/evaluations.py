@@ -14,7 +14,7 @@ from ct_assets.ml.contracts import Evaluation, Gain, Incomparable, Scored, Servi
 from ct_assets.ml.feature_spec import FeatureSetMismatch
 from ct_assets.ml.frames import FEATURE_SET, HOLDOUT, LABEL, SPLIT
 from ct_assets.ml.infra_validation import SERVING_SAMPLE_ROWS, InfraBudget
-from ct_assets.ml.records import PARTITION_TAG
+from ct_assets.ml.tags import EvaluationRun
 from ct_assets.ml.vocabulary import METRIC
 from ct_assets.names import MODEL_EVALUATIONS
 from ct_assets.policy import after_upstream, stage_asset
@@ -205,14 +205,14 @@ def build_evaluations(
         calibration = calibration_table(task, labels, predicted[best.version])
         run_id = mlflow.log_evaluation(
             context.partition_key,
-            {
-                PARTITION_TAG: context.partition_key,
-                "ct.dagster_run_id": context.run.run_id,
-                "ct.candidate_versions": ",".join(c.version for c in candidates),
-                "ct.champion_version": champion_version or "",
-                "ct.holdout_rows": str(len(holdout)),
-                "ct.metric": metric,
-            },
+            EvaluationRun(
+                partition=context.partition_key,
+                dagster_run_id=context.run.run_id,
+                candidate_versions=[c.version for c in candidates],
+                champion_version=champion_version,
+                holdout_rows=len(holdout),
+                metric=metric,
+            ).tags(),
             images,
             {"comparison": table, "slices": slices, "calibration_of_best": calibration},
         )

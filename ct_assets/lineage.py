@@ -12,8 +12,15 @@ import dagster as dg
 from rich.tree import Tree
 
 from ct_assets.ml import gates
-from ct_assets.ml.incremental import BASE_TAG, MODE_TAG, STEP_PARTITIONS_TAG
-from ct_assets.ml.records import PARTITION_TAG, ModelLineage
+from ct_assets.ml.tags import (
+    PARTITION_TAG,
+    RUN_ID_TAG,
+    Chain,
+    ModelLineage,
+    Promotion,
+    Provenance,
+    Registration,
+)
 from ct_assets.names import (
     CANDIDATE_MODELS,
     FEATURES,
@@ -27,7 +34,7 @@ from ct_assets.names import (
     gate_check_name,
 )
 from ct_assets.observe import latest_check_passed, materialization_record
-from resources.mlflow_registry import FAMILY_TAG, FEATURE_SET_TAG, MlflowRegistry
+from resources.mlflow_registry import MlflowRegistry
 from resources.storage import BatchStore
 
 DATA_STEPS = (RAW_BATCHES, VALIDATED_BATCHES, FEATURES)
@@ -43,6 +50,11 @@ def _step(record: dict[str, Any] | None, *keys: str) -> dict[str, Any] | None:
         "at": datetime.fromtimestamp(record["at"], UTC).isoformat(),
         **shown,
     }
+
+
+def shown(names: list[str] | None, separator: str, empty: str = "") -> str | None:
+    """Names as one line of the lineage, as their tag reads (None: the tag is missing)."""
+    return None if names is None else separator.join(names) or empty
 
 
 def chain_of(registry: MlflowRegistry, version: str) -> list[tuple[str, dict[str, str]]]:
@@ -62,7 +74,7 @@ def chain_of(registry: MlflowRegistry, version: str) -> list[tuple[str, dict[str
         if not tags:
             raise LookupError(f"{registry.registered_model} has no version {current}")
         chain.append((current, tags))
-        current = tags.get(BASE_TAG)
+        current = Chain.of(tags).continued_from
     return chain
 
 
@@ -89,7 +101,10 @@ def partition_steps(
 def training_cutoff(instance: dg.DagsterInstance, tags: dict[str, str]) -> float | None:
     """The end of the run that trained a version: the data is read as it was then (the same
     run may have produced the upstream steps too), not as it may have been re-run since."""
-    run = instance.get_run_record_by_id(tags["ct.dagster_run_id"])
+    run_id = Provenance.of(tags).dagster_run_id
+    if run_id is None:
+        raise KeyError(RUN_ID_TAG)
+    run = instance.get_run_record_by_id(run_id)
     return run.end_time if run and run.end_time else None
 
 
@@ -115,18 +130,16 @@ def model_lineage(
     for member, member_tags in chain:
         cutoff = training_cutoff(instance, member_tags)
         learnt = ModelLineage.of(member_tags)
-        step = (
-            member_tags[STEP_PARTITIONS_TAG].split(",")
-            if member_tags.get(STEP_PARTITIONS_TAG)
-            else learnt.training_partitions
-        )
+        chained = Chain.of(member_tags)
+        # A refresh consumed only its step's partitions; a full retrain, all it learnt from.
+        step = chained.step_partitions or learnt.training_partitions
         trained.append(
             {
                 "version": member,
-                "mode": member_tags.get(MODE_TAG, "full"),
+                "mode": chained.mode,
                 "partition": learnt.partition,
                 "partitions": step,
-                "continued_from": member_tags.get(BASE_TAG),
+                "continued_from": chained.continued_from,
             }
         )
         for p in step:
@@ -155,21 +168,22 @@ def model_lineage(
             gate: latest_check_passed(instance, PRODUCTION_MODEL, gate_check_name(gate), partition)
             for gate in gates.names()
         }
+    made, promoted = Provenance.of(tags), Promotion.of(tags)
     return {
         "model": {
             "name": registry.registered_model,
             "version": version,
-            "family": tags.get(FAMILY_TAG),
-            "feature_set_id": tags.get(FEATURE_SET_TAG),
-            "selected_features": tags.get("ct.selected_features"),
+            "family": Registration.of(tags).family,
+            "feature_set_id": made.feature_set_id,
+            "selected_features": shown(made.selected_features, ","),
             "split": {
-                "strategy": tags.get("ct.split_strategy"),
-                "warnings": tags.get("ct.split_warnings"),
+                "strategy": made.split_strategy,
+                "warnings": shown(made.split_warnings, " | ", "none"),
             },
-            "code_version": tags.get("ct.code_version"),
-            "dagster_run_id": tags.get("ct.dagster_run_id"),
-            "promoted_at": tags.get("ct.promoted_at"),
-            "promotion_reason": tags.get("ct.promotion_reason"),
+            "code_version": made.code_version,
+            "dagster_run_id": made.dagster_run_id,
+            "promoted_at": promoted.promoted_at,
+            "promotion_reason": promoted.reason,
         },
         "trained": trained,
         "champion_moves": [

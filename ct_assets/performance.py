@@ -15,8 +15,8 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from ct_assets.ml.feature_spec import FeatureSetMismatch
-from ct_assets.ml.frames import FEATURE_SET, LABEL
+from ct_assets.live_checks import check_results, verdicts
+from ct_assets.ml.frames import LABEL
 from ct_assets.ml.live import (
     GAP_EXCEEDED,
     NAN,
@@ -35,6 +35,7 @@ from ct_assets.ml.live import (
     unscored,
 )
 from ct_assets.ml.records import LiveScore
+from ct_assets.ml.tags import Provenance
 from ct_assets.names import (
     CHAMPION_PERFORMANCE,
     GAP_CHECK,
@@ -48,6 +49,13 @@ from ct_assets.partitions import partitioned_check
 from ct_assets.policy import AC, RETRY, after_upstream, stage_asset
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec
+from ct_assets.scored import (
+    baseline_of,
+    latest_figures,
+    loaded_by,
+    predicted_by,
+    scored_records,
+)
 from resources.alerts import AlertHook
 from resources.mlflow_registry import MlflowRegistry
 from resources.storage import ArtifactStore
@@ -57,106 +65,9 @@ from resources.storage import ArtifactStore
 CONSTANT_WITHIN = 0.95
 
 
-def materializations(instance: dg.DagsterInstance, asset: str) -> list[dg.EventLogRecord]:
-    """Every materialization of an asset, newest first, read in pages (the store caps a page)."""
-    out: list[dg.EventLogRecord] = []
-    cursor = None
-    while True:
-        page = instance.fetch_materializations(dg.AssetKey(asset), limit=1000, cursor=cursor)
-        out.extend(page.records)
-        if not page.has_more:
-            return out
-        cursor = page.cursor
-
-
-def scored_records(instance: dg.DagsterInstance) -> list[tuple[str, str, float]]:
-    """(partition, champion version, timestamp) of every champion_performance materialization."""
-    out = []
-    for record in materializations(instance, CHAMPION_PERFORMANCE):
-        event = record.asset_materialization
-        if event is None or event.partition is None:
-            continue
-        score = LiveScore.from_metadata({k: v.value for k, v in event.metadata.items()})
-        version = score.champion_version if score else None
-        out.append((event.partition, version or NONE, record.timestamp))
-    return out
-
-
-def latest_figures(instance: dg.DagsterInstance, asset: str) -> dict[str, dict[str, Any]]:
-    """partition -> metadata of its newest materialization, as plain values."""
-    out: dict[str, dict[str, Any]] = {}
-    for record in materializations(instance, asset):
-        event = record.asset_materialization
-        if event is None or event.partition is None or event.partition in out:
-            continue
-        out[event.partition] = {k: v.value for k, v in event.metadata.items()}
-    return out
-
-
-def baseline_of(mlflow: MlflowRegistry, version: str, metric: str) -> float:
-    """The version's holdout metric, as its evaluation logged it in its MLflow run."""
-    client = mlflow.client()
-    run_id = client.get_model_version(mlflow.registered_model, version).run_id
-    if not run_id:
-        return NAN
-    value = client.get_run(run_id).data.metrics.get(f"holdout_{metric}")
-    return NAN if value is None else float(value)
-
-
-def loaded_by(
-    context: dg.AssetExecutionContext, mlflow: MlflowRegistry, version: str, rows: pd.DataFrame
-) -> tuple[str, Any] | None:
-    """A version's family and model, loaded to score these rows; None when it cannot read
-    these features (another feature set)."""
-    try:
-        return mlflow.load_for(version, str(rows[FEATURE_SET].iloc[0]))
-    except FeatureSetMismatch as exc:
-        context.log.warning(str(exc))
-        return None
-
-
-def predicted_by(
-    context: dg.AssetExecutionContext, mlflow: MlflowRegistry, version: str, rows: pd.DataFrame
-) -> np.ndarray | None:
-    """A version's predictions of the rows; None when it cannot read these features."""
-    from ct_assets.ml.training import predict
-
-    loaded = loaded_by(context, mlflow, version, rows)
-    return None if loaded is None else predict(loaded[0], loaded[1], rows)
-
-
-def _tag_number(tags: dict[str, str], key: str) -> float:
-    try:
-        return float(tags[key])
-    except (KeyError, ValueError):
-        return math.nan
-
-
-# How each verdict is shown: its check, the severity of a failure, the alert's kind. A live
-# degradation and a misleading evaluation are red (ERROR; never blocking: the retrain that
-# answers them must run); a moved label rate is a warning.
-VERDICT_CHECKS = (
-    ("live", LIVE_CHECK, dg.AssetCheckSeverity.ERROR, "live_degradation"),
-    ("gap", GAP_CHECK, dg.AssetCheckSeverity.ERROR, "evaluation_gap"),
-    ("shift", LABEL_SHIFT_CHECK, dg.AssetCheckSeverity.WARN, "label_shift"),
-)
-
-
-def verdicts(judged: LiveJudgement) -> list[tuple[str, Verdict, dg.AssetCheckSeverity, str]]:
-    return [(check, getattr(judged, f), sev, kind) for f, check, sev, kind in VERDICT_CHECKS]
-
-
-def check_results(judged: LiveJudgement) -> list[dg.AssetCheckResult]:
-    return [
-        dg.AssetCheckResult(
-            check_name=check,
-            passed=verdict.passed,
-            severity=severity,
-            description=verdict.text,
-            metadata={"judged": verdict.judged, **verdict.figures},
-        )
-        for check, verdict, severity, _ in verdicts(judged)
-    ]
+def _figure(value: float | None) -> float:
+    """A tag's figure, NaN when the version has none (trained before ct recorded it)."""
+    return math.nan if value is None else value
 
 
 def slices_markdown(spec: ProjectSpec, rows: pd.DataFrame, predicted: np.ndarray) -> str:
@@ -246,7 +157,7 @@ def build_performance(
             baking = is_baking(move, scored, champion, key, baking_partitions)
             previous = str(move["from"]) if baking and move else NONE
             before = None if previous == NONE else predicted_by(context, mlflow, previous, features)
-            tags = mlflow.version_tags(champion)
+            trained = Provenance.of(mlflow.version_tags(champion))
             result = ChampionScore(
                 metric=metric,
                 rows=len(features),
@@ -259,7 +170,7 @@ def build_performance(
             )
             since = None if move is None else datetime.fromisoformat(str(move["at"])).timestamp()
             index = None if since is None else scored_since(scored, champion, since, key)
-            judged = judge(result, index, labels, tags)
+            judged = judge(result, index, labels, trained)
             if judged.gap.failed:
                 causes = cause_of_gap(family, model, features, labels)
                 judged = judged.with_causes(causes)
@@ -292,7 +203,7 @@ def build_performance(
         )
 
     def judge(
-        result: ChampionScore, index: int | None, labels: np.ndarray, tags: dict[str, str]
+        result: ChampionScore, index: int | None, labels: np.ndarray, trained: Provenance
     ) -> LiveJudgement:
         version = result.champion_version
         return LiveJudgement(
@@ -311,8 +222,8 @@ def build_performance(
             shift=label_shift(
                 spec.task.type,
                 labels,
-                _tag_number(tags, "ct.train_label_mean"),
-                _tag_number(tags, "ct.train_label_std"),
+                _figure(trained.train_label_mean),
+                _figure(trained.train_label_std),
                 policy.label_shift,
             ),
             live_index=index,
@@ -451,6 +362,7 @@ def build_performance(
     def live_performance(context: dg.AssetExecutionContext) -> dg.MaterializeResult[Any]:
         """Per model version: its prequential and served metric per partition, and baseline."""
         from ct_assets.ml.live import live_table
+        from ct_assets.ml.plots import live_plot
 
         champion = {
             p: score
@@ -478,26 +390,3 @@ def build_performance(
         )
 
     return [champion_performance, served_performance, live_performance]
-
-
-def live_plot(table: pd.DataFrame, metric: str) -> str:
-    """The metric per partition, a line per version and source, as an inline PNG."""
-    from matplotlib.figure import Figure
-
-    from ct_assets.ml.plots import markdown_images, png
-
-    figure = Figure(figsize=(7, 3.5))
-    axes = figure.subplots()
-    for version, rows in table.groupby("version", sort=False):
-        for source, style in (("prequential", "-o"), ("served", "--s")):
-            shown = rows[rows[source].notna()]
-            if len(shown):
-                axes.plot(shown["partition"], shown[source], style, label=f"v{version} {source}")
-        base = rows["baseline"].dropna()
-        if len(base):
-            axes.axhline(float(base.iloc[0]), linestyle=":", linewidth=1, color="grey")
-    axes.set_ylabel(metric)
-    axes.tick_params(axis="x", labelrotation=45, labelsize=7)
-    axes.legend(fontsize=7)
-    figure.tight_layout()
-    return markdown_images({f"live_{metric}": png(figure)})

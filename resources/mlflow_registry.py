@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import json
-import tempfile
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,7 +12,29 @@ import dagster as dg
 import pandas as pd
 
 from ct_assets.crash import crash_point
-from ct_assets.ml.records import PARTITION_TAG
+from ct_assets.ml.tags import (
+    CANDIDATE_KEY_TAG,
+    COMPLETE,
+    FAMILY_TAG,
+    FEATURE_SET_TAG,
+    HISTORY_PREFIX,
+    PENDING,
+    REGISTRATION_TAG,
+    RUN_SPECIFIC_TAGS,
+    ModelLineage,
+    Promotion,
+    Provenance,
+    Registration,
+    history_moves,
+    history_tag,
+)
+from resources.mlflow_candidates import (
+    candidate_key,
+    log_candidate,
+    registration_complete,
+)
+from resources.mlflow_runs import log_evaluation, log_holdout_metrics, log_trial
+from resources.mlflow_store import file_lock, open_client
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -27,20 +44,24 @@ if TYPE_CHECKING:
 CHAMPION = "champion"
 # The best candidate the last decision refused: what serving scores in shadow.
 CHALLENGER = "challenger"
-FAMILY_TAG = "ct.family"
-FEATURE_SET_TAG = "ct.feature_set_id"
-HISTORY_PREFIX = "ct.history."
-# A version is registered "pending" (with all its tags, in one write) and marked "complete" last:
-# a process that dies in between leaves a version that nothing may promote or serve. A version
-# without the tag was registered before this protocol, in one write, so it is complete.
-REGISTRATION_TAG = "ct.registration"
-PENDING, COMPLETE = "pending", "complete"
-# What the candidate was trained from (see `candidate_key`): a retried run finds its version.
-CANDIDATE_KEY_TAG = "ct.candidate_key"
-# Tags that differ between two trainings of the same candidate: the run that trained it, and
-# what a time-bounded search happened to reach. Every other tag names an input, so a tag added
-# later joins the key by default: at worst a retry registers again, never reuses another model.
-RUN_SPECIFIC_TAGS = frozenset({"ct.dagster_run_id", "ct.search_trials", "ct.search_best_value"})
+# The tag keys are named by ct_assets.ml.tags; these names stay importable from here.
+__all__ = [
+    "CANDIDATE_KEY_TAG",
+    "CHALLENGER",
+    "CHAMPION",
+    "COMPLETE",
+    "FAMILY_TAG",
+    "FEATURE_SET_TAG",
+    "HISTORY_PREFIX",
+    "PENDING",
+    "REGISTRATION_TAG",
+    "RUN_SPECIFIC_TAGS",
+    "IncompleteVersion",
+    "MlflowRegistry",
+    "StaleChampion",
+    "candidate_key",
+    "registration_complete",
+]
 
 
 class StaleChampion(ValueError):
@@ -49,36 +70,6 @@ class StaleChampion(ValueError):
 
 class IncompleteVersion(ValueError):
     """A version whose registration never finished (its process died): never promoted or served."""
-
-
-def candidate_key(tags: dict[str, str]) -> str:
-    """The identity of a candidate: its family, partition, window and training data, code and
-    configuration (every tag but the run-specific ones), hashed to fit a tag value."""
-    kept = {k: v for k, v in sorted(tags.items()) if k not in RUN_SPECIFIC_TAGS}
-    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def registration_complete(tags: dict[str, str]) -> bool:
-    return tags.get(REGISTRATION_TAG, COMPLETE) == COMPLETE
-
-
-def _now_ms() -> int:
-    return int(datetime.now(UTC).timestamp() * 1000)
-
-
-# Local SQLite stores this process has seen created and migrated (see `_created`).
-_READY_STORES: set[str] = set()
-
-
-@contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class MlflowRegistry(dg.ConfigurableResource):
@@ -91,22 +82,7 @@ class MlflowRegistry(dg.ConfigurableResource):
     registered_model: str = "ct-model"
 
     def client(self) -> MlflowClient:
-        import mlflow
-
-        mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_registry_uri(self.tracking_uri)
-        store = self.tracking_uri.removeprefix("sqlite:///")
-        if store == self.tracking_uri or store in _READY_STORES:
-            return mlflow.MlflowClient(self.tracking_uri, registry_uri=self.tracking_uri)
-        # A local SQLite store is created and migrated by one process at a time: every process
-        # that opens a missing store migrates it, and two doing so at once (two ct commands on
-        # a fresh project, a sensor tick and a run) fail on MLflow's alembic version row.
-        with _file_lock(Path(f"{store}.create.lock")):
-            # The client opens the tracking store; the registry's opens on first use.
-            client = mlflow.MlflowClient(self.tracking_uri, registry_uri=self.tracking_uri)
-            client.search_registered_models(max_results=1)
-        _READY_STORES.add(store)
-        return client
+        return open_client(self.tracking_uri)
 
     def experiment_id(self) -> str:
         client = self.client()
@@ -150,21 +126,7 @@ class MlflowRegistry(dg.ConfigurableResource):
         metric: str = "roc_auc",
     ) -> None:
         """One search trial as a child run of its candidate's run."""
-        from mlflow.entities import Metric, Param
-
-        client = self.client()
-        parent = client.get_run(parent_run_id)
-        child = client.create_run(
-            parent.info.experiment_id,
-            run_name=f"trial-{number}",
-            tags={"mlflow.parentRunId": parent_run_id, "ct.trial": str(number)},
-        )
-        client.log_batch(
-            child.info.run_id,
-            metrics=[Metric(f"validation_{metric}", value, _now_ms(), 0)],
-            params=[Param(k, str(v)) for k, v in params.items()],
-        )
-        client.set_terminated(child.info.run_id)
+        log_trial(self, parent_run_id, number, params, value, metric)
 
     def log_candidate(
         self,
@@ -175,94 +137,12 @@ class MlflowRegistry(dg.ConfigurableResource):
         run_id: str | None = None,
     ) -> dict[str, str]:
         """Log one candidate in its run (a new one unless `run_id` names an open one) and
-        register it as a new model version carrying the same tags.
-
-        Idempotent: a candidate already registered and complete under the same key (a retried
-        run, the same training data again) is returned as it is, not registered twice.
-        """
-        import mlflow
-        from mlflow.models import infer_signature
-
-        from ct_assets.ml import families
-
-        family = families.get(trained.family)
-        all_tags = {**tags, **trained.tags, FAMILY_TAG: trained.family}
-        key = candidate_key(all_tags)
-        registered = self.registered_candidate(key)
-        if registered is not None:
-            return {**registered, "reused": "true"}
-        all_tags[CANDIDATE_KEY_TAG] = key
-        if run_id is None:
-            run_id = self.start_candidate_run(trained.family, tags.get(PARTITION_TAG, ""))
-        # The signature names exactly the columns the model reads: serving may send more (they
-        # are dropped by MLflow's schema enforcement), never fewer.
-        example = example[family.features(trained.model)]
-        with warnings.catch_warnings():
-            # MLflow hints that integer columns cannot carry missing values. Ours never do: they
-            # are int64 in the whole feature frame, and a missing category is the code -1.
-            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-            signature = infer_signature(example, family.predict(trained.model, example))
-        with mlflow.start_run(run_id=run_id):
-            mlflow.set_tags(all_tags)
-            mlflow.log_params({k: str(v) for k, v in trained.params.items()})
-            mlflow.log_metrics(metrics)
-            info = family.log(
-                trained.model, name="model", signature=signature, input_example=example.head(5)
-            )
-        # Dying here leaves a finished run with a model and no version: nothing can serve it.
-        crash_point("registry.model.logged")
-        # Registered with its tags in one write, so no reader sees a version without them; as
-        # pending, so nothing promotes it until the last write below says it is whole.
-        version = str(
-            mlflow.register_model(
-                info.model_uri,
-                self.registered_model,
-                tags={**all_tags, REGISTRATION_TAG: PENDING},
-            ).version
-        )
-        crash_point("registry.version.registered")
-        self.client().set_model_version_tag(
-            self.registered_model, version, REGISTRATION_TAG, COMPLETE
-        )
-        crash_point("registry.version.tagged")
-        return {
-            "family": trained.family,
-            "run_id": run_id,
-            "version": version,
-            "model_uri": self.model_uri(version),
-            "mode": all_tags.get("ct.training_mode", "full"),
-            "reused": "false",
-        }
-
-    def registered_candidate(self, key: str) -> dict[str, str] | None:
-        """The complete version registered under a candidate key, if any (the newest): what a
-        retry returns instead of registering the same candidate again. A pending version under
-        the key (its registration died half-way) is passed over, and stays unpromotable."""
-        from mlflow.exceptions import MlflowException
-
-        try:
-            found = self.client().search_model_versions(
-                f"name = '{self.registered_model}' and tags.`{CANDIDATE_KEY_TAG}` = '{key}'"
-            )
-        except MlflowException as exc:
-            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-                return None
-            raise
-        whole = [v for v in found if registration_complete(dict(v.tags))]
-        if not whole:
-            return None
-        newest = max(whole, key=lambda v: int(v.version))
-        version = str(newest.version)
-        return {
-            "family": newest.tags.get(FAMILY_TAG, ""),
-            "run_id": str(newest.run_id),
-            "version": version,
-            "model_uri": self.model_uri(version),
-            "mode": newest.tags.get("ct.training_mode", "full"),
-        }
+        register it as a new model version carrying the same tags; a candidate registered and
+        complete under the same key comes back as it is (see `mlflow_candidates`)."""
+        return log_candidate(self, trained, example, metrics, tags, run_id)
 
     def is_complete(self, version: str) -> bool:
-        """Whether a version's registration finished (see REGISTRATION_TAG)."""
+        """Whether a version's registration finished (see `Registration`)."""
         return registration_complete(self.version_tags(version))
 
     def require_complete(self, version: str) -> None:
@@ -274,12 +154,7 @@ class MlflowRegistry(dg.ConfigurableResource):
 
     def log_holdout_metrics(self, run_id: str, metrics: dict[str, float]) -> None:
         """A candidate's holdout figures beside its training ones, in its own run."""
-        from mlflow.entities import Metric
-
-        at = _now_ms()
-        self.client().log_batch(
-            run_id, metrics=[Metric(f"holdout_{k}", float(v), at, 0) for k, v in metrics.items()]
-        )
+        log_holdout_metrics(self, run_id, metrics)
 
     def log_evaluation(
         self,
@@ -289,17 +164,7 @@ class MlflowRegistry(dg.ConfigurableResource):
         tables: dict[str, pd.DataFrame],
     ) -> str:
         """One run per evaluation: the curves (PNG) and tables that compared the models."""
-        client = self.client()
-        run = client.create_run(self.experiment_id(), run_name=f"evaluation-{partition}", tags=tags)
-        run_id = str(run.info.run_id)
-        with tempfile.TemporaryDirectory() as tmp:
-            for name, image in images.items():
-                (Path(tmp) / f"{name}.png").write_bytes(image)
-            client.log_artifacts(run_id, tmp)
-        for name, table in tables.items():
-            client.log_table(run_id, data=table, artifact_file=f"{name}.json")
-        client.set_terminated(run_id)
-        return run_id
+        return log_evaluation(self, partition, tags, images, tables)
 
     def version_tags(self, version: str) -> dict[str, str]:
         return dict(self.client().get_model_version(self.registered_model, version).tags)
@@ -308,7 +173,9 @@ class MlflowRegistry(dg.ConfigurableResource):
         """The model of a version in its native flavour, with its family."""
         from ct_assets.ml import families
 
-        family = self.version_tags(version)[FAMILY_TAG]
+        family = Registration.of(self.version_tags(version)).family
+        if family is None:
+            raise KeyError(f"{self.registered_model} v{version} has no {FAMILY_TAG} tag")
         self.client()
         return family, families.get(family).load(self.model_uri(version))
 
@@ -316,7 +183,7 @@ class MlflowRegistry(dg.ConfigurableResource):
         """Load a version only to score features of the set it was trained on."""
         from ct_assets.ml.feature_spec import check_feature_set
 
-        model_set = self.version_tags(version).get(FEATURE_SET_TAG)
+        model_set = Provenance.of(self.version_tags(version)).feature_set_id
         check_feature_set(model_set, feature_set_id, f"model version {version}")
         return self.load(version)
 
@@ -392,11 +259,7 @@ class MlflowRegistry(dg.ConfigurableResource):
             entry["partition"] = partition
         if gates:
             entry["gates"] = gates
-        self.client().set_registered_model_tag(
-            self.registered_model,
-            f"{HISTORY_PREFIX}{moment.strftime('%Y%m%dT%H%M%S.%fZ')}",
-            json.dumps(entry),
-        )
+        self.client().set_registered_model_tag(self.registered_model, *history_tag(moment, entry))
         crash_point("promotion.history.recorded")
         self._apply(entry)
 
@@ -406,14 +269,12 @@ class MlflowRegistry(dg.ConfigurableResource):
         version = entry["to"]
         client.set_registered_model_alias(self.registered_model, CHAMPION, version)
         crash_point("promotion.alias.moved")
-        client.set_model_version_tag(
-            self.registered_model, version, "ct.promotion_reason", entry["reason"]
+        marks = Promotion(
+            reason=entry["reason"], previous_champion=entry["from"], promoted_at=entry["at"]
         )
-        client.set_model_version_tag(
-            self.registered_model, version, "ct.previous_champion", entry["from"] or ""
-        )
-        # Written last: `reconcile` reads it to know the move was applied in full.
-        client.set_model_version_tag(self.registered_model, version, "ct.promoted_at", entry["at"])
+        # In order, `promoted_at` last: `reconcile` reads it to know the move was applied in full.
+        for name, value in marks.tags().items():
+            client.set_model_version_tag(self.registered_model, version, name, value)
 
     def reconcile(self) -> dict[str, Any] | None:
         """Carry out the last recorded move if its process died before applying it in full;
@@ -430,7 +291,7 @@ class MlflowRegistry(dg.ConfigurableResource):
         last = moves[-1]
         current = self.champion_version()
         if current is not None and current == last["to"]:
-            if self.version_tags(current).get("ct.promoted_at") == last["at"]:
+            if Promotion.of(self.version_tags(current)).promoted_at == last["at"]:
                 return None
         elif current != last.get("from"):
             return None
@@ -447,8 +308,7 @@ class MlflowRegistry(dg.ConfigurableResource):
             if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
                 return []  # nothing registered yet: no move either
             raise
-        entries = [json.loads(v) for k, v in sorted(tags.items()) if k.startswith(HISTORY_PREFIX)]
-        return [{"kind": "promote", **e} for e in entries]
+        return history_moves(tags)
 
     def versions(self) -> list[dict[str, Any]]:
         """Every registered version with what it was trained on and its aliases (none before
@@ -469,9 +329,9 @@ class MlflowRegistry(dg.ConfigurableResource):
         return [
             {
                 "version": str(v.version),
-                "family": v.tags.get(FAMILY_TAG, ""),
-                "partition": v.tags.get(PARTITION_TAG, ""),
-                "feature_set_id": v.tags.get(FEATURE_SET_TAG, ""),
+                "family": Registration.of(v.tags).family or "",
+                "partition": ModelLineage.of(v.tags).partition or "",
+                "feature_set_id": Provenance.of(v.tags).feature_set_id or "",
                 "aliases": ",".join(sorted(aliases.get(str(v.version), []))),
                 "created": datetime.fromtimestamp(v.creation_timestamp / 1000, UTC).isoformat(),
             }
@@ -496,7 +356,7 @@ class MlflowRegistry(dg.ConfigurableResource):
             self.reconcile()
             yield
             return
-        with _file_lock(Path(f"{store}.alias.lock")):
+        with file_lock(Path(f"{store}.alias.lock")):
             self.reconcile()
             yield
 

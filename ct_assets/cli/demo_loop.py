@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ct_assets.ingest.files import atomic_write
-from ct_assets.ml.records import ModelLineage
+from ct_assets.ml.tags import ModelLineage, Provenance
 from ct_assets.project.load import Project
 from resources.mlflow_registry import MlflowRegistry
 
@@ -110,8 +110,10 @@ def force_bad_champion(project: Project, registry: MlflowRegistry, source: Any, 
     partition = (source.start + timedelta(days=index - 1)).isoformat()
     tags = {
         **ModelLineage(partition=partition, training_partitions=[partition]).tags(),
-        "ct.feature_set_id": feature_set_id(spec),
-        "ct.forced": "trained on shuffled labels by the demo's operator",
+        **Provenance(
+            feature_set_id=feature_set_id(spec),
+            forced="trained on shuffled labels by the demo's operator",
+        ).tags(),
     }
     logged = registry.log_candidate(trained, features, {"train_rows": len(features)}, tags)
     before = registry.champion_version()

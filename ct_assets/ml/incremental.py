@@ -19,19 +19,39 @@ from ct_assets.ml import families
 from ct_assets.ml.families.flavours import LightGBMBooster
 from ct_assets.ml.families.lightgbm_incremental import NAME as INCREMENTAL_FAMILY
 from ct_assets.ml.frames import BATCH, PARTITION
-from ct_assets.ml.records import ModelLineage
+from ct_assets.ml.tags import (
+    BASE_TAG,
+    FULL,
+    INCREMENTAL,
+    MODE_TAG,
+    SINCE_FULL_TAG,
+    STEP_BATCHES_TAG,
+    STEP_PARTITIONS_TAG,
+    Chain,
+    ModelLineage,
+    Provenance,
+)
 
 if TYPE_CHECKING:
     import lightgbm as lgb
 
     from ct_assets.ml.families import Inputs, TrainedModel
 
-MODE_TAG = "ct.training_mode"
-BASE_TAG = "ct.continued_from"
-SINCE_FULL_TAG = "ct.partitions_since_full"
-STEP_PARTITIONS_TAG = "ct.step_partitions"
-STEP_BATCHES_TAG = "ct.step_batch_ids"
-INCREMENTAL, FULL = "incremental", "full"
+# The chain's tags and modes, named here too for the callers that import them from here.
+__all__ = [
+    "BASE_TAG",
+    "FULL",
+    "INCREMENTAL",
+    "MODE_TAG",
+    "SINCE_FULL_TAG",
+    "STEP_BATCHES_TAG",
+    "STEP_PARTITIONS_TAG",
+    "Base",
+    "Plan",
+    "plan_refresh",
+    "refresh",
+    "unseen_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -52,7 +72,11 @@ class Base:
 
     @property
     def since_full(self) -> int:
-        return int(self.tags.get(SINCE_FULL_TAG, "0"))
+        return Chain.of(self.tags).partitions_since_full
+
+    @property
+    def feature_set_id(self) -> str | None:
+        return Provenance.of(self.tags).feature_set_id
 
 
 @dataclass(frozen=True)
@@ -93,11 +117,11 @@ def plan_refresh(
         families.get(base.family), LightGBMBooster
     ):
         return Plan(False, f"champion v{base.version} is {base.family}, not a LightGBM booster")
-    if base.tags.get("ct.feature_set_id") != feature_set_id:
+    if base.feature_set_id != feature_set_id:
         return Plan(
             False,
             f"champion v{base.version} was trained on feature set "
-            f"{base.tags.get('ct.feature_set_id')}, these rows are {feature_set_id}",
+            f"{base.feature_set_id}, these rows are {feature_set_id}",
         )
     rows = unseen_rows(train, base)
     if not rows.any():
@@ -171,13 +195,15 @@ def refresh(
             "new_rows": len(new),
         },
         tags={
-            MODE_TAG: INCREMENTAL,
-            BASE_TAG: plan.base.version,
-            SINCE_FULL_TAG: str(plan.since_full),
-            STEP_PARTITIONS_TAG: ",".join(step_partitions),
-            STEP_BATCHES_TAG: ",".join(step_batches),
-            "ct.selected_features": ",".join(features),
-            "ct.train_rows": str(len(new)),
+            **Chain(
+                mode=INCREMENTAL,
+                continued_from=plan.base.version,
+                partitions_since_full=plan.since_full,
+                step_partitions=step_partitions,
+                step_batch_ids=step_batches,
+            ).tags(),
+            # Over the window's: the rows and features of this step.
+            **Provenance(selected_features=list(features), train_rows=len(new)).tags(),
             # The model carries everything its base learnt from, plus this step.
             **ModelLineage(
                 training_partitions=sorted(plan.base.partitions | set(step_partitions)),

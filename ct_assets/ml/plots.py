@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -13,6 +14,9 @@ from sklearn.metrics import PrecisionRecallDisplay, PredictionErrorDisplay, RocC
 
 from ct_assets.ml.evaluation import CALIBRATION_BINS
 from ct_assets.ml.vocabulary import BINARY, REGRESSION
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CURVES = {
     BINARY: ("roc", "precision_recall", "calibration"),
@@ -83,3 +87,22 @@ def markdown_images(images: Mapping[str, bytes]) -> str:
         f"![{name}](data:image/png;base64,{base64.b64encode(image).decode()})"
         for name, image in images.items()
     )
+
+
+def live_plot(table: pd.DataFrame, metric: str) -> str:
+    """The metric per partition, a line per version and source, as an inline PNG."""
+    figure = Figure(figsize=(7, 3.5))
+    axes = figure.subplots()
+    for version, rows in table.groupby("version", sort=False):
+        for source, style in (("prequential", "-o"), ("served", "--s")):
+            shown = rows[rows[source].notna()]
+            if len(shown):
+                axes.plot(shown["partition"], shown[source], style, label=f"v{version} {source}")
+        base = rows["baseline"].dropna()
+        if len(base):
+            axes.axhline(float(base.iloc[0]), linestyle=":", linewidth=1, color="grey")
+    axes.set_ylabel(metric)
+    axes.tick_params(axis="x", labelrotation=45, labelsize=7)
+    axes.legend(fontsize=7)
+    figure.tight_layout()
+    return markdown_images({f"live_{metric}": png(figure)})

@@ -14,12 +14,21 @@ those, in this module only, so an existing instance keeps its history.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict
 
-NONE = "none"
+# What a model version's MLflow tags say it learnt from: a record of the tags module, named
+# here too as the stages that hand it on import it from here.
+from ct_assets.ml.tags import (
+    BATCH_IDS_TAG,
+    NONE,
+    PARTITION_TAG,
+    TRAINING_PARTITIONS_TAG,
+    ModelLineage,
+    joined,
+)
 
 
 class StageRecord(BaseModel):
@@ -234,39 +243,19 @@ class Decided(StageRecord):
         )
 
 
-# -- what a model version's MLflow tags say it learnt from ------------------------------------
-
-PARTITION_TAG = "ct.partition"
-TRAINING_PARTITIONS_TAG = "ct.training_partitions"
-BATCH_IDS_TAG = "ct.batch_ids"
-
-
-def joined(names: Iterable[str]) -> str:
-    """Names as one tag value (MLflow tags are strings), sorted so equal sets are equal tags."""
-    return ",".join(sorted(set(names)))
-
-
-class ModelLineage(BaseModel):
-    """The partition a version was trained for, and the partitions and batches its rows came
-    from: written into its tags by `tags()` and read back by `of()`, nowhere else."""
-
-    model_config = ConfigDict(frozen=True)
-
-    partition: str | None = None
-    training_partitions: list[str] = []
-    batch_ids: list[str] = []
-
-    @classmethod
-    def of(cls, tags: Mapping[str, str]) -> ModelLineage:
-        return cls(
-            partition=tags.get(PARTITION_TAG) or None,
-            training_partitions=[p for p in tags.get(TRAINING_PARTITIONS_TAG, "").split(",") if p],
-            batch_ids=[b for b in tags.get(BATCH_IDS_TAG, "").split(",") if b],
-        )
-
-    def tags(self) -> dict[str, str]:
-        out = {
-            TRAINING_PARTITIONS_TAG: joined(self.training_partitions),
-            BATCH_IDS_TAG: joined(self.batch_ids),
-        }
-        return out if self.partition is None else {PARTITION_TAG: self.partition, **out}
+__all__ = [
+    "BATCH_IDS_TAG",
+    "KEEP",
+    "NONE",
+    "PARTITION_TAG",
+    "PROMOTE",
+    "TRAINING_PARTITIONS_TAG",
+    "Decided",
+    "DriftSummary",
+    "LiveScore",
+    "ModelLineage",
+    "Registered",
+    "StageRecord",
+    "joined",
+    "split_names",
+]

@@ -74,12 +74,12 @@ def prepare(
 def registry_loader(registry: Any, spec: ProjectSpec) -> Loader:
     """Load a version from the MLflow registry, refusing one of another feature set."""
     from ct_assets.ml.features import feature_set_id
-    from resources.mlflow_registry import FEATURE_SET_TAG
+    from ct_assets.ml.tags import Provenance
 
     expected = feature_set_id(spec)
 
     def load(version: str) -> LoadedModel:
-        model_set = registry.version_tags(version).get(FEATURE_SET_TAG, "")
+        model_set = Provenance.of(registry.version_tags(version)).feature_set_id or ""
         check_feature_set(model_set, expected, f"model version {version}")
         family, model = registry.load(version)
         return prepare(version, family, model, model_set, spec)

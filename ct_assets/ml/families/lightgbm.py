@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from ct_assets.ml.families import register
 from ct_assets.ml.families.base import Inputs, TrainedModel
 from ct_assets.ml.families.flavours import LightGBMBooster, lightgbm_frame, lightgbm_name
+from ct_assets.ml.tags import Search
 from ct_assets.ml.vocabulary import BINARY, REGRESSION
 
 if TYPE_CHECKING:
@@ -97,9 +98,7 @@ class LightGBM(LightGBMBooster):
 
         found = search_lightgbm(rows, labels, inputs, budget, on_trial, metric)
         model = train_lightgbm(rows, labels, inputs, found.best_params)
-        model.tags.update(
-            {"ct.search_trials": str(found.trials), "ct.search_best_value": f"{found.best_value}"}
-        )
+        model.tags.update(Search(trials=found.trials, best_value=found.best_value).tags())
         return model
 
 
