@@ -125,8 +125,8 @@ BAD = [
     (
         "a time format that is no strftime pattern",
         edited("event_time: {type: datetime}", "event_time: {type: datetime, format: dd/mm/yyyy}"),
-        "dataset.columns.event_time: format 'dd/mm/yyyy' is not iso, epoch_s, epoch_ms, epoch_us, epoch_ns or a "
-        "strftime pattern",
+        "dataset.columns.event_time: format 'dd/mm/yyyy' is not iso, epoch_s, epoch_ms, epoch_us, "
+        "epoch_ns or a strftime pattern",
     ),
     (
         "a time format with a directive no reader knows",

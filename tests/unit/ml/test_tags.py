@@ -27,8 +27,7 @@ from ct_assets.ml.tags import (
     history_tag,
 )
 from resources.mlflow_registry import candidate_key
-
-REPOSITORY = Path(__file__).resolve().parents[1]
+from tests.conftest import REPOSITORY
 
 # A full retrain's version, every tag as ct wrote it before the records (candidates'
 # training_tags and register, the LightGBM search, log_candidate and a promotion).

@@ -1,4 +1,4 @@
-"""Unit tests of ct_assets/candidates.py, the candidates stage: its pure helpers (the label
+"""Unit tests of ct_assets/ml/candidates.py, the candidates stage: its pure helpers (the label
 figures a prior shift is held against, what the incremental candidate does in words).
 
 In process and fast: no Dagster instance, daemon, service, subprocess or long training."""
@@ -7,8 +7,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ct_assets.candidates import incremental_note, label_figures
+from ct_assets.ml.candidates import incremental_note
 from ct_assets.ml.incremental import Plan
+from ct_assets.ml.tags import Provenance
+
+
+def label_figures(labels: pd.Series) -> dict[str, str]:
+    learnt = Provenance(
+        train_label_mean=float(labels.mean()), train_label_std=float(labels.std(ddof=0))
+    )
+    return learnt.tags()
 
 
 def test_label_figures_are_the_training_labels_mean_and_spread() -> None:
