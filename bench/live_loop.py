@@ -81,8 +81,8 @@ from ct_assets.names import (
     TRIGGER_TAG,
     VALIDATED_BATCHES,
 )
-from ct_assets.observe import latest_check, latest_metadata, materialization_record
 from ct_assets.project.load import Project, load_project
+from ct_assets.reads.observe import latest_check, latest_metadata, materialization_record
 
 BINARY_GAP, BINARY_RECOVERY = 0.05, 0.03  # ROC AUC / log loss units
 RELATIVE_GAP, RELATIVE_RECOVERY = 0.10, 0.10  # RMSE / MAE: a share of the reference

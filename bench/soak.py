@@ -203,7 +203,7 @@ def rss_by_kind(marker: str) -> dict[str, float]:
 
 
 def recorded_at(instance: Any, asset: str, partition: str) -> float | None:
-    from ct_assets.observe import materialization_record
+    from ct_assets.reads.observe import materialization_record
 
     record = materialization_record(instance, asset, partition)
     return None if record is None else float(record["at"])

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ct_assets.candidates import build_candidates
-from ct_assets.drift import build_drift
-from ct_assets.evaluations import build_evaluations
-from ct_assets.features import build_feature_assets
 from ct_assets.names import FEATURES, RAW_BATCHES, STAGES, VALIDATED_BATCHES
-from ct_assets.online import build_online_features
 from ct_assets.partitions import build_partitions
-from ct_assets.performance import build_performance
-from ct_assets.production import build_production
 from ct_assets.project.load import Project, load_project
-from ct_assets.raw import build_raw, build_source_specs
-from ct_assets.scoring import build_scoring
-from ct_assets.splits import build_splits
-from ct_assets.validated import build_validated
+from ct_assets.stages.candidates import build_candidates
+from ct_assets.stages.drift import build_drift
+from ct_assets.stages.evaluations import build_evaluations
+from ct_assets.stages.features import build_feature_assets
+from ct_assets.stages.online import build_online_features
+from ct_assets.stages.performance import build_performance
+from ct_assets.stages.production import build_production
+from ct_assets.stages.raw import build_raw, build_source_specs
+from ct_assets.stages.scoring import build_scoring
+from ct_assets.stages.splits import build_splits
+from ct_assets.stages.validated import build_validated
 from resources import resolve
 from sensors.automation import build_automation_sensors
 from sensors.delayed_labels import build_delayed_labels_sensor

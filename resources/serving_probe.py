@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import PrivateAttr
 
-from ct_assets.ml.infra_validation import ServingProbe
+from ct_assets.io.serving_probe import ServingProbe
 from resources.mlflow_registry import MlflowRegistry
 
 

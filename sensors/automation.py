@@ -1,4 +1,5 @@
-"""The automation sensors: they evaluate the stages' automation conditions (`ct_assets.policy`).
+"""The automation sensors: they evaluate the stages' automation conditions
+(`ct_assets.stages.common`).
 
 Two sensors over disjoint selections, so that every run that trains candidates carries
 `ct/run-kind=training`: the production run queue limits those runs on that tag (a training run

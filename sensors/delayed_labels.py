@@ -14,7 +14,7 @@ import dagster as dg
 import pandas as pd
 
 from ct_assets.ingest.files import Location
-from ct_assets.ml.labels import keep, labels_dir, parse_label_file, reject
+from ct_assets.io.labels import keep, labels_dir, parse_label_file, reject
 from ct_assets.ml.live import REQUEST_ID, ROW
 from ct_assets.names import REASON_TAG, SERVED_PERFORMANCE, TRIGGER_TAG
 from ct_assets.project.load import Project
@@ -36,7 +36,7 @@ def answers_of(data: Location, ids: Iterable[str]) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from ct_assets.ml.predictions import ANSWER, read
+    from ct_assets.io.predictions import ANSWER, read
 
     table = read(data)
     wanted = pc.is_in(table["request_id"], value_set=pa.array(sorted(set(ids)), pa.string()))

@@ -30,8 +30,8 @@ from ct_assets.names import (
     TRAINING_RUNS,
     TRIGGER_TAG,
 )
-from ct_assets.observe import materialization_record
 from ct_assets.project.load import Project
+from ct_assets.reads.observe import materialization_record
 from resources.alerts import AlertHook
 
 SENSOR_TRIGGERS = ("drift", "performance")

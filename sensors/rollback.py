@@ -19,8 +19,8 @@ import dagster as dg
 from ct_assets.ml.loop import rollback_decision
 from ct_assets.ml.records import LiveScore
 from ct_assets.names import CHAMPION_PERFORMANCE, SERVED_PERFORMANCE
-from ct_assets.observe import latest_metadata
 from ct_assets.project.load import Project
+from ct_assets.reads.observe import latest_metadata
 from resources.alerts import AlertHook
 from resources.mlflow_registry import MlflowRegistry, StaleChampion
 

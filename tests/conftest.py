@@ -172,7 +172,7 @@ def shipped_instance(
 ) -> Iterator[dg.DagsterInstance]:
     """An instance on a DAGSTER_HOME configured as shipped (dagster.yaml: promotion pool of 1),
     so separate processes (the Dagster CLI a test starts) share it and its concurrency slots."""
-    from ct_assets.policy import initialize_pools
+    from ct_assets.stages.common import initialize_pools
 
     home = tmp_path / "dagster_home"
     home.mkdir()

@@ -28,7 +28,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ct_assets.ingest.parsing import check_file
-    from ct_assets.validated import project_placer
+    from ct_assets.stages.validated import project_placer
 
     project = project_of(args)
     spec = project.spec

@@ -172,7 +172,7 @@ class Observer:
             PRODUCTION_MODEL,
             VALIDATED_BATCHES,
         )
-        from ct_assets.observe import latest_metadata, materialization_record
+        from ct_assets.reads.observe import latest_metadata, materialization_record
 
         if self.busy(partition):
             return None

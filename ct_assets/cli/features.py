@@ -36,7 +36,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ct_assets.serving import score_entity
+    from ct_assets.reads.serving import score_entity
 
     project = project_of(args)
     if project.spec.dataset.entity is None:

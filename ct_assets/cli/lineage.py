@@ -48,8 +48,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from ct_assets.lineage import as_tree, model_lineage, prediction_lineage, prediction_tree
-    from ct_assets.ml.predictions import find_request
+    from ct_assets.io.predictions import find_request
+    from ct_assets.reads.lineage import as_tree, model_lineage, prediction_lineage, prediction_tree
     from resources.environments import resolve
 
     project = project_of(args)

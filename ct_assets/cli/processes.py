@@ -43,7 +43,7 @@ PR_SET_PDEATHSIG = 1
 
 def prepare_instance(environment: Environment) -> None:
     """The environment's Dagster instance, configured, with ct's pools given their slots."""
-    from ct_assets.policy import initialize_pools
+    from ct_assets.stages.common import initialize_pools
 
     environment.prepare_instance()
     with environment.instance() as instance:

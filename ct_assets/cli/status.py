@@ -30,7 +30,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def gather(project: Any) -> dict[str, Any]:
     from mlflow.exceptions import MlflowException
 
-    from ct_assets.status import champion_moves, champions, project_status
+    from ct_assets.reads.status import champion_moves, champions, project_status
 
     defs = definitions_of(project)
     with resources_of(defs, "batch_store", "mlflow") as res, instance_of(project) as instance:

@@ -1,7 +1,7 @@
 """What a candidate is trained on and tagged with: the project's inputs and search budget, the
 features selected for this run (leak guards included), and the tags of its model version.
 
-Pure: the candidates stage (ct_assets/candidates.py) runs these and logs the winner.
+Pure: the candidates stage (ct_assets/stages/candidates.py) runs these and logs the winner.
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ct_assets.ingest.files import Location, write_object
 from ct_assets.ml import drift_methods
 from ct_assets.ml.drift_methods import (  # noqa: F401  (re-exported: tests read them here)
     CATEGORICAL,
@@ -235,11 +234,6 @@ def measure_drift(
     share = drift_share(features)
     result = DriftResult(reference_partitions, len(reference), len(current), share, features)
     return result, snapshot
-
-
-def save_report(snapshot: Any, path: Location) -> Location:
-    """Evidently's HTML report, written whole or not at all."""
-    return write_object(path, snapshot.get_html_str(as_iframe=False).encode())
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from ct_assets.ml.gates import (
     not_run,
     verdict,
 )
-from ct_assets.ml.infra_validation import InfraResult
+from ct_assets.ml.infra import InfraResult
 
 
 @dataclass(frozen=True)

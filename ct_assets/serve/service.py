@@ -19,9 +19,7 @@ from typing import Any
 import numpy as np
 
 from ct_assets.ingest.files import Location
-from ct_assets.ml.feature_spec import FeatureSetMismatch
-from ct_assets.ml.features import feature_set_id
-from ct_assets.ml.predictions import (
+from ct_assets.io.predictions import (
     ANSWER,
     CANARY_ROUTE,
     CHAMPION_ROUTE,
@@ -34,6 +32,8 @@ from ct_assets.ml.predictions import (
     inputs_hash,
     partition_key_at,
 )
+from ct_assets.ml.feature_spec import FeatureSetMismatch
+from ct_assets.ml.features import feature_set_id
 from ct_assets.project.spec import ProjectSpec, parse_duration
 from ct_assets.serve.metrics import ServingMetrics
 from ct_assets.serve.models import LoadedModel, ModelPool, ServingState

@@ -11,7 +11,7 @@ import pytest
 
 from ct_assets.ml import families
 from ct_assets.ml.training import TrainedModel
-from ct_assets.observe import latest_metadata
+from ct_assets.reads.observe import latest_metadata
 from tests.conftest import EAGER_GATES, Deployment
 
 

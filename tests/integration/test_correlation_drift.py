@@ -3,8 +3,8 @@ distribution as it was, invisible to per-feature tests, seen in the rank correla
 
 from __future__ import annotations
 
-from ct_assets.drift import correlation_metadata
 from ct_assets.ml.drift import correlation_shift, measure_drift
+from ct_assets.stages.drift import correlation_metadata
 from tests.helpers.correlation_drift import COLUMNS, frame
 
 

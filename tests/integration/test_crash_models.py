@@ -21,7 +21,7 @@ import pytest
 
 from ct_assets.crash import CRASH_AT
 from ct_assets.names import CANDIDATE_MODELS, MODEL_EVALUATIONS, PRODUCTION_MODEL, STAGES
-from ct_assets.observe import latest_metadata
+from ct_assets.reads.observe import latest_metadata
 from resources.mlflow_registry import (
     CHALLENGER,
     IncompleteVersion,

@@ -29,10 +29,10 @@ import pytest
 from ct_assets.crash import CRASH_AT
 from ct_assets.definitions import build_definitions
 from ct_assets.ingest.refusals import StorageError
-from ct_assets.ml import predictions
+from ct_assets.io import predictions
 from ct_assets.names import FEATURES, RAW_BATCHES, VALIDATED_BATCHES
-from ct_assets.observe import latest_metadata
 from ct_assets.project.load import Project, load_project
+from ct_assets.reads.observe import latest_metadata
 from resources.storage import STAMP, BatchStore
 from tests.conftest import REPOSITORY, START, generator, write_project
 
@@ -319,7 +319,7 @@ SERVE = """
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from ct_assets.ml.predictions import Prediction, PredictionLog
+from ct_assets.io.predictions import Prediction, PredictionLog
 log = PredictionLog(Path(sys.argv[1]), interval=3600)
 at = datetime(2026, 1, 1, 12, tzinfo=UTC)
 log.append(

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from ct_assets.ml.labels import labels_dir
-from ct_assets.ml.predictions import (
+from ct_assets.io.labels import labels_dir
+from ct_assets.io.predictions import (
     ANSWER,
     CANARY_ROUTE,
     CHAMPION_ROUTE,
@@ -22,7 +22,7 @@ from ct_assets.ml.predictions import (
     write_batch,
 )
 from ct_assets.names import REASON_TAG, SERVED_PERFORMANCE, TRIGGER_TAG
-from ct_assets.observe import latest_metadata
+from ct_assets.reads.observe import latest_metadata
 from sensors.delayed_labels import DELAYED_LABELS
 from tests.conftest import START, Deployment
 

@@ -26,9 +26,9 @@ from ct_assets.ml.drift import (
     monitored,
 )
 from ct_assets.ml.features import build_features
-from ct_assets.observe import latest_check_passed, latest_metadata
 from ct_assets.project.load import PROJECT_FILE, load_project
 from ct_assets.project.spec import CategoricalDrift, Drift, NumericDrift, ProjectSpec
+from ct_assets.reads.observe import latest_check_passed, latest_metadata
 from examples.energy.generator import MeterSource
 from examples.shop.generator import DriftingSource
 from tests.conftest import START, Deployment

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ct_assets.names import RAW_BATCHES, VALIDATED_BATCHES
-from ct_assets.observe import latest_metadata
+from ct_assets.reads.observe import latest_metadata
 from tests.conftest import EAGER_GATES, Deployment
 
 # Raw and validated only, where a test watches nothing later (`key:raw_batches+` is every stage

@@ -14,8 +14,8 @@ import pytest
 from ct_assets.ml.evaluation import metric_value
 from ct_assets.ml.frames import HOLDOUT, LABEL, SPLIT, TRAIN
 from ct_assets.ml.vocabulary import METRIC
-from ct_assets.observe import latest_check, latest_check_passed, latest_metadata
-from ct_assets.status import project_status
+from ct_assets.reads.observe import latest_check, latest_check_passed, latest_metadata
+from ct_assets.reads.status import project_status
 from tests.conftest import Deployment, deploy
 
 # Per example: a corruption of its generator, and the column the refusal must name.

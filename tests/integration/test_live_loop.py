@@ -33,8 +33,8 @@ from ct_assets.names import (
     LIVE_CHECK,
     PRODUCTION_MODEL,
 )
-from ct_assets.observe import latest_check, latest_metadata
 from ct_assets.project.load import PROJECT_FILE, Project, deep_merge, load_project
+from ct_assets.reads.observe import latest_check, latest_metadata
 from resources.mlflow_registry import MlflowRegistry
 from tests.streams import Stream
 

@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from ct_assets.ingest.landing import batch_id_for
-from ct_assets.lineage import model_lineage
 from ct_assets.names import STAGES
-from ct_assets.observe import latest_check, latest_metadata
+from ct_assets.reads.lineage import model_lineage
+from ct_assets.reads.observe import latest_check, latest_metadata
 from tests.conftest import EAGER_GATES
 from tests.conftest import Deployment as Project
 

@@ -20,8 +20,8 @@ from ct_assets.ml.feature_spec import FeatureSetMismatch, window_features, windo
 from ct_assets.ml.features import feature_set_id
 from ct_assets.ml.frames import ENTITY, FEATURE_SET, ROW_ID, TIME
 from ct_assets.ml.online import latest_vectors, vector_frame
-from ct_assets.observe import latest_metadata
-from ct_assets.serving import score_entity
+from ct_assets.reads.observe import latest_metadata
+from ct_assets.reads.serving import score_entity
 from resources.online_store import RedisOnlineStore
 from tests.conftest import Deployment, deploy
 from tests.helpers.features import assert_same, brute_force

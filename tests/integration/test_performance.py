@@ -20,7 +20,7 @@ from ct_assets.names import (
     SERVED_PERFORMANCE,
     TRAINING_WINDOW,
 )
-from ct_assets.observe import latest_metadata
+from ct_assets.reads.observe import latest_metadata
 from tests.conftest import EAGER_GATES, Deployment
 
 

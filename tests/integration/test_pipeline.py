@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ct_assets.names import STAGES
-from ct_assets.observe import latest_check_passed, latest_metadata
+from ct_assets.reads.observe import latest_check_passed, latest_metadata
 from examples.shop.generator import MALFORMED_RULES, corrupt, malformed_csv
 from tests.conftest import Deployment as Project
 

@@ -20,7 +20,7 @@ from ct_assets.names import (
     RETRAIN,
     TRIGGER_TAG,
 )
-from ct_assets.observe import latest_metadata
+from ct_assets.reads.observe import latest_metadata
 from resources.alerts import AlertHook
 from sensors.retrain import RetrainCursor, build_retrain_schedules
 from tests.conftest import START, Deployment, deploy

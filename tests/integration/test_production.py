@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from ct_assets.names import FEATURES, RAW_BATCHES
-from ct_assets.observe import latest_metadata
+from ct_assets.reads.observe import latest_metadata
 from resources.storage import Delivery
 from tests.integration.test_demo import wait_for
 from tests.production import (

@@ -13,9 +13,9 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from ct_assets.lineage import model_lineage
 from ct_assets.names import RETRAIN, STAGES, TRIGGER_TAG
-from ct_assets.observe import latest_metadata
+from ct_assets.reads.lineage import model_lineage
+from ct_assets.reads.observe import latest_metadata
 from sensors.model_freshness import build_model_freshness_sensor
 from tests.conftest import EAGER_GATES, REPOSITORY, deploy, shipped_instance
 from tests.conftest import Deployment as Project

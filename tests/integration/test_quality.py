@@ -9,7 +9,7 @@ from ct_assets.names import (
     VALIDATED_BATCHES,
     quality_check_name,
 )
-from ct_assets.observe import latest_check_passed, latest_metadata
+from ct_assets.reads.observe import latest_check_passed, latest_metadata
 from tests.conftest import Deployment
 
 

@@ -26,8 +26,8 @@ from ct_assets.names import (
     VALIDATED_BATCHES,
     quality_check_name,
 )
-from ct_assets.observe import latest_check, latest_check_passed, latest_metadata
 from ct_assets.project.load import load_project
+from ct_assets.reads.observe import latest_check, latest_check_passed, latest_metadata
 from resources.storage import BatchStore
 from tests.conftest import REPOSITORY, START, Deployment, deploy, write_project
 

@@ -12,7 +12,7 @@ import pytest
 
 from ct_assets.ingest.landing import LandedFile
 from ct_assets.partitions import build_partitions, partition_key_of
-from ct_assets.raw import land_dropped_files
+from ct_assets.stages.raw import land_dropped_files
 from resources.sources import FileDropSource
 from resources.storage import BatchStore, Delivery
 from tests.conftest import Deployment

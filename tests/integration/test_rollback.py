@@ -107,7 +107,7 @@ def test_status_shows_the_live_metric_and_the_champion_moves(project: Deployment
     from rich.console import Console
 
     from ct_assets.cli.status import champions_table, moves_table, table
-    from ct_assets.status import champion_moves, champions, partition_row
+    from ct_assets.reads.status import champion_moves, champions, partition_row
 
     registry = project.resource("mlflow")
     two_champions(registry)

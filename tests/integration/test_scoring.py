@@ -14,9 +14,7 @@ import pandas as pd
 import pytest
 
 from ct_assets.ingest.landing import batch_id_for
-from ct_assets.lineage import prediction_lineage
-from ct_assets.ml.frames import ROW_ID
-from ct_assets.ml.predictions import (
+from ct_assets.io.predictions import (
     ANSWER,
     CHAMPION_ROUTE,
     SHADOW,
@@ -24,10 +22,12 @@ from ct_assets.ml.predictions import (
     find_request,
     write_batch,
 )
+from ct_assets.ml.frames import ROW_ID
 from ct_assets.ml.scoring import MODEL_VERSION, PREDICTION
 from ct_assets.ml.training import predict
 from ct_assets.names import BATCH_PREDICTIONS, FEATURES
-from ct_assets.observe import latest_metadata
+from ct_assets.reads.lineage import prediction_lineage
+from ct_assets.reads.observe import latest_metadata
 from tests.conftest import Deployment, deploy
 from tests.integration.test_models import ct
 

@@ -21,9 +21,9 @@ import sqlalchemy as sa
 
 from ct_assets.ingest.parsing import check_file, parse_bytes
 from ct_assets.names import FILE_DROP, RAW_BATCHES, source_key
-from ct_assets.observe import latest_metadata
 from ct_assets.project.load import PROJECT_FILE, read_spec
 from ct_assets.project.spec import ProjectSpec
+from ct_assets.reads.observe import latest_metadata
 from examples.energy.generator import MeterSource
 from examples.shop.generator import DriftingSource
 from resources.sources import (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ct_assets.observe import latest_metadata
+from ct_assets.reads.observe import latest_metadata
 from tests.conftest import Deployment
 
 

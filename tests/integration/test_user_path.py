@@ -23,8 +23,8 @@ from ct_assets.definitions import build_definitions
 from ct_assets.ml.evaluation import metric_value
 from ct_assets.ml.frames import HOLDOUT, LABEL, SPLIT, TRAIN
 from ct_assets.ml.vocabulary import METRIC
-from ct_assets.observe import latest_metadata
 from ct_assets.project.load import load_project
+from ct_assets.reads.observe import latest_metadata
 from tests.conftest import Deployment
 
 START = date(2026, 3, 2)

@@ -17,8 +17,8 @@ from ct_assets.names import (
     SERVED_PERFORMANCE,
     STAGES,
 )
-from ct_assets.production import GATE_CHECKS
 from ct_assets.project.load import ProjectError
+from ct_assets.stages.production import GATE_CHECKS
 from tests.conftest import write_project
 
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ct_assets.ingest.landing import partitions_of_bytes, partitions_of_frame
-from ct_assets.ml.predictions import partition_key_at
+from ct_assets.io.predictions import partition_key_at
 from ct_assets.partitions import build_partitions, partition_key_of
 from ct_assets.project.load import PROJECT_FILE, read_spec
 from ct_assets.project.spec import GRANULARITIES, PERIODS, ProjectSpec

@@ -1,6 +1,6 @@
 """Infrastructure: the registered model loads in a fresh process and predicts within the
-declared latency and size (`gates.serving`). Judged by its probe (`ml.infra_validation`), by the
-promotion decision, for a candidate every evaluation gate passed."""
+declared latency and size (`gates.serving`). Measured by its probe (`io/serving_probe.py`) and
+judged (`ml/infra.py`) by the promotion decision, for a candidate every evaluation gate passed."""
 
 from __future__ import annotations
 

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ct_assets.drift import correlation_metadata
 from ct_assets.ml.drift import (
     METHODS,
     NOISE_ALPHA,
@@ -26,6 +25,7 @@ from ct_assets.ml.drift import (
     total_variation,
 )
 from ct_assets.project.spec import CategoricalDrift, Drift, NumericDrift
+from ct_assets.stages.drift import correlation_metadata
 from tests.helpers.correlation_drift import COLUMNS, frame
 from tests.helpers.features import ENERGY, SHOP, declared
 

@@ -244,9 +244,9 @@ def test_every_gate_module_registers_the_gate_it_is_named_after() -> None:
 
 def test_a_gate_added_to_the_registry_is_judged_checked_and_can_refuse() -> None:
     from ct_assets.ml import gates
-    from ct_assets.production import gate_descriptions
     from ct_assets.project.load import load_project
     from ct_assets.project.spec import ProjectSpec
+    from ct_assets.stages.production import gate_descriptions
     from tests.conftest import EXAMPLES
 
     class Calibrated(gates.Gate):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ct_assets.ml.contracts import Evaluation, Gain, Incomparable, Scored, ServingCheck
 from ct_assets.ml.gates import INFRASTRUCTURE, MARGIN, GatePolicy
-from ct_assets.ml.infra_validation import InfraResult
+from ct_assets.ml.infra import InfraResult
 from ct_assets.ml.promotion import RegistryState, decide_promotion
 from ct_assets.project.spec import Threshold
 

@@ -13,8 +13,8 @@ from ct_assets.ml.windows import (
 )
 from ct_assets.names import CHAMPION_PERFORMANCE, TRAINING_WINDOW
 from ct_assets.partitions import frames_by_partition
-from ct_assets.policy import after_window_upstream, stage_asset
 from ct_assets.project.load import Project
+from ct_assets.stages.common import after_window_upstream, stage_asset
 
 
 def build_splits(

@@ -15,7 +15,6 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from ct_assets.live_checks import check_results, verdicts
 from ct_assets.ml.frames import LABEL
 from ct_assets.ml.live import (
     GAP_EXCEEDED,
@@ -46,16 +45,17 @@ from ct_assets.names import (
     SERVED_PERFORMANCE,
 )
 from ct_assets.partitions import partitioned_check
-from ct_assets.policy import AC, RETRY, after_upstream, stage_asset
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec
-from ct_assets.scored import (
+from ct_assets.reads.scored import (
     baseline_of,
     latest_figures,
     loaded_by,
     predicted_by,
     scored_records,
 )
+from ct_assets.stages.common import AC, RETRY, after_upstream, stage_asset
+from ct_assets.stages.live_checks import check_results, verdicts
 from resources.alerts import AlertHook
 from resources.mlflow_registry import MlflowRegistry
 from resources.storage import ArtifactStore
@@ -274,9 +274,9 @@ def build_performance(
         alerts: AlertHook,
     ):
         """Served answers of the partition joined to their delayed labels, per model version."""
-        from ct_assets.ml.labels import kept_labels, labels_dir
+        from ct_assets.io.labels import kept_labels, labels_dir
+        from ct_assets.io.predictions import ANSWER, read
         from ct_assets.ml.live import join_labels, per_version
-        from ct_assets.ml.predictions import ANSWER, read
 
         key = context.partition_key
         log = read(artifacts.root, [key]).to_pandas()

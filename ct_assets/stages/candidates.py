@@ -38,10 +38,10 @@ from ct_assets.ml.tags import ModelLineage, Registration, Search
 from ct_assets.ml.vocabulary import BINARY
 from ct_assets.ml.windows import Subset, training_subsets
 from ct_assets.names import CANDIDATE_MODELS, CHAMPION_PERFORMANCE
-from ct_assets.observe import latest_metadata
-from ct_assets.policy import after_upstream, stage_asset
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec
+from ct_assets.reads.observe import latest_metadata
+from ct_assets.stages.common import after_upstream, stage_asset
 from resources.alerts import AlertHook
 from resources.mlflow_registry import MlflowRegistry
 

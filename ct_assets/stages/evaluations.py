@@ -13,13 +13,13 @@ import pandas as pd
 from ct_assets.ml.contracts import Evaluation, Gain, Incomparable, Scored, ServingCheck
 from ct_assets.ml.feature_spec import FeatureSetMismatch
 from ct_assets.ml.frames import FEATURE_SET, HOLDOUT, LABEL, SPLIT
-from ct_assets.ml.infra_validation import SERVING_SAMPLE_ROWS, InfraBudget
+from ct_assets.ml.infra import SERVING_SAMPLE_ROWS, InfraBudget
 from ct_assets.ml.tags import EvaluationRun
 from ct_assets.ml.vocabulary import METRIC
 from ct_assets.names import MODEL_EVALUATIONS
-from ct_assets.policy import after_upstream, stage_asset
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec
+from ct_assets.stages.common import after_upstream, stage_asset
 from resources.mlflow_registry import MlflowRegistry
 from resources.serving_probe import ServingProbes
 

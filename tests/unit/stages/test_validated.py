@@ -1,4 +1,4 @@
-"""Unit tests of ct_assets/validated.py.
+"""Unit tests of ct_assets/stages/validated.py.
 
 In process and fast: no Dagster instance, daemon, service, subprocess or long training."""
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from ct_assets.validated import attribute, placer
+from ct_assets.stages.validated import attribute, placer
 
 
 def test_each_row_is_counted_in_one_partition_of_its_batch() -> None:

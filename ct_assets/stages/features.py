@@ -15,9 +15,9 @@ from ct_assets.ml.features import CODE_VERSION, FeatureReport, build_features, f
 from ct_assets.ml.frames import BATCH
 from ct_assets.names import FEATURES
 from ct_assets.partitions import frames_by_partition
-from ct_assets.policy import after_history_upstream, stage_asset
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec
+from ct_assets.stages.common import after_history_upstream, stage_asset
 
 
 def lookback_partitions(spec: ProjectSpec) -> int:

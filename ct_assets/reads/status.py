@@ -24,8 +24,8 @@ from ct_assets.names import (
     TRIGGER_TAG,
     VALIDATED_BATCHES,
 )
-from ct_assets.observe import latest_metadata, materialization_record
 from ct_assets.project.spec import ProjectSpec
+from ct_assets.reads.observe import latest_metadata, materialization_record
 
 SHOWN = (RAW_BATCHES, VALIDATED_BATCHES, FEATURES, CANDIDATE_MODELS, PRODUCTION_MODEL)
 

@@ -7,8 +7,8 @@ import pandas as pd
 
 from ct_assets.ml.frames import FEATURE_SET
 from ct_assets.names import BATCH_PREDICTIONS, CHAMPION_PERFORMANCE, PRODUCTION_MODEL
-from ct_assets.policy import after_upstream, stage_asset
 from ct_assets.project.load import Project
+from ct_assets.stages.common import after_upstream, stage_asset
 from resources.mlflow_registry import MlflowRegistry
 
 

@@ -33,7 +33,7 @@ from ct_assets.names import (
     VALIDATED_BATCHES,
     gate_check_name,
 )
-from ct_assets.observe import latest_check_passed, materialization_record
+from ct_assets.reads.observe import latest_check_passed, materialization_record
 from resources.mlflow_registry import MlflowRegistry
 from resources.storage import BatchStore
 
@@ -284,7 +284,7 @@ def prediction_lineage(
 
     Raises LookupError when the log held no row of the request.
     """
-    from ct_assets.ml.predictions import ANSWER
+    from ct_assets.io.predictions import ANSWER
 
     if not rows:
         raise LookupError(f"no logged prediction has request id {request_id!r}")

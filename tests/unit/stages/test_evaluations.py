@@ -1,5 +1,5 @@
-"""Unit tests of ct_assets/evaluations.py, the evaluations stage: the slice table it shows, one
-metric column per model.
+"""Unit tests of ct_assets/stages/evaluations.py, the evaluations stage: the slice table it
+shows, one metric column per model.
 
 In process and fast: no Dagster instance, daemon, service, subprocess or long training."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 
-from ct_assets.evaluations import slices_table
 from ct_assets.ml.contracts import Scored
+from ct_assets.stages.evaluations import slices_table
 
 
 def test_the_slice_table_has_a_row_per_slice_and_a_column_per_model() -> None:

@@ -13,8 +13,8 @@ import pandas as pd
 from ct_assets.ml.frames import FEATURE_SET
 from ct_assets.ml.online import latest_vectors
 from ct_assets.names import ONLINE_FEATURES
-from ct_assets.policy import after_upstream, stage_asset
 from ct_assets.project.load import Project
+from ct_assets.stages.common import after_upstream, stage_asset
 from resources.online_store import OnlineStore
 
 

@@ -17,9 +17,9 @@ import pandas as pd
 from ct_assets.ingest.landing import LandedFile, batch_id_for, landing_digest, placement
 from ct_assets.names import FILE_DROP, RAW_BATCHES, source_key
 from ct_assets.partitions import partition_key_of
-from ct_assets.policy import freshness, stage_asset
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec
+from ct_assets.stages.common import freshness, stage_asset
 from resources.sources import FileDropSource
 from resources.storage import BatchStore, Delivery
 

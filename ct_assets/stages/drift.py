@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from ct_assets.io.reports import save_report
 from ct_assets.ml.drift import (
     METHODS,
     CorrelationShift,
@@ -14,15 +15,14 @@ from ct_assets.ml.drift import (
     correlation_shift,
     measure_drift,
     monitored,
-    save_report,
 )
 from ct_assets.ml.frames import at_most
 from ct_assets.ml.records import DriftSummary, ModelLineage
 from ct_assets.names import DRIFT_CHECK, FEATURE_DRIFT
 from ct_assets.partitions import frames_by_partition, partitioned_check
-from ct_assets.policy import after_window_upstream, stage_asset
 from ct_assets.project.load import Project
 from ct_assets.project.spec import Drift
+from ct_assets.stages.common import after_window_upstream, stage_asset
 from resources.alerts import AlertHook
 from resources.mlflow_registry import MlflowRegistry
 from resources.storage import ArtifactStore

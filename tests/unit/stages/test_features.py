@@ -1,12 +1,12 @@
-"""Unit tests of ct_assets/features.py, the features stage: its pure helpers (how far back the
-window features read, the definitions table the UI shows), on the examples' declarations.
+"""Unit tests of ct_assets/stages/features.py, the features stage: its pure helpers (how far
+back the window features read, the definitions table the UI shows), on the examples' declarations.
 
 In process and fast: no Dagster instance, daemon, service, subprocess or long training."""
 
 from __future__ import annotations
 
-from ct_assets.features import definitions_table, lookback_partitions
 from ct_assets.ml.feature_spec import window_spec
+from ct_assets.stages.features import definitions_table, lookback_partitions
 from tests.helpers.features import ENERGY, SHOP, declared
 
 

@@ -16,11 +16,11 @@ from ct_assets.ml.frames import BATCH
 from ct_assets.ml.quality import DimensionResult, measure_quality
 from ct_assets.ml.schema import ValidationOutcome, build_schema, empty_events
 from ct_assets.names import SCHEMA_CHECK, VALIDATED_BATCHES, quality_check_name
-from ct_assets.observe import latest_metadata
 from ct_assets.partitions import build_partitions, partitioned_check
-from ct_assets.policy import after_upstream, freshness, stage_asset
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec
+from ct_assets.reads.observe import latest_metadata
+from ct_assets.stages.common import after_upstream, freshness, stage_asset
 from resources.storage import BatchStore
 
 Windows = dict[str, tuple[datetime, datetime]]

@@ -1,6 +1,6 @@
 """Load a registered model in a fresh process, as serving would, and time it.
 
-    printf 'MODEL_URI\nSAMPLE.parquet\n' | python -m ct_assets.ml.infra_probe TRACKING_URI
+    printf 'MODEL_URI\nSAMPLE.parquet\n' | python -m ct_assets.io.model_probe TRACKING_URI
 
 Like a serving process, it boots (imports MLflow) before it knows the model, then reads the
 model URI and a sample's path from stdin, loads the model and predicts the sample. Prints one

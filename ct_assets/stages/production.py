@@ -16,16 +16,12 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from ct_assets.io.serving_probe import validate_serving
 from ct_assets.ml import gates
 from ct_assets.ml.contracts import Evaluation
 from ct_assets.ml.frames import HOLDOUT, SPLIT
 from ct_assets.ml.gates import Decision, GatePolicy
-from ct_assets.ml.infra_validation import (
-    SERVING_SAMPLE_ROWS,
-    InfraBudget,
-    InfraResult,
-    validate_serving,
-)
+from ct_assets.ml.infra import SERVING_SAMPLE_ROWS, InfraBudget, InfraResult
 from ct_assets.ml.promotion import (
     RegistryState,
     decide_promotion,
@@ -37,9 +33,9 @@ from ct_assets.ml.promotion import (
 from ct_assets.ml.records import KEEP, PROMOTE, Decided
 from ct_assets.names import PRODUCTION_MODEL, PROMOTION_GATE, PROMOTION_POOL, gate_check_name
 from ct_assets.partitions import partitioned_check
-from ct_assets.policy import after_upstream, freshness, stage_asset
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec
+from ct_assets.stages.common import after_upstream, freshness, stage_asset
 from resources.mlflow_registry import CHALLENGER, MlflowRegistry
 
 # One asset check per gate, beside the overall verdict.

@@ -1,4 +1,4 @@
-"""Unit tests of ct_assets/performance.py, the live performance stage: reading a registered
+"""Unit tests of ct_assets/stages/performance.py, the live performance stage: reading a registered
 version's training-label figures.
 
 In process and fast: no Dagster instance, daemon, service, subprocess or long training."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from ct_assets.ml.tags import Provenance
-from ct_assets.performance import _figure
+from ct_assets.stages.performance import _figure
 
 
 def test_a_tag_is_read_as_a_number_and_a_missing_or_unreadable_one_is_nan() -> None:
