@@ -21,11 +21,14 @@ import numpy as np
 import pandas as pd
 from common import example_project, validated_day
 
+from ct_assets.ml.families import Inputs
+from ct_assets.ml.families.flavours import lightgbm_frame
 from ct_assets.ml.families.lightgbm import NAME as LIGHTGBM
+from ct_assets.ml.families.lightgbm import train_lightgbm
 from ct_assets.ml.features import build_features
 from ct_assets.ml.frames import LABEL
 from ct_assets.ml.scoring import score_frame
-from ct_assets.ml.training import Inputs, lightgbm_frame, model_features, train_lightgbm
+from ct_assets.ml.training import model_features
 
 START = date(2026, 1, 1)
 

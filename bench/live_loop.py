@@ -440,7 +440,7 @@ def oracle_scores(
     day d (within `window` days; 0: all of them), row features only."""
     import lightgbm as lgb
 
-    from ct_assets.ml.training import LIGHTGBM_ROUNDS, lightgbm_params
+    from ct_assets.ml.families.lightgbm import LIGHTGBM_ROUNDS, lightgbm_params
 
     features = [c for c in days[0].columns if c not in (ID, TIME, LABEL)]
     params = lightgbm_params(stream.task)

@@ -43,11 +43,12 @@ import pandas as pd
 import requests
 from common import example_project, validated_day
 
+from ct_assets.ml.families import Inputs
+from ct_assets.ml.families.lightgbm import train_lightgbm
 from ct_assets.ml.features import build_features
 from ct_assets.ml.frames import FEATURE_SET, LABEL
 from ct_assets.ml.online import latest_vectors
 from ct_assets.ml.tags import ModelLineage, Provenance
-from ct_assets.ml.training import Inputs, train_lightgbm
 from ct_assets.project.load import Project
 from resources.mlflow_registry import MlflowRegistry
 from resources.online_store import SqliteOnlineStore

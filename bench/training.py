@@ -33,11 +33,12 @@ import pandas as pd
 from common import example_project, peak_rss_mib, validated_day
 
 from ct_assets.definitions import build_definitions
+from ct_assets.ml.families import Inputs
+from ct_assets.ml.families.lightgbm import LIGHTGBM_ROUNDS, lightgbm_params, train_lightgbm
 from ct_assets.ml.features import build_features
 from ct_assets.ml.frames import BATCH, FEATURE_SET, LABEL, PARTITION, SPLIT, TIME, TRAIN
 from ct_assets.ml.incremental import Base, plan_refresh, refresh
 from ct_assets.ml.tags import ModelLineage, Provenance
-from ct_assets.ml.training import LIGHTGBM_ROUNDS, Inputs, lightgbm_params, train_lightgbm
 from ct_assets.ml.windows import assemble_window
 from ct_assets.names import CANDIDATE_MODELS, TRAINING_WINDOW
 from ct_assets.project.load import Project

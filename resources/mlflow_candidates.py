@@ -23,7 +23,7 @@ from ct_assets.ml.tags import (
 )
 
 if TYPE_CHECKING:
-    from ct_assets.ml.training import TrainedModel
+    from ct_assets.ml.families import TrainedModel
     from resources.mlflow_registry import MlflowRegistry
 
 

@@ -39,7 +39,7 @@ from resources.mlflow_store import file_lock, open_client
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-    from ct_assets.ml.training import TrainedModel
+    from ct_assets.ml.families import TrainedModel
 
 CHAMPION = "champion"
 # The best candidate the last decision refused: what serving scores in shadow.

@@ -91,10 +91,11 @@ def drop_labels(project: Project, served: list[tuple[str, Any]], partition: str)
 def force_bad_champion(project: Project, registry: MlflowRegistry, source: Any, index: int) -> str:
     """An operator's override: a LightGBM trained on shuffled labels of the day before,
     registered and made champion without any gate."""
+    from ct_assets.ml.families import Inputs
+    from ct_assets.ml.families.lightgbm import train_lightgbm
     from ct_assets.ml.features import build_features, feature_set_id, with_row_ids
     from ct_assets.ml.frames import LABEL
     from ct_assets.ml.schema import validate_batch
-    from ct_assets.ml.training import Inputs, train_lightgbm
 
     spec = project.spec
     day = source.day(index - 1)

@@ -22,11 +22,11 @@ from ct_assets.ml.windows import split_warnings
 from ct_assets.project.spec import ProjectSpec, parse_duration
 
 if TYPE_CHECKING:
-    from ct_assets.ml.training import Inputs
+    from ct_assets.ml.families import Inputs
 
 
 def model_inputs(spec: ProjectSpec) -> Inputs:
-    from ct_assets.ml.training import Inputs
+    from ct_assets.ml.families import Inputs
 
     return Inputs(spec.task.type, spec.feature_names, spec.categorical_inputs)
 

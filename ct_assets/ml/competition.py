@@ -26,7 +26,7 @@ from ct_assets.ml.vocabulary import METRIC
 from ct_assets.ml.windows import Subset
 
 if TYPE_CHECKING:
-    from ct_assets.ml.training import TrainedModel
+    from ct_assets.ml.families import TrainedModel
 
 # Trains one family on some rows and their labels.
 Fit = Callable[[str, pd.DataFrame, pd.Series], "TrainedModel"]

@@ -14,34 +14,18 @@ import pandas as pd
 from ct_assets.crash import crash_point
 from ct_assets.ml import families
 from ct_assets.ml.families import Inputs, TrainedModel
-from ct_assets.ml.families.flavours import lightgbm_frame, lightgbm_name
 from ct_assets.ml.families.lightgbm import (
-    LIGHTGBM_PARAMS,
-    LIGHTGBM_ROUNDS,
-    OBJECTIVES,
-    lightgbm_dataset,
-    lightgbm_params,
     train_lightgbm,
 )
 from ct_assets.ml.frames import LABEL
 
 __all__ = [
-    "LIGHTGBM_PARAMS",
-    "LIGHTGBM_ROUNDS",
-    "OBJECTIVES",
-    "Inputs",
-    "TrainedModel",
     "fit_family",
     "importance",
-    "lightgbm_dataset",
-    "lightgbm_frame",
-    "lightgbm_name",
-    "lightgbm_params",
     "model_features",
     "own_importance",
     "predict",
     "train_family",
-    "train_lightgbm",
     "training_labels",
 ]
 

@@ -46,7 +46,7 @@ from resources.alerts import AlertHook
 from resources.mlflow_registry import MlflowRegistry
 
 if TYPE_CHECKING:
-    from ct_assets.ml.training import Inputs, TrainedModel
+    from ct_assets.ml.families import Inputs, TrainedModel
 
 CODE_VERSION = "5"
 # Training-fit metrics (beside the holdout ones, to show over-fitting) are measured on at most

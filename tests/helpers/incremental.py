@@ -9,12 +9,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from ct_assets.ml.families import Inputs
 from ct_assets.ml.features import build_features
 from ct_assets.ml.frames import BATCH, FEATURE_SET, PARTITION
 from ct_assets.ml.incremental import (
     Base,
 )
-from ct_assets.ml.training import Inputs
 from ct_assets.project.spec import ProjectSpec
 from examples.shop.generator import DriftingSource
 from tests.helpers.features import SHOP, validated

@@ -6,10 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ct_assets.ml.families import Inputs
 from ct_assets.ml.frames import BATCH, FEATURE_SET, LABEL, PARTITION, TIME
-from ct_assets.ml.training import (
-    Inputs,
-)
 from ct_assets.ml.vocabulary import BINARY
 
 AWKWARD = ("Total Amount (USD)", "Price [EUR]", "ratio a:b", "x,y", "100% sure", "plan {tier}")

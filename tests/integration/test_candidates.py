@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ct_assets.ml import families
-from ct_assets.ml.training import TrainedModel
+from ct_assets.ml.families import TrainedModel
 from ct_assets.reads.observe import latest_metadata
 from tests.conftest import EAGER_GATES, Deployment
 

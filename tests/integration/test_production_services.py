@@ -16,8 +16,8 @@ from botocore.exceptions import EndpointConnectionError
 from mlflow.exceptions import MlflowException
 from sklearn.linear_model import LogisticRegression
 
+from ct_assets.ml.families import TrainedModel
 from ct_assets.ml.families.sklearn_linear import NAME as SKLEARN_LINEAR
-from ct_assets.ml.training import TrainedModel
 from resources.mlflow_registry import MlflowRegistry
 from tests.services import S3_FAIL_FAST, MlflowServer, S3Server, fresh_databases
 

@@ -24,10 +24,11 @@ import pytest
 import uvicorn
 
 from ct_assets.io.predictions import read
+from ct_assets.ml.families import Inputs
 from ct_assets.ml.features import feature_set_id
 from ct_assets.ml.frames import FEATURE_SET
 from ct_assets.ml.online import FeatureVector
-from ct_assets.ml.training import Inputs, train_family
+from ct_assets.ml.training import train_family
 from ct_assets.project.spec import ProjectSpec
 from ct_assets.serve.app import create_app
 from ct_assets.serve.models import LoadedModel, registry_loader

@@ -12,11 +12,7 @@ import pytest
 
 from ct_assets.ml import families
 from ct_assets.ml.frames import BATCH, LABEL
-from ct_assets.ml.training import (
-    model_features,
-    predict,
-    train_family,
-)
+from ct_assets.ml.training import model_features, predict, train_family
 from ct_assets.ml.vocabulary import BINARY, REGRESSION
 from tests.helpers.training import AWKWARD, frame, inputs_for
 

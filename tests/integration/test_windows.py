@@ -6,9 +6,10 @@ from datetime import date
 
 import numpy as np
 
+from ct_assets.ml.families import Inputs
 from ct_assets.ml.features import build_features
 from ct_assets.ml.frames import HOLDOUT, LABEL, PARTITION, SPLIT, TIME, TRAIN
-from ct_assets.ml.training import Inputs, predict, train_family
+from ct_assets.ml.training import predict, train_family
 from ct_assets.ml.windows import (
     assemble_window,
     summarize_window,

@@ -8,9 +8,9 @@ from datetime import date
 
 import pandas as pd
 
+from ct_assets.ml.families import Inputs
 from ct_assets.ml.frames import LABEL
 from ct_assets.ml.hpo import SearchBudget, search_lightgbm
-from ct_assets.ml.training import Inputs
 from examples.energy.generator import MeterSource
 from tests.helpers.features import ENERGY
 from tests.helpers.incremental import day

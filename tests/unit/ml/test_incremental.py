@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ct_assets.ml.families.lightgbm import train_lightgbm
 from ct_assets.ml.frames import BATCH, FEATURE_SET, LABEL, PARTITION
 from ct_assets.ml.incremental import (
     BASE_TAG,
@@ -16,7 +17,7 @@ from ct_assets.ml.incremental import (
     plan_refresh,
     refresh,
 )
-from ct_assets.ml.training import train_lightgbm, training_labels
+from ct_assets.ml.training import training_labels
 from tests.helpers.features import SHOP
 from tests.helpers.incremental import INPUTS, base_of
 

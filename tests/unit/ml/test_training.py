@@ -12,7 +12,10 @@ import pandas as pd
 
 from ct_assets.ml.competition import compete, failures, winner
 from ct_assets.ml.evaluation import score
+from ct_assets.ml.families import Inputs, TrainedModel
+from ct_assets.ml.families.flavours import lightgbm_name
 from ct_assets.ml.families.lightgbm import NAME as LIGHTGBM
+from ct_assets.ml.families.lightgbm import lightgbm_params, train_lightgbm
 from ct_assets.ml.features import (
     build_features,
 )
@@ -30,18 +33,7 @@ from ct_assets.ml.incremental import (
     plan_refresh,
     refresh,
 )
-from ct_assets.ml.training import (
-    Inputs,
-    TrainedModel,
-    fit_family,
-    lightgbm_name,
-    lightgbm_params,
-    model_features,
-    predict,
-    train_family,
-    train_lightgbm,
-    training_labels,
-)
+from ct_assets.ml.training import fit_family, model_features, predict, train_family, training_labels
 from ct_assets.ml.vocabulary import BINARY
 from ct_assets.ml.windows import training_subsets
 from examples.energy.generator import MeterSource
