@@ -22,6 +22,8 @@ DELIMITER_NAMES = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "sp
 # Separators between groups of three digits as exports write them: Europe ('.', a space or a
 # no-break space), Switzerland ("'"), the English-speaking world (',') and programmers ('_').
 THOUSANDS = (",", ".", " ", "\u00a0", "\u202f", "'", "_")
+# The separators above that cannot be seen, by name.
+_SPACES = {" ": "a space", "\u00a0": "a no-break space", "\u202f": "a narrow no-break space"}
 GZIP_MAGIC = b"\x1f\x8b"
 # Byte-order marks in the order they must be tried (UTF-32 LE's begins with UTF-16 LE's).
 BOMS = (
@@ -59,8 +61,9 @@ class Delivery(BaseModel):
     )
     thousands: str | None = Field(
         default=None,
-        description="The separator between groups of three digits, one of "
-        f"{' '.join(repr(t) for t in THOUSANDS)}; unset: numbers are not grouped.",
+        description="The separator between groups of three digits: "
+        + ", ".join([*(f"`{t}`" for t in THOUSANDS if t not in _SPACES), *_SPACES.values()])
+        + "; unset: numbers are not grouped.",
     )
     encoding: str = Field(
         default="utf-8",

@@ -31,7 +31,7 @@ class WindowGroup(Strict):
     column: str = Field(description="The numeric column aggregated (not the label).")
     aggregations: list[Literal[AGGREGATIONS]] = Field(  # type: ignore[valid-type]
         description="What is computed over the entity's earlier events in each window; each "
-        "pair is one feature named <column>_<aggregation>_<window>."
+        "pair is one feature, named column_aggregation_window (amount_sum_7d)."
     )
     windows: list[Duration] = Field(
         description="How far back each window reaches from the event (e.g. 1h, 1d, 7d)."

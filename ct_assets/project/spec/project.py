@@ -69,7 +69,9 @@ class ProjectSpec(Strict):
         default=Freshness(), description="How long without a new file or a new model decision."
     )
     sources: Sources = Field(
-        default=Sources(), description="The landing folder and the pulled sources."
+        default=Sources(),
+        description="The landing folder and the pulled sources, their secrets named by "
+        "environment variable, never written here.",
     )
     serving: Server = Field(
         default=Server(), description="ct serve: where it listens and what it answers."
