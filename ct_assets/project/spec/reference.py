@@ -158,6 +158,36 @@ def _unwrap(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
     return annotation, ()
 
 
+def models(root: type[BaseModel] = ProjectSpec) -> list[type[BaseModel]]:
+    """Every model reachable from `root` through its fields (sections, list items, each kind
+    of a discriminated union, and scalar-like models such as Threshold), each once."""
+    found: dict[type[BaseModel], None] = {}
+
+    def visit(annotation: Any) -> None:
+        inner, _ = _unwrap(annotation)
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            if inner not in found:
+                found[inner] = None
+                for field in inner.model_fields.values():
+                    visit(field.annotation)
+            return
+        for arg in get_args(inner):
+            visit(arg)
+
+    visit(root)
+    return list(found)
+
+
+def undescribed(root: type[BaseModel] = ProjectSpec) -> list[str]:
+    """`Model.field` of every field reachable from `root` without a description."""
+    return [
+        f"{model.__name__}.{name}"
+        for model in models(root)
+        for name, field in model.model_fields.items()
+        if not (field.description or "").strip()
+    ]
+
+
 # -- words -------------------------------------------------------------------------------------
 
 
