@@ -15,13 +15,15 @@ from typing import Literal
 import charset_normalizer
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Field separators ct knows by name as well as by character (YAML makes a tab hard to see).
 DELIMITER_NAMES = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
 # Separators between groups of three digits as exports write them: Europe ('.', a space or a
 # no-break space), Switzerland ("'"), the English-speaking world (',') and programmers ('_').
 THOUSANDS = (",", ".", " ", "\u00a0", "\u202f", "'", "_")
+# The separators above that cannot be seen, by name.
+_SPACES = {" ": "a space", "\u00a0": "a no-break space", "\u202f": "a narrow no-break space"}
 GZIP_MAGIC = b"\x1f\x8b"
 # Byte-order marks in the order they must be tried (UTF-32 LE's begins with UTF-16 LE's).
 BOMS = (
@@ -44,23 +46,45 @@ class Delivery(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # Delimited text (.csv, .tsv, .txt): the field separator and the quote character.
-    delimiter: str = ","
-    quote: str = '"'
-    # Numbers: the decimal mark and the separator between digit groups (none by default). A
-    # number written otherwise is refused, never read as another number.
-    decimal: Literal[".", ","] = "."
-    thousands: str | None = None
-    # Text encoding (any Python codec name). A byte-order mark is never part of the data; `bom`
-    # says whether files must start with one (required), must not (absent), or either.
-    encoding: str = "utf-8"
-    bom: Literal["optional", "required", "absent"] = "optional"
-    # Cells read as missing in every column, besides an empty one. Unset: ct's own spellings
-    # (NA, null, None, ...) in number, flag and time columns; text columns read them as text.
-    nulls: list[str] | None = None
-    # auto: gzip when the bytes are gzip, whatever the file's name; gzip or none: refused
-    # otherwise.
-    compression: Literal["auto", "none", "gzip"] = "auto"
+    delimiter: str = Field(
+        default=",",
+        description="Delimited text (.csv, .tsv, .txt): the field separator, one character or "
+        f"a name ({', '.join(DELIMITER_NAMES)}).",
+    )
+    quote: str = Field(
+        default='"', description="Delimited text: the character that quotes a field."
+    )
+    decimal: Literal[".", ","] = Field(
+        default=".",
+        description="The decimal mark of numbers; a number written otherwise is refused, never "
+        "read as another number.",
+    )
+    thousands: str | None = Field(
+        default=None,
+        description="The separator between groups of three digits: "
+        + ", ".join([*(f"`{t}`" for t in THOUSANDS if t not in _SPACES), *_SPACES.values()])
+        + "; unset: numbers are not grouped.",
+    )
+    encoding: str = Field(
+        default="utf-8",
+        description="The text encoding, any Python codec name (utf-8, cp1252, latin-1, "
+        "utf-16, ...).",
+    )
+    bom: Literal["optional", "required", "absent"] = Field(
+        default="optional",
+        description="Whether files must start with a byte-order mark (required), must not "
+        "(absent), or either; a mark is never part of the data.",
+    )
+    nulls: list[str] | None = Field(
+        default=None,
+        description="Cells read as missing in every column, besides an empty one; unset: ct's "
+        "own spellings (NA, null, None, ...) in number, flag and time columns.",
+    )
+    compression: Literal["auto", "none", "gzip"] = Field(
+        default="auto",
+        description="auto: gzip when the bytes are gzip, whatever the file's name; gzip or "
+        "none: a file that is not so is refused.",
+    )
 
     @field_validator("delimiter", mode="before")
     @classmethod

@@ -15,9 +15,10 @@ from typing import Any
 
 import yaml
 
+from ct_assets.ml.vocabulary import PRIMARY_METRICS, TASKS
 from ct_assets.project.infer import MAX_CATEGORIES, Inference
 from ct_assets.project.load import PROJECT_FILE, ProjectError, parse_spec
-from ct_assets.project.spec import ProjectSpec, Quality
+from ct_assets.project.spec import RETRAIN_TRIGGERS, ProjectSpec, Quality
 
 WIDTH = 98
 Path = tuple[Any, ...]
@@ -79,13 +80,24 @@ SECTION_NOTES = {
         "Files dropped here (a folder beside ct.yaml, or s3://bucket/prefix) are ingested."
     ),
 }
+
+
+def choices(values: tuple[str, ...]) -> str:
+    """A vocabulary as a side note spells it: `binary | regression`."""
+    return " | ".join(values)
+
+
+# Notes that list a vocabulary read it from where it is defined, so a new metric or trigger
+# shows in ct init's comments without an edit here.
 SIDE_NOTES: dict[Path, str] = {
-    ("task", "type"): "binary | regression",
-    ("task", "metric"): "roc_auc | log_loss (binary); rmse | mae (regression)",
+    ("task", "type"): choices(TASKS),
+    ("task", "metric"): "; ".join(
+        f"{choices(metrics)} ({task})" for task, metrics in PRIMARY_METRICS.items()
+    ),
     ("training", "split"): "time: the latest rows are the holdout",
     ("gates", "slices", "min_rows"): "fewer holdout rows in a slice: listed, not judged",
     ("training", "windows"): "candidates train on each; the best on the holdout wins",
-    ("policy", "retrain", "triggers"): "every_partition | drift | performance | schedule",
+    ("policy", "retrain", "triggers"): choices(RETRAIN_TRIGGERS),
     ("policy", "label_shift"): "a prior shift: Cohen's h of the label rate, or SDs of its mean",
     ("policy", "rollback", "baking", "partitions"): "a new champion's probation",
 }

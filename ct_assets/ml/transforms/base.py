@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,8 +50,8 @@ class Transform(BaseModel, ABC):
     # and a datetime column `t`.
     EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = ()
 
-    name: str
-    op: str
+    name: str = Field(description="The feature's name (not a declared column's).")
+    op: str = Field(description="Which transform computes the feature.")
 
     @property
     @abstractmethod

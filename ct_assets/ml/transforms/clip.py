@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from ct_assets.ml.transforms import register
 from ct_assets.ml.transforms.base import FrameColumn, RowColumn, RowFunction, Transform
@@ -20,10 +20,17 @@ class Clip(Transform):
         {"name": "x_floor", "op": "clip", "column": "x", "lower": 0},
         {"name": "x_cap", "op": "clip", "column": "x", "upper": 1},
     )
-    op: Literal["clip"]
-    column: str
-    lower: float | None = None
-    upper: float | None = None
+    op: Literal["clip"] = Field(
+        description="A numeric column bounded to [lower, upper], so a few extreme values do not "
+        "dominate."
+    )
+    column: str = Field(description="The numeric column bounded.")
+    lower: float | None = Field(
+        default=None, description="Values below it become it; unset: no lower bound."
+    )
+    upper: float | None = Field(
+        default=None, description="Values above it become it; unset: no upper bound."
+    )
 
     @model_validator(mode="after")
     def _bounded(self) -> Clip:

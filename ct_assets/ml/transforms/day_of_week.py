@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from pydantic import Field
+
 from ct_assets.ml.transforms import register
 from ct_assets.ml.transforms.base import NAN, FrameColumn, RowColumn, RowFunction, Transform
 
@@ -18,8 +20,10 @@ class DayOfWeek(Transform):
     EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = (
         {"name": "t_day", "op": "day_of_week", "column": "t"},
     )
-    op: Literal["day_of_week"]
-    column: str
+    op: Literal["day_of_week"] = Field(
+        description="The day of week, Monday 0 to Sunday 6, in the column's declared time zone."
+    )
+    column: str = Field(description="The datetime column read.")
 
     @property
     def sources(self) -> tuple[str, ...]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from pydantic import Field
+
 from ct_assets.ml.transforms import register
 from ct_assets.ml.transforms.base import NAN, FrameColumn, RowColumn, RowFunction, Transform
 
@@ -19,8 +21,10 @@ class Hour(Transform):
     EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = (
         {"name": "t_hour", "op": "hour", "column": "t"},
     )
-    op: Literal["hour"]
-    column: str
+    op: Literal["hour"] = Field(
+        description="The hour of day (0-23) in the column's declared time zone."
+    )
+    column: str = Field(description="The datetime column read.")
 
     @property
     def sources(self) -> tuple[str, ...]:

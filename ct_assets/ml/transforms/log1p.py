@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from pydantic import Field
+
 from ct_assets.ml.transforms import register
 from ct_assets.ml.transforms.base import NAN, FrameColumn, RowColumn, RowFunction, Transform
 
@@ -16,8 +18,11 @@ class Log1p(Transform):
     EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = (
         {"name": "log_x", "op": "log1p", "column": "x"},
     )
-    op: Literal["log1p"]
-    column: str
+    op: Literal["log1p"] = Field(
+        description="log(1 + x), for amounts spread over orders of magnitude; missing at or "
+        "below -1."
+    )
+    column: str = Field(description="The numeric column read.")
 
     @property
     def sources(self) -> tuple[str, ...]:

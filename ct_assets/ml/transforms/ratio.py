@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from pydantic import Field
+
 from ct_assets.ml.transforms import register
 from ct_assets.ml.transforms.base import NAN, FrameColumn, RowColumn, RowFunction, Transform
 
@@ -17,8 +19,12 @@ class Ratio(Transform):
     EXAMPLES: ClassVar[tuple[dict[str, Any], ...]] = (
         {"name": "x_per_y", "op": "ratio", "columns": ["x", "y"]},
     )
-    op: Literal["ratio"]
-    columns: tuple[str, str]
+    op: Literal["ratio"] = Field(
+        description="One numeric column over another; missing where the denominator is zero."
+    )
+    columns: tuple[str, str] = Field(
+        description="The numerator and the denominator, two numeric columns."
+    )
 
     @property
     def sources(self) -> tuple[str, ...]:

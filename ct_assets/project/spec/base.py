@@ -4,6 +4,7 @@ that are absolute or a share of a baseline, and the did-you-mean of an error."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -31,7 +32,16 @@ def parse_duration(text: str | int | float) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-Duration = Annotated[str, Field(description="a duration such as 30s, 15m, 26h or 7d")]
+@dataclass(frozen=True)
+class Words:
+    """How the reference of ct.yaml (`reference.py`) names a type pydantic sees as plain text,
+    such as a duration; validation ignores it."""
+
+    text: str
+
+
+# Text checked by a model's validator (`duration_text`): 30s, 15m, 26h, 7d, 2w, or seconds.
+Duration = Annotated[str, Words("duration")]
 
 
 def duration_text(value: Any) -> str:
@@ -44,8 +54,14 @@ class Threshold(BaseModel):
     champion's value (scale-free, for regression metrics whose units are the label's)."""
 
     model_config = ConfigDict(frozen=True)
-    value: float
-    relative: bool = False
+    value: float = Field(
+        description="The amount: in the metric's own units, or a share of the reference value "
+        "when relative (0.01 for 1%)."
+    )
+    relative: bool = Field(
+        default=False,
+        description="True when written as a percentage (1%): a share of the champion's value.",
+    )
 
     @model_validator(mode="before")
     @classmethod

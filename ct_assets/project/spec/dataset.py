@@ -19,16 +19,46 @@ ColumnType = Literal["int", "float", "bool", "string", "category", "datetime"]
 NUMERIC_TYPES = frozenset({"int", "float", "bool"})
 # Columns ct adds to the frames it writes; a declared column may not take one of these names.
 RESERVED_PREFIX = "ct_"
+# A datetime column written as numbers: seconds (or ms, us, ns) since 1970-01-01 UTC, by the
+# unit pandas and Arrow name it by.
+EPOCH_UNITS: dict[str, Literal["s", "ms", "us", "ns"]] = {
+    "epoch_s": "s",
+    "epoch_ms": "ms",
+    "epoch_us": "us",
+    "epoch_ns": "ns",
+}
+TIME_FORMATS = ("iso", *EPOCH_UNITS)
 
 
 class Checks(Strict):
-    ge: float | None = None
-    le: float | None = None
-    isin: list[str | int | float | bool] | None = None
-    regex: str | None = None
-    unique: bool = False
-    # Above this share of nulls in one batch the column is refused as mostly null.
-    max_null_share: float | None = Field(default=None, ge=0.0, le=1.0)
+    ge: float | None = Field(
+        default=None, description="The smallest value allowed (int and float columns)."
+    )
+    le: float | None = Field(
+        default=None, description="The largest value allowed (int and float columns)."
+    )
+    isin: list[str | int | float | bool] | None = Field(
+        default=None,
+        description="The only values allowed, compared as delivered text (not for datetime "
+        "columns).",
+    )
+    regex: str | None = Field(
+        default=None,
+        description="A regular expression every value must match in full (string and category "
+        "columns).",
+    )
+    unique: bool = Field(
+        default=False,
+        description="Each value names one event: a value repeated in a batch with other "
+        "content in its row is a duplicate_key and set aside.",
+    )
+    max_null_share: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Above this share of nulls in one batch the column is refused as mostly "
+        "null; unset: quality.max_null_share.",
+    )
 
     @field_validator("regex")
     @classmethod
@@ -42,20 +72,37 @@ class Checks(Strict):
 
 
 class Column(Strict):
-    type: ColumnType
-    nullable: bool = False
-    description: str = ""
-    # category: the known values, in code order (a model reads the code).
-    categories: list[str] | None = None
-    # category: a value outside `categories` refuses the batch, or is encoded as unknown (-1)
-    # and counted in the features' metadata.
-    unseen: Literal["refuse", "unknown"] = "refuse"
-    # datetime: iso (default), epoch_s, epoch_ms, epoch_us, epoch_ns, or a strftime pattern
-    # such as %d/%m/%Y %H:%M.
-    format: str | None = None
-    # datetime: the zone of times written without one.
-    timezone: str = "UTC"
-    checks: Checks = Checks()
+    type: ColumnType = Field(description="How the column's values are read and checked.")
+    nullable: bool = Field(
+        default=False,
+        description="Whether a value may be missing; a missing value in a column that is not "
+        "nullable sets its row aside.",
+    )
+    description: str = Field(
+        default="", description="What the column holds, in words (shown in Dagster and MLflow)."
+    )
+    categories: list[str] | None = Field(
+        default=None,
+        description="category: the known values, in code order (a model reads the code).",
+    )
+    unseen: Literal["refuse", "unknown"] = Field(
+        default="refuse",
+        description="category: a value outside categories refuses its row (refuse), or is "
+        "encoded as unknown (-1) and counted in the features' metadata (unknown).",
+    )
+    format: str | None = Field(
+        default=None,
+        description=f"datetime: how times are written: {', '.join(TIME_FORMATS)}, or a "
+        "strftime pattern such as %d/%m/%Y %H:%M; unset: iso.",
+    )
+    timezone: str = Field(
+        default="UTC",
+        description="datetime: the IANA time zone of times written without one "
+        "(e.g. Europe/Paris).",
+    )
+    checks: Checks = Field(
+        default=Checks(), description="Rules every value must pass, else its row is set aside."
+    )
 
     @field_validator("categories", mode="before")
     @classmethod
@@ -101,18 +148,32 @@ class Column(Strict):
 
 
 class Roles(Strict):
-    label: str
-    event_time: str
-    entity: str | None = None
-    event_id: str | None = None
+    label: str = Field(description="The column to predict (int, float, bool or category).")
+    event_time: str = Field(
+        description="The datetime column that places each event in time, and in a partition."
+    )
+    entity: str | None = Field(
+        default=None,
+        description="The column naming who or what an event is about (a customer, a meter); "
+        "without one, no window features and no online store.",
+    )
+    event_id: str | None = Field(
+        default=None,
+        description="The column that identifies an event, for duplicates and delayed labels; "
+        "without one, an event is known by its batch id and row.",
+    )
 
 
 class Dataset(Strict):
-    roles: Roles
-    columns: dict[str, Column]
-    # How files are written (delimiter, decimal mark, encoding, nulls, ...): one declaration
-    # for every reader.
-    format: Delivery = Delivery()
+    roles: Roles = Field(description="Which declared columns play which part.")
+    columns: dict[str, Column] = Field(
+        description="Every column a delivered file holds, by name, with its type and checks."
+    )
+    format: Delivery = Field(
+        default=Delivery(),
+        description="How files are written (delimiter, decimal mark, encoding, nulls, ...): one "
+        "declaration read by ct check, ingest, ct predict and batch scoring.",
+    )
 
     @model_validator(mode="after")
     def _roles_fit(self) -> Dataset:
@@ -179,11 +240,21 @@ USUAL_POSITIVES = ("1", "true", "1.0", "yes", "y", "positive", "pos")
 
 
 class Task(Strict):
-    type: TaskType
-    # binary: the label value counted as positive (default: 1, true, or the second value).
-    positive: str | None = None
-    # The metric candidates are ranked and gated by (roc_auc or log_loss; rmse or mae).
-    metric: str | None = None
+    type: TaskType = Field(
+        description="What to predict: a label of two values (binary) or a number (regression); "
+        "`task: binary` is short for `task: {type: binary}`."
+    )
+    positive: str | None = Field(
+        default=None,
+        description="binary: the label value counted as positive; unset: the first of "
+        f"{', '.join(USUAL_POSITIVES)} among the label's values, else the second value.",
+    )
+    metric: str | None = Field(
+        default=None,
+        description="The metric candidates are ranked and gated by: "
+        + "; ".join(f"{', '.join(m)} ({task})" for task, m in PRIMARY_METRICS.items())
+        + "; unset: the first of its task.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -217,15 +288,6 @@ def _a(kind: str) -> str:
     return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
-# A datetime column written as numbers: seconds (or ms, us, ns) since 1970-01-01 UTC, by the
-# unit pandas and Arrow name it by.
-EPOCH_UNITS: dict[str, Literal["s", "ms", "us", "ns"]] = {
-    "epoch_s": "s",
-    "epoch_ms": "ms",
-    "epoch_us": "us",
-    "epoch_ns": "ns",
-}
-TIME_FORMATS = ("iso", *EPOCH_UNITS)
 # The strftime directives Arrow and pandas parse alike (`%%` is a literal percent sign).
 _STRFTIME_DIRECTIVES = frozenset("aAwdbBmyYHIpMSfzZjUWGuV%")
 

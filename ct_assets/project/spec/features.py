@@ -13,7 +13,7 @@ from ct_assets.ml.transforms.day_of_week import DayOfWeek
 from ct_assets.ml.transforms.hour import Hour
 from ct_assets.ml.transforms.log1p import Log1p
 from ct_assets.ml.transforms.ratio import Ratio
-from ct_assets.project.spec.base import Strict, duration_text
+from ct_assets.project.spec.base import Duration, Strict, duration_text
 
 # The transforms are a registry (`ct_assets/ml/transforms/`): the union ct.yaml is validated
 # against is built from it, discriminated by `op`.
@@ -28,9 +28,14 @@ AGGREGATIONS = ("count", "sum", "mean", "std", "min", "max", "last", "time_since
 class WindowGroup(Strict):
     """Aggregates of one numeric column of the entity's earlier events, per window."""
 
-    column: str
-    aggregations: list[Literal[AGGREGATIONS]]  # type: ignore[valid-type]
-    windows: list[str]
+    column: str = Field(description="The numeric column aggregated (not the label).")
+    aggregations: list[Literal[AGGREGATIONS]] = Field(  # type: ignore[valid-type]
+        description="What is computed over the entity's earlier events in each window; each "
+        "pair is one feature, named column_aggregation_window (amount_sum_7d)."
+    )
+    windows: list[Duration] = Field(
+        description="How far back each window reaches from the event (e.g. 1h, 1d, 7d)."
+    )
 
     @field_validator("windows")
     @classmethod
@@ -41,16 +46,31 @@ class WindowGroup(Strict):
 
 
 class Windows(Strict):
-    # An event at exactly the same time counts as "before" only when inclusive.
-    inclusive: bool = False
-    aggregates: list[WindowGroup] = []
+    inclusive: bool = Field(
+        default=False,
+        description="Whether an earlier event at exactly the same time counts as before the event.",
+    )
+    aggregates: list[WindowGroup] = Field(
+        default=[],
+        description="Per-entity aggregates of a numeric column over time windows (needs "
+        "dataset.roles.entity).",
+    )
 
 
 class Features(Strict):
-    # Declared columns the model reads as they are (numbers, booleans, category codes).
-    columns: list[str] = []
-    transforms: list[Transform] = []
-    windows: Windows = Windows()
+    columns: list[str] = Field(
+        default=[],
+        description="Declared columns the model reads as they are (numbers, booleans, category "
+        "codes); not the label, the event time or the event id.",
+    )
+    transforms: list[Transform] = Field(
+        default=[],
+        description="Features computed from one event's columns, each named by `name` and "
+        f"computed by `op` ({', '.join(TRANSFORM_OPS)}).",
+    )
+    windows: Windows = Field(
+        default=Windows(), description="Features over each entity's earlier events."
+    )
 
 
 __all__ = [

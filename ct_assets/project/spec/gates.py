@@ -14,26 +14,57 @@ from ct_assets.project.spec.base import Strict, Threshold
 
 
 class Slices(Strict):
-    columns: list[str] = []
-    # Slices with fewer holdout rows are listed but not judged: their metric would be noise.
-    min_rows: int = Field(default=100, ge=1)
-    tolerance: Threshold | None = None
+    columns: list[str] = Field(
+        default=[],
+        description="Columns whose groups are judged apart (category, bool, int or string "
+        "columns): a candidate may not lose more than the tolerance on any group.",
+    )
+    min_rows: int = Field(
+        default=100,
+        ge=1,
+        description="Slices with fewer holdout rows are listed but not judged: their metric "
+        "would be noise.",
+    )
+    tolerance: Threshold | None = Field(
+        default=None,
+        description="How much worse than the champion a candidate may be on one slice: a "
+        "number, or a percentage of the champion's value; the default depends on the task.",
+    )
 
 
 class Serving(Strict):
-    latency_ms_p95: float = Field(default=50.0, gt=0)
-    size_mb: float = Field(default=100.0, gt=0)
+    latency_ms_p95: float = Field(
+        default=50.0,
+        gt=0,
+        description="A candidate must predict one row within this many milliseconds (95th "
+        "percentile).",
+    )
+    size_mb: float = Field(
+        default=100.0, gt=0, description="A candidate's model may be at most this many MB."
+    )
 
 
 BOUND = re.compile(r"^\s*([a-z_0-9]+)\s*(>=|<=)\s*(-?[0-9.eE+-]+)\s*$")
 
 
 class Gates(Strict):
-    # Absolute bounds on holdout metrics of the best candidate, e.g. "roc_auc >= 0.6".
-    floors: list[str] | None = None
-    margin: Threshold | None = None
-    slices: Slices = Slices()
-    serving: Serving = Serving()
+    floors: list[str] | None = Field(
+        default=None,
+        description="Bounds on the best candidate's holdout metrics, each from the metric's bad "
+        "side, e.g. roc_auc >= 0.6 or rmse <= 3; the default depends on the task.",
+    )
+    margin: Threshold | None = Field(
+        default=None,
+        description="How much better than the champion's holdout metric a candidate must be: "
+        "a number in the metric's units, or a percentage of the champion's value; the default "
+        "depends on the task.",
+    )
+    slices: Slices = Field(
+        default=Slices(), description="Groups of the holdout a candidate is judged on apart."
+    )
+    serving: Serving = Field(
+        default=Serving(), description="The latency and size budgets a candidate must fit."
+    )
 
     @field_validator("floors", mode="before")
     @classmethod

@@ -12,7 +12,13 @@ from ct_assets.ml.vocabulary import (
     BINARY,
     REGRESSION,
 )
-from ct_assets.project.spec.base import Strict, did_you_mean, duration_text, parse_duration
+from ct_assets.project.spec.base import (
+    Duration,
+    Strict,
+    did_you_mean,
+    duration_text,
+    parse_duration,
+)
 
 DIMENSIONS_BY_TASK = {
     BINARY: ("completeness", "uniqueness", "validity", "timeliness", "volume", "label_balance"),
@@ -21,29 +27,80 @@ DIMENSIONS_BY_TASK = {
 
 
 class Quality(Strict):
-    max_null_rate: float = 0.01
-    max_duplicate_rate: float = 0.0
-    min_valid_row_share: float = 0.95
-    max_lag_hours: float = 48.0
-    min_volume_ratio: float = 0.5
-    max_volume_ratio: float = 2.0
-    # binary: the bounds on the rate of positives in the feed. A batch is judged by its count
-    # of positives against them (`ml/balance.py`): refused (single_class, or a failed
-    # label_balance) only when a count as low as its own has under a 0.1% chance at
+    max_null_rate: float = Field(
+        default=0.01,
+        description="completeness: the largest share of nulls in a partition's column that is "
+        "not nullable (a nullable one: its checks.max_null_share, else max_null_share).",
+    )
+    max_duplicate_rate: float = Field(
+        default=0.0,
+        description="uniqueness: the largest share of a partition's rows whose event id was "
+        "already delivered.",
+    )
+    min_valid_row_share: float = Field(
+        default=0.95,
+        description="validity: the smallest share of a partition's delivered rows that must "
+        "pass the declaration.",
+    )
+    max_lag_hours: float = Field(
+        default=48.0,
+        description="timeliness: the most hours the newest event of a batch may be older than "
+        "its arrival (no event may be after it).",
+    )
+    min_volume_ratio: float = Field(
+        default=0.5,
+        description="volume: the fewest rows of a partition, as a multiple of the median of "
+        "the earlier partitions.",
+    )
+    max_volume_ratio: float = Field(
+        default=2.0,
+        description="volume: the most rows of a partition, as a multiple of the median of the "
+        "earlier partitions.",
+    )
+    # A batch is judged by its count of positives against the rate bounds (`ml/balance.py`):
+    # refused only when a count as low as its own has under a 0.1% chance at
     # min_positive_rate (as high, at max_positive_rate), so a small day with no positive at a
     # rare rate goes on, and a large batch is held to nearly the bound.
-    min_positive_rate: float = Field(default=0.02, ge=0.0, le=1.0)
-    max_positive_rate: float = Field(default=0.98, ge=0.0, le=1.0)
-    # A batch where a column is null in more than this share of rows is refused (mostly_null).
-    max_null_share: float = Field(default=0.5, gt=0.0, le=1.0)
-    # Rows breaking a row rule (out_of_range, wrong_type, duplicate_row, ...) are set aside in
-    # quarantine and the rest of the batch goes on while they are at most this share of it; one
-    # wrong row in 2,000 must not cost a day. Above it the whole file is refused.
-    max_bad_row_share: float = Field(default=0.01, ge=0.0, lt=1.0)
-    # A row equal in every column to an earlier one of its batch: set aside (refuse), or kept
-    # where data legitimately repeats (few categorical columns, times without a clock).
-    duplicate_rows: Literal["refuse", "keep"] = "refuse"
-    blocking: list[str] | None = None
+    min_positive_rate: float = Field(
+        default=0.02,
+        ge=0.0,
+        le=1.0,
+        description="binary: the lowest rate of positives in the feed; a batch with implausibly "
+        "few positives for it is refused (single_class, or a failed label_balance).",
+    )
+    max_positive_rate: float = Field(
+        default=0.98,
+        ge=0.0,
+        le=1.0,
+        description="binary: the highest rate of positives in the feed; a batch with "
+        "implausibly many positives for it is refused.",
+    )
+    max_null_share: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="A batch where a column is null in more than this share of rows is refused "
+        "(mostly_null).",
+    )
+    max_bad_row_share: float = Field(
+        default=0.01,
+        ge=0.0,
+        lt=1.0,
+        description="Rows breaking a row rule (out_of_range, wrong_type, duplicate_row, ...) "
+        "are set aside in quarantine while they are at most this share of their file; above "
+        "it the whole file is refused.",
+    )
+    duplicate_rows: Literal["refuse", "keep"] = Field(
+        default="refuse",
+        description="A row equal in every column to an earlier one of its batch: set aside "
+        "(refuse), or kept where data legitimately repeats rows (keep).",
+    )
+    blocking: list[str] | None = Field(
+        default=None,
+        description="The data-quality dimensions whose failure stops a partition: "
+        + "; ".join(f"{', '.join(d)} ({task})" for task, d in DIMENSIONS_BY_TASK.items())
+        + "; unset: uniqueness and the label's dimension.",
+    )
 
     @model_validator(mode="after")
     def _rates_ordered(self) -> Quality:
@@ -66,8 +123,13 @@ class DriftMeasure(Strict):
 
     KIND: ClassVar[str] = ""
     METHODS: ClassVar[tuple[str, ...]] = ()
-    method: str
-    threshold: float = Field(default=0.3, gt=0.0)
+    method: str = Field(description="The effect size a feature's move is measured by.")
+    threshold: float = Field(
+        default=0.3,
+        gt=0.0,
+        description="The effect size at which a feature drifts (at most 1 for a measure that "
+        "cannot exceed 1).",
+    )
 
     @field_validator("method")
     @classmethod
@@ -96,7 +158,11 @@ class NumericDrift(DriftMeasure):
     # (both over equal-width bins).
     KIND = "numeric"
     METHODS = drift_methods.for_kind(drift_methods.NUMERIC)
-    method: str = "ks"
+    method: str = Field(
+        default="ks",
+        description=f"One of {', '.join(METHODS)}: ks is the Kolmogorov-Smirnov statistic, the "
+        "largest gap between the two cumulative distributions.",
+    )
 
 
 class CategoricalDrift(DriftMeasure):
@@ -104,30 +170,54 @@ class CategoricalDrift(DriftMeasure):
     # (what D is for numbers); or Evidently's psi or jensenshannon.
     KIND = "categorical"
     METHODS = drift_methods.for_kind(drift_methods.CATEGORICAL)
-    method: str = "tvd"
+    method: str = Field(
+        default="tvd",
+        description=f"One of {', '.join(METHODS)}: tvd is the total variation distance, the "
+        "share of rows that would have to change category.",
+    )
 
 
 class Drift(Strict):
-    # Columns (features) left out of drift: e.g. a day of week, constant in a daily partition.
-    exclude: list[str] = []
-    # The share of monitored features that drift at which a partition is flagged.
-    threshold: float = Field(default=0.5, gt=0.0, le=1.0)
-    # Per kind of feature, what drift is; a feature drifts when its effect size reaches the
-    # threshold and the noise of the partition's size (see ct_assets/ml/drift.py).
-    numeric: NumericDrift = NumericDrift()
-    categorical: CategoricalDrift = CategoricalDrift()
-    # A feature whose rank correlation with some other feature moved by at least this much is
-    # reported as a likely upstream change of meaning, even when its own distribution holds.
-    correlation_threshold: float = Field(default=0.3, gt=0.0, le=2.0)
-    # At most this many rows on each side (the reference, the partition) are compared, drawn
-    # uniformly: the noise floor follows the rows compared. None: every row (3.0M rows against
-    # 1.6M: 100 s and 3.9 GiB alone, 8 minutes in a loaded soak; 200k a side: 9 s).
-    max_rows: int | None = Field(default=None, ge=100)
+    exclude: list[str] = Field(
+        default=[],
+        description="Features left out of drift (a calendar feature constant within a "
+        "partition is left out by itself).",
+    )
+    threshold: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="The share of monitored features that drift at which a partition is flagged.",
+    )
+    # A feature drifts when its effect size reaches the threshold and the noise of the
+    # partition's size (see ct_assets/ml/drift.py).
+    numeric: NumericDrift = Field(
+        default=NumericDrift(), description="What drift is for a numeric feature."
+    )
+    categorical: CategoricalDrift = Field(
+        default=CategoricalDrift(), description="What drift is for a categorical feature."
+    )
+    correlation_threshold: float = Field(
+        default=0.3,
+        gt=0.0,
+        le=2.0,
+        description="A feature whose rank correlation with another moved by at least this "
+        "much is reported as a likely upstream change of meaning, even when its own "
+        "distribution holds.",
+    )
+    # Unset costs: 3.0M rows against 1.6M took 100 s and 3.9 GiB alone, 8 minutes in a loaded
+    # soak; 200k a side: 9 s.
+    max_rows: int | None = Field(
+        default=None,
+        ge=100,
+        description="At most this many rows on each side (the reference, the partition) are "
+        "compared, drawn uniformly; unset: every row.",
+    )
 
 
 class Window(Strict):
-    warn: str = "26h"
-    fail: str = "36h"
+    warn: Duration = Field(default="26h", description="Overdue after this long: a warning.")
+    fail: Duration = Field(default="36h", description="Overdue after this long: a failure.")
 
     _w = field_validator("warn", "fail")(classmethod(lambda cls, v: duration_text(v)))
 
@@ -142,5 +232,10 @@ class Window(Strict):
 
 
 class Freshness(Strict):
-    sources: Window = Window()
-    model: Window = Window(warn="26h", fail="48h")
+    sources: Window = Field(
+        default=Window(), description="How long the sources may go without a new file."
+    )
+    model: Window = Field(
+        default=Window(warn="26h", fail="48h"),
+        description="How long the model may go without a new decision.",
+    )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ct_assets.project.spec.base import Strict
 
@@ -52,10 +52,15 @@ PERIODS: dict[str, Period] = {
 
 
 class Partitions(Strict):
-    granularity: Granularity = "daily"
-    # A date, or (for partitions shorter than a day) a UTC time where a partition begins:
-    # 2026-01-01T09:15 for 15-minute partitions.
-    start: str = "2026-01-01"
+    granularity: Granularity = Field(
+        default="daily",
+        description="How long one partition of events is; an event falls in one by its event time.",
+    )
+    start: str = Field(
+        default="2026-01-01",
+        description="The first partition: a date, or for partitions shorter than a day a UTC "
+        "time where one begins (2026-01-01T09:15 for 15-minute partitions).",
+    )
 
     @field_validator("start")
     @classmethod

@@ -25,23 +25,65 @@ from ct_assets.project.spec.training import Training
 class ProjectSpec(Strict):
     """The whole declaration; sections other than dataset and task have defaults."""
 
-    name: str = Field(default="ct", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    # The MLflow registered model whose `champion` alias serves (default: the project name).
-    registered_model: str | None = None
-    environment: Literal["local", "production"] = "local"
-    dataset: Dataset
-    task: Task
-    features: Features
-    partitions: Partitions = Partitions()
-    training: Training = Training()
-    gates: Gates = Gates()
-    quality: Quality = Quality()
-    drift: Drift = Drift()
-    freshness: Freshness = Freshness()
-    sources: Sources = Sources()
-    serving: Server = Server()
-    policy: Policy = Policy()
-    runs: Runs = Runs()
+    name: str = Field(
+        default="ct",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="The project's name: letters, digits, _ . and -, starting with a letter or "
+        "digit.",
+    )
+    registered_model: str | None = Field(
+        default=None,
+        description="The MLflow registered model whose champion alias serves; unset: the "
+        "project's name.",
+    )
+    environment: Literal["local", "production"] = Field(
+        default="local",
+        description="local: everything on this machine (SQLite, files under .ct); production: "
+        "PostgreSQL, object storage, an MLflow server (see Environments).",
+    )
+    dataset: Dataset = Field(
+        description="The data as each file delivers it: columns, types, checks, roles, format."
+    )
+    task: Task = Field(description="What to predict, and the metric that ranks candidates.")
+    features: Features = Field(
+        description="What a model reads: declared columns, transforms of a row, window features."
+    )
+    partitions: Partitions = Field(
+        default=Partitions(), description="How events fall into partitions by time."
+    )
+    training: Training = Field(
+        default=Training(),
+        description="The training window, the split, the families and candidate windows, the "
+        "search and feature selection.",
+    )
+    gates: Gates = Field(
+        default=Gates(), description="What a candidate must clear to replace the champion."
+    )
+    quality: Quality = Field(
+        default=Quality(),
+        description="What refuses a file or sets its rows aside, and the data-quality "
+        "dimensions' thresholds.",
+    )
+    drift: Drift = Field(default=Drift(), description="When a feature and a partition drift.")
+    freshness: Freshness = Field(
+        default=Freshness(), description="How long without a new file or a new model decision."
+    )
+    sources: Sources = Field(
+        default=Sources(),
+        description="The landing folder and the pulled sources, their secrets named by "
+        "environment variable, never written here.",
+    )
+    serving: Server = Field(
+        default=Server(), description="ct serve: where it listens and what it answers."
+    )
+    policy: Policy = Field(
+        default=Policy(),
+        description="When a retrain runs, a new champion's probation, and when it is rolled back.",
+    )
+    runs: Runs = Field(
+        default=Runs(),
+        description="How many runs the production instance's queue lets go at once.",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
-from ct_assets.project.spec.base import Strict, duration_text
+from ct_assets.project.spec.base import Duration, Strict, duration_text
 
 # Names in a sources section that would hold a secret or a credentialed URL if given literally.
 SECRET_KEYS = ("password", "token", "secret", "url", "dsn", "api_key", "key_secret")
@@ -55,36 +55,75 @@ class _Secretless(Strict):
 class SqlSource(_Secretless):
     # The password travels inside the SQLAlchemy URL, so the URL is the secret.
     SECRET_HOME: ClassVar[tuple[str, str]] = ("url_env", "CT_SQL_URL")
-    url_env: str = "CT_SQL_URL"
-    table: str = "events"
-    watermark_column: str = "ingested_at"
-    key_column: str | None = None  # default: the event_id role
-    columns: list[str] | None = None
-    batch_rows: int = Field(default=100_000, ge=1)
+    url_env: str = Field(
+        default="CT_SQL_URL",
+        description="The environment variable holding the SQLAlchemy URL (with its password).",
+    )
+    table: str = Field(default="events", description="The table events are read from.")
+    watermark_column: str = Field(
+        default="ingested_at",
+        description="A column the database sets at commit (an insert time or sequence): rows "
+        "past the last one landed are pulled.",
+    )
+    key_column: str | None = Field(
+        default=None,
+        description="The column ordering rows within one watermark value; unset: the event_id "
+        "role.",
+    )
+    columns: list[str] | None = Field(
+        default=None, description="The columns read; unset: every column of the table."
+    )
+    batch_rows: int = Field(
+        default=100_000, ge=1, description="At most this many rows are pulled into one batch."
+    )
 
 
 class RedisStreamSource(_Secretless):
     SECRET_HOME: ClassVar[tuple[str, str]] = ("url_env", "CT_REDIS_URL")
-    url_env: str = "CT_REDIS_URL"
-    stream: str = "ct:events"
-    group: str = "ct"
-    consumer: str = "ct-ingest"
+    url_env: str = Field(
+        default="CT_REDIS_URL",
+        description="The environment variable holding the Redis URL.",
+    )
+    stream: str = Field(default="ct:events", description="The Redis stream events are read from.")
+    group: str = Field(default="ct", description="The consumer group ct reads in.")
+    consumer: str = Field(default="ct-ingest", description="ct's consumer name within the group.")
 
 
 class HttpApiSource(_Secretless):
     SECRET_HOME: ClassVar[tuple[str, str]] = ("url_env", "CT_HTTP_URL")
-    url_env: str = "CT_HTTP_URL"
-    token_env: str | None = "CT_HTTP_TOKEN"
+    url_env: str = Field(
+        default="CT_HTTP_URL",
+        description="The environment variable holding the URL events are fetched from.",
+    )
+    token_env: str | None = Field(
+        default="CT_HTTP_TOKEN",
+        description="The environment variable holding the bearer token sent with each request.",
+    )
 
 
 class Sources(Strict):
-    # A folder beside ct.yaml, or s3://bucket/prefix (credentials from the AWS_* variables).
-    landing: str = "landing"
-    s3_endpoint_env: str = "CT_S3_ENDPOINT_URL"
-    poll_interval: str = "5s"
-    sql: SqlSource | None = None
-    redis_stream: RedisStreamSource | None = None
-    http_api: HttpApiSource | None = None
+    landing: str = Field(
+        default="landing",
+        description="Where files are dropped to be ingested: a folder beside ct.yaml, or "
+        "s3://bucket/prefix (credentials from the AWS_* variables).",
+    )
+    s3_endpoint_env: str = Field(
+        default="CT_S3_ENDPOINT_URL",
+        description="The environment variable holding the endpoint of an S3-compatible store "
+        "(MinIO, say); unset variable: AWS.",
+    )
+    poll_interval: Duration = Field(
+        default="5s", description="How often the sensors look for new files and rows."
+    )
+    sql: SqlSource | None = Field(
+        default=None, description="Pull events from a SQL table; unset: off."
+    )
+    redis_stream: RedisStreamSource | None = Field(
+        default=None, description="Pull events from a Redis stream; unset: off."
+    )
+    http_api: HttpApiSource | None = Field(
+        default=None, description="Pull events from an HTTP API; unset: off."
+    )
 
     _p = field_validator("poll_interval")(classmethod(lambda cls, v: duration_text(v)))
 

@@ -9,51 +9,111 @@ from pydantic import Field, field_validator, model_validator
 
 from ct_assets.ml import families as model_families
 from ct_assets.ml.split_strategies import BUILT_IN, CUSTOM
-from ct_assets.project.spec.base import Strict, did_you_mean, duration_text
+from ct_assets.project.spec.base import Duration, Strict, did_you_mean, duration_text
 
 
 class Search(Strict):
-    trials: int = Field(default=0, ge=0)
-    timeout: str = "300s"
+    trials: int = Field(
+        default=0,
+        ge=0,
+        description="Trials of the LightGBM hyperparameter search; 0: no search, the defaults.",
+    )
+    timeout: Duration = Field(default="300s", description="The search's time budget.")
 
     _t = field_validator("timeout")(classmethod(lambda cls, v: duration_text(v)))
 
 
 class Selection(Strict):
-    # Off: every feature is kept (the leak guards below still apply: they are not pruning).
-    enabled: bool = True
-    near_constant_share: float = Field(default=0.995, gt=0.0, le=1.0)
-    max_null_share: float = Field(default=0.95, gt=0.0, le=1.0)
-    top_k: int = Field(default=0, ge=0)
-    # Leak guards, on whatever `enabled` says: a feature that names the partition (constant
-    # within each partition, its holdout values seen in at most one training partition), a
-    # copy of the label, or one that alone scores at least `max_single_feature_score` (ROC AUC,
-    # or R² for regression) on the holdout is left out, with the reason.
-    max_single_feature_score: float = Field(default=0.995, gt=0.5, le=1.0)
-    # Features kept past every rule above, each with a warning of what it risks.
-    force: list[str] = []
+    enabled: bool = Field(
+        default=True,
+        description="Off: every feature is kept (the leak guards still apply: they are not "
+        "pruning).",
+    )
+    near_constant_share: float = Field(
+        default=0.995,
+        gt=0.0,
+        le=1.0,
+        description="A feature whose most frequent value covers at least this share of the "
+        "training rows is left out as near-constant.",
+    )
+    max_null_share: float = Field(
+        default=0.95,
+        gt=0.0,
+        le=1.0,
+        description="A feature null in more than this share of the training rows is left out.",
+    )
+    top_k: int = Field(
+        default=0,
+        ge=0,
+        description="Keep only the K features of highest LightGBM gain on the training rows; "
+        "0 keeps all.",
+    )
+    # The leak guards apply whatever `enabled` says: a feature that names the partition
+    # (constant within each partition, its holdout values seen in at most one training
+    # partition) and a copy of the label are left out too.
+    max_single_feature_score: float = Field(
+        default=0.995,
+        gt=0.5,
+        le=1.0,
+        description="Leak guard: a feature that alone scores at least this on the holdout (ROC "
+        "AUC, or R² for regression) is left out, with the reason.",
+    )
+    force: list[str] = Field(
+        default=[],
+        description="Features kept past every rule above, each with a warning of what it risks.",
+    )
 
 
 class Training(Strict):
-    window: int = Field(default=7, ge=1)
-    # At most this many rows of the window are trained and held out on, drawn uniformly
-    # (seeded by `seed`) when it holds more: a stream at 10k events/s fills a 5-minute partition
-    # with 3M rows. None: every row.
-    max_rows: int | None = Field(default=None, ge=100)
-    holdout_fraction: float = Field(default=0.2, gt=0.0, lt=1.0)
-    split: str = "time"
-    seed: int = 0
-    # Default: every family registered `by_default` (a family added later is opt-in).
-    families: list[str] = Field(default_factory=lambda: list(model_families.defaults()))
-    incremental_rounds: int = Field(default=30, ge=1)
-    full_retrain_every: int = Field(default=7, ge=1)
-    search: Search = Search()
-    selection: Selection = Selection()
-    # The windows candidates are trained on, each in partitions ending at the newest training
-    # row, plus `since_change`: the partitions since the champion's live performance broke.
-    # They compete on the same holdout: after a change the short ones win, in steady state the
-    # long one. Default: 1, 3 and `window` partitions, and since_change.
-    windows: list[int | Literal["since_change"]] | None = None
+    window: int = Field(
+        default=7, ge=1, description="Each run trains on the last this many partitions."
+    )
+    # A stream at 10k events/s fills a 5-minute partition with 3M rows.
+    max_rows: int | None = Field(
+        default=None,
+        ge=100,
+        description="At most this many rows of the window are trained and held out on, drawn "
+        "uniformly (seeded by seed) when it holds more; unset: every row.",
+    )
+    holdout_fraction: float = Field(
+        default=0.2,
+        gt=0.0,
+        lt=1.0,
+        description="The share of the window's rows held out to evaluate candidates on.",
+    )
+    split: str = Field(
+        default="time",
+        description=f"How the holdout is cut from the window: one of {', '.join(BUILT_IN)} "
+        f"(time: the latest rows), or {CUSTOM}module:function.",
+    )
+    seed: int = Field(
+        default=0, description="The seed of random holdout cuts and of the max_rows draw."
+    )
+    # A family added later is opt-in: the default is every family registered `by_default`.
+    families: list[str] = Field(
+        default_factory=lambda: list(model_families.defaults()),
+        description="The model families trained as candidates, some of "
+        f"{', '.join(model_families.names())}.",
+    )
+    incremental_rounds: int = Field(
+        default=30, ge=1, description="Trees added to the champion by an incremental refresh."
+    )
+    full_retrain_every: int = Field(
+        default=7,
+        ge=1,
+        description="At most this many incremental refreshes in a row before a full retrain.",
+    )
+    search: Search = Field(default=Search(), description="The hyperparameter search.")
+    selection: Selection = Field(
+        default=Selection(),
+        description="Feature selection on the training rows, and the leak guards.",
+    )
+    windows: list[int | Literal["since_change"]] | None = Field(
+        default=None,
+        description="The windows candidates are trained on, in partitions ending at the newest "
+        "training row, and since_change (since the champion's live performance broke); all "
+        "compete on the same holdout. Unset: 1, 3 and window partitions, and since_change.",
+    )
 
     @field_validator("split")
     @classmethod
