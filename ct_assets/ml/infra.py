@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ct_assets.project.spec import Serving
+from ct_assets.project.spec import ServingBudget
 
 # Holdout rows the probe predicts: once all together, then one by one for the latency figure.
 SERVING_SAMPLE_ROWS = 200
@@ -21,7 +21,7 @@ class InfraBudget:
     timeout_seconds: float = 120.0
 
     @classmethod
-    def of(cls, serving: Serving) -> InfraBudget:
+    def of(cls, serving: ServingBudget) -> InfraBudget:
         return cls(latency_ms_p95=serving.latency_ms_p95, size_mb=serving.size_mb)
 
 

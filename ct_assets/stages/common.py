@@ -14,7 +14,7 @@ from typing import Any
 import dagster as dg
 
 from ct_assets.names import PROMOTION_POOL
-from ct_assets.project.spec import Window, parse_duration
+from ct_assets.project.spec import FreshnessWindow, parse_duration
 from resources.k8s import step_op_tags
 
 AC = dg.AutomationCondition
@@ -110,7 +110,7 @@ def initialize_pools(instance: dg.DagsterInstance) -> None:
     instance.event_log_storage.initialize_concurrency_limit_to_default(PROMOTION_POOL)
 
 
-def freshness(window: Window) -> dg.FreshnessPolicy:
+def freshness(window: FreshnessWindow) -> dg.FreshnessPolicy:
     """A declared freshness window (warn, fail) as Dagster's policy."""
     return dg.FreshnessPolicy.time_window(
         fail_window=parse_duration(window.fail), warn_window=parse_duration(window.warn)

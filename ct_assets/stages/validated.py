@@ -23,7 +23,7 @@ from ct_assets.reads.observe import latest_metadata
 from ct_assets.stages.common import after_upstream, freshness, stage_asset
 from resources.storage import BatchStore
 
-Windows = dict[str, tuple[datetime, datetime]]
+PartitionSpans = dict[str, tuple[datetime, datetime]]
 
 
 def validate_manifest(
@@ -38,7 +38,7 @@ def validate_manifest(
 
 def batch_windows(
     manifest: dict[str, Any], partitions: dg.TimeWindowPartitionsDefinition
-) -> Windows:
+) -> PartitionSpans:
     """The time window of each partition a batch was placed in, by key (sorted)."""
     windows = {}
     for key in sorted(str(k) for k in manifest["partitions"]):
@@ -47,7 +47,7 @@ def batch_windows(
     return windows
 
 
-def placer(windows: Windows) -> Callable[[pd.Series], np.ndarray]:
+def placer(windows: PartitionSpans) -> Callable[[pd.Series], np.ndarray]:
     """Which event times fall in one of `windows`: a row outside all of them is in no
     partition that will ever read its batch, so it is set aside rather than dropped.
 
@@ -85,7 +85,7 @@ def project_placer(spec: ProjectSpec) -> Callable[[pd.Series], np.ndarray]:
     return placer({"all": (first.start, last.end)})
 
 
-def attribute(times: pd.Series, windows: Windows) -> np.ndarray:
+def attribute(times: pd.Series, windows: PartitionSpans) -> np.ndarray:
     """The partition each row is counted in: that of its event time among the batch's, else
     (no readable time, or one outside them) the batch's first. Every run that reads a batch
     counts it alike, so summed over its partitions each row is counted once."""
@@ -112,7 +112,11 @@ class BatchRows:
 
 
 def count_rows(
-    outcome: ValidationOutcome, batch_id: str, partition: str, windows: Windows, validated: int
+    outcome: ValidationOutcome,
+    batch_id: str,
+    partition: str,
+    windows: PartitionSpans,
+    validated: int,
 ) -> BatchRows:
     """`outcome`'s rows counted in `partition` (`validated`: its typed rows in the window)."""
     if outcome.set_aside is not None:

@@ -29,7 +29,7 @@ from ct_assets.project.spec import (
     Gates,
     Partitions,
     Quality,
-    Server,
+    ServingSettings,
     Sources,
     Task,
     Threshold,
@@ -98,7 +98,7 @@ def quality_section(inferred: dict[str, Any], binary: bool) -> dict[str, Any]:
 
 
 def serving_section() -> dict[str, Any]:
-    defaults = Server().model_dump()
+    defaults = ServingSettings().model_dump()
     return {k: defaults[k] for k in _SERVING_SHOWN}
 
 

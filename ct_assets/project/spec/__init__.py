@@ -31,21 +31,21 @@ from ct_assets.project.spec.features import (
     Log1p,
     Ratio,
     Transform,
-    WindowGroup,
-    Windows,
+    WindowAggregates,
+    WindowFeatures,
 )
-from ct_assets.project.spec.gates import Gates, Serving, Slices
+from ct_assets.project.spec.gates import Gates, ServingBudget, Slices
 from ct_assets.project.spec.monitoring import (
     DIMENSIONS_BY_TASK,
     CategoricalDrift,
     Drift,
     DriftMeasure,
     Freshness,
+    FreshnessWindow,
     NumericDrift,
     Quality,
-    Window,
 )
-from ct_assets.project.spec.operations import Runs, Server
+from ct_assets.project.spec.operations import Runs, ServingSettings
 from ct_assets.project.spec.partitions import (
     GRANULARITIES,
     PERIODS,
@@ -96,6 +96,7 @@ __all__ = [
     "DriftMeasure",
     "Features",
     "Freshness",
+    "FreshnessWindow",
     "Gates",
     "Granularity",
     "Hour",
@@ -115,8 +116,8 @@ __all__ = [
     "Runs",
     "Search",
     "Selection",
-    "Server",
-    "Serving",
+    "ServingBudget",
+    "ServingSettings",
     "Slices",
     "Sources",
     "SqlSource",
@@ -125,9 +126,8 @@ __all__ = [
     "Threshold",
     "Training",
     "Transform",
-    "Window",
-    "WindowGroup",
-    "Windows",
+    "WindowAggregates",
+    "WindowFeatures",
     "default_policy",
     "did_you_mean",
     "looks_secret",

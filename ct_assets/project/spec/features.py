@@ -25,7 +25,7 @@ TRANSFORM_OPS: tuple[str, ...] = transforms.ops()
 AGGREGATIONS = ("count", "sum", "mean", "std", "min", "max", "last", "time_since_last")
 
 
-class WindowGroup(Strict):
+class WindowAggregates(Strict):
     """Aggregates of one numeric column of the entity's earlier events, per window."""
 
     column: str = Field(description="The numeric column aggregated (not the label).")
@@ -45,12 +45,12 @@ class WindowGroup(Strict):
         return values
 
 
-class Windows(Strict):
+class WindowFeatures(Strict):
     inclusive: bool = Field(
         default=False,
         description="Whether an earlier event at exactly the same time counts as before the event.",
     )
-    aggregates: list[WindowGroup] = Field(
+    aggregates: list[WindowAggregates] = Field(
         default=[],
         description="Per-entity aggregates of a numeric column over time windows (needs "
         "dataset.roles.entity).",
@@ -68,8 +68,8 @@ class Features(Strict):
         description="Features computed from one event's columns, each named by `name` and "
         f"computed by `op` ({', '.join(TRANSFORM_OPS)}).",
     )
-    windows: Windows = Field(
-        default=Windows(), description="Features over each entity's earlier events."
+    windows: WindowFeatures = Field(
+        default=WindowFeatures(), description="Features over each entity's earlier events."
     )
 
 
@@ -83,6 +83,6 @@ __all__ = [
     "Log1p",
     "Ratio",
     "Transform",
-    "WindowGroup",
-    "Windows",
+    "WindowAggregates",
+    "WindowFeatures",
 ]

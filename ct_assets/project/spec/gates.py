@@ -32,7 +32,7 @@ class Slices(Strict):
     )
 
 
-class Serving(Strict):
+class ServingBudget(Strict):
     latency_ms_p95: float = Field(
         default=50.0,
         gt=0,
@@ -62,8 +62,8 @@ class Gates(Strict):
     slices: Slices = Field(
         default=Slices(), description="Groups of the holdout a candidate is judged on apart."
     )
-    serving: Serving = Field(
-        default=Serving(), description="The latency and size budgets a candidate must fit."
+    serving: ServingBudget = Field(
+        default=ServingBudget(), description="The latency and size budgets a candidate must fit."
     )
 
     @field_validator("floors", mode="before")

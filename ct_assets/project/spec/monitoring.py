@@ -215,14 +215,14 @@ class Drift(Strict):
     )
 
 
-class Window(Strict):
+class FreshnessWindow(Strict):
     warn: Duration = Field(default="26h", description="Overdue after this long: a warning.")
     fail: Duration = Field(default="36h", description="Overdue after this long: a failure.")
 
     _w = field_validator("warn", "fail")(classmethod(lambda cls, v: duration_text(v)))
 
     @model_validator(mode="after")
-    def _ordered(self) -> Window:
+    def _ordered(self) -> FreshnessWindow:
         if parse_duration(self.warn) > parse_duration(self.fail):
             raise ValueError(f"warn {self.warn} is longer than fail {self.fail}")
         if parse_duration(self.warn) < timedelta(minutes=1):
@@ -232,10 +232,10 @@ class Window(Strict):
 
 
 class Freshness(Strict):
-    sources: Window = Field(
-        default=Window(), description="How long the sources may go without a new file."
+    sources: FreshnessWindow = Field(
+        default=FreshnessWindow(), description="How long the sources may go without a new file."
     )
-    model: Window = Field(
-        default=Window(warn="26h", fail="48h"),
+    model: FreshnessWindow = Field(
+        default=FreshnessWindow(warn="26h", fail="48h"),
         description="How long the model may go without a new decision.",
     )

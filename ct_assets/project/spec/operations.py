@@ -7,7 +7,7 @@ from pydantic import Field, field_validator
 from ct_assets.project.spec.base import Duration, Strict, duration_text
 
 
-class Server(Strict):
+class ServingSettings(Strict):
     """`ct serve`: where it listens, what a request may hold, how traffic is routed."""
 
     host: str = Field(

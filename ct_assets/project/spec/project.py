@@ -14,7 +14,7 @@ from ct_assets.project.spec.dataset import USUAL_POSITIVES, Column, Dataset, Tas
 from ct_assets.project.spec.features import Features
 from ct_assets.project.spec.gates import Gates
 from ct_assets.project.spec.monitoring import DIMENSIONS_BY_TASK, Drift, Freshness, Quality
-from ct_assets.project.spec.operations import Runs, Server
+from ct_assets.project.spec.operations import Runs, ServingSettings
 from ct_assets.project.spec.partitions import Partitions
 from ct_assets.project.spec.policy import Policy
 from ct_assets.project.spec.rules import check_project
@@ -73,8 +73,8 @@ class ProjectSpec(Strict):
         description="The landing folder and the pulled sources, their secrets named by "
         "environment variable, never written here.",
     )
-    serving: Server = Field(
-        default=Server(), description="ct serve: where it listens and what it answers."
+    serving: ServingSettings = Field(
+        default=ServingSettings(), description="ct serve: where it listens and what it answers."
     )
     policy: Policy = Field(
         default=Policy(),
