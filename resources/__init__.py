@@ -4,7 +4,10 @@ from resources.alerts import AlertHook
 from resources.environments import Environment, build_resources, resolve
 from resources.io_managers import JsonIOManager, ParquetIOManager
 from resources.mlflow_registry import MlflowRegistry
-from resources.sources import FileDropSource, HttpApiSource, RedisStreamSource, SqlTableSource
+from resources.pulled.http_api import HttpApiSource
+from resources.pulled.redis_stream import RedisStreamSource
+from resources.pulled.sql_table import SqlTableSource
+from resources.sources import FileDropSource
 from resources.storage import BatchStore
 
 __all__ = [

@@ -29,12 +29,13 @@ import yaml
 from ct_assets.ingest.files import Location, data_root, write_object
 from ct_assets.names import RUN_KIND_TAG, TRAINING_RUNS
 from ct_assets.project.load import Project, ProjectError
+from resources import pulled
 from resources.alerts import AlertHook
 from resources.io_managers import JsonIOManager, ParquetIOManager
 from resources.mlflow_registry import MlflowRegistry
 from resources.online_store import OnlineStore, RedisOnlineStore, SqliteOnlineStore
 from resources.serving_probe import ServingProbes
-from resources.sources import FileDropSource, HttpApiSource, RedisStreamSource, SqlTableSource
+from resources.sources import FileDropSource
 from resources.storage import ArtifactStore, BatchStore
 
 ENVIRONMENTS = ("local", "production")
@@ -266,36 +267,14 @@ class Environment:
         return SqliteOnlineStore(path=str(self.project.data_dir / "online_features.sqlite"))
 
     def pulled_sources(self) -> dict[str, dg.ConfigurableResource]:
-        """The pulled sources declared in ct.yaml; endpoints and secrets stay environment
-        variables (ct.yaml names the variable, never the value)."""
-        sources, spec = self.project.spec.sources, self.project.spec
-        built: dict[str, dg.ConfigurableResource] = {}
-        if sources.sql is not None:
-            sql = sources.sql
-            key = sql.key_column or spec.dataset.event_id
-            assert key is not None  # the project refuses a SQL source with no key
-            built["sql_table"] = SqlTableSource(
-                url=dg.EnvVar(sql.url_env),
-                table=sql.table,
-                watermark_column=sql.watermark_column,
-                key_column=key,
-                columns=sql.columns,
-                batch_rows=sql.batch_rows,
-            )
-        if sources.redis_stream is not None:
-            stream = sources.redis_stream
-            built["redis_stream"] = RedisStreamSource(
-                url=dg.EnvVar(stream.url_env),
-                stream=stream.stream,
-                group=stream.group,
-                consumer=stream.consumer,
-            )
-        if sources.http_api is not None:
-            api = sources.http_api
-            built["http_api"] = HttpApiSource(
-                url=dg.EnvVar(api.url_env), token=self._endpoint(api.token_env)
-            )
-        return built
+        """The pulled sources declared in ct.yaml, each built by its kind (`resources.pulled`);
+        endpoints and secrets stay environment variables (ct.yaml names the variable, never the
+        value)."""
+        spec = self.project.spec
+        return {
+            name: pulled.get(name).build(section, spec, self._endpoint)
+            for name, section in spec.sources.declared().items()
+        }
 
     def executor_def(self) -> dg.ExecutorDefinition:
         """One process per run (steps of a partition are small), or one pod per step."""

@@ -19,7 +19,8 @@ import dagster as dg
 from ct_assets.names import RAW_BATCHES, TRIGGER_TAG, source_key
 from ct_assets.partitions import partition_key_of
 from ct_assets.project.load import Project
-from resources.sources import Landing, PulledSource, SourceError, land_pulled
+from resources.pulled.base import Landing, PulledSource, land_pulled
+from resources.sources import SourceError
 from resources.storage import BatchStore
 
 # Batches landed per tick at most, and the time after which a tick lands no more, so one tick

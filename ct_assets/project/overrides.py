@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ct_assets.project.errors import ProjectError
-from ct_assets.project.spec import GRANULARITIES
+from ct_assets.project.spec import GRANULARITIES, Sources
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def apply_overrides(
         origin[override.path] = override.variable
     pulled = environ.get("CT_SOURCES")
     if pulled:
-        sections = {"sql_table": "sql", "redis_stream": "redis_stream", "http_api": "http_api"}
+        sections = Sources.sections()
         sources = raw.setdefault("sources", {})
         for source in (s.strip() for s in pulled.split(",") if s.strip()):
             if source not in sections:

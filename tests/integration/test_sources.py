@@ -26,14 +26,11 @@ from ct_assets.project.spec import ProjectSpec
 from ct_assets.reads.observe import latest_metadata
 from examples.energy.generator import MeterSource
 from examples.shop.generator import DriftingSource
-from resources.sources import (
-    FileDropSource,
-    HttpApiSource,
-    RedisStreamSource,
-    SourceError,
-    SqlTableSource,
-    land_pulled,
-)
+from resources.pulled.base import land_pulled
+from resources.pulled.http_api import HttpApiSource
+from resources.pulled.redis_stream import RedisStreamSource
+from resources.pulled.sql_table import SqlTableSource
+from resources.sources import FileDropSource, SourceError
 from resources.storage import BatchStore
 from tests.conftest import EXAMPLES, REPOSITORY, Deployment
 from tests.services import PagedApi
@@ -289,7 +286,7 @@ def test_a_redis_consumer_killed_after_reading_loses_and_duplicates_nothing(
     reader = textwrap.dedent(
         f"""
         import sys, time
-        from resources.sources import RedisStreamSource
+        from resources.pulled.redis_stream import RedisStreamSource
         source = RedisStreamSource(url={url!r}, stream={stream!r}, batch_messages=200)
         pulled = source.pull({{}})
         print(pulled.rows, flush=True)

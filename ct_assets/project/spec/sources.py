@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -28,11 +28,14 @@ def without_credentials(url: str) -> str:
     return _CREDENTIALS_IN_URL.sub(lambda m: m.group(0).rsplit(":", 1)[0] + ":***@", url)
 
 
-class _Secretless(Strict):
+class PulledSection(Strict):
     """A source's connection settings: endpoints and secrets by environment-variable name."""
 
     # Where a secret given literally belongs instead: (the key to use, the variable to set).
     SECRET_HOME: ClassVar[tuple[str, str]] = ("url_env", "CT_URL")
+    # The pulled source's name: its resource key, sensor and the `source` of its raw batches
+    # (a kind registered in `resources/pulled/`).
+    SOURCE: ClassVar[str] = ""
 
     @model_validator(mode="before")
     @classmethod
@@ -52,9 +55,10 @@ class _Secretless(Strict):
         return data
 
 
-class SqlSource(_Secretless):
+class SqlSource(PulledSection):
     # The password travels inside the SQLAlchemy URL, so the URL is the secret.
     SECRET_HOME: ClassVar[tuple[str, str]] = ("url_env", "CT_SQL_URL")
+    SOURCE: ClassVar[str] = "sql_table"
     url_env: str = Field(
         default="CT_SQL_URL",
         description="The environment variable holding the SQLAlchemy URL (with its password).",
@@ -78,8 +82,9 @@ class SqlSource(_Secretless):
     )
 
 
-class RedisStreamSource(_Secretless):
+class RedisStreamSource(PulledSection):
     SECRET_HOME: ClassVar[tuple[str, str]] = ("url_env", "CT_REDIS_URL")
+    SOURCE: ClassVar[str] = "redis_stream"
     url_env: str = Field(
         default="CT_REDIS_URL",
         description="The environment variable holding the Redis URL.",
@@ -89,8 +94,9 @@ class RedisStreamSource(_Secretless):
     consumer: str = Field(default="ct-ingest", description="ct's consumer name within the group.")
 
 
-class HttpApiSource(_Secretless):
+class HttpApiSource(PulledSection):
     SECRET_HOME: ClassVar[tuple[str, str]] = ("url_env", "CT_HTTP_URL")
+    SOURCE: ClassVar[str] = "http_api"
     url_env: str = Field(
         default="CT_HTTP_URL",
         description="The environment variable holding the URL events are fetched from.",
@@ -137,14 +143,21 @@ class Sources(Strict):
             )
         return value
 
+    @classmethod
+    def sections(cls) -> dict[str, str]:
+        """Each pulled source's name (its section model's `SOURCE`) and its key in `sources`."""
+        out = {}
+        for key, info in cls.model_fields.items():
+            for kind in (info.annotation, *get_args(info.annotation)):
+                if isinstance(kind, type) and issubclass(kind, PulledSection):
+                    out[kind.SOURCE] = key
+        return out
+
+    def declared(self) -> dict[str, PulledSection]:
+        """The pulled sources this project declares, by name, with their sections."""
+        found = {name: getattr(self, key) for name, key in self.sections().items()}
+        return {name: section for name, section in found.items() if section is not None}
+
     @property
     def pulled(self) -> tuple[str, ...]:
-        return tuple(
-            name
-            for name, section in (
-                ("sql_table", self.sql),
-                ("redis_stream", self.redis_stream),
-                ("http_api", self.http_api),
-            )
-            if section is not None
-        )
+        return tuple(self.declared())
