@@ -165,7 +165,7 @@ class Observer:
 
     def settled(self, partition: str, history: Any, quiet: float) -> str | None:
         """What the day came to, once nothing more is running or due for it."""
-        from ct_assets.ml.records import Decided
+        from ct_assets.ml.records import Decided, ValidatedRows
         from ct_assets.names import (
             CHAMPION_PERFORMANCE,
             FEATURES,
@@ -185,8 +185,10 @@ class Observer:
         )
         if production is not None:
             return production.decision
-        validated = latest_metadata(self.instance, VALIDATED_BATCHES, partition)
-        refused = validated is not None and validated["quarantined_batch_ids"] != "none"
+        validated = ValidatedRows.from_metadata(
+            latest_metadata(self.instance, VALIDATED_BATCHES, partition)
+        )
+        refused = validated is not None and bool(validated.quarantined_batch_ids)
         if refused and latest_metadata(self.instance, FEATURES, partition) is None:
             return "stopped: batch quarantined"
         scored = materialization_record(self.instance, CHAMPION_PERFORMANCE, partition)

@@ -243,6 +243,83 @@ class Decided(StageRecord):
         )
 
 
+class RawBatches(StageRecord):
+    """`raw_batches` of one partition: every batch it holds, and those new in this run."""
+
+    KEY: ClassVar[str] = "ct_raw"
+
+    batch_ids: list[str]
+    new_batch_ids: list[str] = []
+
+    @classmethod
+    def legacy(cls, metadata: Mapping[str, Any]) -> Self | None:
+        if "batch_ids" not in metadata:
+            return None
+        return cls(
+            batch_ids=split_names(metadata["batch_ids"]),
+            new_batch_ids=split_names(metadata.get("new_batch_ids")),
+        )
+
+
+class ValidatedRows(StageRecord):
+    """`validated_batches` of one partition: every row delivered is validated, set aside or in
+    a batch refused whole (delivered = validated + set_aside + refused)."""
+
+    KEY: ClassVar[str] = "ct_validated"
+
+    validated: int
+    delivered: int
+    set_aside: int
+    refused: int
+    accepted_batch_ids: list[str] = []
+    quarantined_batch_ids: list[str] = []
+
+    @classmethod
+    def legacy(cls, metadata: Mapping[str, Any]) -> Self | None:
+        if "rows_delivered" not in metadata:
+            return None
+        return cls(
+            validated=_count(metadata.get("dagster/row_count")),
+            delivered=_count(metadata["rows_delivered"]),
+            set_aside=_count(metadata.get("rows_set_aside")),
+            refused=_count(metadata.get("rows_refused")),
+            accepted_batch_ids=split_names(metadata.get("accepted_batch_ids")),
+            quarantined_batch_ids=split_names(metadata.get("quarantined_batch_ids")),
+        )
+
+
+class FeatureRows(StageRecord):
+    """`features` of one partition: its rows and how many held a category value outside the
+    declared ones (encoded as unknown)."""
+
+    KEY: ClassVar[str] = "ct_features"
+
+    rows: int
+    unseen_category_rows: int = 0
+
+    @classmethod
+    def legacy(cls, metadata: Mapping[str, Any]) -> Self | None:
+        if "dagster/row_count" not in metadata:
+            return None
+        return cls(
+            rows=_count(metadata["dagster/row_count"]),
+            unseen_category_rows=_count(metadata.get("unseen_category_rows")),
+        )
+
+
+class Evaluated(StageRecord):
+    """`model_evaluations` of one partition: the best candidate on the shared holdout and its
+    primary metric (the full evaluation is the asset's value, `ml/contracts.py`)."""
+
+    KEY: ClassVar[str] = "ct_evaluated"
+
+    metric: str
+    best_version: str
+    best: float = math.nan
+    champion_version: str | None = None
+    holdout_rows: int = 0
+
+
 __all__ = [
     "BATCH_IDS_TAG",
     "KEEP",
@@ -252,10 +329,14 @@ __all__ = [
     "TRAINING_PARTITIONS_TAG",
     "Decided",
     "DriftSummary",
+    "Evaluated",
+    "FeatureRows",
     "LiveScore",
     "ModelLineage",
+    "RawBatches",
     "Registered",
     "StageRecord",
+    "ValidatedRows",
     "joined",
     "split_names",
 ]

@@ -11,7 +11,17 @@ from typing import Any
 
 import dagster as dg
 
-from ct_assets.ml.records import NONE, Decided, DriftSummary, LiveScore, Registered
+from ct_assets.ml.records import (
+    NONE,
+    Decided,
+    DriftSummary,
+    Evaluated,
+    FeatureRows,
+    LiveScore,
+    RawBatches,
+    Registered,
+    ValidatedRows,
+)
 from ct_assets.ml.vocabulary import METRIC
 from ct_assets.names import (
     CANDIDATE_MODELS,
@@ -30,10 +40,6 @@ from ct_assets.reads.observe import latest_metadata, materialization_record
 SHOWN = (RAW_BATCHES, VALIDATED_BATCHES, FEATURES, CANDIDATE_MODELS, PRODUCTION_MODEL)
 
 
-def _ids(text: Any) -> list[str]:
-    return [] if text in (None, "none", "") else [s.strip() for s in str(text).split(",")]
-
-
 def partition_row(
     instance: dg.DagsterInstance,
     spec: ProjectSpec,
@@ -41,23 +47,23 @@ def partition_row(
     quarantined: list[dict[str, Any]],
 ) -> dict[str, Any]:
     metric = spec.metric
-    raw = latest_metadata(instance, RAW_BATCHES, partition) or {}
-    validated = latest_metadata(instance, VALIDATED_BATCHES, partition)
-    features = latest_metadata(instance, FEATURES, partition)
+    raw = RawBatches.from_metadata(latest_metadata(instance, RAW_BATCHES, partition))
+    validated = ValidatedRows.from_metadata(latest_metadata(instance, VALIDATED_BATCHES, partition))
+    features = FeatureRows.from_metadata(latest_metadata(instance, FEATURES, partition))
     candidates = Registered.from_metadata(latest_metadata(instance, CANDIDATE_MODELS, partition))
-    evaluation = latest_metadata(instance, MODEL_EVALUATIONS, partition) or {}
+    evaluation = Evaluated.from_metadata(latest_metadata(instance, MODEL_EVALUATIONS, partition))
     decision = Decided.from_metadata(latest_metadata(instance, PRODUCTION_MODEL, partition))
     drift = DriftSummary.from_metadata(latest_metadata(instance, FEATURE_DRIFT, partition))
     live = LiveScore.from_metadata(latest_metadata(instance, CHAMPION_PERFORMANCE, partition))
     champion_metric = None if decision is None else _number(decision.serving_figure)
     return {
         "partition": partition,
-        "batches": len(_ids(raw.get("batch_ids"))),
-        "rows": None if validated is None else validated.get("dagster/row_count"),
+        "batches": 0 if raw is None else len(raw.batch_ids),
+        "rows": None if validated is None else validated.validated,
         # Every row delivered for the partition: validated (rows) + set aside + refused whole.
-        "rows_delivered": None if validated is None else validated.get("rows_delivered"),
-        "rows_set_aside": None if validated is None else validated.get("rows_set_aside"),
-        "rows_refused": None if validated is None else validated.get("rows_refused"),
+        "rows_delivered": None if validated is None else validated.delivered,
+        "rows_set_aside": None if validated is None else validated.set_aside,
+        "rows_refused": None if validated is None else validated.refused,
         "quarantined": [
             {
                 "batch_id": q["batch_id"],
@@ -70,10 +76,10 @@ def partition_row(
             }
             for q in quarantined
         ],
-        "features": None if features is None else features.get("dagster/row_count"),
-        "unseen_category_rows": None if features is None else features.get("unseen_category_rows"),
+        "features": None if features is None else features.rows,
+        "unseen_category_rows": None if features is None else features.unseen_category_rows,
         "candidates": [] if candidates is None else [candidates.version],
-        f"best_candidate_{metric}": evaluation.get(f"best_candidate_{metric}"),
+        f"best_candidate_{metric}": None if evaluation is None else _number(evaluation.best),
         "drift_share": None if drift is None else drift.share,
         "decision": None if decision is None else decision.decision,
         "reason": None if decision is None else decision.reason,

@@ -14,6 +14,7 @@ from ct_assets.ml.contracts import Evaluation, Gain, Incomparable, Scored, Servi
 from ct_assets.ml.feature_spec import FeatureSetMismatch
 from ct_assets.ml.frames import FEATURE_SET, HOLDOUT, LABEL, SPLIT
 from ct_assets.ml.infra import SERVING_SAMPLE_ROWS, InfraBudget
+from ct_assets.ml.records import Evaluated
 from ct_assets.ml.tags import EvaluationRun
 from ct_assets.ml.vocabulary import METRIC
 from ct_assets.names import MODEL_EVALUATIONS
@@ -240,6 +241,13 @@ def build_evaluations(
             "feature_set_id": draft.feature_set_id,
             f"champion_{metric}": champion.value(metric) if champion else float("nan"),
             "mlflow_evaluation_run": run_id,
+            **Evaluated(
+                metric=metric,
+                best_version=best.version,
+                best=best.value(metric),
+                champion_version=champion_version,
+                holdout_rows=len(holdout),
+            ).entry(),
         }
         return evaluation, metadata
 

@@ -13,6 +13,7 @@ import pandas as pd
 from ct_assets.ml.feature_spec import window_spec
 from ct_assets.ml.features import CODE_VERSION, FeatureReport, build_features, feature_set_id
 from ct_assets.ml.frames import BATCH
+from ct_assets.ml.records import FeatureRows
 from ct_assets.names import FEATURES
 from ct_assets.partitions import frames_by_partition
 from ct_assets.project.load import Project
@@ -102,6 +103,7 @@ def build_feature_assets(
                 "history_partitions": ", ".join(k for k in sorted(parts) if k < key) or "none",
                 "history_rows": 0 if history is None else len(history),
                 "batch_ids": ", ".join(sorted(frame[BATCH].unique())),
+                **FeatureRows(rows=len(frame), unseen_category_rows=report.unseen_rows).entry(),
             },
         )
 

@@ -15,6 +15,7 @@ import dagster as dg
 import pandas as pd
 
 from ct_assets.ingest.landing import LandedFile, batch_id_for, landing_digest, placement
+from ct_assets.ml.records import RawBatches
 from ct_assets.names import FILE_DROP, RAW_BATCHES, source_key
 from ct_assets.partitions import partition_key_of
 from ct_assets.project.load import Project
@@ -147,6 +148,9 @@ def build_raw(
                 "dagster/row_count": len(frame),
                 "batch_ids": ", ".join(frame["batch_id"]),
                 "new_batch_ids": ", ".join(new_ids) or "none",
+                **RawBatches(
+                    batch_ids=list(frame["batch_id"]), new_batch_ids=list(new_ids)
+                ).entry(),
                 "sources": ", ".join(sorted(frame["source"].unique())),
                 "files": dg.MetadataValue.md(frame.reindex(columns=shown).to_markdown(index=False)),
                 "total_bytes": int(frame["size_bytes"].sum()),

@@ -14,6 +14,7 @@ from ct_assets.ingest.parsing import check_bytes
 from ct_assets.ml.features import with_row_ids
 from ct_assets.ml.frames import BATCH
 from ct_assets.ml.quality import DimensionResult, measure_quality
+from ct_assets.ml.records import ValidatedRows
 from ct_assets.ml.schema import ValidationOutcome, build_schema, empty_events
 from ct_assets.names import SCHEMA_CHECK, VALIDATED_BATCHES, quality_check_name
 from ct_assets.partitions import build_partitions, partitioned_check
@@ -171,9 +172,9 @@ def trailing_row_counts(
     earlier = keys[max(0, keys.index(partition) - count) : keys.index(partition)]
     counts = []
     for key in earlier:
-        recorded = latest_metadata(instance, VALIDATED_BATCHES, key)
-        if recorded is not None and recorded["dagster/row_count"]:
-            counts.append(int(recorded["dagster/row_count"]))
+        recorded = ValidatedRows.from_metadata(latest_metadata(instance, VALIDATED_BATCHES, key))
+        if recorded is not None and recorded.validated:
+            counts.append(recorded.validated)
     return counts
 
 
@@ -319,6 +320,14 @@ def build_validated(
                 "accepted_batch_ids": ", ".join(sorted(events[BATCH].unique())) or "none",
                 "quarantined_batch_ids": ", ".join(r["batch_id"] for r in refused) or "none",
                 "readmitted_batch_ids": ", ".join(readmitted) or "none",
+                **ValidatedRows(
+                    validated=len(events),
+                    delivered=sum(c.delivered for c in counts),
+                    set_aside=set_aside_rows,
+                    refused=refused_rows,
+                    accepted_batch_ids=sorted(events[BATCH].unique()),
+                    quarantined_batch_ids=[r["batch_id"] for r in refused],
+                ).entry(),
             },
             check_results=[check, *quality_results(quality, blocking)],
         )

@@ -10,7 +10,16 @@ import pytest
 from pydantic import ValidationError
 
 from ct_assets.ml.loop import retrain_reasons
-from ct_assets.ml.records import Decided, DriftSummary, LiveScore, Registered
+from ct_assets.ml.records import (
+    Decided,
+    DriftSummary,
+    Evaluated,
+    FeatureRows,
+    LiveScore,
+    RawBatches,
+    Registered,
+    ValidatedRows,
+)
 from tests.helpers.policy import policy
 
 
@@ -112,3 +121,38 @@ def test_the_winner_and_the_decision_read_back_from_what_an_earlier_ct_wrote() -
         candidate=0.8,
     )
     assert Decided.from_metadata(first.entry()) == first and first.serving_figure == 0.8
+
+
+def test_the_counts_stages_hand_on_read_back_from_their_record_and_from_an_earlier_ct() -> None:
+    """raw, validated, features and evaluations: what `ct status`, `ct demo` and validated's
+    own volume history read, written once and read back, or rebuilt from display entries."""
+    raw = RawBatches(batch_ids=["b1", "b2"], new_batch_ids=["b2"])
+    assert RawBatches.from_metadata(raw.entry()) == raw
+    assert RawBatches.from_metadata({"batch_ids": "b1, b2", "new_batch_ids": "none"}) == (
+        RawBatches(batch_ids=["b1", "b2"])
+    )
+    rows = ValidatedRows(
+        validated=399, delivered=420, set_aside=1, refused=20, quarantined_batch_ids=["b3"]
+    )
+    assert ValidatedRows.from_metadata(rows.entry()) == rows
+    legacy = {
+        "dagster/row_count": 399,
+        "rows_delivered": 420,
+        "rows_set_aside": 1,
+        "rows_refused": 20,
+        "accepted_batch_ids": "none",
+        "quarantined_batch_ids": "b3",
+    }
+    assert ValidatedRows.from_metadata(legacy) == rows
+    assert rows.delivered == rows.validated + rows.set_aside + rows.refused
+    features = FeatureRows(rows=399, unseen_category_rows=4)
+    assert FeatureRows.from_metadata(features.entry()) == features
+    assert FeatureRows.from_metadata({"dagster/row_count": 399, "unseen_category_rows": 4}) == (
+        features
+    )
+    evaluated = Evaluated(metric="roc_auc", best_version="7", best=math.nan, holdout_rows=80)
+    read = Evaluated.from_metadata(evaluated.entry())
+    assert read is not None and read.best_version == "7" and math.isnan(read.best)
+    # Nothing recorded: no record, never a record of zeros.
+    assert ValidatedRows.from_metadata({"dagster/row_count": 3}) is None
+    assert Evaluated.from_metadata({"best_candidate_roc_auc": 0.7}) is None
