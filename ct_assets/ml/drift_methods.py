@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import Any
+
+from ct_assets.ml.registry import Registry
 
 __all__ = ["DriftMethod", "for_kind", "get", "names", "register"]
 
@@ -48,31 +49,18 @@ class DriftMethod:
         return self.noise(reference_rows, current_rows, categories)
 
 
-_REGISTRY: dict[str, DriftMethod] = {}
-
-
-def register(method: DriftMethod) -> DriftMethod:
-    taken = _REGISTRY.get(method.name)
-    if taken is not None and taken != method:
-        raise ValueError(f"drift method {method.name!r} is registered twice")
-    _REGISTRY[method.name] = method
-    return method
-
-
-def names() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
+# In registration order: ct's own first (the spec offers them first, as the defaults).
+_REGISTRY: Registry[DriftMethod] = Registry(
+    "drift method", lambda m: m.name, in_registration_order=True
+)
+register = _REGISTRY.register
+names = _REGISTRY.names
+get = _REGISTRY.get
 
 
 def for_kind(kind: str) -> tuple[str, ...]:
     """The methods that judge this kind of feature, ct's own first."""
-    return tuple(m.name for m in _REGISTRY.values() if kind in m.kinds)
-
-
-def get(name: str) -> DriftMethod:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown drift method {name!r}; known: {', '.join(names())}") from None
+    return tuple(m.name for m in _REGISTRY.items() if kind in m.kinds)
 
 
 # -- ct's own effect sizes: statistics, not p-values ---------------------------------------------
@@ -162,6 +150,5 @@ register(
         bounded=True,
     )
 )
-for _point in entry_points(group=ENTRY_POINT_GROUP):
-    _loaded = _point.load()
-    register(_loaded() if callable(_loaded) else _loaded)
+# A method, or a factory of one.
+_REGISTRY.load_entry_points(ENTRY_POINT_GROUP, load=lambda x: x() if callable(x) else x)

@@ -5,9 +5,6 @@ iterate the registry. A gate judges the best candidate on one question and recor
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from ct_assets.ml.contracts import Scored
 from ct_assets.ml.gates.base import (
     Bound,
@@ -19,6 +16,7 @@ from ct_assets.ml.gates.base import (
     not_run,
     parse_bounds,
 )
+from ct_assets.ml.registry import Registry
 
 __all__ = [
     "FLOOR",
@@ -43,36 +41,15 @@ __all__ = [
 ]
 
 _SUPPORT = frozenset({"base"})
-_REGISTRY: dict[str, Gate] = {}
-
-
-def register(gate: Gate) -> Gate:
-    taken = _REGISTRY.get(gate.name)
-    if taken is not None and type(taken) is not type(gate):
-        raise ValueError(f"gate {gate.name!r} is registered twice")
-    _REGISTRY[gate.name] = gate
-    return gate
-
-
-def unregister(name: str) -> None:
-    """Remove a gate (tests that register one of their own)."""
-    _REGISTRY.pop(name, None)
-
-
-def gates() -> list[Gate]:
-    """Every registered gate, in the order they are judged and shown."""
-    return sorted(_REGISTRY.values(), key=lambda g: (g.rank, g.name))
-
-
-def names() -> tuple[str, ...]:
-    return tuple(g.name for g in gates())
-
-
-def get(name: str) -> Gate:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown gate {name!r}; known: {', '.join(names())}") from None
+_REGISTRY: Registry[Gate] = Registry(
+    "gate", lambda g: g.name, order=lambda g: g.rank, same=lambda a, b: type(a) is type(b)
+)
+register = _REGISTRY.register
+unregister = _REGISTRY.unregister
+names = _REGISTRY.names
+get = _REGISTRY.get
+# Every registered gate, in the order they are judged and shown.
+gates = _REGISTRY.items
 
 
 def decide(
@@ -103,13 +80,7 @@ def verdict(best: Scored | None, champion: Scored | None, results: list[GateResu
     return Decision(True, reason, best, champion, results)
 
 
-def _discover() -> None:
-    for module in pkgutil.iter_modules(__path__):
-        if module.name not in _SUPPORT and not module.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{module.name}")
-
-
-_discover()
+_REGISTRY.discover(__name__, __path__, _SUPPORT)
 
 # The built-in gates' names, for the one place each is wired in particular (the infrastructure
 # gate's probe) and for tests; every other use iterates the registry.
