@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-# enabled; near_constant_share (a feature whose most frequent value covers at least this share
-# of rows is near-constant); max_null_share (null in more is mostly null); top_k (keep only the
-# top K by LightGBM gain on the training rows, 0 keeps all).
+# `training.selection` of ct.yaml: what each setting means is its field's description there.
 from ct_assets.project.spec import Selection as SelectionConfig
 
 
