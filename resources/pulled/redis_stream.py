@@ -10,9 +10,13 @@ import dagster as dg
 import redis
 
 from ct_assets.project.spec import ProjectSpec
+from ct_assets.project.spec.sources import RedisStreamSection
 from resources.pulled import register
 from resources.pulled.base import Pulled, PulledKind, jsonl, stamp
 from resources.sources import SourceError
+
+# The section's own defaults (ct.yaml's `sources.redis_stream`): one place for them.
+_DECLARED = RedisStreamSection()
 
 
 class RedisStreamSource(dg.ConfigurableResource):
@@ -27,9 +31,9 @@ class RedisStreamSource(dg.ConfigurableResource):
 
     name: str = "redis_stream"
     url: str
-    stream: str = "ct:events"
-    group: str = "ct"
-    consumer: str = "ct-ingest"
+    stream: str = _DECLARED.stream
+    group: str = _DECLARED.group
+    consumer: str = _DECLARED.consumer
     payload_field: str = "event"
     batch_messages: int = 50_000
     reclaim_idle_ms: int = 60_000

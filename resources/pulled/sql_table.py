@@ -12,6 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ct_assets.project.spec import ProjectSpec
+from ct_assets.project.spec.sources import SqlSection
 from resources.pulled import register
 from resources.pulled.base import Pulled, PulledKind, stamp
 from resources.sources import SourceError
@@ -31,6 +32,10 @@ def _decode(encoded: dict[str, Any]) -> Any:
     return encoded["value"]
 
 
+# The section's own defaults (ct.yaml's `sources.sql`): one place for them.
+_DECLARED = SqlSection()
+
+
 class SqlTableSource(dg.ConfigurableResource):
     """A table that grows: rows past the (watermark, key) of the last landed batch are new.
 
@@ -41,11 +46,11 @@ class SqlTableSource(dg.ConfigurableResource):
 
     name: str = "sql_table"
     url: str
-    table: str = "events"
-    watermark_column: str = "ingested_at"
+    table: str = _DECLARED.table
+    watermark_column: str = _DECLARED.watermark_column
     key_column: str
     columns: list[str] | None = None
-    batch_rows: int = 100_000
+    batch_rows: int = _DECLARED.batch_rows
 
     def _where(self) -> str:
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)

@@ -63,10 +63,10 @@ from ct_assets.project.spec.policy import (
 )
 from ct_assets.project.spec.project import ProjectSpec
 from ct_assets.project.spec.sources import (
-    HttpApiSource,
-    RedisStreamSource,
+    HttpApiSection,
+    RedisStreamSection,
     Sources,
-    SqlSource,
+    SqlSection,
     looks_secret,
     without_credentials,
 )
@@ -100,7 +100,7 @@ __all__ = [
     "Gates",
     "Granularity",
     "Hour",
-    "HttpApiSource",
+    "HttpApiSection",
     "Log1p",
     "NumericDrift",
     "Partitions",
@@ -109,7 +109,7 @@ __all__ = [
     "ProjectSpec",
     "Quality",
     "Ratio",
-    "RedisStreamSource",
+    "RedisStreamSection",
     "Retrain",
     "Roles",
     "Rollback",
@@ -120,7 +120,7 @@ __all__ = [
     "ServingSettings",
     "Slices",
     "Sources",
-    "SqlSource",
+    "SqlSection",
     "Strict",
     "Task",
     "Threshold",

@@ -55,7 +55,7 @@ class PulledSection(Strict):
         return data
 
 
-class SqlSource(PulledSection):
+class SqlSection(PulledSection):
     # The password travels inside the SQLAlchemy URL, so the URL is the secret.
     SECRET_HOME: ClassVar[tuple[str, str]] = ("url_env", "CT_SQL_URL")
     SOURCE: ClassVar[str] = "sql_table"
@@ -82,7 +82,7 @@ class SqlSource(PulledSection):
     )
 
 
-class RedisStreamSource(PulledSection):
+class RedisStreamSection(PulledSection):
     SECRET_HOME: ClassVar[tuple[str, str]] = ("url_env", "CT_REDIS_URL")
     SOURCE: ClassVar[str] = "redis_stream"
     url_env: str = Field(
@@ -94,7 +94,7 @@ class RedisStreamSource(PulledSection):
     consumer: str = Field(default="ct-ingest", description="ct's consumer name within the group.")
 
 
-class HttpApiSource(PulledSection):
+class HttpApiSection(PulledSection):
     SECRET_HOME: ClassVar[tuple[str, str]] = ("url_env", "CT_HTTP_URL")
     SOURCE: ClassVar[str] = "http_api"
     url_env: str = Field(
@@ -121,13 +121,13 @@ class Sources(Strict):
     poll_interval: Duration = Field(
         default="5s", description="How often the sensors look for new files and rows."
     )
-    sql: SqlSource | None = Field(
+    sql: SqlSection | None = Field(
         default=None, description="Pull events from a SQL table; unset: off."
     )
-    redis_stream: RedisStreamSource | None = Field(
+    redis_stream: RedisStreamSection | None = Field(
         default=None, description="Pull events from a Redis stream; unset: off."
     )
-    http_api: HttpApiSource | None = Field(
+    http_api: HttpApiSection | None = Field(
         default=None, description="Pull events from an HTTP API; unset: off."
     )
 
