@@ -14,7 +14,6 @@ from rich.tree import Tree
 from ct_assets.ml import gates
 from ct_assets.ml.tags import (
     PARTITION_TAG,
-    RUN_ID_TAG,
     Chain,
     ModelLineage,
     Promotion,
@@ -103,7 +102,9 @@ def training_cutoff(instance: dg.DagsterInstance, tags: dict[str, str]) -> float
     run may have produced the upstream steps too), not as it may have been re-run since."""
     run_id = Provenance.of(tags).dagster_run_id
     if run_id is None:
-        raise KeyError(RUN_ID_TAG)
+        # No ct run trained it (a version forced in by an operator, `ct.forced` says why): its
+        # data is read as it stands.
+        return None
     run = instance.get_run_record_by_id(run_id)
     return run.end_time if run and run.end_time else None
 
