@@ -16,8 +16,8 @@ from ct_assets.ml.contracts import Evaluation
 from ct_assets.ml.gates import (
     INFRASTRUCTURE,
     Decision,
-    GatePolicy,
     GateResult,
+    GateSettings,
     decide,
     not_run,
     verdict,
@@ -38,9 +38,9 @@ class RegistryState:
     promoted_before: tuple[str, ...] = ()
 
 
-def judged(evaluation: Evaluation, policy: GatePolicy) -> Decision:
+def judged(evaluation: Evaluation, settings: GateSettings) -> Decision:
     """The evaluation gates on the best candidate; the champion judged against, if any."""
-    best, results = decide(evaluation.candidates, evaluation.champion, policy)
+    best, results = decide(evaluation.candidates, evaluation.champion, settings)
     incomparable = evaluation.champion_incomparable
     if incomparable is not None:
         # New feature definitions: nothing to compare with, so the gates that do not compare
@@ -88,7 +88,7 @@ def serving_from_evaluation(evaluation: Evaluation, version: str) -> InfraResult
 def decide_promotion(
     evaluation: Evaluation,
     state: RegistryState,
-    policy: GatePolicy,
+    settings: GateSettings,
     serve: Callable[[str], InfraResult],
     champion_now: Callable[[], str | None],
 ) -> Decision:
@@ -97,7 +97,7 @@ def decide_promotion(
     The infrastructure gate (`serve`: load a version in a fresh process) is the last and most
     expensive gate, run only for a candidate every other gate passed and no guard holds back.
     """
-    first = judged(evaluation, policy)
+    first = judged(evaluation, settings)
     held = guard(evaluation, state)
     if first.promote and first.candidate is not None and held is None:
         version = first.candidate.version

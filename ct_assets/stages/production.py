@@ -20,7 +20,7 @@ from ct_assets.io.serving_probe import validate_serving
 from ct_assets.ml import gates
 from ct_assets.ml.contracts import Evaluation
 from ct_assets.ml.frames import HOLDOUT, SPLIT
-from ct_assets.ml.gates import Decision, GatePolicy
+from ct_assets.ml.gates import Decision, GateSettings
 from ct_assets.ml.infra import SERVING_SAMPLE_ROWS, InfraBudget, InfraResult
 from ct_assets.ml.promotion import (
     RegistryState,
@@ -119,7 +119,7 @@ def take_decision(
     key: str,
     evaluation: Evaluation,
     decided: set[str],
-    policy: GatePolicy,
+    settings: GateSettings,
     serve: Callable[[str], InfraResult],
 ) -> tuple[Decision, str | None, str | None]:
     """Decide partition `key` and move the alias if the decision says so, under the alias
@@ -143,7 +143,7 @@ def take_decision(
         tuple(sorted(k for k in decided if k > key)),
         tuple(str(e["to"]) for e in promotions_for(history, key)),
     )
-    decision = decide_promotion(evaluation, state, policy, serve, mlflow.champion_version)
+    decision = decide_promotion(evaluation, state, settings, serve, mlflow.champion_version)
     if decision.promote and decision.candidate is not None:
         mlflow.promote(
             decision.candidate.version,
@@ -160,7 +160,7 @@ def build_production(
 ) -> list[dg.AssetsDefinition]:
     spec = project.spec
     described = gate_descriptions(spec)
-    policy = GatePolicy.of(spec)
+    settings = GateSettings.of(spec)
     budget = InfraBudget.of(spec.gates.serving)
 
     @stage_asset(
@@ -208,7 +208,7 @@ def build_production(
         with mlflow.alias_lock():
             decided = context.instance.get_materialized_partitions(dg.AssetKey(PRODUCTION_MODEL))
             decision, before, after = take_decision(
-                mlflow, key, model_evaluations, set(decided), policy, serve
+                mlflow, key, model_evaluations, set(decided), settings, serve
             )
             # Serving scores the refused candidate in shadow: live evidence for the next time.
             refused = None if decision.promote else decision.candidate

@@ -10,8 +10,8 @@ from ct_assets.ml.gates.base import (
     Bound,
     Decision,
     Gate,
-    GatePolicy,
     GateResult,
+    GateSettings,
     at_least,
     not_run,
     parse_bounds,
@@ -27,8 +27,8 @@ __all__ = [
     "Bound",
     "Decision",
     "Gate",
-    "GatePolicy",
     "GateResult",
+    "GateSettings",
     "at_least",
     "decide",
     "gates",
@@ -53,7 +53,7 @@ gates = _REGISTRY.items
 
 
 def decide(
-    candidates: list[Scored], champion: Scored | None, policy: GatePolicy
+    candidates: list[Scored], champion: Scored | None, settings: GateSettings
 ) -> tuple[Scored | None, list[GateResult]]:
     """The best candidate in the primary metric and the evaluation gates judged on it.
 
@@ -64,9 +64,9 @@ def decide(
     judged = [gate for gate in gates() if gate.on_evaluation]
     if not candidates:
         return None, [not_run(g.name, "no candidate to judge") for g in judged]
-    sign = 1.0 if policy.direction.higher_is_better else -1.0
-    best = max(candidates, key=lambda c: sign * c.value(policy.metric))
-    return best, [gate.judge(best, champion, policy) for gate in judged]
+    sign = 1.0 if settings.direction.higher_is_better else -1.0
+    best = max(candidates, key=lambda c: sign * c.value(settings.metric))
+    return best, [gate.judge(best, champion, settings) for gate in judged]
 
 
 def verdict(best: Scored | None, champion: Scored | None, results: list[GateResult]) -> Decision:

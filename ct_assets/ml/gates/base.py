@@ -1,4 +1,4 @@
-"""What every promotion gate shares: the policy it judges by, the result it records, the
+"""What every promotion gate shares: the settings it judges by, the result it records, the
 decision the results add up to, and the `Gate` protocol a gate module implements.
 
 Every comparison follows the primary metric's direction (higher ROC AUC, lower RMSE), and every
@@ -55,7 +55,7 @@ def _binary(key: str) -> Any:
 
 
 @dataclass(frozen=True)
-class GatePolicy:
+class GateSettings:
     """The gates' settings; without arguments, a binary project's defaults (`task_defaults`)."""
 
     metric: str = PRIMARY_METRICS[BINARY][0]
@@ -73,7 +73,7 @@ class GatePolicy:
         return METRIC[self.metric]
 
     @classmethod
-    def of(cls, spec: ProjectSpec) -> GatePolicy:
+    def of(cls, spec: ProjectSpec) -> GateSettings:
         return cls(
             metric=spec.metric,
             floors=parse_bounds(",".join(spec.floors), METRICS),
@@ -141,6 +141,6 @@ class Gate(ABC):
     def describe(self, spec: ProjectSpec) -> str:
         """What the gate asks, with this project's settings (its asset check's description)."""
 
-    def judge(self, best: Scored, champion: Scored | None, policy: GatePolicy) -> GateResult:
+    def judge(self, best: Scored, champion: Scored | None, settings: GateSettings) -> GateResult:
         """The gate's verdict on the best candidate (for a gate judged on the evaluation)."""
         raise NotImplementedError(f"the {self.name} gate is judged by its caller")

@@ -6,7 +6,7 @@ from typing import Any
 
 from ct_assets.ml.contracts import Scored
 from ct_assets.ml.gates import register
-from ct_assets.ml.gates.base import Bound, Gate, GatePolicy, GateResult
+from ct_assets.ml.gates.base import Bound, Gate, GateResult, GateSettings
 from ct_assets.project.spec import ProjectSpec
 
 NAME = "floor"
@@ -39,8 +39,8 @@ class Floor(Gate):
             ", ".join(spec.floors) or "none set"
         )
 
-    def judge(self, best: Scored, champion: Scored | None, policy: GatePolicy) -> GateResult:
-        return floor_gate(best, policy.floors)
+    def judge(self, best: Scored, champion: Scored | None, settings: GateSettings) -> GateResult:
+        return floor_gate(best, settings.floors)
 
 
 register(Floor())

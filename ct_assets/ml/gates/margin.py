@@ -7,23 +7,23 @@ from typing import Any
 
 from ct_assets.ml.contracts import Scored
 from ct_assets.ml.gates import register
-from ct_assets.ml.gates.base import Gate, GatePolicy, GateResult, at_least
+from ct_assets.ml.gates.base import Gate, GateResult, GateSettings, at_least
 from ct_assets.ml.vocabulary import CONFIDENCE, METRIC
 from ct_assets.project.spec import ProjectSpec
 
 NAME = "margin"
 
 
-def margin_gate(best: Scored, champion: Scored | None, policy: GatePolicy) -> GateResult:
-    metric = policy.direction
-    margin_text = policy.margin.text()
+def margin_gate(best: Scored, champion: Scored | None, settings: GateSettings) -> GateResult:
+    metric = settings.direction
+    margin_text = settings.margin.text()
     if champion is None:
         return GateResult(NAME, True, "first model: no champion to beat", {"margin": margin_text})
     if best.version == champion.version:
         return GateResult(NAME, False, f"{best.label} is already the champion", {})
     ours, theirs = best.value(metric.name), champion.value(metric.name)
     gain = metric.improvement(ours, theirs)
-    margin = policy.margin.absolute(theirs)
+    margin = settings.margin.absolute(theirs)
     figures: dict[str, Any] = {
         "metric": metric.name,
         "candidate_value": ours,
@@ -31,7 +31,7 @@ def margin_gate(best: Scored, champion: Scored | None, policy: GatePolicy) -> Ga
         "improvement": round(gain, 6),
         "margin": round(margin, 6),
     }
-    relative = f" ({margin_text} of the champion's)" if policy.margin.relative else ""
+    relative = f" ({margin_text} of the champion's)" if settings.margin.relative else ""
     versus = (
         f"{best.label} {metric.title} {ours:.4f} vs champion {champion.label} {theirs:.4f} "
         f"({metric.direction}): improvement {gain:+.4f}"
@@ -66,8 +66,8 @@ class Margin(Gate):
             f"{spec.margin.text()}."
         )
 
-    def judge(self, best: Scored, champion: Scored | None, policy: GatePolicy) -> GateResult:
-        return margin_gate(best, champion, policy)
+    def judge(self, best: Scored, champion: Scored | None, settings: GateSettings) -> GateResult:
+        return margin_gate(best, champion, settings)
 
 
 register(Margin())

@@ -7,7 +7,7 @@ from typing import Any
 
 from ct_assets.ml.contracts import Scored
 from ct_assets.ml.gates import register
-from ct_assets.ml.gates.base import Gate, GatePolicy, GateResult, at_least
+from ct_assets.ml.gates.base import Gate, GateResult, GateSettings, at_least
 from ct_assets.ml.vocabulary import METRIC, Metric
 from ct_assets.project.spec import ProjectSpec
 
@@ -44,8 +44,8 @@ def _moved(r: dict[str, Any]) -> str:
     return f"{r['slice']} {r['champion']:.4f} -> {r['candidate']:.4f} ({how})"
 
 
-def slice_gate(best: Scored, champion: Scored | None, policy: GatePolicy) -> GateResult:
-    metric = policy.direction
+def slice_gate(best: Scored, champion: Scored | None, settings: GateSettings) -> GateResult:
+    metric = settings.direction
     if champion is None:
         return GateResult(NAME, True, "first model: no champion slices to regress from", {})
     compared = slice_changes(best, champion, metric)
@@ -54,7 +54,7 @@ def slice_gate(best: Scored, champion: Scored | None, policy: GatePolicy) -> Gat
             NAME,
             True,
             "no slice large enough to judge in both models",
-            {"tolerance": policy.slice_tolerance.text()},
+            {"tolerance": settings.slice_tolerance.text()},
         )
     worst = compared[0]
     figures = {
@@ -62,12 +62,12 @@ def slice_gate(best: Scored, champion: Scored | None, policy: GatePolicy) -> Gat
         "slices_compared": len(compared),
         "worst_slice": worst["slice"],
         "worst_worsening": worst["worsening"],
-        "tolerance": policy.slice_tolerance.text(),
+        "tolerance": settings.slice_tolerance.text(),
     }
     regressed = [
         r
         for r in compared
-        if not at_least(policy.slice_tolerance.absolute(r["champion"]), r["worsening"])
+        if not at_least(settings.slice_tolerance.absolute(r["champion"]), r["worsening"])
     ]
     what = f"{metric.title}, {metric.direction}"
     if regressed:
@@ -75,7 +75,7 @@ def slice_gate(best: Scored, champion: Scored | None, policy: GatePolicy) -> Gat
         return GateResult(
             NAME,
             False,
-            f"{best.label} is worse by more than {policy.slice_tolerance.text()} {metric.title} "
+            f"{best.label} is worse by more than {settings.slice_tolerance.text()} {metric.title} "
             f"on {len(regressed)} slice(s) ({what}): {named}",
             figures,
         )
@@ -83,7 +83,7 @@ def slice_gate(best: Scored, champion: Scored | None, policy: GatePolicy) -> Gat
         NAME,
         True,
         f"{best.label}: no slice of {len(compared)} worse by more than "
-        f"{policy.slice_tolerance.text()} ({what}); least favourable {_moved(worst)}",
+        f"{settings.slice_tolerance.text()} ({what}); least favourable {_moved(worst)}",
         figures,
     )
 
@@ -101,8 +101,8 @@ class Slices(Gate):
             f"({metric.direction})."
         )
 
-    def judge(self, best: Scored, champion: Scored | None, policy: GatePolicy) -> GateResult:
-        return slice_gate(best, champion, policy)
+    def judge(self, best: Scored, champion: Scored | None, settings: GateSettings) -> GateResult:
+        return slice_gate(best, champion, settings)
 
 
 register(Slices())

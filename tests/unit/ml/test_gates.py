@@ -15,8 +15,8 @@ from ct_assets.ml.gates import (
     MARGIN,
     SLICES,
     Bound,
-    GatePolicy,
     GateResult,
+    GateSettings,
     decide,
     parse_bounds,
     verdict,
@@ -24,7 +24,7 @@ from ct_assets.ml.gates import (
 from ct_assets.ml.vocabulary import METRICS
 from ct_assets.project.spec import Threshold
 
-POLICY = GatePolicy(
+POLICY = GateSettings(
     metric="roc_auc",
     floors=(Bound("roc_auc", ">=", 0.6),),
     margin=Threshold(value=0.01),
@@ -33,7 +33,7 @@ POLICY = GatePolicy(
 
 
 # Regression: RMSE ranks (lower is better); margin and tolerance relative to the champion.
-RMSE_POLICY = GatePolicy(
+RMSE_POLICY = GateSettings(
     metric="rmse",
     floors=(Bound("r2", ">=", 0.0),),
     margin=Threshold(value=0.01, relative=True),
@@ -83,7 +83,7 @@ def r(
 
 
 def gates_of(
-    candidates: list[Scored], champion: Scored | None, policy: GatePolicy = POLICY
+    candidates: list[Scored], champion: Scored | None, policy: GateSettings = POLICY
 ) -> dict[str, GateResult]:
     _, results = decide(candidates, champion, policy)
     return {g.gate: g for g in results}
@@ -99,7 +99,7 @@ def test_first_model_is_judged_on_the_floor_alone() -> None:
 
 
 def test_every_floor_is_applied_and_named() -> None:
-    policy = GatePolicy(floors=parse_bounds("roc_auc>=0.6, brier<=0.15", METRICS))
+    policy = GateSettings(floors=parse_bounds("roc_auc>=0.6, brier<=0.15", METRICS))
     _, results = decide([m("1", 0.8)], None, policy)
     floor = results[0]
     assert not floor.passed and "brier 0.2000 breaks brier <= 0.15" in floor.reason
@@ -258,7 +258,7 @@ def test_a_gate_added_to_the_registry_is_judged_checked_and_can_refuse() -> None
         def describe(self, spec: ProjectSpec) -> str:
             return "calibration error at most 0.05"
 
-        def judge(self, best: Scored, champion: Scored | None, policy: GatePolicy) -> GateResult:
+        def judge(self, best: Scored, champion: Scored | None, policy: GateSettings) -> GateResult:
             error = best.value("calibration_error")
             return GateResult(self.name, error <= 0.05, f"calibration error {error:.3f}", {})
 

@@ -5,12 +5,12 @@ In process and fast: no Dagster instance, daemon, service, subprocess or long tr
 from __future__ import annotations
 
 from ct_assets.ml.contracts import Evaluation, Gain, Incomparable, Scored, ServingCheck
-from ct_assets.ml.gates import INFRASTRUCTURE, MARGIN, GatePolicy
+from ct_assets.ml.gates import INFRASTRUCTURE, MARGIN, GateSettings
 from ct_assets.ml.infra import InfraResult
 from ct_assets.ml.promotion import RegistryState, decide_promotion
 from ct_assets.project.spec import Threshold
 
-POLICY = GatePolicy(metric="roc_auc", margin=Threshold(value=0.01))
+POLICY = GateSettings(metric="roc_auc", margin=Threshold(value=0.01))
 
 
 def scored(version: str, auc: float, lower: float | None = None) -> Scored:
