@@ -150,7 +150,7 @@ def judged(
 
 
 def effect_of(measure: DriftMeasure, before: pd.Series, after: pd.Series) -> float:
-    from ct_assets.ml.drift import ks_statistic, total_variation
+    from ct_assets.ml.drift_methods import ks_statistic, total_variation
 
     own = {"ks": ks_statistic, "tvd": total_variation}
     assert measure.method in own, f"the bench judges ct's own methods, not {measure.method}"

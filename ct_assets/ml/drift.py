@@ -73,8 +73,9 @@ def choose_reference(
 
 
 def noise_floor(method: str, reference_rows: int, current_rows: int, categories: int = 2) -> float:
-    """The effect size sampling noise alone exceeds with probability `NOISE_ALPHA` at these
-    row counts, for this method; methods without a known floor get 0."""
+    """The effect size sampling noise alone exceeds with probability
+    `drift_methods.NOISE_ALPHA` at these row counts, for this method; methods without a known
+    floor get 0."""
     return drift_methods.get(method).noise_floor(reference_rows, current_rows, categories)
 
 
@@ -90,9 +91,6 @@ def _drifted(effect: float, threshold: float, floor: float) -> bool:
 def drift_share(features: list[FeatureDrift]) -> float:
     """The share of monitored features that drifted (0 when none is monitored)."""
     return sum(f.drifted for f in features) / len(features) if features else 0.0
-
-
-METHODS = {name: drift_methods.get(name) for name in drift_methods.names()}
 
 
 # Evidently's column type for each kind of feature.
@@ -204,8 +202,8 @@ def measure_drift(
             DataDriftPreset(
                 columns=columns,
                 drift_share=rules.threshold,
-                num_method=METHODS[rules.numeric.method].stattest,
-                cat_method=METHODS[rules.categorical.method].stattest,
+                num_method=drift_methods.get(rules.numeric.method).stattest,
+                cat_method=drift_methods.get(rules.categorical.method).stattest,
                 per_column_threshold=effective,
             )
         ]

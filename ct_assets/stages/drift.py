@@ -7,8 +7,8 @@ import dagster as dg
 import pandas as pd
 
 from ct_assets.io.reports import save_report
+from ct_assets.ml import drift_methods
 from ct_assets.ml.drift import (
-    METHODS,
     CorrelationShift,
     DriftResult,
     choose_reference,
@@ -52,9 +52,10 @@ def correlation_metadata(shift: CorrelationShift | None) -> dict[str, Any]:
 def judged_by(rules: Drift) -> str:
     """What drift means in this project, in words (check description, metadata)."""
     numeric, categorical = rules.numeric, rules.categorical
+    number, category = drift_methods.get(numeric.method), drift_methods.get(categorical.method)
     return (
-        f"a numeric feature drifts when its {METHODS[numeric.method].title} reaches "
-        f"{numeric.threshold:g}, a categorical one when its {METHODS[categorical.method].title} "
+        f"a numeric feature drifts when its {number.title} reaches "
+        f"{numeric.threshold:g}, a categorical one when its {category.title} "
         f"reaches {categorical.threshold:g}; either at least its noise floor"
     )
 

@@ -11,19 +11,17 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from ct_assets.ml import drift_methods
 from ct_assets.ml.drift import (
-    METHODS,
-    NOISE_ALPHA,
     FeatureDrift,
     _drifted,
     choose_reference,
     correlation_shift,
     drift_share,
-    ks_statistic,
     monitored,
     noise_floor,
-    total_variation,
 )
+from ct_assets.ml.drift_methods import NOISE_ALPHA, ks_statistic, total_variation
 from ct_assets.project.spec import CategoricalDrift, Drift, NumericDrift
 from ct_assets.stages.drift import correlation_metadata
 from tests.helpers.correlation_drift import COLUMNS, frame
@@ -169,4 +167,4 @@ def test_defaults_are_the_ks_statistic_and_the_total_variation_at_0_3() -> None:
     assert (rules.categorical.method, rules.categorical.threshold) == ("tvd", 0.3)
     assert rules.threshold == 0.5
     # Every method a project may declare is one ct knows how to run.
-    assert set(NumericDrift.METHODS) | set(CategoricalDrift.METHODS) == set(METHODS)
+    assert set(NumericDrift.METHODS) | set(CategoricalDrift.METHODS) == set(drift_methods.names())
