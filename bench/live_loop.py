@@ -65,7 +65,7 @@ import pandas as pd
 from live_streams import ID, LABEL, STREAMS, TIME, Stream, StreamOptions
 
 from ct_assets.cli.processes import processes_with
-from ct_assets.ml.live import measured
+from ct_assets.ml.live_score import measured
 from ct_assets.ml.loop import retrain_reasons
 from ct_assets.ml.vocabulary import METRIC
 from ct_assets.names import (

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ct_assets.ingest.files import Location
 from ct_assets.io.labels import keep, labels_dir, parse_label_file, reject
-from ct_assets.ml.live import REQUEST_ID, ROW
+from ct_assets.ml.live_score import REQUEST_ID, ROW
 from ct_assets.names import REASON_TAG, SERVED_PERFORMANCE, TRIGGER_TAG
 from ct_assets.project.load import Project
 from resources.sources import FileDropSource

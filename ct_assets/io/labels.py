@@ -16,7 +16,7 @@ from ct_assets.ingest.dialect import number_text
 from ct_assets.ingest.files import Location, listing, modified_at, read_bytes, write_object
 from ct_assets.ingest.landing import bytes_hash
 from ct_assets.ingest.parsing import parse_bytes
-from ct_assets.ml.live import read_labels
+from ct_assets.ml.live_labels import read_labels
 from ct_assets.ml.vocabulary import BINARY
 from ct_assets.project.spec import ProjectSpec
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ct_assets.ml.feature_spec import FeatureSetMismatch
 from ct_assets.ml.frames import FEATURE_SET
-from ct_assets.ml.live import NAN, NONE
+from ct_assets.ml.live_score import NAN, NONE
 from ct_assets.ml.records import LiveScore
 from ct_assets.names import CHAMPION_PERFORMANCE
 from resources.mlflow_registry import MlflowRegistry

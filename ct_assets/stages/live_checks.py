@@ -3,7 +3,7 @@ of its failure, and the kind of alert it sends."""
 
 import dagster as dg
 
-from ct_assets.ml.live import LiveJudgement, Verdict
+from ct_assets.ml.live_verdicts import LiveJudgement, Verdict
 from ct_assets.names import GAP_CHECK, LABEL_SHIFT_CHECK, LIVE_CHECK
 
 # How each verdict is shown: its check, the severity of a failure, the alert's kind. A live

@@ -16,22 +16,24 @@ import numpy as np
 import pandas as pd
 
 from ct_assets.ml.frames import LABEL
-from ct_assets.ml.live import (
+from ct_assets.ml.live_score import (
     GAP_EXCEEDED,
     NAN,
     NONE,
     ChampionScore,
+    is_baking,
+    measured,
+    scored_since,
+    unscored,
+)
+from ct_assets.ml.live_verdicts import (
     LiveJudgement,
     Verdict,
     degradation,
     evaluation_gap,
-    is_baking,
     label_shift,
     likely_causes,
-    measured,
     not_judged,
-    scored_since,
-    unscored,
 )
 from ct_assets.ml.records import LiveScore
 from ct_assets.ml.tags import Provenance
@@ -276,7 +278,7 @@ def build_performance(
         """Served answers of the partition joined to their delayed labels, per model version."""
         from ct_assets.io.labels import kept_labels, labels_dir
         from ct_assets.io.predictions import ANSWER, read
-        from ct_assets.ml.live import join_labels, per_version
+        from ct_assets.ml.live_labels import join_labels, per_version
 
         key = context.partition_key
         log = read(artifacts.root, [key]).to_pandas()
@@ -361,7 +363,7 @@ def build_performance(
     )
     def live_performance(context: dg.AssetExecutionContext) -> dg.MaterializeResult[Any]:
         """Per model version: its prequential and served metric per partition, and baseline."""
-        from ct_assets.ml.live import live_table
+        from ct_assets.ml.live_labels import live_table
         from ct_assets.ml.plots import live_plot
 
         champion = {

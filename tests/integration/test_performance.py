@@ -8,7 +8,7 @@ import dagster as dg
 
 from ct_assets.ml.evaluation import metric_value
 from ct_assets.ml.frames import LABEL
-from ct_assets.ml.live import worse_by
+from ct_assets.ml.live_score import worse_by
 from ct_assets.ml.training import predict
 from ct_assets.names import (
     BATCH_PREDICTIONS,

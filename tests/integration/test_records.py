@@ -8,7 +8,8 @@ import math
 import dagster as dg
 import pytest
 
-from ct_assets.ml.live import ChampionScore, LiveJudgement, Verdict
+from ct_assets.ml.live_score import ChampionScore
+from ct_assets.ml.live_verdicts import LiveJudgement, Verdict
 from ct_assets.ml.records import LiveScore
 
 

@@ -1,4 +1,4 @@
-"""Unit tests of ct_assets/ml/live.py.
+"""Unit tests of ct_assets/ml/live_score.py, live_labels.py and live_verdicts.py.
 
 In process and fast: no Dagster instance, daemon, service, subprocess or long training."""
 
@@ -9,12 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from ct_assets.ml.live import (
-    degradation,
-    evaluation_gap,
-    label_shift,
-    likely_causes,
-)
+from ct_assets.ml.live_verdicts import degradation, evaluation_gap, label_shift, likely_causes
 from ct_assets.project.spec import Threshold
 
 
