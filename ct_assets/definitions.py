@@ -1,15 +1,21 @@
-"""The one `Definitions` of ct: every stage, sensor and resource of one project, in one place.
+"""The one `Definitions` of ct: every stage, sensor and resource of its projects, in one place.
 
-`dagster dev` and `dagster asset materialize -m ct_assets.definitions` load the project that
-CT_PROJECT (else the current directory) names; `build_definitions` builds any project's.
+`dagster dev` and `dagster asset materialize -m ct_assets.definitions` load the fleet that
+CT_FLEET names (every project under that folder, each under its name), else the one project that
+CT_PROJECT (else the current directory) names, with the bare keys a lone install always had.
+`build_definitions` builds any project's; `build_fleet_definitions` puts several side by side.
 """
 
 from __future__ import annotations
+
+import os
+from collections.abc import Sequence
 
 import dagster as dg
 
 from ct_assets.names import FEATURES, RAW_BATCHES, STAGES, VALIDATED_BATCHES
 from ct_assets.partitions import build_partitions
+from ct_assets.project.fleet import load_fleet
 from ct_assets.project.load import Project, load_project
 from ct_assets.stages.candidates import build_candidates
 from ct_assets.stages.drift import build_drift
@@ -32,7 +38,7 @@ from sensors.pulled import build_pulled_sensor
 from sensors.retrain import build_retrain_schedules, build_retrain_sensor
 from sensors.rollback import build_rollback_sensor
 
-__all__ = ["STAGES", "build_definitions", "defs"]
+__all__ = ["STAGES", "build_definitions", "build_fleet_definitions", "defs"]
 
 
 def build_definitions(project: Project) -> dg.Definitions:
@@ -87,7 +93,17 @@ def ingest_job(partitions: dg.PartitionsDefinition) -> dg.UnresolvedAssetJobDefi
     )
 
 
+def build_fleet_definitions(projects: Sequence[Project]) -> dg.Definitions:
+    """Several projects in one code location: each project's definitions carry its namespace,
+    so they merge without a shared key, name or resource."""
+    return dg.Definitions.merge(*(build_definitions(project) for project in projects))
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
-    """The project of CT_PROJECT (else the current directory), loaded when Dagster asks."""
+    """The fleet of CT_FLEET, else the project of CT_PROJECT (else the current directory),
+    loaded when Dagster asks."""
+    fleet = os.environ.get("CT_FLEET")
+    if fleet:
+        return build_fleet_definitions(load_fleet(fleet).projects)
     return build_definitions(load_project())

@@ -6,6 +6,13 @@ way: stages and sensors depend on the pure parts of ct_assets, never on each oth
 
 from __future__ import annotations
 
+import functools
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
 import dagster as dg
 
 RAW_BATCHES = "raw_batches"
@@ -66,5 +73,102 @@ def gate_check_name(gate: str) -> str:
     return f"{gate}_gate"
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
 def source_key(name: str) -> dg.AssetKey:
-    return dg.AssetKey(["sources", name])
+    """A lone install's source key; a project's own is `Namespace.source`."""
+    return Namespace().source(name)
+
+
+# Dagster's names of sensors, schedules, jobs and resources: one segment of these characters.
+_NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_]")
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """Where one project's definitions live in a deployment it may share with other projects.
+
+    A lone install (no prefix) keeps the bare keys it has always had, so its stored history
+    stays where it is. A project of a fleet or a Dagster Component lives under its name:
+    asset `churn/raw_batches`, group `churn/training` (a tree in the UI), pool
+    `churn/promotion`, and sensor, schedule, job and resource `churn__file_drop`. Every name a
+    project gives Dagster goes through here, so two projects never touch each other's.
+    """
+
+    prefix: str = ""
+
+    @classmethod
+    def of(cls, name: str) -> Namespace:
+        """The namespace of a project named `name` (its characters made fit for every name)."""
+        return cls(_NOT_IN_NAME.sub("_", name))
+
+    @property
+    def path(self) -> list[str]:
+        return [self.prefix] if self.prefix else []
+
+    def key(self, name: str) -> dg.AssetKey:
+        return dg.AssetKey([*self.path, name])
+
+    def keys(self, *names: str) -> list[dg.AssetKey]:
+        return [self.key(name) for name in names]
+
+    def source(self, name: str) -> dg.AssetKey:
+        return dg.AssetKey([*self.path, "sources", name])
+
+    def check(self, asset: str, check: str) -> dg.AssetCheckKey:
+        return dg.AssetCheckKey(self.key(asset), check)
+
+    def selection(self, *names: str) -> dg.AssetSelection:
+        return dg.AssetSelection.assets(*self.keys(*names))
+
+    def everything(self) -> dg.AssetSelection:
+        """Every asset of the project, sources included (a lone install: every asset)."""
+        if not self.prefix:
+            return dg.AssetSelection.all()
+        return dg.AssetSelection.key_prefixes([self.prefix])
+
+    def group(self, group: str) -> str:
+        return f"{self.prefix}/{group}" if self.prefix else group
+
+    def pool(self, pool: str) -> str:
+        return f"{self.prefix}/{pool}" if self.prefix else pool
+
+    def name(self, name: str) -> str:
+        """A sensor's, schedule's, job's or resource's name."""
+        return f"{self.prefix}__{name}" if self.prefix else name
+
+    def owns(self, key: dg.AssetKey) -> bool:
+        return not self.prefix or key.path[:1] == [self.prefix]
+
+    def resources(self, fn: F) -> F:
+        """`fn` asking for its resources by this namespace's names.
+
+        Dagster hands a resource to the parameter of its key's name; the stages and sensors
+        keep writing `mlflow: MlflowRegistry`, and this renames such parameters (any typed as a
+        ConfigurableResource) to `churn__mlflow`, handing each back under its own name.
+        """
+        if not self.prefix:
+            return fn
+        signature = inspect.signature(fn, eval_str=True)
+        renamed = {
+            name: self.name(name)
+            for name, parameter in signature.parameters.items()
+            if isinstance(parameter.annotation, type)
+            and issubclass(parameter.annotation, dg.ConfigurableResource)
+        }
+        back = {new: old for old, new in renamed.items()}
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return fn(*args, **{back.get(k, k): v for k, v in kwargs.items()})
+
+        # Dagster reads the signature; `wraps` would lead it back to the original's.
+        del wrapper.__wrapped__  # type: ignore[attr-defined]
+        parameters = [p.replace(name=renamed.get(n, n)) for n, p in signature.parameters.items()]
+        wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {
+            **{renamed.get(n, n): p.annotation for n, p in signature.parameters.items()},
+            "return": signature.return_annotation,
+        }
+        return wrapper  # type: ignore[return-value]

@@ -98,7 +98,9 @@ class Environment:
     @property
     def data_url(self) -> str:
         if self.production:
-            return self._required("CT_DATA_URL")
+            shared = self._required("CT_DATA_URL").rstrip("/")
+            prefix = self.project.namespace.prefix
+            return f"{shared}/{prefix}" if prefix else shared
         return str(self.project.data_dir)
 
     def data_root(self) -> Location:
@@ -217,8 +219,9 @@ class Environment:
     # -- resources -----------------------------------------------------------------------------
 
     def resources(self) -> dict[str, Any]:
-        """Every resource of the project's definitions in this environment."""
-        return {
+        """Every resource of the project's definitions in this environment, each under the name
+        its namespace gives it (a lone install: the bare names)."""
+        resources = {
             **self.pulled_sources(),
             **self.stores(),
             "online_store": self.online_store(),
@@ -231,14 +234,17 @@ class Environment:
             "mlflow": (registry := self.registry()),
             "serving_probes": ServingProbes(mlflow=registry),
         }
+        return {self.project.namespace.name(key): value for key, value in resources.items()}
 
     def stores(self) -> dict[str, Any]:
         """The artifact stores and the io managers, all under one data location."""
         where: Any = dg.EnvVar("CT_DATA_URL") if self.production else self.data_url
         endpoint = self._endpoint(self.project.spec.sources.s3_endpoint_env)
+        # Local data is the project's own folder; a shared CT_DATA_URL holds a folder per project.
+        mine = self.project.namespace.prefix if self.production else ""
         return {
-            "artifacts": ArtifactStore(base_dir=where, endpoint_url=endpoint),
-            "batch_store": BatchStore(base_dir=where, endpoint_url=endpoint),
+            "artifacts": ArtifactStore(base_dir=where, endpoint_url=endpoint, namespace=mine),
+            "batch_store": BatchStore(base_dir=where, endpoint_url=endpoint, namespace=mine),
             "io_manager": ParquetIOManager(base_dir=where, endpoint_url=endpoint),
             "json_io_manager": JsonIOManager(base_dir=where, endpoint_url=endpoint),
         }
@@ -262,7 +268,8 @@ class Environment:
         if self.production or self._set("CT_ONLINE_STORE_URL"):
             return RedisOnlineStore(
                 url=dg.EnvVar("CT_ONLINE_STORE_URL"),
-                prefix=self._set("CT_ONLINE_STORE_PREFIX") or "ct:features:",
+                prefix=(self._set("CT_ONLINE_STORE_PREFIX") or "ct:features:")
+                + (f"{self.project.namespace.prefix}:" if self.project.namespace.prefix else ""),
             )
         return SqliteOnlineStore(path=str(self.project.data_dir / "online_features.sqlite"))
 

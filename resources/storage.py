@@ -85,10 +85,13 @@ class ArtifactStore(dg.ConfigurableResource):
 
     base_dir: str
     endpoint_url: str | None = None
+    # A project sharing `base_dir` with others keeps its artifacts under its own folder.
+    namespace: str = ""
 
     @property
     def root(self) -> Location:
-        return data_root(self.base_dir, self.endpoint_url)
+        root = data_root(self.base_dir, self.endpoint_url)
+        return root / self.namespace if self.namespace else root
 
 
 class BatchStore(ArtifactStore):

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from ct_assets.names import Namespace
 from ct_assets.project.errors import ProjectError, format_errors
 from ct_assets.project.overrides import (
     ENV_OVERRIDES,
@@ -95,6 +96,10 @@ class Project:
     # The project file as it was read: refusals name the line declaring their rule (empty: a
     # project not read from a file, whose rules are named without lines).
     text: str = field(default="", repr=False, compare=False)
+    # Where its definitions live among others' (bare: a lone install, as ct always had it).
+    namespace: Namespace = field(default_factory=Namespace)
+    # The Dagster home it shares with the other projects of its fleet (None: its own).
+    instance_home: Path | None = None
 
     @property
     def file(self) -> Path:
@@ -126,7 +131,7 @@ class Project:
 
     @property
     def dagster_home(self) -> Path:
-        return self.home / "dagster_home"
+        return self.instance_home or self.home / "dagster_home"
 
     @property
     def poll_seconds(self) -> int:
@@ -138,7 +143,11 @@ class Project:
     def with_spec(self, changes: Mapping[str, Any]) -> Project:
         """The same project with some keys changed (nested mappings merge), validated again."""
         merged = deep_merge(self.spec.model_dump(mode="json", exclude_unset=True), changes)
-        return Project(ProjectSpec.model_validate(merged), self.root, self.home, self.text)
+        return replace(self, spec=ProjectSpec.model_validate(merged))
+
+    def in_namespace(self, namespace: Namespace, instance_home: Path | None = None) -> Project:
+        """The same project placed in a deployment it shares with others."""
+        return replace(self, namespace=namespace, instance_home=instance_home)
 
 
 def deep_merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

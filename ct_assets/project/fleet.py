@@ -1,0 +1,88 @@
+"""A fleet: every project under one folder, side by side in one code location and one instance.
+
+Each project keeps its own ct.yaml, data folder and MLflow store, and lives in the deployment
+under its name (`Namespace`): its keys, groups, pools, sensors and resources never meet another
+project's. The fleet's Dagster home is the folder's own (`<folder>/.ct/dagster_home`) unless
+DAGSTER_HOME says otherwise, so one daemon and one UI serve every project.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ct_assets.names import Namespace
+from ct_assets.project.load import HOME_DIR, Project, ProjectError, load_project
+from ct_assets.project.yaml_lines import PROJECT_FILE
+
+# Folders never searched for projects: ct's own homes, environments, version control.
+SKIPPED = {HOME_DIR, ".venv", "venv", "node_modules", "__pycache__", ".git"}
+
+
+@dataclass(frozen=True)
+class Fleet:
+    root: Path
+    projects: tuple[Project, ...]
+
+    @property
+    def home(self) -> Path:
+        return self.root / HOME_DIR
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster_home"
+
+    def project(self, chosen: str | Path) -> Project:
+        """A project of the fleet by its name or its folder."""
+        for project in self.projects:
+            if chosen in (project.spec.name, project.namespace.prefix):
+                return project
+        where = Path(chosen).expanduser().resolve()
+        for project in self.projects:
+            if where in (project.root, project.file):
+                return project
+        names = ", ".join(p.spec.name for p in self.projects)
+        raise ProjectError(f"{self.root}: no project {str(chosen)!r} in this fleet ({names})")
+
+
+def project_files(root: Path) -> list[Path]:
+    """Every ct.yaml under `root` (not inside ct's homes or environments), in path order."""
+    found: list[Path] = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = sorted(d for d in subfolders if d not in SKIPPED and not d.startswith("."))
+        if PROJECT_FILE in files:
+            found.append(Path(folder) / PROJECT_FILE)
+    return sorted(found)
+
+
+def load_fleet(root: str | Path, environ: Mapping[str, str] | None = None) -> Fleet:
+    """Every project under `root`, each in the namespace of its name, on the fleet's instance."""
+    env = dict(os.environ if environ is None else environ)
+    # A project's own home and the one-project selector mean nothing for many projects.
+    for variable in ("CT_HOME", "CT_PROJECT"):
+        env.pop(variable, None)
+    folder = Path(root).expanduser().resolve()
+    if not folder.is_dir():
+        raise ProjectError(f"{folder}: no such folder (the fleet: a folder holding projects)")
+    files = project_files(folder)
+    if not files:
+        raise ProjectError(
+            f"{folder}: no {PROJECT_FILE} under this folder: a fleet is a folder whose "
+            f"subfolders are projects (`ct init --from FILE` in each)"
+        )
+    instance_home = folder / HOME_DIR / "dagster_home"
+    projects: list[Project] = []
+    taken: dict[str, Path] = {}
+    for path in files:
+        project = load_project(path.parent, env)
+        namespace = Namespace.of(project.spec.name)
+        if namespace.prefix in taken:
+            raise ProjectError(
+                f"{path}: name: {project.spec.name!r} is also the name of "
+                f"{taken[namespace.prefix]}: projects of one deployment need different names"
+            )
+        taken[namespace.prefix] = path
+        projects.append(project.in_namespace(namespace, instance_home))
+    return Fleet(folder, tuple(projects))
