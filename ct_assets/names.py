@@ -172,3 +172,7 @@ class Namespace:
             "return": signature.return_annotation,
         }
         return wrapper  # type: ignore[return-value]
+
+
+# A lone install's namespace: the bare keys ct has always given its assets.
+LONE = Namespace()
