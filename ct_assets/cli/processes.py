@@ -90,12 +90,15 @@ class Install:
 
     def child_env(self, environment: Environment, extra: Mapping[str, str]) -> dict[str, str]:
         """The environment of every process started: a fleet's load every project (CT_FLEET),
-        so no one project's selector or home is handed down."""
+        so no one project's selector or home is handed down; a lone project's load it alone,
+        whatever fleet the calling shell names (`ct demo` beside CT_FLEET)."""
         env = environment.child_env(extra)
-        if self.fleet is not None:
-            for variable in ("CT_PROJECT", "CT_HOME"):
-                env.pop(variable, None)
-            env[FLEET_VARIABLE] = str(self.fleet)
+        if self.fleet is None:
+            env.pop(FLEET_VARIABLE, None)
+            return env
+        for variable in ("CT_PROJECT", "CT_HOME"):
+            env.pop(variable, None)
+        env[FLEET_VARIABLE] = str(self.fleet)
         return env
 
 

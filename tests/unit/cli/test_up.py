@@ -41,7 +41,9 @@ def test_a_lone_project_is_started_as_it_always_was(fleet: Path) -> None:
     install = install_of(up("--project", str(fleet / "shop")))
     assert install.fleet is None and install.root == fleet / "shop"
     assert install.logs == fleet / "shop" / ".ct" / "logs"
-    env = install.child_env(resolve(install.projects[0]), {})
+    # Its processes load it alone, whatever fleet the calling shell names.
+    environment = resolve(install.projects[0], {"CT_FLEET": str(fleet)})
+    env = install.child_env(environment, {})
     assert env["CT_PROJECT"] == str(fleet / "shop") and "CT_FLEET" not in env
     assert serving_of(up("--project", str(fleet / "shop"), "--serve"), install) == {
         "shop": PORTS["shop"]
