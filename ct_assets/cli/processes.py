@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from ct_assets.cli.context import FLEET_VARIABLE
 from ct_assets.cli.ownership import (
     TAG_VARIABLE,
     InstanceBusy,
@@ -45,9 +46,6 @@ from resources.environments import Environment, resolve
 GRACE_SECONDS = 15.0
 # prctl(2) option: the signal a child gets when the thread that started it ends.
 PR_SET_PDEATHSIG = 1
-
-
-FLEET_VARIABLE = "CT_FLEET"
 
 
 @dataclass(frozen=True)
