@@ -278,11 +278,20 @@ def figure(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
+# A reason names every gate's verdict; a fleet's line shows its first, this long at most.
+REASON_SHOWN = 60
+
+
 def decision_cell(decided: dict[str, Any] | None) -> str:
+    """The last decision, its partition and time, and the first clause of its reason (the
+    whole reason is in `ct status --project NAME` and in --json)."""
     if decided is None:
         return "-"
     at = f" at {decided['at']}" if decided.get("at") else ""
-    return f"{decided['decision']} ({decided['partition']}{at}): {decided['reason']}"
+    reason = str(decided["reason"] or "").split("; ")[0]
+    if len(reason) > REASON_SHOWN:
+        reason = reason[: REASON_SHOWN - 1].rstrip() + "…"
+    return f"{decided['decision']} ({decided['partition']}{at}): {reason}"
 
 
 def freshness_cell(row: dict[str, Any]) -> str:

@@ -50,7 +50,8 @@ def test_the_fleet_table_has_one_line_per_project() -> None:
                     last_decision={
                         "partition": "2026-01-03",
                         "decision": "promote",
-                        "reason": "better",
+                        "reason": "margin: v3 beats v2 by 0.0400 roc_auc, its lower bound "
+                        "0.0120 above 0.01; slices: none regressed",
                         "at": "2026-01-03T10:00:00+00:00",
                     },
                     quarantined_batches=2,
@@ -71,8 +72,8 @@ def test_the_fleet_table_has_one_line_per_project() -> None:
     shop = next(line for line in lines if line.startswith("shop"))
     assert shop == (
         "shop binary (roc_auc) v3 0.8123 0.7000 promote (2026-01-03 at "
-        "2026-01-03T10:00:00+00:00): better 2 drift 0.60 on 2026-01-03 2026-01-03 overdue: "
-        "raw_batches running"
+        "2026-01-03T10:00:00+00:00): margin: v3 beats v2 by 0.0400 roc_auc, its lower bound 0.01… "
+        "2 drift 0.60 on 2026-01-03 2026-01-03 overdue: raw_batches running"
     )
     energy = next(line for line in lines if line.startswith("energy"))
     assert energy == "energy regression (rmse) - - - - - - - not running"
