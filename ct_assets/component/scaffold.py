@@ -90,11 +90,14 @@ def _inferred(folder: Path, params: ScaffoldParams, project_root: Path | None) -
 
 def _sample_path(given: str, project_root: Path | None) -> Path:
     """The sample as given (from where dg runs), else relative to the dg project's root."""
+    from ct_assets.project.load import ProjectError
+
     path = Path(given).expanduser()
-    if path.is_file() or path.is_absolute() or project_root is None:
-        return path
-    beside = project_root / path
-    return beside if beside.is_file() else path
+    found = [p for p in (path, *([project_root / path] if project_root else [])) if p.is_file()]
+    if not found:
+        where = f" (nor in {project_root})" if project_root and not path.is_absolute() else ""
+        raise ProjectError(f"sample {given}: no such file in {Path.cwd()}{where}")
+    return found[0]
 
 
 def defs_yaml(type_name: str) -> str:
