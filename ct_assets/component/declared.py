@@ -39,7 +39,7 @@ def declared_project(
     `positions` is where defs.yaml writes each key (None for a component built in Python): it
     names the file and lines in errors and finds the inline spec's text.
     """
-    env = {k: v for k, v in (os.environ if environ is None else environ).items()}
+    env = dict(os.environ if environ is None else environ)
     for variable in LONE_VARIABLES:
         env.pop(variable, None)
     where = Where(folder, positions)
