@@ -91,6 +91,7 @@ def ingest_job(
         namespace.name(INGEST_JOB),
         selection=namespace.selection(RAW_BATCHES, VALIDATED_BATCHES, FEATURES),
         partitions_def=partitions,
+        tags=namespace.run_tags,
         description="landing -> raw -> validated -> features, one run per partition",
     )
 

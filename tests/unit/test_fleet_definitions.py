@@ -40,6 +40,13 @@ def test_a_fleet_holds_every_project_under_its_name_on_one_instance(tmp_path: Pa
         fleet.project("nope")
 
 
+def test_the_shared_run_queue_takes_the_largest_limits(tmp_path: Path) -> None:
+    write_project(tmp_path / "a", "shop", {"name": "a", "runs": {"max_concurrent": 6}})
+    write_project(tmp_path / "b", "energy", {"name": "b", "runs": {"training": 3}})
+    runs = load_fleet(tmp_path, environ={}).instance_project().spec.runs
+    assert (runs.max_concurrent, runs.training, runs.backfills) == (6, 3, 2)
+
+
 def test_two_projects_share_no_key_name_pool_or_resource(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -81,6 +88,12 @@ def test_two_projects_share_no_key_name_pool_or_resource(
     }
     churn = automation["churn__ct_automation"].asset_selection.resolve(graph)
     assert churn and all(k.path[0] == "churn" for k in churn)
+    # Its runs say whose they are.
+    assert automation["churn__ct_automation"].run_tags == {"ct/project": "churn"}
+    assert automation["power_use_v2__ct_training_automation"].run_tags == {
+        "ct/run-kind": "training",
+        "ct/project": "power-use.v2",
+    }
     loaded.resolve_implicit_global_asset_job_def()
 
 
