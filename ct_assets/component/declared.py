@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,8 @@ def declared_project(
         assert spec is not None
         loaded = _inline(folder, spec, where, env)
     prefix = loaded.spec.name if key_prefix is None else key_prefix
-    namespace = Namespace.of(prefix)
+    # Its runs say the project's name whatever prefix its keys carry, as its assets do.
+    namespace = replace(Namespace.of(prefix), project=loaded.spec.name)
     if not namespace.prefix:
         raise ProjectError(f"{where.at('key_prefix')}: key_prefix: empty; give a name, or omit it")
     return loaded.in_namespace(namespace)

@@ -98,7 +98,8 @@ def test_a_ct_yaml_is_named_by_its_path_or_folder_relative_to_the_defs_folder(
 
 def test_key_prefix_names_the_namespace(tmp_path: Path, tiny: Path) -> None:
     text = f"{TYPE}attributes:\n  project: {tiny}\n  key_prefix: churn-v2\n"
-    assert declared(tmp_path, text).namespace == Namespace("churn_v2")
+    # Its keys carry the prefix; its runs still say which project they are of.
+    assert declared(tmp_path, text).namespace == Namespace("churn_v2", project="tiny")
     with pytest.raises(ProjectError, match=r"line 4: key_prefix: empty"):
         declared(tmp_path, f"{TYPE}attributes:\n  project: {tiny}\n  key_prefix: ''\n")
 
