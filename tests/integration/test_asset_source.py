@@ -11,7 +11,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from ct_assets.names import RAW_BATCHES, SCHEMA_CHECK, VALIDATED_BATCHES
+from ct_assets.names import RAW_BATCHES, SCHEMA_CHECK, VALIDATED_BATCHES, Namespace
 from ct_assets.partitions import build_partitions
 from examples.shop.generator import DriftingSource
 from resources.storage import BatchStore
@@ -233,3 +233,35 @@ def test_without_the_asset_in_the_code_location_the_sensor_says_so_in_one_line(
     assert result.run_requests == []
     assert result.skip_message.startswith("sources.asset: no asset etl/orders in this code")
     assert "ct.yaml line" in result.skip_message and "\n" not in result.skip_message
+
+
+def test_in_a_shared_deployment_the_sensor_uses_its_project_s_names(
+    shop: Deployment, tmp_path: Path
+) -> None:
+    churn = shop.project.in_namespace(Namespace.of("churn"))
+    raw = churn.namespace.key(RAW_BATCHES)
+
+    @dg.asset(key=raw, partitions_def=build_partitions(churn.spec))
+    def stand_in() -> None:
+        """ct's raw_batches as the lead's namespaced definitions name it."""
+
+    sensor = build_asset_source_sensor(churn, build_partitions(churn.spec))
+    assert sensor is not None
+    store = BatchStore(base_dir=str(tmp_path / "churn-data"))
+    user_io = UserParquet(base_dir=str(tmp_path / "user"))
+    defs = dg.Definitions(
+        assets=[orders, stand_in],
+        sensors=[sensor],
+        resources={"churn__batch_store": store, "user_parquet": user_io},
+    )
+    day = shop.partition(0)
+    assert dg.materialize(
+        [orders], instance=shop.instance, resources={"user_parquet": user_io}, partition_key=day
+    ).success
+    context = dg.build_sensor_context(
+        instance=shop.instance, definitions=defs, resources={"churn__batch_store": store}
+    )
+    result = defs.get_sensor_def("churn__dagster_asset_sensor").evaluate_tick(context)
+    (request,) = result.run_requests
+    assert request.asset_selection == [raw] and request.partition_key == day
+    assert [m["source"] for m in store.batches(day)] == ["dagster_asset"]
