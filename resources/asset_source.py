@@ -24,6 +24,7 @@ import pandas as pd
 from ct_assets.ingest.landing import partitions_of_bytes
 from ct_assets.ingest.tables import NotATable, as_frame, parquet_bytes, shown
 from ct_assets.ml.schema import SchemaFailure, ValidationOutcome
+from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec
 from ct_assets.project.spec.sources import AssetSection
 from resources.pulled.base import Landing
@@ -34,6 +35,13 @@ from resources.storage import BatchStore, Delivery
 SOURCE = AssetSection.SOURCE
 # Characters a partition key may hold that a file name should not ("|" of multi-partitions).
 _NOT_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def asset_source_deps(project: Project) -> list[dg.AssetKey]:
+    """The user's asset `raw_batches` depends on, as declared (none without `sources.asset`).
+    The key is the user's own: ct's namespace is not added to it."""
+    section = project.spec.sources.asset
+    return [] if section is None else [dg.AssetKey(section.path)]
 
 
 @dataclass(frozen=True)

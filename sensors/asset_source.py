@@ -1,9 +1,9 @@
 """Sensor of a Dagster asset of the user's own (`sources.asset`): each new materialization of it
 lands in raw as a batch, then `raw_batches` is requested for the partitions its rows touch.
 
-The asset is the user's, in the same code location; ct only depends on it (`asset_source_deps`
-puts it upstream of `raw_batches`, so the lineage graph runs user ETL -> raw -> ... -> champion)
-and reads it through its own IO manager.
+The asset is the user's, in the same code location; ct only depends on it
+(`resources.asset_source.asset_source_deps` puts it upstream of `raw_batches`, so the lineage
+graph runs user ETL -> raw -> ... -> champion) and reads it through its own IO manager.
 
 How far the sensor has read is the storage id of the last materialization it handled, kept in
 its cursor, which the daemon stores with the tick's run requests. A tick that dies after
@@ -20,7 +20,7 @@ from datetime import datetime
 
 import dagster as dg
 
-from ct_assets.names import RAW_BATCHES, TRIGGER_TAG
+from ct_assets.names import RAW_BATCHES
 from ct_assets.partitions import partition_key_of
 from ct_assets.project.load import Project, declared_note
 from ct_assets.project.spec import ProjectSpec
@@ -28,18 +28,11 @@ from resources.asset_source import SOURCE, AssetSource, land_delivery
 from resources.pulled.base import Landing
 from resources.sources import SourceError
 from resources.storage import BatchStore
-from sensors.pulled import MAX_BATCHES_PER_TICK, TICK_BUDGET_SECONDS, due_now, run_key_part
+from sensors.pulled import MAX_BATCHES_PER_TICK, TICK_BUDGET_SECONDS, due_now, requests_for
 
 # Materializations read from the instance per tick at most (each is one query's row).
 PAGE = 100
 SECTION = ("sources", "asset")
-
-
-def asset_source_deps(project: Project) -> list[dg.AssetKey]:
-    """The user's asset `raw_batches` depends on, as declared (none without `sources.asset`).
-    The key is the user's own: ct's namespace is not added to it."""
-    section = project.spec.sources.asset
-    return [] if section is None else [dg.AssetKey(section.path)]
 
 
 @dataclass
@@ -114,20 +107,6 @@ def write_cursor(after: int, waiting: dict[str, list[str]]) -> str:
     return json.dumps({"after": after, "waiting": waiting}, sort_keys=True)
 
 
-def raw_requests(raw: dg.AssetKey, due: dict[str, list[str]]) -> list[dg.RunRequest]:
-    """One raw_batches run per partition with batches, keyed by them: asked again for the
-    same batches (a tick done twice, a value materialized again unchanged), Dagster skips it."""
-    return [
-        dg.RunRequest(
-            run_key=f"{RAW_BATCHES}:{partition}:{run_key_part(ids)}",
-            partition_key=partition,
-            asset_selection=[raw],
-            tags={TRIGGER_TAG: SOURCE, "ct/new_batches": str(len(ids))},
-        )
-        for partition, ids in sorted(due.items())
-    ]
-
-
 def not_defined(project: Project) -> str:
     """Why the sensor does nothing when the code location lacks the declared asset."""
     section = project.spec.sources.asset
@@ -139,13 +118,13 @@ def not_defined(project: Project) -> str:
     )
 
 
-def build_asset_source_sensor(
+def build_asset_source_sensors(
     project: Project, partitions: dg.TimeWindowPartitionsDefinition
-) -> dg.SensorDefinition | None:
-    """The sensor of the project's `sources.asset`; None when it declares none."""
+) -> list[dg.SensorDefinition]:
+    """The sensor of the project's `sources.asset`; none when it declares none."""
     section = project.spec.sources.asset
     if section is None:
-        return None
+        return []
     key = dg.AssetKey(section.path)
     raw = project.namespace.key(RAW_BATCHES)
 
@@ -172,11 +151,14 @@ def build_asset_source_sensor(
         due, waiting = due_now(waiting, touched(tick.landings), existing.__contains__, tick.drained)
         if tick.after == after and not due:
             return dg.SkipReason(tick.failure or f"nothing new in asset {section.key}")
+        # Keyed by their batches: asked again for the same batches (a tick done twice, a value
+        # materialized again unchanged), a run is launched once.
         return dg.SensorResult(
-            run_requests=raw_requests(raw, due), cursor=write_cursor(tick.after, waiting)
+            run_requests=requests_for(SOURCE, due, project.namespace),
+            cursor=write_cursor(tick.after, waiting),
         )
 
-    return dg.sensor(
+    sensor = dg.sensor(
         name=project.namespace.name(f"{SOURCE}_sensor"),
         asset_selection=[raw],
         minimum_interval_seconds=project.poll_seconds,
@@ -184,3 +166,4 @@ def build_asset_source_sensor(
         description=f"Lands each new materialization of asset {section.key} in raw, then "
         f"requests {RAW_BATCHES} for the partitions its rows touch.",
     )(project.namespace.resources(asset_source_sensor))
+    return [sensor]

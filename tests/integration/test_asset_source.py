@@ -11,11 +11,13 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from ct_assets.definitions import build_definitions
 from ct_assets.names import RAW_BATCHES, SCHEMA_CHECK, VALIDATED_BATCHES, Namespace
 from ct_assets.partitions import build_partitions
 from examples.shop.generator import DriftingSource
+from resources.asset_source import asset_source_deps
 from resources.storage import BatchStore
-from sensors.asset_source import asset_source_deps, build_asset_source_sensor
+from sensors.asset_source import build_asset_source_sensors
 from tests.conftest import START, Deployment, deploy
 
 ORDERS = dg.AssetKey(["etl", "orders"])
@@ -67,22 +69,25 @@ def snapshot(config: Day) -> pd.DataFrame:
     return SOURCE.day(config.day)
 
 
-def code_location(project: Deployment, tmp_path: Path, *user_assets: Any) -> dg.Definitions:
-    """ct's definitions, the asset-source sensor and the user's assets in one code location,
-    `raw_batches` depending on the declared asset (what the lead's build_definitions wires)."""
-    ct = project.defs
+def code_location(
+    project: Deployment, tmp_path: Path, *user_assets: Any, namespace: Namespace | None = None
+) -> dg.Definitions:
+    """ct's definitions (under `namespace`, if any), the asset-source sensor and the user's
+    assets in one code location, `raw_batches` depending on the declared asset (what the
+    lead's build_definitions wires)."""
+    if namespace is not None:
+        project.project = project.project.in_namespace(namespace)
+    ct = build_definitions(project.project)
     deps = asset_source_deps(project.project)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ct = ct.map_resolved_asset_specs(
             func=lambda spec: spec.merge_attributes(deps=deps),
-            selection=dg.AssetSelection.assets(RAW_BATCHES),
+            selection=dg.AssetSelection.assets(project.project.namespace.key(RAW_BATCHES)),
         )
-    sensor = build_asset_source_sensor(project.project, build_partitions(project.spec))
-    assert sensor is not None
     user = dg.Definitions(
         assets=list(user_assets),
-        sensors=[sensor],
+        sensors=build_asset_source_sensors(project.project, build_partitions(project.spec)),
         resources={
             "user_parquet": UserParquet(base_dir=str(tmp_path / "user")),
             "user_pickle": dg.FilesystemIOManager(base_dir=str(tmp_path / "user_pickle")),
@@ -92,15 +97,20 @@ def code_location(project: Deployment, tmp_path: Path, *user_assets: Any) -> dg.
     return project.defs
 
 
+def store_of(project: Deployment) -> BatchStore:
+    store: BatchStore = project.resource(project.project.namespace.name("batch_store"))
+    return store
+
+
 def tick(project: Deployment, cursor: str | None) -> Any:
-    defs = project.defs
+    name = project.project.namespace.name
     context = dg.build_sensor_context(
         instance=project.instance,
-        definitions=defs,
+        definitions=project.defs,
         cursor=cursor,
-        resources={"batch_store": defs.resources["batch_store"]},
+        resources={name("batch_store"): store_of(project)},
     )
-    return defs.get_sensor_def("dagster_asset_sensor").evaluate_tick(context)
+    return project.defs.get_sensor_def(name("dagster_asset_sensor")).evaluate_tick(context)
 
 
 def materialize_user(project: Deployment, asset: Any, **kwargs: Any) -> dg.EventLogRecord:
@@ -141,7 +151,7 @@ def test_each_materialization_of_a_partitioned_user_asset_lands_once_as_a_batch(
     first = tick(shop, None)
     assert [r.partition_key for r in first.run_requests] == days
     assert all(r.asset_selection == [raw] for r in first.run_requests)
-    store: BatchStore = defs.resources["batch_store"]
+    store = store_of(shop)
     landed = asset_batches(store)
     assert [m["partitions"] for m in landed] == [[days[0]], [days[1]]]
     assert [m["rows"] for m in landed] == [300, 300]
@@ -187,7 +197,7 @@ def test_a_user_frame_of_the_wrong_type_is_quarantined_with_its_reason(
     # The wrong type is judged as any delivery is, when validated; what is no table at all
     # cannot be, and is held at once, indexed under no partition.
     assert [r.partition_key for r in result.run_requests] == [day]
-    store: BatchStore = shop.resource("batch_store")
+    store = store_of(shop)
     (refused_now,) = store.all_quarantined()
     assert refused_now["rules"] == ["not_a_table"]
     assert "a list, not a table" in refused_now["reason"]
@@ -220,7 +230,7 @@ def test_an_unpartitioned_user_asset_delivers_its_latest_value_per_tick(
     latest = run(2)
     second = tick(shop, first.cursor)
     assert [r.partition_key for r in second.run_requests] == [shop.partition(2)]
-    landed = asset_batches(shop.resource("batch_store"))
+    landed = asset_batches(store_of(shop))
     assert [m["source_details"]["storage_id"] for m in landed][-1] == latest.storage_id
     assert len(landed) == 2 and landed[-1]["source_details"]["partition"] is None
 
@@ -235,33 +245,17 @@ def test_without_the_asset_in_the_code_location_the_sensor_says_so_in_one_line(
     assert "ct.yaml line" in result.skip_message and "\n" not in result.skip_message
 
 
-def test_in_a_shared_deployment_the_sensor_uses_its_project_s_names(
+def test_in_a_shared_deployment_the_asset_feeds_its_project_s_own_raw_batches(
     shop: Deployment, tmp_path: Path
 ) -> None:
-    churn = shop.project.in_namespace(Namespace.of("churn"))
-    raw = churn.namespace.key(RAW_BATCHES)
-
-    @dg.asset(key=raw, partitions_def=build_partitions(churn.spec))
-    def stand_in() -> None:
-        """ct's raw_batches as the lead's namespaced definitions name it."""
-
-    sensor = build_asset_source_sensor(churn, build_partitions(churn.spec))
-    assert sensor is not None
-    store = BatchStore(base_dir=str(tmp_path / "churn-data"))
-    user_io = UserParquet(base_dir=str(tmp_path / "user"))
-    defs = dg.Definitions(
-        assets=[orders, stand_in],
-        sensors=[sensor],
-        resources={"churn__batch_store": store, "user_parquet": user_io},
-    )
+    defs = code_location(shop, tmp_path, orders, namespace=Namespace.of("churn"))
+    raw = dg.AssetKey(["churn", RAW_BATCHES])
+    # The user's key stays theirs; ct's are under the project's name.
+    assert ORDERS in defs.resolve_asset_graph().get(raw).parent_keys
     day = shop.partition(0)
-    assert dg.materialize(
-        [orders], instance=shop.instance, resources={"user_parquet": user_io}, partition_key=day
-    ).success
-    context = dg.build_sensor_context(
-        instance=shop.instance, definitions=defs, resources={"churn__batch_store": store}
-    )
-    result = defs.get_sensor_def("churn__dagster_asset_sensor").evaluate_tick(context)
-    (request,) = result.run_requests
+    materialize_user(shop, orders, partition_key=day)
+    (request,) = tick(shop, None).run_requests
     assert request.asset_selection == [raw] and request.partition_key == day
-    assert [m["source"] for m in store.batches(day)] == ["dagster_asset"]
+    assert request.tags["ct/project"] == "churn"
+    assert shop.materialize(day, 'key:"churn/raw_batches"').success
+    assert [m["source"] for m in store_of(shop).batches(day)] == ["dagster_asset"]

@@ -18,16 +18,14 @@ import pytest
 
 from ct_assets.names import Namespace
 from ct_assets.project.load import Project, ProjectError
-from resources.asset_source import AssetSource, Materialization
+from resources.asset_source import AssetSource, Materialization, asset_source_deps
 from resources.pulled.base import Landing
 from resources.sources import SourceError
 from resources.storage import BatchStore
 from sensors.asset_source import (
-    asset_source_deps,
-    build_asset_source_sensor,
+    build_asset_source_sensors,
     land_new,
     not_defined,
-    raw_requests,
     read_cursor,
     touched,
     write_cursor,
@@ -156,14 +154,7 @@ def test_every_placeable_batch_asks_for_its_partitions_run_new_or_not() -> None:
         landing("b2", ["2026-01-03"], False),
         landing("b3", [], True, held=True),
     ]
-    due = touched(landings)
-    assert due == {"2026-01-02": ["b1"], "2026-01-03": ["b1", "b2"]}
-    raw = Namespace.of("churn").key("raw_batches")
-    first, second = raw_requests(raw, due)
-    assert (first.partition_key, first.run_key) == ("2026-01-02", "raw_batches:2026-01-02:b1")
-    assert second.run_key == "raw_batches:2026-01-03:b1+b2"
-    assert first.asset_selection == [dg.AssetKey(["churn", "raw_batches"])]
-    assert first.tags["ct/trigger"] == "dagster_asset"
+    assert touched(landings) == {"2026-01-02": ["b1"], "2026-01-03": ["b1", "b2"]}
 
 
 def test_the_cursor_is_how_far_it_read_and_what_waits() -> None:
@@ -176,14 +167,13 @@ def test_the_cursor_is_how_far_it_read_and_what_waits() -> None:
 def test_the_sensor_and_the_dependency_follow_the_declaration(tmp_path: Path) -> None:
     plain = write_project(tmp_path / "plain", "shop")
     partitions = dg.DailyPartitionsDefinition(start_date="2026-01-01")
-    assert build_asset_source_sensor(plain, partitions) is None
+    assert build_asset_source_sensors(plain, partitions) == []
     assert asset_source_deps(plain) == []
 
     churn = shop(tmp_path, {"key": "etl/orders"}).in_namespace(Namespace.of("churn"))
     # The user's key is theirs: the project's namespace is not added to it.
     assert asset_source_deps(churn) == [dg.AssetKey(["etl", "orders"])]
-    sensor = build_asset_source_sensor(churn, partitions)
-    assert sensor is not None
+    (sensor,) = build_asset_source_sensors(churn, partitions)
     assert sensor.name == "churn__dagster_asset_sensor"
     assert sensor.required_resource_keys == {"churn__batch_store"}
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
