@@ -19,22 +19,30 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
+import pandas as pd
 import pytest
+import yaml
 
 from examples.energy.generator import MeterSource
 from examples.shop.generator import DriftingSource
 from tests.helpers.cli import TINY
 
 COMPONENT = "ct_assets.component.ContinuousTraining"
-USER_ASSET = '''"""The user's own asset, beside ct's."""
+USER_ASSET = '''"""The user's own asset, beside ct's: their ETL's table of orders."""
+
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
+EXPORT = Path(__file__).resolve().parents[3] / "data" / "churn.csv"
+
 
 @dg.asset
 def orders() -> pd.DataFrame:
-    return pd.DataFrame({"order_id": [1, 2, 3], "amount": [9.5, 12.0, 3.25]})
+    """Today's orders, as the user's own pipeline makes them (here: read from an export)."""
+    return pd.read_csv(EXPORT) if EXPORT.exists() else pd.DataFrame()
 '''
 
 
@@ -58,6 +66,19 @@ class UserProject:
         )
         if ok:
             assert done.returncode == 0, done.stdout + done.stderr
+        return done
+
+    def dagster(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The Dagster CLI in the user's project, on their instance."""
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "dagster"), *args],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
         return done
 
     def definitions(self) -> dict[str, Any]:
@@ -138,8 +159,52 @@ def test_a_user_scaffolds_ct_into_their_project_and_it_loads_beside_their_asset(
     ct_keys = keys(found) - {"orders"}
     assert {"churn/raw_batches", "churn/production_model", "churn/sources/file_drop"} <= ct_keys
     assert all(key.startswith("churn/") for key in ct_keys), ct_keys
-    # TODO(sources.asset): once a ct.yaml can name a user's asset as its source, declare
-    # `sources.asset: orders` here and assert `orders` is upstream of churn/raw_batches.
+
+
+def test_a_users_own_asset_feeds_ct_through_one_lineage_graph(user_project: UserProject) -> None:
+    """`sources.asset: orders`: each materialization of the user's asset is a raw batch of the
+    project, with lineage from their ETL through ct's stages."""
+    sample = shop_sample(user_project.root / "data" / "churn.csv")
+    params = json.dumps({"sample": "data/churn.csv", "label": "label"})
+    user_project.dg("scaffold", "defs", COMPONENT, "churn", "--json-params", params)
+    declared = user_project.defs / "churn" / "ct.yaml"
+    spec = yaml.safe_load(declared.read_text())
+    spec["sources"] = {**spec.get("sources", {}), "asset": "orders"}
+    declared.write_text(yaml.safe_dump(spec, sort_keys=False))
+
+    assert "All definitions loaded successfully." in user_project.dg("check", "defs").stdout
+    module = ["-m", f"{user_project.root.name}.definitions"]
+    validated = user_project.dagster("definitions", "validate", *module)
+    assert "Validation successful" in validated.stdout + validated.stderr
+    listed = {a["asset_key"]: a for a in user_project.definitions()["assets"]}
+    assert "orders" in listed["churn/raw_batches"]["dependency_keys"]
+
+    # Their ETL runs; ct's sensor takes its output as a batch and asks for the raw partition.
+    user_project.dagster("asset", "materialize", *module, "--select", "orders")
+    preview = user_project.dagster("sensor", "preview", "churn__dagster_asset_sensor", *module)
+    day = str(pd.read_csv(sample)[spec["dataset"]["roles"]["event_time"]].min())[:10]
+    # One raw run for the day the orders are of (preview prints each request's run config).
+    assert "run requests for 1 run(s)" in preview.stdout, preview.stdout
+    user_project.dagster(
+        "asset", "materialize", *module, "--select", "churn/raw_batches", "--partition", day
+    )
+    with dg.DagsterInstance.from_config(user_project.env["DAGSTER_HOME"]) as instance:
+        raw = instance.get_latest_materialization_event(dg.AssetKey(["churn", "raw_batches"]))
+        assert raw is not None and raw.asset_materialization is not None
+        metadata = raw.asset_materialization.metadata
+        assert metadata["sources"].value == "dagster_asset"
+        assert int(metadata["dagster/row_count"].value) == 1  # one batch: the materialization
+    # Its rows are validated against the project's declaration like any delivery's.
+    user_project.dagster(
+        "asset", "materialize", *module, "--select", "churn/validated_batches", "--partition", day
+    )
+    with dg.DagsterInstance.from_config(user_project.env["DAGSTER_HOME"]) as instance:
+        valid = instance.get_latest_materialization_event(
+            dg.AssetKey(["churn", "validated_batches"])
+        )
+        assert valid is not None and valid.asset_materialization is not None
+        rows = int(valid.asset_materialization.metadata["dagster/row_count"].value)
+        assert rows == len(pd.read_csv(sample))
 
 
 def test_two_projects_in_one_defs_folder_load_side_by_side(user_project: UserProject) -> None:
