@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ct_assets.names import Namespace
@@ -68,11 +68,21 @@ def project_files(root: Path) -> list[Path]:
 
 
 def load_fleet(root: str | Path, environ: Mapping[str, str] | None = None) -> Fleet:
-    """Every project under `root`, each in the namespace of its name, on the fleet's instance."""
+    """Every project under `root`, each in the namespace of its name, on the fleet's instance.
+
+    The variables that place one project place a fleet's projects side by side: CT_HOME and
+    CT_LANDING_URL are roots holding a folder per project (as CT_DATA_URL is); one registered
+    model for all (CT_REGISTERED_MODEL) would give every project one champion, and is refused.
+    """
     env = dict(os.environ if environ is None else environ)
-    # A project's own home and the one-project selector mean nothing for many projects.
-    for variable in ("CT_HOME", "CT_PROJECT"):
-        env.pop(variable, None)
+    if env.get("CT_REGISTERED_MODEL"):
+        raise ProjectError(
+            f"CT_REGISTERED_MODEL={env['CT_REGISTERED_MODEL']}: one registered model for every "
+            f"project of the fleet {root}; declare `registered_model` in each ct.yaml instead"
+        )
+    homes = env.pop("CT_HOME", None)
+    landings = env.pop("CT_LANDING_URL", None)
+    env.pop("CT_PROJECT", None)
     folder = Path(root).expanduser().resolve()
     if not folder.is_dir():
         raise ProjectError(f"{folder}: no such folder (the fleet: a folder holding projects)")
@@ -94,5 +104,10 @@ def load_fleet(root: str | Path, environ: Mapping[str, str] | None = None) -> Fl
                 f"{taken[namespace.prefix]}: projects of one deployment need different names"
             )
         taken[namespace.prefix] = path
+        if homes:
+            project = replace(project, home=Path(homes).expanduser().resolve() / namespace.prefix)
+        if landings:
+            landing = f"{landings.rstrip('/')}/{namespace.prefix}"
+            project = project.with_spec({"sources": {"landing": landing}})
         projects.append(project.in_namespace(namespace, instance_home))
     return Fleet(folder, tuple(projects))
