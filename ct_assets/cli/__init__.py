@@ -37,15 +37,23 @@ DEBUG_VARIABLE = "CT_DEBUG"
 INTERRUPTED = 130
 
 
+PROJECT_HELP = (
+    "the project folder holding ct.yaml (default: $CT_PROJECT, else the current one); in a "
+    "fleet, a project's name or folder"
+)
+FLEET_HELP = (
+    "a folder of projects run side by side on one instance (default: $CT_FLEET); --project "
+    "then picks one of them"
+)
+
+
 def project_option(parser: argparse.ArgumentParser) -> None:
-    """`--project DIR` on a (sub)command. Absent from the command line it sets nothing, so a
-    `--project` given before the command name (`ct --project DIR status`) is kept."""
+    """`--project DIR` and `--fleet DIR` on a (sub)command. Absent from the command line they
+    set nothing, so one given before the command name (`ct --fleet DIR status`) is kept."""
     parser.add_argument(
-        "--project",
-        metavar="DIR",
-        default=argparse.SUPPRESS,
-        help="the project folder holding ct.yaml (default: $CT_PROJECT, else the current one)",
+        "--project", metavar="NAME|DIR", default=argparse.SUPPRESS, help=PROJECT_HELP
     )
+    parser.add_argument("--fleet", metavar="DIR", default=argparse.SUPPRESS, help=FLEET_HELP)
     parser.set_defaults(takes_project=True)
 
 
@@ -89,12 +97,9 @@ def _version() -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ct", description="Continuous training on Dagster.")
     parser.add_argument("--version", action="version", version=f"ct {_version()}")
-    # Also accepted after the command name, where it wins (see `project_option`).
-    parser.add_argument(
-        "--project",
-        metavar="DIR",
-        help="the project folder holding ct.yaml (default: $CT_PROJECT, else the current one)",
-    )
+    # Also accepted after the command name, where they win (see `project_option`).
+    parser.add_argument("--project", metavar="NAME|DIR", help=PROJECT_HELP)
+    parser.add_argument("--fleet", metavar="DIR", help=FLEET_HELP)
     commands = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
         importlib.import_module(f"ct_assets.cli.{name}").register(commands)
@@ -111,8 +116,10 @@ def unexpected(command: str, exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.project is not None and not getattr(args, "takes_project", False):
-        parser.error(f"ct {args.command} takes no --project")
+    if not getattr(args, "takes_project", False):
+        for option in ("project", "fleet"):
+            if getattr(args, option) is not None:
+                parser.error(f"ct {args.command} takes no --{option}")
     try:
         return int(args.run(args))
     except (ProjectError, StorageError) as exc:

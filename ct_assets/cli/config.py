@@ -41,9 +41,15 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ct_assets.cli.context import fleet_folder, project_of
     from ct_assets.project.load import PROJECT_FILE, effective_settings, find_root
 
-    root = find_root(getattr(args, "project", None))
+    # A lone project's file is read by its settings alone; a fleet's projects are read first,
+    # to find the one named.
+    if fleet_folder(args, os.environ):
+        root = project_of(args).root
+    else:
+        root = find_root(getattr(args, "project", None))
     settings = selected(effective_settings(root / PROJECT_FILE, os.environ), args.key)
     if args.json:
         shown = {s.key: {"value": s.value, "origin": s.origin} for s in settings}

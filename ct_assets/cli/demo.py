@@ -135,6 +135,7 @@ class Observer:
         import dagster as dg
 
         self.instance = dg.DagsterInstance.from_config(str(project.dagster_home))
+        self.key = project.namespace.key
         self.console = console
         self.started = started
         self.statuses: dict[str, Any] = {}
@@ -181,17 +182,17 @@ class Observer:
             move = rolled[-1]
             return f"rolled back v{move['from']} -> v{move['to']}: {move['reason']}"
         production = Decided.from_metadata(
-            latest_metadata(self.instance, PRODUCTION_MODEL, partition)
+            latest_metadata(self.instance, self.key(PRODUCTION_MODEL), partition)
         )
         if production is not None:
             return production.decision
         validated = ValidatedRows.from_metadata(
-            latest_metadata(self.instance, VALIDATED_BATCHES, partition)
+            latest_metadata(self.instance, self.key(VALIDATED_BATCHES), partition)
         )
         refused = validated is not None and bool(validated.quarantined_batch_ids)
-        if refused and latest_metadata(self.instance, FEATURES, partition) is None:
+        if refused and latest_metadata(self.instance, self.key(FEATURES), partition) is None:
             return "stopped: batch quarantined"
-        scored = materialization_record(self.instance, CHAMPION_PERFORMANCE, partition)
+        scored = materialization_record(self.instance, self.key(CHAMPION_PERFORMANCE), partition)
         # No retrain was requested for a while after the partition's last run (whose drift the
         # retrain sensor also reads): the policy kept the champion.
         if scored is not None and time.time() - self.last_run_end(partition) > quiet:
@@ -271,7 +272,7 @@ def run_demo(
     registry = demo_registry(project)
     # Long enough for the retrain sensor to have looked at a partition's evidence twice.
     quiet = 4 * project.poll_seconds + 12
-    with dagster_servers(project, ui_port, serve_port=serve_port) as servers:
+    with dagster_servers(project, ui_port, serving={project.spec.name: serve_port}) as servers:
         if ui_port is not None:
             console.print(f"Dagster UI: [bold]http://127.0.0.1:{ui_port}[/]")
         console.print(

@@ -32,7 +32,7 @@ def demo_registry(project: Project) -> MlflowRegistry:
     # The demo's own MLflow calls (creating the store, the forced model) narrate nothing.
     logging.getLogger("mlflow").setLevel(logging.ERROR)
 
-    registry: MlflowRegistry = build_resources(project)["mlflow"]
+    registry: MlflowRegistry = build_resources(project)[project.namespace.name("mlflow")]
     return registry
 
 

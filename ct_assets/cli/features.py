@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     defs = definitions_of(project)
     keys = ("online_store", "mlflow") if args.score else ("online_store",)
-    with resources_of(defs, *keys) as resources:
+    with resources_of(project, defs, *keys) as resources:
         vector = resources.online_store.get(args.entity)
         if vector is None:
             print(

@@ -60,15 +60,20 @@ def run(args: argparse.Namespace) -> int:
         # Said before opening the instance: an unknown id needs no Dagster to be refused.
         print(f"no logged prediction has request id {args.request_id!r} (in {data})")
         return 1
-    defs = definitions_of(project)
-    with instance_of(project) as instance, resources_of(defs, "mlflow", "batch_store") as res:
+    defs, namespace = definitions_of(project), project.namespace
+    with (
+        instance_of(project) as instance,
+        resources_of(project, defs, "mlflow", "batch_store") as res,
+    ):
         try:
             if args.subject == "prediction":
                 found = prediction_lineage(
-                    instance, res.mlflow, res.batch_store, args.request_id, logged
+                    instance, res.mlflow, res.batch_store, args.request_id, logged, namespace
                 )
             else:
-                found = model_lineage(instance, res.mlflow, res.batch_store, args.version)
+                found = model_lineage(
+                    instance, res.mlflow, res.batch_store, args.version, namespace
+                )
         except LookupError as exc:
             print(exc)
             return 1

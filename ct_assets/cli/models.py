@@ -55,8 +55,8 @@ def history_row(entry: dict[str, Any]) -> dict[str, Any]:
 def list_models(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    defs = definitions_of(project_of(args))
-    with resources_of(defs, "mlflow") as resources:
+    project = project_of(args)
+    with resources_of(project, definitions_of(project), "mlflow") as resources:
         mlflow = resources.mlflow
         champion, versions, history = mlflow.champion_version(), mlflow.versions(), []
         if versions:
@@ -78,8 +78,8 @@ def list_models(args: argparse.Namespace) -> int:
 
 
 def rollback(args: argparse.Namespace) -> int:
-    defs = definitions_of(project_of(args))
-    with resources_of(defs, "mlflow") as resources:
+    project = project_of(args)
+    with resources_of(project, definitions_of(project), "mlflow") as resources:
         try:
             move = resources.mlflow.rollback(args.reason, args.to)
         except ValueError as exc:

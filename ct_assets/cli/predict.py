@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     except BadInput as exc:
         print(f"ct predict: {exc}", file=sys.stderr)
         return 1
-    with resources_of(definitions_of(project), "mlflow") as res:
+    with resources_of(project, definitions_of(project), "mlflow") as res:
         version = args.version or res.mlflow.champion_version()
         if version is None:
             print("ct predict: no champion yet; name a version with --version", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""Starting the Dagster daemon and UI for a project, and stopping all of them, children too.
+"""Starting the Dagster daemon and UI for a project or a fleet of projects, and stopping all
+of them, children too.
 
 Each server starts in a session of its own, so that a Ctrl-C in the terminal reaches ct alone
 and ct decides the order of shutdown; stopping signals the whole process group, which holds the
@@ -8,6 +9,9 @@ When ct itself is killed (SIGKILL: no handler runs), two things still stop them:
 get SIGINT from the kernel when their parent dies (PR_SET_PDEATHSIG), and the guard process
 (`guard.py`) stops every process carrying ct's tag. The instance's lock (`ownership.py`) keeps
 a second `ct up` from starting another daemon meanwhile.
+
+A fleet (every project under one folder, on one instance) gets one daemon and one UI, whose
+code server loads every project (CT_FLEET), and a `ct serve` per project when asked.
 """
 
 from __future__ import annotations
@@ -19,21 +23,24 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from ct_assets.cli.context import FLEET_VARIABLE
 from ct_assets.cli.ownership import (
     TAG_VARIABLE,
     InstanceBusy,
     foreign_daemons,
     instance_claim,
     instance_processes,
+    live_owner,
     remote_daemon,
 )
-from ct_assets.project.load import Project
+from ct_assets.project.fleet import Fleet
+from ct_assets.project.load import HOME_DIR, Project, ProjectError
 from resources.environments import Environment, resolve
 
 GRACE_SECONDS = 15.0
@@ -41,21 +48,77 @@ GRACE_SECONDS = 15.0
 PR_SET_PDEATHSIG = 1
 
 
-def prepare_instance(environment: Environment) -> None:
-    """The environment's Dagster instance, configured, with ct's pools given their slots."""
+@dataclass(frozen=True)
+class Install:
+    """What one `ct up` runs a daemon for, on one instance: a lone project, or every project
+    of a fleet (`fleet`: its folder)."""
+
+    projects: tuple[Project, ...]
+    fleet: Path | None = None
+
+    @classmethod
+    def of(cls, target: Project | Fleet | Install) -> Install:
+        if isinstance(target, Install):
+            return target
+        if isinstance(target, Fleet):
+            return cls(target.projects, target.root)
+        return cls((target,))
+
+    @property
+    def root(self) -> Path:
+        return self.fleet or self.projects[0].root
+
+    @property
+    def logs(self) -> Path:
+        home = self.fleet / HOME_DIR if self.fleet else self.projects[0].home
+        return home / "logs"
+
+    def environments(self) -> list[Environment]:
+        """Each project's environment; the projects of a fleet must agree on their instance
+        (one daemon per instance), so on their environment too."""
+        environments = [resolve(project) for project in self.projects]
+        homes = {e.dagster_home for e in environments}
+        if len(homes) > 1:
+            shown = ", ".join(f"{e.project.spec.name} ({e.name})" for e in environments)
+            raise ProjectError(
+                f"{self.root}: the projects of a fleet run on one instance, so in one "
+                f"environment: {shown}; set `environment` alike in each ct.yaml (or CT_ENV)"
+            )
+        return environments
+
+    def child_env(self, environment: Environment, extra: Mapping[str, str]) -> dict[str, str]:
+        """The environment of every process started: a fleet's load every project (CT_FLEET),
+        so no one project's selector or home is handed down; a lone project's load it alone,
+        whatever fleet the calling shell names (`ct demo` beside CT_FLEET)."""
+        env = environment.child_env(extra)
+        if self.fleet is None:
+            env.pop(FLEET_VARIABLE, None)
+            return env
+        for variable in ("CT_PROJECT", "CT_HOME"):
+            env.pop(variable, None)
+        env[FLEET_VARIABLE] = str(self.fleet)
+        return env
+
+
+def prepare_instance(environment: Environment, *others: Environment) -> None:
+    """The environment's Dagster instance, configured, with every project's pools given their
+    slots (a fleet: `others` share the instance of the first)."""
     from ct_assets.stages.common import initialize_pools
 
     environment.prepare_instance()
+    every = (environment, *others)
     with environment.instance() as instance:
-        initialize_pools(instance)
+        for each in every:
+            initialize_pools(instance, each.project.namespace)
     # The local MLflow store is created here, once, before the daemon starts: every process
     # that opens a missing SQLite store migrates it, and two doing so at once (a sensor tick
-    # and a run, or a CLI call) fail on MLflow's alembic version row.
-    if not environment.production:
-        store = environment.project.mlflow_dir / "mlflow.db"
-        if not store.exists():
-            store.parent.mkdir(parents=True, exist_ok=True)
-            environment.registry().client()
+    # and a run, or a CLI call) fail on MLflow's alembic version row. Each project has its own.
+    for each in every:
+        if not each.production:
+            store = each.project.mlflow_dir / "mlflow.db"
+            if not store.exists():
+                store.parent.mkdir(parents=True, exist_ok=True)
+                each.registry().client()
 
 
 def _bin(name: str) -> str:
@@ -160,6 +223,33 @@ def _take_over(home: Path) -> None:
         stop_tagged(tag, GRACE_SECONDS)
 
 
+def _refuse_other_installs(install: Install, home: Path) -> None:
+    """A project runs under one daemon: a fleet's project is not also run alone (on its own
+    instance), nor a lone project inside a fleet whose ct up runs; either would ingest its
+    files twice. Instances apart only: on a shared one the instance's lock already refuses."""
+    if install.fleet is not None:
+        for project in install.projects:
+            alone = project.home / "dagster_home"
+            if alone != home and (owner := live_owner(alone)) is not None:
+                raise InstanceBusy(
+                    f"project {project.spec.name} of this fleet runs alone under another ct up "
+                    f"({owner.describe()}): stop it first, or its files would be ingested twice"
+                )
+        return
+    root = install.root
+    for folder in root.parents:
+        fleet_home = folder / HOME_DIR / "dagster_home"
+        if fleet_home == home or not fleet_home.is_dir():
+            continue
+        owner = live_owner(fleet_home)
+        if owner is not None and owner.project == str(folder):
+            raise InstanceBusy(
+                f"{root} is a project of the fleet {folder}, whose ct up runs it "
+                f"({owner.describe()}): `ct status --fleet {folder}` shows it; stop that one to "
+                f"run the project alone"
+            )
+
+
 def _refuse_remote_daemon(environment: Environment) -> None:
     """A production instance (PostgreSQL) may be shared by machines: a daemon on another one is
     seen only through its heartbeats."""
@@ -190,54 +280,71 @@ def _start_guard(servers: Servers, lock_fd: int, env: dict[str, str]) -> None:
     )
 
 
+def commands(
+    install: Install, ui_port: int | None, host: str, serving: Mapping[str, int]
+) -> list[tuple[str, list[str]]]:
+    """What to start, each with the name of its log: the daemon, the UI when asked, and a
+    `ct serve` per project in `serving` (its name -> port)."""
+    target = ["-m", "ct_assets.definitions"]
+    found = [("dagster-daemon", [_bin("dagster-daemon"), "run", *target])]
+    if ui_port is not None:
+        ui = [_bin("dagster-webserver"), "-h", host, "-p", str(ui_port), *target]
+        found.append(("dagster-webserver", ui))
+    for project in install.projects:
+        port = serving.get(project.spec.name)
+        if port is None:
+            continue
+        # A fleet's projects each log apart; a lone project's log keeps its name.
+        log = f"ct-serve-{project.namespace.prefix}" if install.fleet else "ct-serve"
+        serve = [
+            *("serve", "--project", str(project.root)),
+            *("--host", host, "--port", str(port)),
+        ]
+        found.append((log, [_bin("ct"), *serve]))
+    return found
+
+
 @contextmanager
 def dagster_servers(
-    project: Project,
+    target: Project | Fleet | Install,
     ui_port: int | None = None,
     host: str = "127.0.0.1",
-    serve_port: int | None = None,
+    serving: Mapping[str, int] | None = None,
 ) -> Iterator[Servers]:
-    """The daemon (sensors, automation, run queue), optionally the UI and `ct serve`, for the
-    project, on an instance this process owns (InstanceBusy when another daemon runs on it).
+    """The daemon (sensors, automation, run queue), optionally the UI and `ct serve` (for the
+    projects `serving` names, each on its port), for a project or every project of a fleet,
+    on an instance this process owns (InstanceBusy when another daemon runs on it).
 
     On leaving the block, by any path (an error, Ctrl-C, SIGTERM), everything started is
     stopped, down to the code servers and run workers the daemon launched; if this process is
     killed outright, its guard does it.
     """
-    environment = resolve(project)
+    install = Install.of(target)
+    environments = install.environments()
+    environment = environments[0]
     home = environment.dagster_home
     invocation = " ".join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv))
-    with instance_claim(home, project.root, invocation or "ct") as lock_fd:
+    with instance_claim(home, install.root, invocation or "ct") as lock_fd:
         _take_over(home)
-        prepare_instance(environment)
+        _refuse_other_installs(install, home)
+        prepare_instance(*environments)
         if environment.production:
             _refuse_remote_daemon(environment)
-        logs = project.home / "logs"
+        logs = install.logs
         logs.mkdir(parents=True, exist_ok=True)
         servers = Servers(tag=uuid.uuid4().hex)
-        env = environment.child_env({TAG_VARIABLE: servers.tag})
-        target = ["-m", "ct_assets.definitions"]
-        commands = [[_bin("dagster-daemon"), "run", *target]]
-        if ui_port is not None:
-            commands.append([_bin("dagster-webserver"), "-h", host, "-p", str(ui_port), *target])
-        if serve_port is not None:
-            serve = [
-                *("serve", "--project", str(project.root)),
-                *("--host", host, "--port", str(serve_port)),
-            ]
-            commands.append([_bin("ct"), *serve])
+        env = install.child_env(environment, {TAG_VARIABLE: servers.tag})
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             # The guard first: from here on, nothing started can outlive this process.
             _start_guard(servers, lock_fd, env)
             ending = _ending_with_parent()
-            for command in commands:
-                name = "ct-serve" if "serve" in command else Path(command[0]).name
+            for name, command in commands(install, ui_port, host, serving or {}):
                 log = (logs / f"{name}.log").open("ab")
                 servers.procs.append(
                     subprocess.Popen(
                         command,
-                        cwd=project.root,
+                        cwd=install.root,
                         env=env,
                         stdout=log,
                         stderr=subprocess.STDOUT,

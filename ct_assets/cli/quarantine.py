@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     project = project_of(args)
     defs = definitions_of(project)
-    with resources_of(defs, "batch_store") as res:
+    with resources_of(project, defs, "batch_store") as res:
         records = res.batch_store.all_quarantined()
     if args.action == "list":
         table = Table(title=f"{len(records)} quarantined batch(es)")
@@ -108,12 +108,10 @@ def run(args: argparse.Namespace) -> int:
 def readmit(console: Any, project: Any, defs: Any, record: dict[str, Any]) -> int:
     """Re-check a batch with the current schema; if it passes (a batch with rows set aside: if
     fewer rows are set aside now), re-run its partitions, which release the record."""
-    import dagster as dg
-
     from ct_assets.ingest.parsing import check_bytes
     from ct_assets.names import VALIDATED_BATCHES
 
-    with resources_of(defs, "batch_store") as res:
+    with resources_of(project, defs, "batch_store") as res:
         data = res.batch_store.path_of(record["raw_path"]).read_bytes()
     outcome = check_bytes(data, project.spec, record["file"]).located(project.locate)
     if not outcome.ok:
@@ -126,7 +124,7 @@ def readmit(console: Any, project: Any, defs: Any, record: dict[str, Any]) -> in
             console.print(f"[red]still set aside[/]: {outcome.set_aside_reason()}")
             return 1
     job = defs.resolve_implicit_global_asset_job_def()
-    selection = dg.AssetSelection.assets(VALIDATED_BATCHES).downstream()
+    selection = project.namespace.selection(VALIDATED_BATCHES).downstream()
     failed = 0
     with instance_of(project) as instance:
         for partition in record["partitions"]:

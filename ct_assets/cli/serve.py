@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     project = project_of(args)
     serving = project.spec.serving
     defs = definitions_of(project)
-    with resources_of(defs, "mlflow", "online_store") as resources:
+    with resources_of(project, defs, "mlflow", "online_store") as resources:
         app = create_app(
             project.spec,
             resources.mlflow,

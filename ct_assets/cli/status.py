@@ -1,4 +1,5 @@
-"""`ct status [--json]`: per partition, what landed, what was refused, what serves."""
+"""`ct status [--json]`: per partition, what landed, what was refused, what serves; for a
+fleet, one line per project."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import json
 from typing import Any
 
 from ct_assets.cli import command_parser, project_option
-from ct_assets.cli.context import definitions_of, instance_of, project_of, resources_of
+from ct_assets.cli.context import (
+    chosen_project,
+    definitions_of,
+    fleet_of,
+    instance_of,
+    project_of,
+    resources_of,
+)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -19,8 +27,15 @@ def register(commands: argparse._SubParsersAction) -> None:
         batches quarantined with their rules, feature rows, candidate versions, drift share, the
         decision and its reason, and the champion after it with its holdout and live metric;
         then each champion's holdout figure against what it did live, and every move of the
-        champion alias. Reads the project's instance; `ct up` creates it.""",
-        examples=["ct status", "ct status --project proj --json"],
+        champion alias. Reads the project's instance; `ct up` creates it. With --fleet (or
+        CT_FLEET) and no --project: one line per project of the fleet, its champion with its
+        holdout and live metric, its last decision, quarantine, alerts and freshness.""",
+        examples=[
+            "ct status",
+            "ct status --project proj --json",
+            "ct status --fleet projects",
+            "ct status --fleet projects --project churn",
+        ],
     )
     project_option(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -30,11 +45,23 @@ def register(commands: argparse._SubParsersAction) -> None:
 def gather(project: Any) -> dict[str, Any]:
     from mlflow.exceptions import MlflowException
 
-    from ct_assets.reads.status import champion_moves, champions, project_status
+    from ct_assets.reads.status import (
+        champion_moves,
+        champions,
+        freshness_states,
+        project_status,
+        watched_keys,
+    )
 
-    defs = definitions_of(project)
-    with resources_of(defs, "batch_store", "mlflow") as res, instance_of(project) as instance:
-        rows = project_status(instance, project.spec, res.batch_store.all_quarantined())
+    defs, namespace = definitions_of(project), project.namespace
+    with (
+        resources_of(project, defs, "batch_store", "mlflow") as res,
+        instance_of(project) as instance,
+    ):
+        quarantine = res.batch_store.all_quarantined()
+        rows = project_status(instance, project.spec, quarantine, namespace)
+        watched = watched_keys(namespace, list(project.spec.sources.pulled))
+        freshness = freshness_states(instance, watched)
         daemon = daemon_state(project, instance)
         champion = res.mlflow.champion_version()
         try:
@@ -51,6 +78,7 @@ def gather(project: Any) -> dict[str, Any]:
         "partitions": rows,
         "champions": champions(rows, project.spec.metric),
         "moves": moves,
+        "freshness": freshness,
         "daemon": daemon,
     }
 
@@ -211,18 +239,103 @@ def moves_table(status: dict[str, Any]) -> Any:
     return shown
 
 
+def fleet_table(summaries: list[dict[str, Any]]) -> Any:
+    """One line per project of a fleet: its champion and figures, its last decision, its
+    quarantine, its alerts, how far its data goes and whether its daemon runs."""
+    from rich.table import Table
+
+    shown = Table(title=f"fleet: {len(summaries)} project(s)")
+    for column in (
+        "project",
+        "task",
+        "champion",
+        "holdout",
+        "live",
+        "last decision",
+        "quarantined",
+        "alerts",
+        "data through",
+        "daemon",
+    ):
+        shown.add_column(column, overflow="fold")
+    for row in summaries:
+        shown.add_row(
+            row["project"],
+            f"{row['task']} ({row['metric']})",
+            f"v{row['champion']}" if row["champion"] else "-",
+            figure(row["holdout"]),
+            figure(row["live"]),
+            decision_cell(row["last_decision"]),
+            str(row["quarantined_batches"]) if row["quarantined_batches"] else "-",
+            "[red]" + "; ".join(row["alerts"]) + "[/]" if row["alerts"] else "-",
+            freshness_cell(row),
+            "running" if row["daemon_running"] else "[yellow]not running[/]",
+        )
+    return shown
+
+
+def figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def decision_cell(decided: dict[str, Any] | None) -> str:
+    if decided is None:
+        return "-"
+    at = f" at {decided['at']}" if decided.get("at") else ""
+    return f"{decided['decision']} ({decided['partition']}{at}): {decided['reason']}"
+
+
+def freshness_cell(row: dict[str, Any]) -> str:
+    """The newest partition with features, and what is overdue (red)."""
+    newest = row["newest_partition"] or "-"
+    if not row["overdue"]:
+        return newest
+    return f"{newest} [red]overdue: {', '.join(row['overdue'])}[/]"
+
+
+def fleet_status(fleet: Any) -> dict[str, Any]:
+    """Every project of the fleet, each gathered as `ct status` gathers one, summed up."""
+    from ct_assets.reads.status import project_summary
+    from resources.environments import resolve
+
+    statuses = [gather(project) for project in fleet.projects]
+    return {
+        "fleet": str(fleet.root),
+        "instance": str(resolve(fleet.projects[0]).dagster_home),
+        "projects": [project_summary(status) for status in statuses],
+        "daemon": statuses[0]["daemon"],
+    }
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    # Wide enough to read even when output goes to a file or a CI log.
+    return Console() if Console().is_terminal else Console(width=180)
+
+
 def run(args: argparse.Namespace) -> int:
+    import os
+
+    fleet = fleet_of(args)
+    if fleet is not None and chosen_project(args, os.environ) is None:
+        shown = fleet_status(fleet)
+        if args.json:
+            print(json.dumps(shown, indent=2, default=str))
+            return 0
+        out = console()
+        out.print(daemon_line(shown["daemon"]))
+        out.print(fleet_table(shown["projects"]))
+        return 0
     status = gather(project_of(args))
     if args.json:
         print(json.dumps(status, indent=2, default=str))
         return 0
-    from rich.console import Console
-
-    console = Console() if Console().is_terminal else Console(width=180)
-    console.print(daemon_line(status["daemon"]))
-    console.print(table(status))
+    out = console()
+    out.print(daemon_line(status["daemon"]))
+    out.print(table(status))
     if status["champions"]:
-        console.print(champions_table(status))
+        out.print(champions_table(status))
     if status["moves"]:
-        console.print(moves_table(status))
+        out.print(moves_table(status))
     return 0

@@ -23,6 +23,7 @@ from ct_assets.ml.tags import (
 from ct_assets.names import (
     CANDIDATE_MODELS,
     FEATURES,
+    LONE,
     MODEL_EVALUATIONS,
     PRODUCTION_MODEL,
     PROMOTION_GATE,
@@ -30,6 +31,7 @@ from ct_assets.names import (
     SCHEMA_CHECK,
     TRAINING_WINDOW,
     VALIDATED_BATCHES,
+    Namespace,
     gate_check_name,
 )
 from ct_assets.reads.observe import latest_check_passed, materialization_record
@@ -78,11 +80,14 @@ def chain_of(registry: MlflowRegistry, version: str) -> list[tuple[str, dict[str
 
 
 def partition_steps(
-    instance: dg.DagsterInstance, partition: str, cutoff: float | None
+    instance: dg.DagsterInstance,
+    partition: str,
+    cutoff: float | None,
+    namespace: Namespace = LONE,
 ) -> dict[str, Any]:
     steps: dict[str, Any] = {
         step: _step(
-            materialization_record(instance, step, partition, cutoff),
+            materialization_record(instance, namespace.key(step), partition, cutoff),
             "dagster/row_count",
             "batch_ids",
             "accepted_batch_ids",
@@ -92,7 +97,7 @@ def partition_steps(
         for step in DATA_STEPS
     }
     steps["schema_check_passed"] = latest_check_passed(
-        instance, VALIDATED_BATCHES, SCHEMA_CHECK, partition
+        instance, namespace.key(VALIDATED_BATCHES), SCHEMA_CHECK, partition
     )
     return steps
 
@@ -110,21 +115,27 @@ def training_cutoff(instance: dg.DagsterInstance, tags: dict[str, str]) -> float
 
 
 def model_lineage(
-    instance: dg.DagsterInstance, registry: MlflowRegistry, store: BatchStore, version: str
+    instance: dg.DagsterInstance,
+    registry: MlflowRegistry,
+    store: BatchStore,
+    version: str,
+    namespace: Namespace = LONE,
 ) -> dict[str, Any]:
-    """Everything an auditor asks about one model version, as plain data.
+    """Everything an auditor asks about one model version, as plain data, read from the
+    assets of the project's namespace.
 
     An incremental version learnt from its own rows and from everything its base learnt, so
     the chain is followed back to its full retrain, each partition read as of the training of
     the version that consumed it.
     """
+    key = namespace.key
     chain = chain_of(registry, version)
     tags = chain[0][1]
     partition = ModelLineage.of(tags).partition
     if partition is None:
         raise KeyError(f"model version {version} has no {PARTITION_TAG} tag: ct did not train it")
     window = materialization_record(
-        instance, TRAINING_WINDOW, partition, training_cutoff(instance, tags)
+        instance, key(TRAINING_WINDOW), partition, training_cutoff(instance, tags)
     )
     data: dict[str, dict[str, Any]] = {}
     trained: list[dict[str, Any]] = []
@@ -144,7 +155,8 @@ def model_lineage(
             }
         )
         for p in step:
-            data.setdefault(p, {"trained_by": member, **partition_steps(instance, p, cutoff)})
+            steps = partition_steps(instance, p, cutoff, namespace)
+            data.setdefault(p, {"trained_by": member, **steps})
     batches = []
     for batch_id in ModelLineage.of(tags).batch_ids:
         manifest = store.find_batch(batch_id) or {}
@@ -159,14 +171,16 @@ def model_lineage(
                 "partitions": manifest.get("partitions"),
             }
         )
-    decision = materialization_record(instance, PRODUCTION_MODEL, partition)
+    decision = materialization_record(instance, key(PRODUCTION_MODEL), partition)
     decided = _step(decision, "decision", "reason", "margin_gain_ci_lower", "margin_gain_ci_upper")
     if decided is not None:
         decided["promotion_gate_passed"] = latest_check_passed(
-            instance, PRODUCTION_MODEL, PROMOTION_GATE, partition
+            instance, key(PRODUCTION_MODEL), PROMOTION_GATE, partition
         )
         decided["gates"] = {
-            gate: latest_check_passed(instance, PRODUCTION_MODEL, gate_check_name(gate), partition)
+            gate: latest_check_passed(
+                instance, key(PRODUCTION_MODEL), gate_check_name(gate), partition
+            )
             for gate in gates.names()
         }
     made, promoted = Provenance.of(tags), Promotion.of(tags)
@@ -192,14 +206,15 @@ def model_lineage(
         ],
         "decision": decided,
         "evaluation": _step(
-            materialization_record(instance, MODEL_EVALUATIONS, partition),
+            materialization_record(instance, key(MODEL_EVALUATIONS), partition),
             "holdout_rows",
             "champion_version",
             "metric",
             "best_candidate_version",
         ),
         "candidates": _step(
-            materialization_record(instance, CANDIDATE_MODELS, partition), "model_versions"
+            materialization_record(instance, key(CANDIDATE_MODELS), partition),
+            "model_versions",
         ),
         "training_window": _step(
             window,
@@ -279,6 +294,7 @@ def prediction_lineage(
     store: BatchStore,
     request_id: str,
     rows: list[dict[str, Any]],
+    namespace: Namespace = LONE,
 ) -> dict[str, Any]:
     """From a logged request (its rows, as `predictions.find_request` read them from the log)
     back to the data of the model version that answered it.
@@ -292,7 +308,7 @@ def prediction_lineage(
     answered = [r for r in rows if r["role"] == ANSWER]
     shadow = [r for r in rows if r["role"] != ANSWER]
     versions = sorted({str(r["model_version"]) for r in answered}, key=_as_number)
-    models = {v: model_lineage(instance, registry, store, v) for v in versions}
+    models = {v: model_lineage(instance, registry, store, v, namespace) for v in versions}
     return {
         "request_id": request_id,
         "answers": [_logged(r) for r in answered],

@@ -11,7 +11,7 @@ from ct_assets.ml.feature_spec import FeatureSetMismatch
 from ct_assets.ml.frames import FEATURE_SET
 from ct_assets.ml.live_score import NAN, NONE
 from ct_assets.ml.records import LiveScore
-from ct_assets.names import CHAMPION_PERFORMANCE
+from ct_assets.names import CHAMPION_PERFORMANCE, LONE, Namespace
 from resources.mlflow_registry import MlflowRegistry
 
 
@@ -31,10 +31,13 @@ def materializations(
         cursor = page.cursor
 
 
-def scored_records(instance: dg.DagsterInstance) -> list[tuple[str, str, float]]:
-    """(partition, champion version, timestamp) of every champion_performance materialization."""
+def scored_records(
+    instance: dg.DagsterInstance, namespace: Namespace = LONE
+) -> list[tuple[str, str, float]]:
+    """(partition, champion version, timestamp) of every champion_performance materialization
+    of the project in `namespace`."""
     out = []
-    for record in materializations(instance, CHAMPION_PERFORMANCE):
+    for record in materializations(instance, namespace.key(CHAMPION_PERFORMANCE)):
         event = record.asset_materialization
         if event is None or event.partition is None:
             continue

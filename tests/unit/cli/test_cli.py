@@ -89,6 +89,22 @@ def test_project_is_taken_before_or_after_the_command(path: tuple[str, ...]) -> 
         assert parser.parse_args(moved).project == "mid"
 
 
+@pytest.mark.parametrize("path", [p for p in PATHS if runnable(p)], ids=" ".join)
+def test_fleet_is_taken_wherever_project_is(path: tuple[str, ...]) -> None:
+    parser = build_parser()
+    line = [*path, *REQUIRED.get(path, [])]
+    if not getattr(parser.parse_args(line), "takes_project", False):
+        with pytest.raises(SystemExit) as refused:
+            parser.parse_args([*line, "--fleet", "after"])
+        assert refused.value.code == 2
+        return
+    assert parser.parse_args(line).fleet is None
+    assert parser.parse_args(["--fleet", "before", *line]).fleet == "before"
+    both = parser.parse_args([*line, "--fleet", "after", "--project", "churn"])
+    assert (both.fleet, both.project) == ("after", "churn")
+    assert parser.parse_args(["--fleet", "x", *line, "--fleet", "y"]).fleet == "y"
+
+
 def test_a_project_given_before_the_command_is_the_one_read(
     tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
