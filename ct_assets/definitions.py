@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from ct_assets.names import FEATURES, RAW_BATCHES, STAGES, VALIDATED_BATCHES
+from ct_assets.names import FEATURES, LONE, RAW_BATCHES, STAGES, VALIDATED_BATCHES, Namespace
 from ct_assets.partitions import build_partitions
 from ct_assets.project.fleet import load_fleet
 from ct_assets.project.load import Project, load_project
@@ -64,13 +64,13 @@ def build_definitions(project: Project) -> dg.Definitions:
             *(build_pulled_sensor(n, project, partitions) for n in project.spec.sources.pulled),
             build_freshness_sensor(project),
             build_model_freshness_sensor(project),
-            *build_automation_sensors(project.poll_seconds),
+            *build_automation_sensors(project.poll_seconds, project.namespace),
             build_delayed_labels_sensor(project, partitions),
             build_retrain_sensor(project),
             build_rollback_sensor(project),
         ],
         schedules=build_retrain_schedules(project),
-        jobs=[ingest_job(partitions)],
+        jobs=[ingest_job(partitions, project.namespace)],
         resources=environment.resources(),
         # Steps of one partition are small: one process per run locally; one pod per step on
         # Kubernetes, where each step kind gets the resources it needs (`resources/k8s.py`).
@@ -81,14 +81,17 @@ def build_definitions(project: Project) -> dg.Definitions:
 INGEST_JOB = "ingest"
 
 
-def ingest_job(partitions: dg.PartitionsDefinition) -> dg.UnresolvedAssetJobDefinition:
+def ingest_job(
+    partitions: dg.PartitionsDefinition, namespace: Namespace = LONE
+) -> dg.UnresolvedAssetJobDefinition:
     """Landing -> raw -> validated -> features for chosen partitions: what a backfill replays
     (`dagster job backfill -j ingest --from ... --to ...`) when a project moves or a schema
     changes; training follows by automation, on the newest window."""
     return dg.define_asset_job(
-        INGEST_JOB,
-        selection=[RAW_BATCHES, VALIDATED_BATCHES, FEATURES],
+        namespace.name(INGEST_JOB),
+        selection=namespace.selection(RAW_BATCHES, VALIDATED_BATCHES, FEATURES),
         partitions_def=partitions,
+        tags=namespace.run_tags,
         description="landing -> raw -> validated -> features, one run per partition",
     )
 

@@ -25,7 +25,7 @@ def build_partitions(spec: ProjectSpec) -> dg.TimeWindowPartitionsDefinition:
 
 
 def partitioned_check(
-    name: str, asset: str, partitions: dg.PartitionsDefinition, **kwargs: Any
+    name: str, asset: dg.AssetKey, partitions: dg.PartitionsDefinition, **kwargs: Any
 ) -> dg.AssetCheckSpec:
     """A check whose results are kept per partition.
 

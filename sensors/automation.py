@@ -10,25 +10,30 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ct_assets.names import RUN_KIND_TAG, TRAINING_RUNS
+from ct_assets.names import LONE, RUN_KIND_TAG, TRAINING_RUNS, Namespace
 
 TRAINING_GROUPS = ("candidates",)
 
 
-def build_automation_sensors(interval_seconds: int) -> list[dg.AutomationConditionSensorDefinition]:
-    training = dg.AssetSelection.groups(*TRAINING_GROUPS)
+def build_automation_sensors(
+    interval_seconds: int, namespace: Namespace = LONE
+) -> list[dg.AutomationConditionSensorDefinition]:
+    """The project's own automation: a project beside others (or beside a user's own assets)
+    evaluates only its assets."""
+    training = dg.AssetSelection.groups(*(namespace.group(g) for g in TRAINING_GROUPS))
     # Declared RUNNING: a continuous-training platform must work without a click in the UI.
     return [
         dg.AutomationConditionSensorDefinition(
-            "ct_automation",
-            target=dg.AssetSelection.all() - training,
+            namespace.name("ct_automation"),
+            target=namespace.everything() - training,
+            run_tags=namespace.run_tags,
             default_status=dg.DefaultSensorStatus.RUNNING,
             minimum_interval_seconds=interval_seconds,
         ),
         dg.AutomationConditionSensorDefinition(
-            "ct_training_automation",
+            namespace.name("ct_training_automation"),
             target=training,
-            run_tags={RUN_KIND_TAG: TRAINING_RUNS},
+            run_tags={RUN_KIND_TAG: TRAINING_RUNS, **namespace.run_tags},
             default_status=dg.DefaultSensorStatus.RUNNING,
             minimum_interval_seconds=interval_seconds,
         ),

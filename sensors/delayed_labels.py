@@ -54,14 +54,17 @@ def build_delayed_labels_sensor(
     spec = project.spec
     folder = spec.serving.labels_folder
 
+    namespace = project.namespace
+
     @dg.sensor(
-        name="delayed_labels_sensor",
-        asset_selection=[SERVED_PERFORMANCE],
+        name=namespace.name("delayed_labels_sensor"),
+        asset_selection=namespace.keys(SERVED_PERFORMANCE),
         minimum_interval_seconds=project.poll_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Requests served_performance for the partitions of the predictions that "
         f"new label files in the landing folder's {folder}/ are for.",
     )
+    @namespace.resources
     def delayed_labels_sensor(
         context: dg.SensorEvaluationContext, file_drop: FileDropSource, artifacts: ArtifactStore
     ) -> dg.SensorResult:
@@ -99,8 +102,12 @@ def build_delayed_labels_sensor(
                     dg.RunRequest(
                         run_key=run_key(sha, partition),
                         partition_key=partition,
-                        asset_selection=[dg.AssetKey(SERVED_PERFORMANCE)],
-                        tags={TRIGGER_TAG: DELAYED_LABELS, REASON_TAG: landed.name},
+                        asset_selection=namespace.keys(SERVED_PERFORMANCE),
+                        tags={
+                            TRIGGER_TAG: DELAYED_LABELS,
+                            REASON_TAG: landed.name,
+                            **namespace.run_tags,
+                        },
                     )
                 )
         cursor = json.dumps(seen, sort_keys=True)

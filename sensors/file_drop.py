@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from ct_assets.ingest.landing import LandedFile, partitions_of_bytes
-from ct_assets.names import FILE_DROP, RAW_BATCHES, TRIGGER_TAG, source_key
+from ct_assets.names import FILE_DROP, RAW_BATCHES, TRIGGER_TAG
 from ct_assets.partitions import partition_key_of
 from ct_assets.project.load import Project
 from resources.sources import FileDropSource
@@ -84,14 +84,16 @@ def build_file_drop_sensor(
     project: Project, partitions: dg.TimeWindowPartitionsDefinition
 ) -> dg.SensorDefinition:
     spec = project.spec
+    namespace = project.namespace
 
     @dg.sensor(
-        name="file_drop_sensor",
-        asset_selection=[RAW_BATCHES],
+        name=namespace.name("file_drop_sensor"),
+        asset_selection=namespace.keys(RAW_BATCHES),
         minimum_interval_seconds=project.poll_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Requests raw_batches for the partitions of files new in the landing folder.",
     )
+    @namespace.resources
     def file_drop_sensor(
         context: dg.SensorEvaluationContext, file_drop: FileDropSource
     ) -> dg.SensorResult | dg.SkipReason:
@@ -120,8 +122,12 @@ def build_file_drop_sensor(
             dg.RunRequest(
                 run_key=run_key(partition, hashes),
                 partition_key=partition,
-                asset_selection=[dg.AssetKey(RAW_BATCHES)],
-                tags={TRIGGER_TAG: FILE_DROP, "ct/new_batches": str(len(hashes))},
+                asset_selection=namespace.keys(RAW_BATCHES),
+                tags={
+                    TRIGGER_TAG: FILE_DROP,
+                    "ct/new_batches": str(len(hashes)),
+                    **namespace.run_tags,
+                },
             )
             for partition, hashes in sorted(plan.partitions.items())
         ]
@@ -131,7 +137,7 @@ def build_file_drop_sensor(
             {cursor.hashes[sha] for shas in plan.partitions.values() for sha in shas}
         )
         delivered = dg.AssetMaterialization(
-            asset_key=source_key(FILE_DROP),
+            asset_key=namespace.source(FILE_DROP),
             description=f"{len(new_files)} new file(s) in {file_drop.url}",
             metadata={"files": new_files, "partitions": sorted(plan.partitions)},
         )

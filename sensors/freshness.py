@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from ct_assets.names import FILE_DROP, RAW_BATCHES, VALIDATED_BATCHES, source_key
+from ct_assets.names import FILE_DROP, RAW_BATCHES, VALIDATED_BATCHES
 from ct_assets.project.load import Project
 from ct_assets.project.spec import parse_duration
 from resources.alerts import AlertHook
@@ -46,13 +46,13 @@ def transitions(previous: Mapping[str, str], current: Mapping[str, str]) -> dict
 
 
 def watched_assets(project: Project) -> dict[str, dg.AssetKey]:
-    names = [FILE_DROP, *project.spec.sources.pulled]
-    keys = {f"sources/{name}": source_key(name) for name in names}
-    return {
-        **keys,
-        RAW_BATCHES: dg.AssetKey(RAW_BATCHES),
-        VALIDATED_BATCHES: dg.AssetKey(VALIDATED_BATCHES),
-    }
+    """Each watched asset by its key as the UI spells it (`churn/raw_batches` in a fleet)."""
+    namespace = project.namespace
+    keys = [
+        *(namespace.source(name) for name in [FILE_DROP, *project.spec.sources.pulled]),
+        *namespace.keys(RAW_BATCHES, VALIDATED_BATCHES),
+    ]
+    return {key.to_user_string(): key for key in keys}
 
 
 def build_freshness_sensor(
@@ -63,12 +63,13 @@ def build_freshness_sensor(
     warn, fail = parse_duration(window.warn), parse_duration(window.fail)
 
     @dg.sensor(
-        name="freshness_alert_sensor",
+        name=project.namespace.name("freshness_alert_sensor"),
         minimum_interval_seconds=max(30, project.poll_seconds),
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Alerts (log line and optional webhook) when a source, raw or validated "
         f"goes without an update for {warn} (warn) or {fail} (fail), and when it recovers.",
     )
+    @project.namespace.resources
     def freshness_alert_sensor(
         context: dg.SensorEvaluationContext, alerts: AlertHook
     ) -> dg.SensorResult:

@@ -30,10 +30,8 @@ def overdue_since(
     return reference
 
 
-def _timestamp(instance: dg.DagsterInstance, asset: str, ascending: bool) -> float | None:
-    records = instance.fetch_materializations(
-        dg.AssetKey(asset), limit=1, ascending=ascending
-    ).records
+def _timestamp(instance: dg.DagsterInstance, asset: dg.AssetKey, ascending: bool) -> float | None:
+    records = instance.fetch_materializations(asset, limit=1, ascending=ascending).records
     return records[0].timestamp if records else None
 
 
@@ -41,26 +39,27 @@ def build_model_freshness_sensor(
     project: Project, clock: Callable[[], float] = time.time
 ) -> dg.SensorDefinition:
     fail = parse_duration(project.spec.freshness.model.fail)
+    namespace = project.namespace
 
     @dg.sensor(
-        name="model_freshness_sensor",
+        name=namespace.name("model_freshness_sensor"),
         minimum_interval_seconds=max(60, project.poll_seconds),
         default_status=dg.DefaultSensorStatus.RUNNING,
-        asset_selection=list(RETRAIN),
+        asset_selection=namespace.keys(*RETRAIN),
         description=f"Retrains the newest partition with features when {PRODUCTION_MODEL} has "
         f"had no decision for {fail} (its freshness policy's fail window).",
     )
     def model_freshness_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         instance = context.instance
         since = overdue_since(
-            _timestamp(instance, PRODUCTION_MODEL, ascending=False),
-            _timestamp(instance, FEATURES, ascending=True),
+            _timestamp(instance, namespace.key(PRODUCTION_MODEL), ascending=False),
+            _timestamp(instance, namespace.key(FEATURES), ascending=True),
             clock(),
             fail,
         )
         if since is None:
             return dg.SensorResult(skip_reason=f"{PRODUCTION_MODEL} is fresh (or has no data)")
-        with_features = instance.get_materialized_partitions(dg.AssetKey(FEATURES))
+        with_features = instance.get_materialized_partitions(namespace.key(FEATURES))
         if not with_features:
             return dg.SensorResult(skip_reason="overdue, but no partition has features")
         newest = max(with_features)
@@ -72,8 +71,11 @@ def build_model_freshness_sensor(
                     # One retrain per partition and overdue episode; a new decision ends it.
                     run_key=f"retrain-{newest}-{since:.0f}",
                     partition_key=newest,
-                    asset_selection=[dg.AssetKey(a) for a in RETRAIN],
-                    tags={TRIGGER_TAG: f"{PRODUCTION_MODEL} overdue since {moment}"},
+                    asset_selection=namespace.keys(*RETRAIN),
+                    tags={
+                        TRIGGER_TAG: f"{PRODUCTION_MODEL} overdue since {moment}",
+                        **namespace.run_tags,
+                    },
                 )
             ]
         )

@@ -16,7 +16,7 @@ from typing import Any
 
 import dagster as dg
 
-from ct_assets.names import RAW_BATCHES, TRIGGER_TAG, source_key
+from ct_assets.names import LONE, RAW_BATCHES, TRIGGER_TAG, Namespace
 from ct_assets.partitions import partition_key_of
 from ct_assets.project.load import Project
 from resources.pulled.base import Landing, PulledSource, land_pulled
@@ -62,14 +62,20 @@ def due_now(
     return due, {p: ids for p, ids in merged.items() if p not in due}
 
 
-def requests_for(source: str, due: dict[str, list[str]]) -> list[dg.RunRequest]:
+def requests_for(
+    source: str, due: dict[str, list[str]], namespace: Namespace = LONE
+) -> list[dg.RunRequest]:
     """One raw_batches run per partition with new batches."""
     return [
         dg.RunRequest(
             run_key=f"{RAW_BATCHES}:{partition}:{run_key_part(ids)}",
             partition_key=partition,
-            asset_selection=[dg.AssetKey(RAW_BATCHES)],
-            tags={TRIGGER_TAG: source, "ct/new_batches": str(len(ids))},
+            asset_selection=namespace.keys(RAW_BATCHES),
+            tags={
+                TRIGGER_TAG: source,
+                "ct/new_batches": str(len(ids)),
+                **namespace.run_tags,
+            },
         )
         for partition, ids in sorted(due.items())
     ]
@@ -90,10 +96,12 @@ def run_key_part(ids: list[str]) -> str:
     return joined if len(ids) <= 8 else hashlib.sha256(joined.encode()).hexdigest()[:32]
 
 
-def delivery_event(source: str, landings: list[Landing]) -> dg.AssetMaterialization:
+def delivery_event(
+    source: str, landings: list[Landing], namespace: Namespace = LONE
+) -> dg.AssetMaterialization:
     manifests = [landing.manifest for landing in landings]
     return dg.AssetMaterialization(
-        asset_key=source_key(source),
+        asset_key=namespace.source(source),
         description=f"{len(manifests)} batch(es) landed from {source}",
         metadata={
             "batch_ids": [m["batch_id"] for m in manifests],
@@ -107,18 +115,20 @@ def delivery_event(source: str, landings: list[Landing]) -> dg.AssetMaterializat
 def build_pulled_sensor(
     source_name: str, project: Project, partitions: dg.TimeWindowPartitionsDefinition
 ) -> dg.SensorDefinition:
+    namespace = project.namespace
+
     @dg.sensor(
-        name=f"{source_name}_sensor",
-        asset_selection=[RAW_BATCHES],
+        name=namespace.name(f"{source_name}_sensor"),
+        asset_selection=namespace.keys(RAW_BATCHES),
         minimum_interval_seconds=project.poll_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        required_resource_keys={source_name, "batch_store"},
+        required_resource_keys={namespace.name(source_name), namespace.name("batch_store")},
         description=f"Lands new records of the {source_name} source in raw, then requests "
         "raw_batches for the partitions they touch.",
     )
     def pulled_sensor(context: dg.SensorEvaluationContext) -> Any:
-        source: PulledSource = getattr(context.resources, source_name)
-        store: BatchStore = context.resources.batch_store
+        source: PulledSource = getattr(context.resources, namespace.name(source_name))
+        store: BatchStore = getattr(context.resources, namespace.name("batch_store"))
         key_of = partition_key_of(partitions, in_progress=True)
         waiting, handed = read_cursor(context.cursor)
         # The last recorded tick's batches are safe (requested, or waiting in its cursor); any
@@ -160,8 +170,8 @@ def build_pulled_sensor(
             return dg.SkipReason(failure or f"nothing new in {source_name}")
         taken = sorted({r.manifest["batch_id"] for r in [*recovered, *landings]})
         return dg.SensorResult(
-            run_requests=requests_for(source_name, due),
-            asset_events=[delivery_event(source_name, landings)] if landings else [],
+            run_requests=requests_for(source_name, due, namespace),
+            asset_events=[delivery_event(source_name, landings, namespace)] if landings else [],
             cursor=json.dumps({"waiting": waiting, "handed": taken}, sort_keys=True),
         )
 

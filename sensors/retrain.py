@@ -23,12 +23,14 @@ from ct_assets.names import (
     CHAMPION_PERFORMANCE,
     FEATURE_DRIFT,
     FEATURES,
+    LONE,
     PRODUCTION_MODEL,
     REASON_TAG,
     RETRAIN,
     RUN_KIND_TAG,
     TRAINING_RUNS,
     TRIGGER_TAG,
+    Namespace,
 )
 from ct_assets.project.load import Project
 from ct_assets.reads.observe import materialization_record
@@ -64,10 +66,10 @@ def watched_assets(on: Sequence[str]) -> list[str]:
 
 
 def _new_partitions(
-    instance: dg.DagsterInstance, asset: str, after: int | None
+    instance: dg.DagsterInstance, asset: dg.AssetKey, after: int | None
 ) -> tuple[set[str], int | None]:
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), after_storage_id=after),
+        dg.AssetRecordsFilter(asset_key=asset, after_storage_id=after),
         limit=10_000,
         ascending=True,
     ).records
@@ -76,28 +78,34 @@ def _new_partitions(
 
 
 def already_decided(
-    instance: dg.DagsterInstance, partition: str, evidence: list[dict[str, Any]]
+    instance: dg.DagsterInstance,
+    partition: str,
+    evidence: list[dict[str, Any]],
+    namespace: Namespace = LONE,
 ) -> bool:
     """Whether the partition had its promotion decision once its evidence began to land (by
     automation, by hand, or by an earlier request): a decision in the same run as some evidence
     (drift runs after the decision there) or after the first of it."""
-    decided = materialization_record(instance, PRODUCTION_MODEL, partition)
+    decided = materialization_record(instance, namespace.key(PRODUCTION_MODEL), partition)
     if decided is None:
         return False
     runs = {e["run_id"] for e in evidence}
     return decided["run_id"] in runs or decided["at"] >= min(e["at"] for e in evidence)
 
 
-def retrain_request(partition: str, reasons: list[RetrainReason]) -> dg.RunRequest:
+def retrain_request(
+    partition: str, reasons: list[RetrainReason], namespace: Namespace = LONE
+) -> dg.RunRequest:
     triggers = "+".join(r.trigger for r in reasons)
     return dg.RunRequest(
         run_key=f"retrain-{partition}-{triggers}",
         partition_key=partition,
-        asset_selection=[dg.AssetKey(a) for a in RETRAIN],
+        asset_selection=namespace.keys(*RETRAIN),
         tags={
             TRIGGER_TAG: triggers,
             REASON_TAG: "; ".join(r.text for r in reasons),
             RUN_KIND_TAG: TRAINING_RUNS,
+            **namespace.run_tags,
         },
     )
 
@@ -107,16 +115,18 @@ def build_retrain_sensor(project: Project) -> dg.SensorDefinition:
     policy, metric = spec.policy, spec.metric
     on = list(policy.retrain.triggers)
     watched = watched_assets(on)
+    namespace = project.namespace
 
     @dg.sensor(
-        name="retrain_sensor",
+        name=namespace.name("retrain_sensor"),
         # As often as the sources are polled: a retrain or rollback waits on no one.
         minimum_interval_seconds=project.poll_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        asset_selection=list(RETRAIN),
+        asset_selection=namespace.keys(*RETRAIN),
         description="Retrains a partition whose drift share or champion's live "
         f"{metric} crosses the declared policy (policy.retrain.triggers: {', '.join(on)}).",
     )
+    @namespace.resources
     def retrain_sensor(context: dg.SensorEvaluationContext, alerts: AlertHook) -> dg.SensorResult:
         cursor = RetrainCursor.parse(context.cursor)
         if "every_partition" in on or not watched:
@@ -128,16 +138,18 @@ def build_retrain_sensor(project: Project) -> dg.SensorDefinition:
         instance = context.instance
         touched: set[str] = set()
         for asset in watched:
-            found, newest = _new_partitions(instance, asset, cursor.after.get(asset))
+            found, newest = _new_partitions(instance, namespace.key(asset), cursor.after.get(asset))
             if newest is not None:
                 cursor.after[asset] = newest
             touched |= found
         requests = []
         for partition in sorted(touched):
-            records = {a: materialization_record(instance, a, partition) for a in watched}
+            records = {
+                a: materialization_record(instance, namespace.key(a), partition) for a in watched
+            }
             if any(r is None for r in records.values()):
                 continue  # judged when the rest of its evidence lands
-            if already_decided(instance, partition, [r for r in records.values() if r]):
+            if already_decided(instance, partition, [r for r in records.values() if r], namespace):
                 continue
             metas: dict[str, Any] = {a: r["metadata"] for a, r in records.items() if r}
             drift = DriftSummary.from_metadata(metas.get(FEATURE_DRIFT))
@@ -151,7 +163,7 @@ def build_retrain_sensor(project: Project) -> dg.SensorDefinition:
             if not reasons:
                 continue
             cursor.handled[partition] = sorted(done | {r.trigger for r in reasons})
-            request = retrain_request(partition, reasons)
+            request = retrain_request(partition, reasons, namespace)
             requests.append(request)
             alerts.send(
                 context.log,
@@ -179,17 +191,18 @@ def build_retrain_schedules(project: Project) -> list[dg.ScheduleDefinition]:
     if "schedule" not in retrain.triggers or not retrain.schedule:
         return []
     cron = retrain.schedule
+    namespace = project.namespace
 
     @dg.schedule(
-        name="retrain_schedule",
+        name=namespace.name("retrain_schedule"),
         cron_schedule=cron,
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        target=dg.AssetSelection.assets(*RETRAIN),
+        target=namespace.selection(*RETRAIN),
         description=f"Retrains the newest partition with features on '{cron}' (UTC).",
     )
     def retrain_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-        with_features = context.instance.get_materialized_partitions(dg.AssetKey(FEATURES))
+        with_features = context.instance.get_materialized_partitions(namespace.key(FEATURES))
         if not with_features:
             return dg.SkipReason("no partition has features yet")
         newest = max(with_features)
@@ -200,6 +213,7 @@ def build_retrain_schedules(project: Project) -> list[dg.ScheduleDefinition]:
             partition_key=newest,
             tags={
                 RUN_KIND_TAG: TRAINING_RUNS,
+                **namespace.run_tags,
                 TRIGGER_TAG: "schedule",
                 REASON_TAG: f"scheduled retrain ('{cron}' UTC) of the newest partition with "
                 f"features, {newest}",

@@ -25,10 +25,12 @@ from resources.alerts import AlertHook
 from resources.mlflow_registry import MlflowRegistry, StaleChampion
 
 
-def _since(instance: dg.DagsterInstance, asset: str, moment: float) -> dict[str, dict[str, Any]]:
+def _since(
+    instance: dg.DagsterInstance, asset: dg.AssetKey, moment: float
+) -> dict[str, dict[str, Any]]:
     """Newest metadata of each partition of `asset` materialized after `moment`."""
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), after_timestamp=moment),
+        dg.AssetRecordsFilter(asset_key=asset, after_timestamp=moment),
         limit=10_000,
     ).records
     partitions = {r.partition_key for r in records if r.partition_key is not None}
@@ -44,15 +46,17 @@ def _versions(meta: dict[str, Any]) -> dict[str, Any]:
 def build_rollback_sensor(project: Project) -> dg.SensorDefinition:
     spec = project.spec
     rollback, metric = spec.policy.rollback, spec.metric
+    namespace = project.namespace
 
     @dg.sensor(
-        name="rollback_sensor",
+        name=namespace.name("rollback_sensor"),
         # As often as the sources are polled: a retrain or rollback waits on no one.
         minimum_interval_seconds=project.poll_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Moves the champion back when, baking, its live {metric} is worse than "
         f"the previous champion's by more than {rollback.margin} (policy.rollback).",
     )
+    @namespace.resources
     def rollback_sensor(
         context: dg.SensorEvaluationContext, mlflow: MlflowRegistry, alerts: AlertHook
     ) -> dg.SensorResult:
@@ -77,7 +81,7 @@ def build_rollback_sensor(project: Project) -> dg.SensorDefinition:
         instance = context.instance
         scored = {
             p: score
-            for p, m in _since(instance, CHAMPION_PERFORMANCE, promoted_at).items()
+            for p, m in _since(instance, namespace.key(CHAMPION_PERFORMANCE), promoted_at).items()
             if (score := LiveScore.from_metadata(m)) is not None
         }
         mine = {p: s for p, s in scored.items() if s.champion_version == champion}
@@ -88,7 +92,10 @@ def build_rollback_sensor(project: Project) -> dg.SensorDefinition:
                 cursor=json.dumps([*acted, promotion]),
             )
         baking = [(p, s) for p, s in mine.items() if s.baking]
-        served = [_versions(m) for m in _since(instance, SERVED_PERFORMANCE, promoted_at).values()]
+        served = [
+            _versions(m)
+            for m in _since(instance, namespace.key(SERVED_PERFORMANCE), promoted_at).values()
+        ]
         decision = rollback_decision(rollback, metric, champion, previous, baking, served)
         if not decision.rollback:
             return dg.SensorResult(skip_reason=decision.reason, cursor=kept)

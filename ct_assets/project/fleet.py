@@ -34,6 +34,16 @@ class Fleet:
     def dagster_home(self) -> Path:
         return self.home / "dagster_home"
 
+    def instance_project(self) -> Project:
+        """The project whose environment prepares the shared instance: the first, holding the
+        largest of every project's run-queue limits (`runs:`), since the queue is shared."""
+        first, *_ = self.projects
+        runs = {
+            field: max(getattr(p.spec.runs, field) for p in self.projects)
+            for field in type(first.spec.runs).model_fields
+        }
+        return first.with_spec({"runs": runs})
+
     def project(self, chosen: str | Path) -> Project:
         """A project of the fleet by its name or its folder."""
         for project in self.projects:

@@ -8,11 +8,13 @@ import dagster as dg
 
 
 def latest_metadata(
-    instance: dg.DagsterInstance, asset: str, partition: str
+    instance: dg.DagsterInstance, asset: dg.AssetKey | str, partition: str
 ) -> dict[str, Any] | None:
     """Metadata of the newest materialization of one asset partition, as plain values."""
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]),
+        dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey.from_coercible(asset), asset_partitions=[partition]
+        ),
         limit=1,
     ).records
     if not records or records[0].asset_materialization is None:
@@ -21,12 +23,12 @@ def latest_metadata(
 
 
 def latest_check(
-    instance: dg.DagsterInstance, asset: str, check: str, partition: str
+    instance: dg.DagsterInstance, asset: dg.AssetKey | str, check: str, partition: str
 ) -> dict[str, Any] | None:
     """The newest evaluation of a check on one partition: passed, description and metadata
     as plain values (None: never ran)."""
     records = instance.event_log_storage.get_asset_check_execution_history(
-        dg.AssetCheckKey(dg.AssetKey(asset), check), limit=100
+        dg.AssetCheckKey(dg.AssetKey.from_coercible(asset), check), limit=100
     )
     for record in records:  # newest first
         if record.partition != partition or record.event is None:
@@ -41,7 +43,7 @@ def latest_check(
 
 
 def latest_check_passed(
-    instance: dg.DagsterInstance, asset: str, check: str, partition: str
+    instance: dg.DagsterInstance, asset: dg.AssetKey | str, check: str, partition: str
 ) -> bool | None:
     """Whether the newest evaluation of a check on one partition passed (None: never ran)."""
     found = latest_check(instance, asset, check, partition)
@@ -49,13 +51,18 @@ def latest_check_passed(
 
 
 def materialization_record(
-    instance: dg.DagsterInstance, asset: str, partition: str, before: float | None = None
+    instance: dg.DagsterInstance,
+    asset: dg.AssetKey | str,
+    partition: str,
+    before: float | None = None,
 ) -> dict[str, Any] | None:
     """The newest materialization of one asset partition (before a time, if given): when, by
     which run, with which code version, and its metadata."""
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(
-            asset_key=dg.AssetKey(asset), asset_partitions=[partition], before_timestamp=before
+            asset_key=dg.AssetKey.from_coercible(asset),
+            asset_partitions=[partition],
+            before_timestamp=before,
         ),
         limit=1,
     ).records

@@ -15,12 +15,16 @@ from ct_assets.names import CHAMPION_PERFORMANCE
 from resources.mlflow_registry import MlflowRegistry
 
 
-def materializations(instance: dg.DagsterInstance, asset: str) -> list[dg.EventLogRecord]:
+def materializations(
+    instance: dg.DagsterInstance, asset: dg.AssetKey | str
+) -> list[dg.EventLogRecord]:
     """Every materialization of an asset, newest first, read in pages (the store caps a page)."""
     out: list[dg.EventLogRecord] = []
     cursor = None
     while True:
-        page = instance.fetch_materializations(dg.AssetKey(asset), limit=1000, cursor=cursor)
+        page = instance.fetch_materializations(
+            dg.AssetKey.from_coercible(asset), limit=1000, cursor=cursor
+        )
         out.extend(page.records)
         if not page.has_more:
             return out
@@ -40,7 +44,9 @@ def scored_records(instance: dg.DagsterInstance) -> list[tuple[str, str, float]]
     return out
 
 
-def latest_figures(instance: dg.DagsterInstance, asset: str) -> dict[str, dict[str, Any]]:
+def latest_figures(
+    instance: dg.DagsterInstance, asset: dg.AssetKey | str
+) -> dict[str, dict[str, Any]]:
     """partition -> metadata of its newest materialization, as plain values."""
     out: dict[str, dict[str, Any]] = {}
     for record in materializations(instance, asset):

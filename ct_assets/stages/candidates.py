@@ -37,7 +37,7 @@ from ct_assets.ml.selection import Selection
 from ct_assets.ml.tags import ModelLineage, Registration, Search
 from ct_assets.ml.vocabulary import BINARY
 from ct_assets.ml.windows import Subset, training_subsets
-from ct_assets.names import CANDIDATE_MODELS, CHAMPION_PERFORMANCE
+from ct_assets.names import CANDIDATE_MODELS, CHAMPION_PERFORMANCE, Namespace
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec
 from ct_assets.reads.observe import latest_metadata
@@ -75,11 +75,14 @@ def incremental_plan(
     return plan_refresh(train, base, feature_set_id, full_every)
 
 
-def live_breaks(instance: dg.DagsterInstance, partitions: Sequence[str]) -> dict[str, bool]:
+def live_breaks(
+    instance: dg.DagsterInstance, namespace: Namespace, partitions: Sequence[str]
+) -> dict[str, bool]:
     """Partition -> whether the champion's live check failed there, for the partitions scored."""
     out = {}
+    key = namespace.key(CHAMPION_PERFORMANCE)
     for partition in partitions:
-        score = LiveScore.from_metadata(latest_metadata(instance, CHAMPION_PERFORMANCE, partition))
+        score = LiveScore.from_metadata(latest_metadata(instance, key, partition))
         if score is not None:
             out[partition] = score.live_degraded
     return out
@@ -130,7 +133,7 @@ def build_candidates(
         CANDIDATE_MODELS,
         group="candidates",
         partitions=partitions,
-        project=spec.name,
+        project=project,
         code_version=CODE_VERSION,
         kinds={"mlflow", *(model_families.get(f).kind for f in spec.training.families)},
         automation=after_upstream(),
@@ -159,7 +162,7 @@ def build_candidates(
             context.log.warning(f"feature {name}: {why}")
         inputs = model_inputs(spec).only(selection.kept)
         held = sorted(train[PARTITION].unique())
-        change = change_point(live_breaks(context.instance, held))
+        change = change_point(live_breaks(context.instance, project.namespace, held))
         subsets, skipped = training_subsets(
             train, spec.training.candidate_windows, change, spec.task.type == BINARY
         )

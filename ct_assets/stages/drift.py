@@ -80,7 +80,7 @@ def build_drift(
         FEATURE_DRIFT,
         group="drift",
         partitions=partitions,
-        project=spec.name,
+        project=project,
         code_version="4",
         kinds={"evidently"},
         automation=after_window_upstream(),
@@ -98,7 +98,7 @@ def build_drift(
         check_specs=[
             partitioned_check(
                 DRIFT_CHECK,
-                FEATURE_DRIFT,
+                project.namespace.key(FEATURE_DRIFT),
                 partitions,
                 description=(
                     f"Share of drifted features below {threshold}; {judged_by(spec.drift)} "

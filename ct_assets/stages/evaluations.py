@@ -98,7 +98,7 @@ def build_evaluations(
         MODEL_EVALUATIONS,
         group="evaluations",
         partitions=partitions,
-        project=spec.name,
+        project=project,
         code_version="3",
         kinds={"mlflow"},
         automation=after_upstream(),

@@ -51,7 +51,7 @@ def build_feature_assets(
         FEATURES,
         group="features",
         partitions=partitions,
-        project=spec.name,
+        project=project,
         code_version=CODE_VERSION,
         kinds={"polars", "parquet"},
         automation=after_history_upstream(),

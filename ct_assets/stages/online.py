@@ -29,7 +29,7 @@ def build_online_features(
         ONLINE_FEATURES,
         group="features",
         partitions=partitions,
-        project=spec.name,
+        project=project,
         code_version="2",
         kinds={"redis"},
         automation=after_upstream(),

@@ -56,7 +56,7 @@ from ct_assets.reads.scored import (
     predicted_by,
     scored_records,
 )
-from ct_assets.stages.common import AC, RETRY, after_upstream, stage_asset
+from ct_assets.stages.common import AC, after_upstream, stage_asset
 from ct_assets.stages.live_checks import check_results, verdicts
 from resources.alerts import AlertHook
 from resources.mlflow_registry import MlflowRegistry
@@ -100,7 +100,7 @@ def build_performance(
         CHAMPION_PERFORMANCE,
         group="monitoring",
         partitions=partitions,
-        project=spec.name,
+        project=project,
         code_version="2",
         kinds={"mlflow"},
         automation=after_upstream(),
@@ -108,7 +108,7 @@ def build_performance(
         check_specs=[
             partitioned_check(
                 LIVE_CHECK,
-                CHAMPION_PERFORMANCE,
+                project.namespace.key(CHAMPION_PERFORMANCE),
                 partitions,
                 description=f"The champion's live {metric} on this partition is not worse than "
                 f"its holdout figure by more than {policy.retrain.performance_margin} "
@@ -116,7 +116,7 @@ def build_performance(
             ),
             partitioned_check(
                 GAP_CHECK,
-                CHAMPION_PERFORMANCE,
+                project.namespace.key(CHAMPION_PERFORMANCE),
                 partitions,
                 description=f"On a champion's first {first_live} live partitions, its holdout "
                 f"{metric} predicted live within {policy.evaluation_gap} "
@@ -124,7 +124,7 @@ def build_performance(
             ),
             partitioned_check(
                 LABEL_SHIFT_CHECK,
-                CHAMPION_PERFORMANCE,
+                project.namespace.key(CHAMPION_PERFORMANCE),
                 partitions,
                 description="The label rate (binary) or mean (regression) is within "
                 f"{policy.label_shift} (an effect size, policy.label_shift) of the champion's "
@@ -252,7 +252,7 @@ def build_performance(
         SERVED_PERFORMANCE,
         group="monitoring",
         partitions=partitions,
-        project=spec.name,
+        project=project,
         code_version="2",
         kinds={"parquet"},
         # Requested by the delayed-labels sensor when labels of this partition arrive.
@@ -261,7 +261,7 @@ def build_performance(
         check_specs=[
             partitioned_check(
                 SERVED_GAP_CHECK,
-                SERVED_PERFORMANCE,
+                project.namespace.key(SERVED_PERFORMANCE),
                 partitions,
                 description=f"On the champion's first {first_live} live partitions, its served "
                 f"{metric} on labeled requests (at least {policy.rollback.min_requests}) is "
@@ -343,22 +343,28 @@ def build_performance(
             metric, champion, served[metric], baseline, policy.evaluation_gap, index, first_live
         )
 
-    @dg.asset(
-        name=LIVE_PERFORMANCE,
-        group_name="monitoring",
+    @stage_asset(
+        LIVE_PERFORMANCE,
+        group="monitoring",
+        partitions=None,
+        project=project,
         code_version="1",
         kinds={"pandas"},
         # Figures are read from each partition's materialization metadata (cheap); the deps
         # say what it reads and make it refresh when any partition of either updates.
         deps=[
-            dg.AssetDep(CHAMPION_PERFORMANCE, partition_mapping=dg.AllPartitionMapping()),
-            dg.AssetDep(SERVED_PERFORMANCE, partition_mapping=dg.AllPartitionMapping()),
+            dg.AssetDep(
+                project.namespace.key(CHAMPION_PERFORMANCE),
+                partition_mapping=dg.AllPartitionMapping(),
+            ),
+            dg.AssetDep(
+                project.namespace.key(SERVED_PERFORMANCE),
+                partition_mapping=dg.AllPartitionMapping(),
+            ),
         ],
-        automation_condition=(
-            AC.any_deps_updated().since_last_handled() & ~AC.in_progress()
-        ).with_label("after_any_performance"),
-        retry_policy=RETRY,
-        tags={"ct/project": spec.name},
+        automation=(AC.any_deps_updated().since_last_handled() & ~AC.in_progress()).with_label(
+            "after_any_performance"
+        ),
         io_manager_key="json_io_manager",
     )
     def live_performance(context: dg.AssetExecutionContext) -> dg.MaterializeResult[Any]:
@@ -368,12 +374,16 @@ def build_performance(
 
         champion = {
             p: score
-            for p, f in latest_figures(context.instance, CHAMPION_PERFORMANCE).items()
+            for p, f in latest_figures(
+                context.instance, project.namespace.key(CHAMPION_PERFORMANCE)
+            ).items()
             if (score := LiveScore.from_metadata(f)) is not None
         }
         served = {
             p: f.get("versions") or {}
-            for p, f in latest_figures(context.instance, SERVED_PERFORMANCE).items()
+            for p, f in latest_figures(
+                context.instance, project.namespace.key(SERVED_PERFORMANCE)
+            ).items()
         }
         table = live_table(champion, served, metric)
         metadata: dict[str, Any] = {

@@ -167,7 +167,7 @@ def build_production(
         PRODUCTION_MODEL,
         group="production",
         partitions=partitions,
-        project=spec.name,
+        project=project,
         code_version="4",
         kinds={"mlflow"},
         automation=after_upstream(),
@@ -177,13 +177,18 @@ def build_production(
         check_specs=[
             partitioned_check(
                 PROMOTION_GATE,
-                PRODUCTION_MODEL,
+                project.namespace.key(PRODUCTION_MODEL),
                 partitions,
                 description="Every gate passed and the champion moved to the best candidate: "
                 + " ".join(described.values()),
             ),
             *(
-                partitioned_check(GATE_CHECKS[g], PRODUCTION_MODEL, partitions, description=d)
+                partitioned_check(
+                    GATE_CHECKS[g],
+                    project.namespace.key(PRODUCTION_MODEL),
+                    partitions,
+                    description=d,
+                )
                 for g, d in described.items()
             ),
         ],
@@ -206,7 +211,9 @@ def build_production(
         # From reading the alias to moving it, no other decision or rollback interleaves; a
         # move recorded by a decision that died before applying it is applied first.
         with mlflow.alias_lock():
-            decided = context.instance.get_materialized_partitions(dg.AssetKey(PRODUCTION_MODEL))
+            decided = context.instance.get_materialized_partitions(
+                project.namespace.key(PRODUCTION_MODEL)
+            )
             decision, before, after = take_decision(
                 mlflow, key, model_evaluations, set(decided), settings, serve
             )

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ct_assets.ingest.landing import LandedFile, batch_id_for, landing_digest, placement
 from ct_assets.ml.records import RawBatches
-from ct_assets.names import FILE_DROP, RAW_BATCHES, source_key
+from ct_assets.names import FILE_DROP, RAW_BATCHES
 from ct_assets.partitions import partition_key_of
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec
@@ -96,8 +96,8 @@ def source_names(project: Project) -> list[str]:
 def build_source_specs(project: Project) -> list[dg.AssetSpec]:
     return [
         dg.AssetSpec(
-            key=source_key(name),
-            group_name="sources",
+            key=project.namespace.source(name),
+            group_name=project.namespace.group("sources"),
             description=f"Deliveries of the {name} source, recorded by its sensor.",
             kinds={"s3" if name == FILE_DROP and project.landing.startswith("s3://") else name},
             freshness_policy=freshness(project.spec.freshness.sources),
@@ -115,11 +115,11 @@ def build_raw(
         RAW_BATCHES,
         group="raw",
         partitions=partitions,
-        project=spec.name,
+        project=project,
         code_version="2",
         kinds={"file"},
         automation=None,
-        deps=[source_key(name) for name in source_names(project)],
+        deps=[project.namespace.source(name) for name in source_names(project)],
         freshness_policy=freshness(project.spec.freshness.sources),
     )
     def raw_batches(

@@ -22,7 +22,7 @@ def build_scoring(
         BATCH_PREDICTIONS,
         group="monitoring",
         partitions=partitions,
-        project=spec.name,
+        project=project,
         code_version="1",
         kinds={"mlflow", "parquet"},
         automation=after_upstream(),

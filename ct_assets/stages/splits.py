@@ -27,7 +27,7 @@ def build_splits(
         TRAINING_WINDOW,
         group="splits",
         partitions=partitions,
-        project=project.spec.name,
+        project=project,
         code_version="2",
         kinds={"pandas", "parquet"},
         # Every partition retrains only when declared; otherwise the retrain sensor asks.

@@ -16,7 +16,7 @@ from ct_assets.ml.frames import BATCH
 from ct_assets.ml.quality import DimensionResult, measure_quality
 from ct_assets.ml.records import ValidatedRows
 from ct_assets.ml.schema import ValidationOutcome, build_schema, empty_events
-from ct_assets.names import SCHEMA_CHECK, VALIDATED_BATCHES, quality_check_name
+from ct_assets.names import SCHEMA_CHECK, VALIDATED_BATCHES, Namespace, quality_check_name
 from ct_assets.partitions import build_partitions, partitioned_check
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec
@@ -163,6 +163,7 @@ def in_window(events: pd.DataFrame, time: str, start: datetime, end: datetime) -
 
 def trailing_row_counts(
     instance: dg.DagsterInstance,
+    namespace: Namespace,
     partitions: dg.TimeWindowPartitionsDefinition,
     partition: str,
     count: int = 7,
@@ -172,7 +173,9 @@ def trailing_row_counts(
     earlier = keys[max(0, keys.index(partition) - count) : keys.index(partition)]
     counts = []
     for key in earlier:
-        recorded = ValidatedRows.from_metadata(latest_metadata(instance, VALIDATED_BATCHES, key))
+        recorded = ValidatedRows.from_metadata(
+            latest_metadata(instance, namespace.key(VALIDATED_BATCHES), key)
+        )
         if recorded is not None and recorded.validated:
             counts.append(recorded.validated)
     return counts
@@ -203,7 +206,7 @@ def build_validated(
     quality_specs = [
         partitioned_check(
             quality_check_name(dimension),
-            VALIDATED_BATCHES,
+            project.namespace.key(VALIDATED_BATCHES),
             partitions,
             blocking=dimension in blocking,
             description=f"Data-quality dimension {dimension!r} within its configured thresholds.",
@@ -215,7 +218,7 @@ def build_validated(
         VALIDATED_BATCHES,
         group="validated",
         partitions=partitions,
-        project=spec.name,
+        project=project,
         # 5: a one-class label judged by its count at the declared rate, not refused on sight.
         code_version="5",
         kinds={"pandas", "parquet"},
@@ -225,7 +228,7 @@ def build_validated(
         check_specs=[
             partitioned_check(
                 SCHEMA_CHECK,
-                VALIDATED_BATCHES,
+                project.namespace.key(VALIDATED_BATCHES),
                 partitions,
                 blocking=True,
                 description="Every batch of the partition matches the declared dataset "
@@ -300,7 +303,7 @@ def build_validated(
             events,
             refused_rows,
             arrived=max(datetime.fromisoformat(m["ingested_at"]) for m in manifests),
-            trailing_rows=trailing_row_counts(context.instance, partitions, key),
+            trailing_rows=trailing_row_counts(context.instance, project.namespace, partitions, key),
             spec=spec,
             set_aside_rows=set_aside_rows,
             locate=project.locate,
