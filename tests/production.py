@@ -131,8 +131,8 @@ def deploy_fleet(
     env = {**os.environ, **environ}
     fleet = load_fleet(root, env)
     environments = {p.spec.name: resolve(p, env).require() for p in fleet.projects}
-    homes = {e.prepare_instance() for e in environments.values()}
-    (home,) = homes  # one instance for the whole fleet
+    home = resolve(fleet.instance_project(), env).prepare_instance()
+    assert {e.dagster_home for e in environments.values()} == {home}  # one instance for all
     sources = {name: generator(name).demo_source(START, rows_per_day, 100) for name in environments}
     instance = dg.DagsterInstance.from_config(str(home))
     return FleetProduction(fleet, environments, sources, instance)
