@@ -421,8 +421,9 @@ def test_two_projects_of_a_fleet_run_at_once_each_under_its_name_on_shared_servi
         champions[name] = champion
     assert {v.name for v in client.search_model_versions()} == set(fleet.names)
 
-    # Every stored artifact under its project's prefix of the one CT_DATA_URL; each landing
-    # its own.
+    # Every stored artifact under its project's prefix of the one CT_DATA_URL, none on the
+    # projects' disks (the release's may be read-only); each landing its own.
+    assert not [p.data_dir for p in fleet.fleet.projects if p.data_dir.exists()]
     stored = s3_server.keys(BUCKET, "data/")
     assert {key.split("/")[1] for key in stored} == set(fleet.names)
     assert {key.split("/")[1] for key in s3_server.keys(BUCKET, "landing/")} == set(fleet.names)
@@ -435,14 +436,15 @@ def test_two_projects_of_a_fleet_run_at_once_each_under_its_name_on_shared_servi
         assert f"data/{name}/{PRODUCTION_MODEL}/{partitions[-1]}.json" in stored
 
     # One instance: every materialized key under one project's name, each project's decision
-    # among them; each project's promotion pool has one slot.
+    # among them; the promotions went through one pool per project, each given one slot.
     keys = fleet.instance.get_asset_keys()
     assert {key.path[0] for key in keys} == set(fleet.names)
+    storage = fleet.instance.event_log_storage
+    assert storage.get_concurrency_keys() == {f"{name}/promotion" for name in fleet.names}
     for name in fleet.names:
         assert dg.AssetKey([name, PRODUCTION_MODEL]) in keys
         assert dg.AssetKey([name, RAW_BATCHES]) in keys
-        pool = fleet.instance.event_log_storage.get_concurrency_info(f"{name}/promotion")
-        assert pool.slot_count == 1, name
+        assert storage.get_concurrency_info(f"{name}/promotion").slot_count == 1, name
 
     # The online store: each project's entities under its own keys of the shared prefix.
     prefix = os.environ["CT_ONLINE_STORE_PREFIX"]
