@@ -29,6 +29,7 @@ from ct_assets.stages.scoring import build_scoring
 from ct_assets.stages.splits import build_splits
 from ct_assets.stages.validated import build_validated
 from resources import resolve
+from sensors.asset_source import build_asset_source_sensors
 from sensors.automation import build_automation_sensors
 from sensors.delayed_labels import build_delayed_labels_sensor
 from sensors.file_drop import build_file_drop_sensor
@@ -62,6 +63,7 @@ def build_definitions(project: Project) -> dg.Definitions:
         sensors=[
             build_file_drop_sensor(project, partitions),
             *(build_pulled_sensor(n, project, partitions) for n in project.spec.sources.pulled),
+            *build_asset_source_sensors(project, partitions),
             build_freshness_sensor(project),
             build_model_freshness_sensor(project),
             *build_automation_sensors(project.poll_seconds, project.namespace),
@@ -91,6 +93,7 @@ def ingest_job(
         namespace.name(INGEST_JOB),
         selection=namespace.selection(RAW_BATCHES, VALIDATED_BATCHES, FEATURES),
         partitions_def=partitions,
+        tags=namespace.run_tags,
         description="landing -> raw -> validated -> features, one run per partition",
     )
 

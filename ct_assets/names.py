@@ -63,6 +63,8 @@ REASON_TAG = "ct/reason"
 # how many of them go at once.
 RUN_KIND_TAG = "ct/run-kind"
 TRAINING_RUNS = "training"
+# Which project an asset or a run belongs to.
+PROJECT_TAG = "ct/project"
 
 
 def quality_check_name(dimension: str) -> str:
@@ -97,11 +99,19 @@ class Namespace:
     """
 
     prefix: str = ""
+    # The project's name as declared, for the runs it starts.
+    project: str = ""
 
     @classmethod
     def of(cls, name: str) -> Namespace:
         """The namespace of a project named `name` (its characters made fit for every name)."""
-        return cls(_NOT_IN_NAME.sub("_", name))
+        return cls(_NOT_IN_NAME.sub("_", name), name)
+
+    @property
+    def run_tags(self) -> dict[str, str]:
+        """Tags of every run the project starts: the UI's runs page and the run queue can
+        pick one project's runs out of a shared instance."""
+        return {PROJECT_TAG: self.project} if self.project else {}
 
     @property
     def path(self) -> list[str]:

@@ -251,16 +251,21 @@ class Environment:
 
     def registry(self) -> MlflowRegistry:
         model = self.project.spec.model_name
+        # A project beside others logs its runs in an experiment of its own (a lone install
+        # keeps the one it always had): the MLflow UI shows each project's runs apart.
+        experiment = self.project.namespace.project or "ct"
         if self.production:
             return MlflowRegistry(
                 tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI"),
                 artifact_root=self._endpoint("CT_MLFLOW_ARTIFACT_ROOT"),
                 registered_model=model,
+                experiment=experiment,
             )
         return MlflowRegistry(
             tracking_uri=self.tracking_uri,
             artifact_root=str(self.project.mlflow_dir / "artifacts"),
             registered_model=model,
+            experiment=experiment,
         )
 
     def online_store(self) -> OnlineStore:

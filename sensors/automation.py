@@ -26,13 +26,14 @@ def build_automation_sensors(
         dg.AutomationConditionSensorDefinition(
             namespace.name("ct_automation"),
             target=namespace.everything() - training,
+            run_tags=namespace.run_tags,
             default_status=dg.DefaultSensorStatus.RUNNING,
             minimum_interval_seconds=interval_seconds,
         ),
         dg.AutomationConditionSensorDefinition(
             namespace.name("ct_training_automation"),
             target=training,
-            run_tags={RUN_KIND_TAG: TRAINING_RUNS},
+            run_tags={RUN_KIND_TAG: TRAINING_RUNS, **namespace.run_tags},
             default_status=dg.DefaultSensorStatus.RUNNING,
             minimum_interval_seconds=interval_seconds,
         ),

@@ -103,7 +103,11 @@ def build_delayed_labels_sensor(
                         run_key=run_key(sha, partition),
                         partition_key=partition,
                         asset_selection=namespace.keys(SERVED_PERFORMANCE),
-                        tags={TRIGGER_TAG: DELAYED_LABELS, REASON_TAG: landed.name},
+                        tags={
+                            TRIGGER_TAG: DELAYED_LABELS,
+                            REASON_TAG: landed.name,
+                            **namespace.run_tags,
+                        },
                     )
                 )
         cursor = json.dumps(seen, sort_keys=True)

@@ -123,7 +123,11 @@ def build_file_drop_sensor(
                 run_key=run_key(partition, hashes),
                 partition_key=partition,
                 asset_selection=namespace.keys(RAW_BATCHES),
-                tags={TRIGGER_TAG: FILE_DROP, "ct/new_batches": str(len(hashes))},
+                tags={
+                    TRIGGER_TAG: FILE_DROP,
+                    "ct/new_batches": str(len(hashes)),
+                    **namespace.run_tags,
+                },
             )
             for partition, hashes in sorted(plan.partitions.items())
         ]

@@ -72,7 +72,10 @@ def build_model_freshness_sensor(
                     run_key=f"retrain-{newest}-{since:.0f}",
                     partition_key=newest,
                     asset_selection=namespace.keys(*RETRAIN),
-                    tags={TRIGGER_TAG: f"{PRODUCTION_MODEL} overdue since {moment}"},
+                    tags={
+                        TRIGGER_TAG: f"{PRODUCTION_MODEL} overdue since {moment}",
+                        **namespace.run_tags,
+                    },
                 )
             ]
         )

@@ -71,7 +71,11 @@ def requests_for(
             run_key=f"{RAW_BATCHES}:{partition}:{run_key_part(ids)}",
             partition_key=partition,
             asset_selection=namespace.keys(RAW_BATCHES),
-            tags={TRIGGER_TAG: source, "ct/new_batches": str(len(ids))},
+            tags={
+                TRIGGER_TAG: source,
+                "ct/new_batches": str(len(ids)),
+                **namespace.run_tags,
+            },
         )
         for partition, ids in sorted(due.items())
     ]

@@ -105,6 +105,7 @@ def retrain_request(
             TRIGGER_TAG: triggers,
             REASON_TAG: "; ".join(r.text for r in reasons),
             RUN_KIND_TAG: TRAINING_RUNS,
+            **namespace.run_tags,
         },
     )
 
@@ -212,6 +213,7 @@ def build_retrain_schedules(project: Project) -> list[dg.ScheduleDefinition]:
             partition_key=newest,
             tags={
                 RUN_KIND_TAG: TRAINING_RUNS,
+                **namespace.run_tags,
                 TRIGGER_TAG: "schedule",
                 REASON_TAG: f"scheduled retrain ('{cron}' UTC) of the newest partition with "
                 f"features, {newest}",

@@ -21,6 +21,8 @@ import dagster as dg
 import pandas as pd
 
 from ct_assets.definitions import INGEST_JOB, build_definitions
+from ct_assets.names import FEATURES, RAW_BATCHES, VALIDATED_BATCHES, Namespace
+from ct_assets.project.fleet import Fleet, load_fleet
 from ct_assets.project.load import Project
 from resources.environments import BACKFILL_TAG, Environment, resolve
 from tests.conftest import START, Deployment, generator, write_project
@@ -91,6 +93,86 @@ def deploy_production(
     source = generator(example).demo_source(START, rows_per_day, 100)
     deployment = Deployment(project, build_definitions(project), instance, source, example)
     return Production(deployment, environment)
+
+
+@dataclass
+class FleetProduction:
+    """Several projects of one fleet in production: one instance (PostgreSQL), one bucket, one
+    MLflow server, each project under its name."""
+
+    fleet: Fleet
+    environments: dict[str, Environment]
+    sources: dict[str, Any]
+    instance: dg.DagsterInstance
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.environments)
+
+    def drop_day(self, name: str, index: int) -> str:
+        """A day's file of project `name` put on its own S3 landing prefix."""
+        environment, source = self.environments[name], self.sources[name]
+        url = f"{environment.project.landing}/{source.day_name(index)}"
+        fs = environment.data_root().fs  # type: ignore[union-attr]
+        fs.pipe_file(url, source.day(index).to_csv(index=False).encode())
+        return url
+
+
+def deploy_fleet(
+    root: Path, environ: Mapping[str, str], examples: tuple[str, ...], rows_per_day: int = 1500
+) -> FleetProduction:
+    """A fleet folder of the examples (each project named as its example, landing on its own
+    S3 prefix), loaded as CT_FLEET loads it, with its shared production instance prepared;
+    `environ` (CT_FLEET among it) is already in the process environment."""
+    for example in examples:
+        production_project(
+            root / example, example, {"sources": {"landing": f"s3://{BUCKET}/landing/{example}"}}
+        )
+    env = {**os.environ, **environ}
+    fleet = load_fleet(root, env)
+    environments = {p.spec.name: resolve(p, env).require() for p in fleet.projects}
+    home = resolve(fleet.instance_project(), env).prepare_instance()
+    assert {e.dagster_home for e in environments.values()} == {home}  # one instance for all
+    sources = {name: generator(name).demo_source(START, rows_per_day, 100) for name in environments}
+    instance = dg.DagsterInstance.from_config(str(home))
+    return FleetProduction(fleet, environments, sources, instance)
+
+
+DATA_STAGES = (RAW_BATCHES, VALIDATED_BATCHES, FEATURES)
+
+
+def run_fleet_project(
+    home: str, name: str, days: list[tuple[str, bool]], start: Any, results: Any
+) -> None:
+    """One project's days run through the fleet's code location (`ct_assets.definitions` with
+    CT_FLEET), in a process of its own: the data stages of each day, every asset of the
+    project where the day says so. Released with the other projects' processes at `start`;
+    puts (name, partition, succeeded, failures, began, ended) per day."""
+    from ct_assets.definitions import defs
+
+    definitions = defs()
+    graph = definitions.resolve_asset_graph()
+    namespace = Namespace.of(name)
+    job = definitions.resolve_implicit_global_asset_job_def()
+    start.wait(timeout=300)
+    with dg.DagsterInstance.from_config(home) as instance:
+        for partition, everything in days:
+            chosen = namespace.everything() if everything else namespace.selection(*DATA_STAGES)
+            began = time.time()
+            result = job.execute_in_process(
+                partition_key=partition,
+                instance=instance,
+                asset_selection=list(chosen.resolve(graph)),
+                raise_on_error=False,
+            )
+            failures = [
+                str(e.step_failure_data.error)  # type: ignore[union-attr]
+                for e in result.all_events
+                if e.is_step_failure
+            ]
+            results.put((name, partition, result.success, failures, began, time.time()))
+            if not result.success:
+                return
 
 
 # Sensors that would start runs of their own while a backfill replays (files in the landing,

@@ -175,7 +175,9 @@ def _write_atomically(target: Path, text: str, force: bool) -> None:
 # -- what it says ------------------------------------------------------------------------------
 
 
-def summary(inference: Inference, out: Path, written: list[Path]) -> str:
+def summary(
+    inference: Inference, out: Path, written: list[Path], next_step: str | None = None
+) -> str:
     from ct_assets.project.infer import shown_value
 
     lines = [f"ct init: read {inference.sample}", "roles:"]
@@ -201,7 +203,8 @@ def summary(inference: Inference, out: Path, written: list[Path]) -> str:
         lines.extend(f"  - {note}" for note in inference.review)
     lines.append("wrote " + ", ".join(_path(p) for p in written))
     folder = shlex.quote(str(out))
-    lines.append(f"next: cd {folder} && ct up   then copy data files into {_path(out / LANDING)}")
+    landing = _path(out / LANDING)
+    lines.append(next_step or f"next: cd {folder} && ct up   then copy data files into {landing}")
     return "\n".join(lines)
 
 

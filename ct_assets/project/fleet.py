@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ct_assets.names import Namespace
@@ -33,6 +33,16 @@ class Fleet:
     @property
     def dagster_home(self) -> Path:
         return self.home / "dagster_home"
+
+    def instance_project(self) -> Project:
+        """The project whose environment prepares the shared instance: the first, holding the
+        largest of every project's run-queue limits (`runs:`), since the queue is shared."""
+        first, *_ = self.projects
+        runs = {
+            field: max(getattr(p.spec.runs, field) for p in self.projects)
+            for field in type(first.spec.runs).model_fields
+        }
+        return first.with_spec({"runs": runs})
 
     def project(self, chosen: str | Path) -> Project:
         """A project of the fleet by its name or its folder."""
@@ -58,11 +68,21 @@ def project_files(root: Path) -> list[Path]:
 
 
 def load_fleet(root: str | Path, environ: Mapping[str, str] | None = None) -> Fleet:
-    """Every project under `root`, each in the namespace of its name, on the fleet's instance."""
+    """Every project under `root`, each in the namespace of its name, on the fleet's instance.
+
+    The variables that place one project place a fleet's projects side by side: CT_HOME and
+    CT_LANDING_URL are roots holding a folder per project (as CT_DATA_URL is); one registered
+    model for all (CT_REGISTERED_MODEL) would give every project one champion, and is refused.
+    """
     env = dict(os.environ if environ is None else environ)
-    # A project's own home and the one-project selector mean nothing for many projects.
-    for variable in ("CT_HOME", "CT_PROJECT"):
-        env.pop(variable, None)
+    if env.get("CT_REGISTERED_MODEL"):
+        raise ProjectError(
+            f"CT_REGISTERED_MODEL={env['CT_REGISTERED_MODEL']}: one registered model for every "
+            f"project of the fleet {root}; declare `registered_model` in each ct.yaml instead"
+        )
+    homes = env.pop("CT_HOME", None)
+    landings = env.pop("CT_LANDING_URL", None)
+    env.pop("CT_PROJECT", None)
     folder = Path(root).expanduser().resolve()
     if not folder.is_dir():
         raise ProjectError(f"{folder}: no such folder (the fleet: a folder holding projects)")
@@ -84,5 +104,10 @@ def load_fleet(root: str | Path, environ: Mapping[str, str] | None = None) -> Fl
                 f"{taken[namespace.prefix]}: projects of one deployment need different names"
             )
         taken[namespace.prefix] = path
+        if homes:
+            project = replace(project, home=Path(homes).expanduser().resolve() / namespace.prefix)
+        if landings:
+            landing = f"{landings.rstrip('/')}/{namespace.prefix}"
+            project = project.with_spec({"sources": {"landing": landing}})
         projects.append(project.in_namespace(namespace, instance_home))
     return Fleet(folder, tuple(projects))

@@ -77,7 +77,8 @@ SECTION_NOTES = {
         "rows."
     ),
     "sources": (
-        "Files dropped here (a folder beside ct.yaml, or s3://bucket/prefix) are ingested."
+        "Files dropped here (a folder beside ct.yaml, or s3://bucket/prefix) are ingested. A "
+        "Dagster asset of your own, in the same code location, is a source too: asset: <key>."
     ),
 }
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import dagster as dg
 
-from ct_assets.names import LONE, PROMOTION_POOL, Namespace
+from ct_assets.names import LONE, PROJECT_TAG, PROMOTION_POOL, Namespace
 from ct_assets.project.load import Project
 from ct_assets.project.spec import FreshnessWindow, parse_duration
 from resources.k8s import step_op_tags
@@ -105,7 +105,7 @@ def stage_asset(
             kinds=kinds,
             automation_condition=automation,
             retry_policy=RETRY,
-            tags={"ct/project": project.spec.name},
+            tags={PROJECT_TAG: project.spec.name},
             op_tags=op_tags,
             ins=ins,
             deps=deps,

@@ -21,6 +21,7 @@ from ct_assets.partitions import partition_key_of
 from ct_assets.project.load import Project
 from ct_assets.project.spec import ProjectSpec
 from ct_assets.stages.common import freshness, stage_asset
+from resources.asset_source import asset_source_deps
 from resources.sources import FileDropSource
 from resources.storage import BatchStore, Delivery
 
@@ -119,7 +120,11 @@ def build_raw(
         code_version="2",
         kinds={"file"},
         automation=None,
-        deps=[project.namespace.source(name) for name in source_names(project)],
+        deps=[
+            *(project.namespace.source(name) for name in source_names(project)),
+            # A user's own asset declared as a source (`sources.asset`): its key, as they named it.
+            *asset_source_deps(project),
+        ],
         freshness_policy=freshness(project.spec.freshness.sources),
     )
     def raw_batches(

@@ -3,6 +3,9 @@ the ones tests/test_deploy.py held."""
 
 from __future__ import annotations
 
+import argparse
+import importlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,6 +59,83 @@ def user_deployment() -> dict[str, Any]:
 
 def image_of(deployment: dict[str, Any]) -> str:
     return f"{deployment['image']['repository']}:{deployment['image']['tag']}"
+
+
+DOCKERFILE = DEPLOY / "Dockerfile"
+
+
+def dockerfile_stages() -> list[tuple[str, list[tuple[str, str]]]]:
+    """(base image with ARG defaults resolved, [(INSTRUCTION, arguments)]) per stage."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    lines = [line.strip() for line in text.splitlines()]
+    instructions = [tuple(line.split(None, 1)) for line in lines if line and line[0] != "#"]
+    defaults: dict[str, str] = {}
+    stages: list[tuple[str, list[tuple[str, str]]]] = []
+    for keyword, rest in instructions:
+        keyword = keyword.upper()
+        if keyword == "ARG" and not stages and "=" in rest:
+            name, default = rest.split("=", 1)
+            defaults[name] = default
+        elif keyword == "FROM":
+            image = re.sub(r"\$\{(\w+)\}", lambda m: defaults[m.group(1)], rest.split()[0])
+            stages.append((image, []))
+        elif stages:
+            stages[-1][1].append((keyword, rest))
+    return stages
+
+
+def baked_fleet() -> str:
+    """The folder of projects the image bakes by default (`ARG FLEET`), in the build context."""
+    return next(
+        rest.split("=", 1)[1]
+        for keyword, rest in dockerfile_stages()[-1][1]
+        if keyword == "ARG" and rest.startswith("FLEET=")
+    )
+
+
+def image_environment() -> dict[str, str]:
+    """The final stage's ENV, as the image's processes see it."""
+    pairs = [
+        item.split("=", 1)
+        for keyword, rest in dockerfile_stages()[-1][1]
+        if keyword == "ENV"
+        for item in rest.split()
+    ]
+    return {name: value for name, value in pairs}
+
+
+# Every object serving a project carries its project's name under this label.
+PROJECT_LABEL = "ct/project"
+SERVING_KINDS = ("Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget")
+
+
+def serving(kind: str) -> list[dict[str, Any]]:
+    """The `ct serve` objects of one kind, one per served project."""
+    return [
+        doc
+        for doc in manifests()
+        if doc["kind"] == kind and doc["metadata"]["name"].startswith("ct-serve-")
+    ]
+
+
+def fleet_folder() -> str:
+    (fleet,) = [e["value"] for e in user_deployment()["env"] if e["name"] == "CT_FLEET"]
+    return str(fleet)
+
+
+def kubernetes_name(project: str) -> str:
+    return project.lower().replace("_", "-")
+
+
+def ct_parser() -> argparse.ArgumentParser:
+    """ct's own command line (as `ct_assets.cli.main` builds it), to parse container args."""
+    from ct_assets.cli import COMMANDS
+
+    parser = argparse.ArgumentParser(prog="ct")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"ct_assets.cli.{name}").register(commands)
+    return parser
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -22,23 +22,37 @@ import pandas as pd
 import pytest
 import yaml
 
-from ct_assets.names import FEATURES, RAW_BATCHES
+from ct_assets.ml.tags import TASK_TAG, TRAINING_PARTITIONS_TAG
+from ct_assets.names import FEATURES, PRODUCTION_MODEL, RAW_BATCHES
 from ct_assets.reads.observe import latest_metadata
 from resources.storage import Delivery
+from tests.conftest import START
 from tests.integration.test_demo import wait_for
 from tests.production import (
     BUCKET,
     REDIS_URL,
+    FleetProduction,
     Production,
+    deploy_fleet,
     deploy_production,
     production_environ,
     register_as_a_daemon,
     run_backfill,
+    run_fleet_project,
 )
 from tests.services import MLFLOW_FAIL_FAST, MlflowServer, S3Server, unavailable
 
 pytestmark = pytest.mark.integration
 DATA_STAGES = 'key:"raw_batches" or key:"validated_batches" or key:"features"'
+
+
+def require_redis() -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        unavailable("Redis", exc)
 
 
 @pytest.fixture
@@ -49,12 +63,7 @@ def production(
     mlflow_server: MlflowServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Production]:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        unavailable("Redis", exc)
+    require_redis()
     s3_server.make_bucket(BUCKET)
     environ = production_environ(postgres_databases(), s3_server.url, mlflow_server.tracking_uri)
     for name, value in environ.items():
@@ -325,3 +334,120 @@ def test_ct_up_env_production_runs_the_platform_on_the_local_services(
     assert any(k.startswith("data/raw/batches/") for k in s3_server.keys(BUCKET))
     # Runs still going when ct up stopped are the automation's next stages; none failed.
     assert runs and not [r for r in runs if r.dagster_run.status.value == "FAILURE"]
+
+
+# A binary task and a regression: projects of one fleet share nothing but the release.
+FLEET = ("shop", "energy")
+
+
+@pytest.fixture
+def fleet(
+    tmp_path: Path,
+    s3_server: S3Server,
+    postgres_databases: Callable[[], str],
+    mlflow_server: MlflowServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[FleetProduction]:
+    """Two projects in one fleet folder, as the release runs them: CT_FLEET names the folder;
+    one PostgreSQL database, one bucket, one MLflow server, one Redis for both."""
+    require_redis()
+    s3_server.make_bucket(BUCKET)
+    environ = production_environ(postgres_databases(), s3_server.url, mlflow_server.tracking_uri)
+    environ["CT_FLEET"] = str(tmp_path / "projects")
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    # Each would be laid over both projects' ct.yaml (deploy/README.md): never in a fleet's.
+    for variable in ("CT_LANDING_URL", "CT_REGISTERED_MODEL", "CT_PROJECT", "DAGSTER_HOME"):
+        monkeypatch.delenv(variable, raising=False)
+    deployed = deploy_fleet(tmp_path / "projects", environ, FLEET, rows_per_day=1000)
+    try:
+        yield deployed
+    finally:
+        deployed.instance.dispose()
+
+
+@pytest.mark.timeout(900)
+def test_two_projects_of_a_fleet_run_at_once_each_under_its_name_on_shared_services(
+    fleet: FleetProduction, s3_server: S3Server, mlflow_server: MlflowServer
+) -> None:
+    """Two projects, a binary task and a regression, land, train and promote at the same time
+    through one code location (CT_FLEET) on one PostgreSQL instance, one bucket and one MLflow
+    server: each reaches a champion in its own registered model, its data is under its own
+    prefix, its online features under its own keys, and nothing of one is under the other's
+    name."""
+    import redis
+    from mlflow import MlflowClient
+
+    partitions = [(START + timedelta(days=index)).isoformat() for index in range(3)]
+    days = [(partition, index == 2) for index, partition in enumerate(partitions)]
+    for name in fleet.names:
+        for index in range(len(partitions)):
+            fleet.drop_day(name, index)
+    spawn = multiprocessing.get_context("spawn")
+    start, results = spawn.Barrier(len(fleet.names)), spawn.Queue()
+    home = str(fleet.instance.root_directory)
+    workers = [
+        spawn.Process(target=run_fleet_project, args=(home, name, days, start, results))
+        for name in fleet.names
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=780)
+        assert worker.exitcode == 0
+    outcomes = [results.get(timeout=5) for _ in range(len(fleet.names) * len(days))]
+    assert [o[:4] for o in outcomes if not o[2]] == []
+    # At once: each project's runs began before the other's had all ended.
+    spans = [
+        (min(o[4] for o in outcomes if o[0] == n), max(o[5] for o in outcomes if o[0] == n))
+        for n in fleet.names
+    ]
+    (began, ended), (other_began, other_ended) = spans
+    assert began < other_ended and other_began < ended, spans
+
+    # Each project its own registered model, its own champion alias, trained on its own task.
+    client = MlflowClient(mlflow_server.tracking_uri)
+    champions = {}
+    for name, environment in fleet.environments.items():
+        with dg.build_resources({"mlflow": environment.registry()}) as resources:
+            registry = resources.mlflow
+            assert registry.registered_model == name
+            champion = registry.champion_version()
+            assert champion is not None, name
+            tags = registry.version_tags(champion)
+        assert tags[TRAINING_PARTITIONS_TAG].split(",") == partitions
+        assert tags[TASK_TAG] == environment.project.spec.task.type
+        assert client.get_registered_model(name).aliases == {"champion": champion}
+        champions[name] = champion
+    assert {v.name for v in client.search_model_versions()} == set(fleet.names)
+
+    # Every stored artifact under its project's prefix of the one CT_DATA_URL, none on the
+    # projects' disks (the release's may be read-only); each landing its own.
+    assert not [p.data_dir for p in fleet.fleet.projects if p.data_dir.exists()]
+    stored = s3_server.keys(BUCKET, "data/")
+    assert {key.split("/")[1] for key in stored} == set(fleet.names)
+    assert {key.split("/")[1] for key in s3_server.keys(BUCKET, "landing/")} == set(fleet.names)
+    for name in fleet.names:
+        batches = f"data/{name}/raw/batches/"
+        manifests = [k for k in stored if k.startswith(batches) and k.endswith("manifest.json")]
+        assert len(manifests) == len(partitions), name
+        for partition in partitions:
+            assert f"data/{name}/features/{partition}.parquet" in stored
+        assert f"data/{name}/{PRODUCTION_MODEL}/{partitions[-1]}.json" in stored
+
+    # One instance: every materialized key under one project's name, each project's decision
+    # among them; the promotions went through one pool per project, each given one slot.
+    keys = fleet.instance.get_asset_keys()
+    assert {key.path[0] for key in keys} == set(fleet.names)
+    storage = fleet.instance.event_log_storage
+    assert storage.get_concurrency_keys() == {f"{name}/promotion" for name in fleet.names}
+    for name in fleet.names:
+        assert dg.AssetKey([name, PRODUCTION_MODEL]) in keys
+        assert dg.AssetKey([name, RAW_BATCHES]) in keys
+        assert storage.get_concurrency_info(f"{name}/promotion").slot_count == 1, name
+
+    # The online store: each project's entities under its own keys of the shared prefix.
+    prefix = os.environ["CT_ONLINE_STORE_PREFIX"]
+    online = [k.decode() for k in redis.Redis.from_url(REDIS_URL).scan_iter(f"{prefix}*")]
+    assert online, "no online features were written"
+    assert all(k.removeprefix(prefix).split(":", 1)[0] in fleet.names for k in online), online

@@ -190,3 +190,32 @@ def test_model_logging_with_s3_down_fails_and_succeeds_once_s3_is_back(
     logged = registry.log_candidate(trained, frame, {}, {})
     assert any(k.endswith("/MLmodel") for k in s3_server.keys("mlflow", "mlflow/"))
     assert logged["version"] == "1"  # the failed attempt registered nothing
+
+
+def test_two_projects_registries_on_one_server_each_keep_their_own_champion(
+    mlflow_server: MlflowServer,
+) -> None:
+    """Two projects of a fleet on one MLflow server: each registers into its own model, so each
+    has its own versions and its own champion alias, and a promotion in one moves nothing of the
+    other's."""
+    shop = MlflowRegistry(
+        tracking_uri=mlflow_server.tracking_uri, artifact_root=None, registered_model="shop"
+    )
+    energy = MlflowRegistry(
+        tracking_uri=mlflow_server.tracking_uri, artifact_root=None, registered_model="energy"
+    )
+    trained, frame = _candidate()
+    first = shop.log_candidate(trained, frame, {"roc_auc": 0.9}, {"ct.partition": "2026-01-01"})
+    shop.promote(first["version"], None, "shop's first champion")
+    assert energy.champion_version() is None
+
+    # The same candidate logged by the other project is a version of its own model, not a reuse.
+    other = energy.log_candidate(trained, frame, {"rmse": 1.0}, {"ct.partition": "2026-01-01"})
+    second = energy.log_candidate(trained, frame, {"rmse": 0.9}, {"ct.partition": "2026-01-02"})
+    energy.promote(second["version"], None, "energy's first champion")
+
+    assert [v["version"] for v in shop.versions()] == [first["version"]]
+    assert [v["version"] for v in energy.versions()] == [other["version"], second["version"]]
+    assert (shop.champion_version(), energy.champion_version()) == ("1", "2")
+    assert [entry["to"] for entry in shop.history()] == ["1"]
+    assert [entry["to"] for entry in energy.history()] == ["2"]

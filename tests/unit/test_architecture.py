@@ -76,6 +76,9 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "ct_assets.stages": ("sensors", "ct_assets.serve", *ASSEMBLY),
     "resources": ("sensors", "ct_assets.stages", "ct_assets.serve", *ASSEMBLY),
     "sensors": ("ct_assets.stages", "ct_assets.serve", *ASSEMBLY),
+    # The Dagster Component assembles a project through the definitions, as the code location
+    # does: it builds no stage, sensor or resource itself.
+    "ct_assets.component": ("resources", "sensors", "ct_assets.stages", "ct_assets.reads"),
 }
 
 

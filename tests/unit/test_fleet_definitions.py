@@ -40,6 +40,13 @@ def test_a_fleet_holds_every_project_under_its_name_on_one_instance(tmp_path: Pa
         fleet.project("nope")
 
 
+def test_the_shared_run_queue_takes_the_largest_limits(tmp_path: Path) -> None:
+    write_project(tmp_path / "a", "shop", {"name": "a", "runs": {"max_concurrent": 6}})
+    write_project(tmp_path / "b", "energy", {"name": "b", "runs": {"training": 3}})
+    runs = load_fleet(tmp_path, environ={}).instance_project().spec.runs
+    assert (runs.max_concurrent, runs.training, runs.backfills) == (6, 3, 2)
+
+
 def test_two_projects_share_no_key_name_pool_or_resource(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -72,6 +79,7 @@ def test_two_projects_share_no_key_name_pool_or_resource(
     )
     assert resources["churn__mlflow"].registered_model == "churn"
     assert resources["power_use_v2__mlflow"].registered_model == "power-use.v2"
+    assert resources["churn__mlflow"].experiment == "churn"
     assert {j.name for j in loaded.jobs or []} == {"churn__ingest", "power_use_v2__ingest"}
     # Each automation sensor evaluates only its project's assets.
     automation = {
@@ -81,6 +89,12 @@ def test_two_projects_share_no_key_name_pool_or_resource(
     }
     churn = automation["churn__ct_automation"].asset_selection.resolve(graph)
     assert churn and all(k.path[0] == "churn" for k in churn)
+    # Its runs say whose they are.
+    assert automation["churn__ct_automation"].run_tags == {"ct/project": "churn"}
+    assert automation["power_use_v2__ct_training_automation"].run_tags == {
+        "ct/run-kind": "training",
+        "ct/project": "power-use.v2",
+    }
     loaded.resolve_implicit_global_asset_job_def()
 
 
@@ -90,6 +104,16 @@ def test_a_lone_install_keeps_its_bare_keys(tmp_path: Path) -> None:
     graph = build_definitions(project).resolve_asset_graph()
     assert dg.AssetKey(RAW_BATCHES) in graph.materializable_asset_keys
     assert all(len(k.path) == 1 for k in graph.materializable_asset_keys)
+
+
+def test_a_fleets_variables_hold_a_folder_per_project(tmp_path: Path) -> None:
+    two_projects(tmp_path / "fleet")
+    env = {"CT_HOME": str(tmp_path / "homes"), "CT_LANDING_URL": "s3://drops/in/"}
+    churn, power = load_fleet(tmp_path / "fleet", environ=env).projects
+    assert churn.home == tmp_path / "homes" / "churn"
+    assert power.landing == "s3://drops/in/power_use_v2"
+    with pytest.raises(ProjectError, match="CT_REGISTERED_MODEL=m: one registered model"):
+        load_fleet(tmp_path / "fleet", environ={"CT_REGISTERED_MODEL": "m"})
 
 
 def test_two_projects_of_one_name_are_refused_naming_both_files(tmp_path: Path) -> None:

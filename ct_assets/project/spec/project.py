@@ -70,8 +70,8 @@ class ProjectSpec(Strict):
     )
     sources: Sources = Field(
         default=Sources(),
-        description="The landing folder and the pulled sources, their secrets named by "
-        "environment variable, never written here.",
+        description="The landing folder, the pulled sources (their secrets named by "
+        "environment variable, never written here) and a Dagster asset of your own.",
     )
     serving: ServingSettings = Field(
         default=ServingSettings(), description="ct serve: where it listens and what it answers."

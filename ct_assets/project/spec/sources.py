@@ -1,13 +1,14 @@
-"""`sources`: the landing folder and the pulled sources, secrets by environment-variable name."""
+"""`sources`: the landing folder, the pulled sources (secrets by environment-variable name) and
+a Dagster asset of the user's own."""
 
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, get_args
+from typing import Annotated, Any, ClassVar, get_args
 
 from pydantic import Field, field_validator, model_validator
 
-from ct_assets.project.spec.base import Duration, Strict, duration_text
+from ct_assets.project.spec.base import Duration, Strict, Words, duration_text
 
 # Names in a sources section that would hold a secret or a credentialed URL if given literally.
 SECRET_KEYS = ("password", "token", "secret", "url", "dsn", "api_key", "key_secret")
@@ -107,6 +108,55 @@ class HttpApiSection(PulledSection):
     )
 
 
+# A part of an asset key as Dagster writes one: no "/" (it separates parts), no space.
+_KEY_PART = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class AssetSection(Strict):
+    """A Dagster asset of the user's own, defined beside ct in the same code location: every
+    materialization of it lands in raw as a batch, loaded through the asset's own IO manager.
+
+    Not a pulled source: nothing to connect to, no resource to build. Its sensor reads the
+    Dagster instance and the code location (`sensors/asset_source.py`), and `raw_batches`
+    depends on the asset itself in the lineage graph rather than on a `sources/...` node.
+    ct.yaml may give the key alone (`asset: etl/orders`) or this mapping.
+    """
+
+    # The `source` of its batches (and the name its sensor is known by).
+    SOURCE: ClassVar[str] = "dagster_asset"
+    key: str = Field(
+        description="The asset's key, its parts separated by / (`orders`, `etl/orders`), as "
+        "the asset is defined: ct's namespace is not added to it."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _key_alone(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"key": data}
+        if not isinstance(data, dict):
+            raise ValueError(
+                f"expected an asset key (etl/orders) or a mapping with key, got {data!r}"
+            )
+        return data
+
+    @field_validator("key")
+    @classmethod
+    def _an_asset_key(cls, value: str) -> str:
+        parts = value.split("/")
+        if not all(_KEY_PART.match(part) for part in parts):
+            raise ValueError(
+                f"{value!r} is not an asset key: parts of letters, digits, _, - and . "
+                "separated by / (etl/orders)"
+            )
+        return value
+
+    @property
+    def path(self) -> list[str]:
+        """The key's parts, as Dagster's `AssetKey` takes them."""
+        return self.key.split("/")
+
+
 class Sources(Strict):
     landing: str = Field(
         default="landing",
@@ -129,6 +179,12 @@ class Sources(Strict):
     )
     http_api: HttpApiSection | None = Field(
         default=None, description="Pull events from an HTTP API; unset: off."
+    )
+    asset: Annotated[AssetSection | None, Words("asset key or mapping")] = Field(
+        default=None,
+        description="Land every materialization of a Dagster asset of your own (defined in "
+        "the same code location, stored by any IO manager) as a batch: its key (`etl/orders`) "
+        "or a mapping with `key`; unset: off.",
     )
 
     _p = field_validator("poll_interval")(classmethod(lambda cls, v: duration_text(v)))

@@ -10,29 +10,7 @@ import tomllib
 from pathlib import Path
 
 from tests.conftest import REPOSITORY
-from tests.helpers.deploy import DEPLOY, NON_ROOT_UID
-
-DOCKERFILE = DEPLOY / "Dockerfile"
-
-
-def dockerfile_stages() -> list[tuple[str, list[tuple[str, str]]]]:
-    """(base image with ARG defaults resolved, [(INSTRUCTION, arguments)]) per stage."""
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    lines = [line.strip() for line in text.splitlines()]
-    instructions = [tuple(line.split(None, 1)) for line in lines if line and line[0] != "#"]
-    defaults: dict[str, str] = {}
-    stages: list[tuple[str, list[tuple[str, str]]]] = []
-    for keyword, rest in instructions:
-        keyword = keyword.upper()
-        if keyword == "ARG" and not stages and "=" in rest:
-            name, default = rest.split("=", 1)
-            defaults[name] = default
-        elif keyword == "FROM":
-            image = re.sub(r"\$\{(\w+)\}", lambda m: defaults[m.group(1)], rest.split()[0])
-            stages.append((image, []))
-        elif stages:
-            stages[-1][1].append((keyword, rest))
-    return stages
+from tests.helpers.deploy import NON_ROOT_UID, baked_fleet, dockerfile_stages
 
 
 def test_dockerfile_is_multi_stage_and_non_root() -> None:
@@ -61,8 +39,8 @@ def test_dockerfile_is_multi_stage_and_non_root() -> None:
 
 
 def test_dockerfile_copies_what_the_context_holds() -> None:
-    """Every file the builder copies exists and is not excluded by .dockerignore, and the
-    default baked project is a real ct.yaml."""
+    """Every file the builder copies exists and is not excluded by .dockerignore, the baked
+    fleet among them."""
     ignored = [
         line.strip()
         for line in (REPOSITORY / ".dockerignore").read_text().splitlines()
@@ -76,12 +54,8 @@ def test_dockerfile_copies_what_the_context_holds() -> None:
         if keyword == "COPY" and not rest.startswith("--from=")
         for source in rest.split()[:-1]
     ]
-    project_arg = next(
-        rest.split("=", 1)[1]
-        for keyword, rest in stages[-1][1]
-        if keyword == "ARG" and rest.startswith("PROJECT=")
-    )
-    sources = [s.replace("${PROJECT}", project_arg) for s in sources]
+    sources = [s.replace("${FLEET}", baked_fleet()) for s in sources]
+    assert baked_fleet() in sources
     assert "pyproject.toml" in sources and "uv.lock" in sources
     for source in sources:
         assert (REPOSITORY / source).exists(), source

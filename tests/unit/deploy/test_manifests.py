@@ -4,7 +4,6 @@ In process and fast: no Dagster instance, daemon, service, subprocess or long tr
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import os
@@ -20,9 +19,15 @@ from tests.helpers.deploy import (
     DEPLOY,
     KUBERNETES_VERSION,
     NON_ROOT_UID,
+    PROJECT_LABEL,
+    SERVING_KINDS,
+    ct_parser,
+    fleet_folder,
     image_of,
+    kubernetes_name,
     manifest,
     manifests,
+    serving,
     user_deployment,
     values,
 )
@@ -54,39 +59,48 @@ def test_manifest_is_valid(doc: dict[str, Any]) -> None:
 
 def test_service_monitor() -> None:
     """No ServiceMonitor schema ships with kubernetes-validate and the operator's CRD is not
-    vendored here, so its structure is asserted: it selects the Service and scrapes a port the
-    Service names, on the path ct serve answers metrics on."""
+    vendored here, so its structure is asserted: it selects every project's serving Service,
+    scrapes a port each names, on the path ct serve answers metrics on, and labels each series
+    with the Service's project."""
     monitor = manifest("ServiceMonitor", "ct-serve")
-    service = manifest("Service", "ct-serve")
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
-    assert set(monitor["spec"]) <= {"selector", "endpoints", "namespaceSelector", "jobLabel"}
-    labels = service["metadata"]["labels"]
-    assert monitor["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert set(monitor["spec"]) <= {
+        "selector",
+        "endpoints",
+        "namespaceSelector",
+        "jobLabel",
+        "targetLabels",
+    }
     (endpoint,) = monitor["spec"]["endpoints"]
-    assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}
+    services = serving("Service")
+    assert len(services) >= 2
+    for service in services:
+        labels = service["metadata"]["labels"]
+        assert monitor["spec"]["selector"]["matchLabels"].items() <= labels.items()
+        assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}
+        assert set(monitor["spec"]["targetLabels"]) <= set(labels)
+    assert monitor["spec"]["targetLabels"] == [PROJECT_LABEL]
     assert endpoint["path"] == "/metrics"
     assert re.fullmatch(r"\d+s", endpoint["interval"])
 
 
-def ct_parser() -> argparse.ArgumentParser:
-    """ct's own command line (as `ct_assets.cli.main` builds it), to parse container args."""
-    from ct_assets.cli import COMMANDS
-
-    parser = argparse.ArgumentParser(prog="ct")
-    commands = parser.add_subparsers(dest="command", required=True)
-    for name in COMMANDS:
-        importlib.import_module(f"ct_assets.cli.{name}").register(commands)
-    return parser
-
-
-def test_serve_deployment() -> None:
-    deployment = manifest("Deployment", "ct-serve")
+@pytest.mark.parametrize(
+    "deployment", serving("Deployment"), ids=lambda d: str(d["metadata"]["name"])
+)
+def test_serve_deployment(deployment: dict[str, Any]) -> None:
+    """Each project's `ct serve`: its pods run ct's own command line on the fleet the code
+    location loads, for the project its label names; its Service, autoscaler and disruption
+    budget reach its pods and no other project's."""
     pod = deployment["spec"]["template"]
+    project = deployment["metadata"]["labels"][PROJECT_LABEL]
+    name = deployment["metadata"]["name"]
+    assert pod["metadata"]["labels"][PROJECT_LABEL] == project
     (serve,) = pod["spec"]["containers"]
     assert serve["image"] == image_of(user_deployment())
     program, *args = serve["args"]
     parsed = ct_parser().parse_args(args)
     assert (program, parsed.command, parsed.host, parsed.port) == ("ct", "serve", "0.0.0.0", 8000)
+    assert (parsed.fleet, parsed.project) == (fleet_folder(), project)
     (port,) = serve["ports"]
     assert port["containerPort"] == parsed.port
     assert serve["readinessProbe"]["httpGet"] == {"path": "/ready", "port": port["name"]}
@@ -94,15 +108,33 @@ def test_serve_deployment() -> None:
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
     assert pod["spec"]["securityContext"]["runAsUser"] == NON_ROOT_UID
     assert {"secretRef": {"name": "ct-secrets"}} in serve["envFrom"]
-    service = manifest("Service", "ct-serve")
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert selector[PROJECT_LABEL] == project
+    service = manifest("Service", name)
     assert service["spec"]["type"] == "ClusterIP"
     assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    assert service["spec"]["selector"][PROJECT_LABEL] == project
+    budget = manifest("PodDisruptionBudget", name)
+    assert budget["spec"]["selector"]["matchLabels"] == selector
     # An HPA on CPU utilization needs the CPU request it computes the utilization of.
-    hpa = manifest("HorizontalPodAutoscaler", "ct-serve")
+    hpa = manifest("HorizontalPodAutoscaler", name)
     assert hpa["apiVersion"] == "autoscaling/v2"
-    assert hpa["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    assert hpa["spec"]["scaleTargetRef"]["name"] == name
     (metric,) = hpa["spec"]["metrics"]
     assert metric["resource"]["name"] == "cpu" and serve["resources"]["requests"]["cpu"]
+
+
+def test_every_served_project_has_its_own_objects() -> None:
+    """Two projects or more, each with the four objects under a name of its own (a Kubernetes
+    name: lower case, `-`), and no project served twice."""
+    projects = [d["metadata"]["labels"][PROJECT_LABEL] for d in serving("Deployment")]
+    assert len(projects) >= 2 and len(set(projects)) == len(projects)
+    for kind in SERVING_KINDS:
+        names = [d["metadata"]["name"] for d in serving(kind)]
+        assert names == [f"ct-serve-{kubernetes_name(p)}" for p in projects], kind
+    for project in projects:
+        assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", kubernetes_name(project))
+        assert len(f"ct-serve-{kubernetes_name(project)}") <= 63
 
 
 def pod_of(pod_spec: dict[str, Any], container: dict[str, Any]) -> dict[str, Any]:
