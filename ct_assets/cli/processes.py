@@ -44,6 +44,8 @@ from ct_assets.project.load import HOME_DIR, Project, ProjectError
 from resources.environments import Environment, resolve
 
 GRACE_SECONDS = 15.0
+# Where ct writes for a project; in a fleet, the root holding a folder per project.
+HOME_VARIABLE = "CT_HOME"
 # prctl(2) option: the signal a child gets when the thread that started it ends.
 PR_SET_PDEATHSIG = 1
 
@@ -73,10 +75,10 @@ class Install:
         home = self.fleet / HOME_DIR if self.fleet else self.projects[0].home
         return home / "logs"
 
-    def environments(self) -> list[Environment]:
+    def environments(self, environ: Mapping[str, str] | None = None) -> list[Environment]:
         """Each project's environment; the projects of a fleet must agree on their instance
         (one daemon per instance), so on their environment too."""
-        environments = [resolve(project) for project in self.projects]
+        environments = [resolve(project, environ) for project in self.projects]
         homes = {e.dagster_home for e in environments}
         if len(homes) > 1:
             shown = ", ".join(f"{e.project.spec.name} ({e.name})" for e in environments)
@@ -88,14 +90,17 @@ class Install:
 
     def child_env(self, environment: Environment, extra: Mapping[str, str]) -> dict[str, str]:
         """The environment of every process started: a fleet's load every project (CT_FLEET),
-        so no one project's selector or home is handed down; a lone project's load it alone,
+        so no one project's selector or home is handed down (CT_HOME stays what the caller
+        said: in a fleet, the root of every project's home); a lone project's load it alone,
         whatever fleet the calling shell names (`ct demo` beside CT_FLEET)."""
         env = environment.child_env(extra)
         if self.fleet is None:
             env.pop(FLEET_VARIABLE, None)
             return env
-        for variable in ("CT_PROJECT", "CT_HOME"):
-            env.pop(variable, None)
+        env.pop("CT_PROJECT", None)
+        env.pop(HOME_VARIABLE, None)
+        if HOME_VARIABLE in environment.environ:
+            env[HOME_VARIABLE] = environment.environ[HOME_VARIABLE]
         env[FLEET_VARIABLE] = str(self.fleet)
         return env
 

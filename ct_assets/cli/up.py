@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import time
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ct_assets.cli import command_parser, port, project_option
@@ -91,13 +91,13 @@ def serving_of(args: argparse.Namespace, install: Install) -> dict[str, int]:
     return fleet_ports(install.projects)
 
 
-def install_of(args: argparse.Namespace) -> Install:
+def install_of(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Install:
     """The lone project, or every project of the fleet, `ct up` runs the daemon for."""
     from ct_assets.cli.processes import Install
 
-    fleet = fleet_of(args)
+    fleet = fleet_of(args, environ)
     if fleet is None:
-        project = project_of(args)
+        project = project_of(args, environ)
         return Install((project.with_spec({"environment": args.env}) if args.env else project,))
     if getattr(args, "project", None):
         raise ProjectError(

@@ -37,6 +37,20 @@ def test_ct_up_with_a_fleet_runs_every_project_on_the_fleet_s_instance(fleet: Pa
     assert env["DAGSTER_HOME"] == str(fleet / ".ct" / "dagster_home")
 
 
+def test_a_fleet_s_processes_place_its_projects_where_ct_up_did(
+    fleet: Path, tmp_path: Path
+) -> None:
+    homes = tmp_path / "homes"
+    environ = {"CT_HOME": str(homes)}
+    install = install_of(up("--fleet", str(fleet)), environ)
+    assert [p.home for p in install.projects] == [homes / "energy", homes / "shop"]
+    env = install.child_env(install.environments(environ)[0], {})
+    # The root of every project's home, not the first project's own.
+    assert env["CT_HOME"] == str(homes)
+    again = install_of(up(), {**env})
+    assert [p.home for p in again.projects] == [p.home for p in install.projects]
+
+
 def test_a_lone_project_is_started_as_it_always_was(fleet: Path) -> None:
     install = install_of(up("--project", str(fleet / "shop")))
     assert install.fleet is None and install.root == fleet / "shop"
