@@ -11,10 +11,12 @@ import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import dagster as dg
-
+# The project layer and `ct --help` read these names: Dagster (seconds to import) is imported
+# only where a key or a selection is built.
+if TYPE_CHECKING:
+    import dagster as dg
 RAW_BATCHES = "raw_batches"
 VALIDATED_BATCHES = "validated_batches"
 FEATURES = "features"
@@ -118,22 +120,32 @@ class Namespace:
         return [self.prefix] if self.prefix else []
 
     def key(self, name: str) -> dg.AssetKey:
+        import dagster as dg
+
         return dg.AssetKey([*self.path, name])
 
     def keys(self, *names: str) -> list[dg.AssetKey]:
         return [self.key(name) for name in names]
 
     def source(self, name: str) -> dg.AssetKey:
+        import dagster as dg
+
         return dg.AssetKey([*self.path, "sources", name])
 
     def check(self, asset: str, check: str) -> dg.AssetCheckKey:
+        import dagster as dg
+
         return dg.AssetCheckKey(self.key(asset), check)
 
     def selection(self, *names: str) -> dg.AssetSelection:
+        import dagster as dg
+
         return dg.AssetSelection.assets(*self.keys(*names))
 
     def everything(self) -> dg.AssetSelection:
         """Every asset of the project, sources included (a lone install: every asset)."""
+        import dagster as dg
+
         if not self.prefix:
             return dg.AssetSelection.all()
         return dg.AssetSelection.key_prefixes([self.prefix])
@@ -158,6 +170,8 @@ class Namespace:
         keep writing `mlflow: MlflowRegistry`, and this renames such parameters (any typed as a
         ConfigurableResource) to `churn__mlflow`, handing each back under its own name.
         """
+        import dagster as dg
+
         if not self.prefix:
             return fn
         signature = inspect.signature(fn, eval_str=True)

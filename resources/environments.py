@@ -172,9 +172,11 @@ class Environment:
     def instance(self) -> dg.DagsterInstance:
         """The instance the project runs on; it must have been prepared (`ct up`) first."""
         if not (self.dagster_home / "dagster.yaml").exists():
+            fleet = self.project.instance_home
+            how = f"ct up --fleet {fleet.parent.parent}" if fleet else "ct up"
             raise ProjectError(
                 f"{self.project.root} has no Dagster instance yet ({self.dagster_home}): "
-                "run `ct up` first"
+                f"run `{how}` first"
             )
         return dg.DagsterInstance.from_config(str(self.dagster_home))
 

@@ -63,7 +63,8 @@ class Install:
         if isinstance(target, Install):
             return target
         if isinstance(target, Fleet):
-            return cls(target.projects, target.root)
+            # The first prepares the shared instance, with the run queue's limits of them all.
+            return cls((target.instance_project(), *target.projects[1:]), target.root)
         return cls((target,))
 
     @property

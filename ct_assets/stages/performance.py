@@ -155,7 +155,7 @@ def build_performance(
             family, model = loaded
             predicted = predict(family, model, features)
             move = mlflow.promotion_of(champion)
-            scored = scored_records(context.instance)
+            scored = scored_records(context.instance, project.namespace)
             baking = is_baking(move, scored, champion, key, baking_partitions)
             previous = str(move["from"]) if baking and move else NONE
             before = None if previous == NONE else predicted_by(context, mlflow, previous, features)
@@ -334,7 +334,7 @@ def build_performance(
             )
         move = mlflow.promotion_of(champion)
         since = None if move is None else datetime.fromisoformat(str(move["at"])).timestamp()
-        scored = scored_records(context.instance)
+        scored = scored_records(context.instance, project.namespace)
         index = (
             None if since is None else scored_since(scored, champion, since, context.partition_key)
         )
