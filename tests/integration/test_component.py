@@ -205,6 +205,18 @@ def test_a_users_own_asset_feeds_ct_through_one_lineage_graph(user_project: User
         assert valid is not None and valid.asset_materialization is not None
         rows = int(valid.asset_materialization.metadata["dagster/row_count"].value)
         assert rows == len(pd.read_csv(sample))
+    # ct's commands read the user's project as a fleet: its ct.yaml files, their instance.
+    ct = str(Path(sys.executable).parent / "ct")
+    shown = subprocess.run(
+        [ct, "status", "--fleet", str(user_project.root), "--json"],
+        env=user_project.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    (row,) = json.loads(shown.stdout)["projects"]
+    assert (row["project"], row["task"], row["champion"]) == ("churn", "binary", None)
 
 
 def test_two_projects_in_one_defs_folder_load_side_by_side(user_project: UserProject) -> None:
