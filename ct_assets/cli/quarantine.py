@@ -135,6 +135,7 @@ def readmit(console: Any, project: Any, defs: Any, record: dict[str, Any]) -> in
                 partition_key=partition,
                 instance=instance,
                 asset_selection=list(selection.resolve(defs.resolve_asset_graph())),
+                tags=project.namespace.run_tags,
                 raise_on_error=False,
             )
             console.print(f"run {result.run_id}: {'success' if result.success else 'failure'}")

@@ -104,10 +104,12 @@ def install_of(args: argparse.Namespace, environ: Mapping[str, str] | None = Non
             f"{fleet.root}: ct up runs the daemon of every project of a fleet (one daemon per "
             f"instance): drop --project, or run the project alone without --fleet / CT_FLEET"
         )
-    projects = fleet.projects
+    # The fleet's first project prepares the shared instance, with every project's limits.
+    install = Install.of(fleet)
     if args.env:
-        projects = tuple(p.with_spec({"environment": args.env}) for p in projects)
-    return Install(projects, fleet.root)
+        changed = tuple(p.with_spec({"environment": args.env}) for p in install.projects)
+        return Install(changed, fleet.root)
+    return install
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,13 +18,12 @@ import yaml
 from dagster_shared.yaml_utils.source_position import SourcePositionTree
 
 from ct_assets.names import Namespace
+from ct_assets.project.fleet import place, shared_environ
 from ct_assets.project.load import HOME_DIR, PROJECT_FILE, Project, ProjectError, load_project
 from ct_assets.project.parse import parse_spec
 
 # The attributes of the component, as defs.yaml writes them.
 ATTRIBUTES = "attributes"
-# What means one project alone, not one of a deployment's many.
-LONE_VARIABLES = ("CT_HOME", "CT_PROJECT")
 
 
 def declared_project(
@@ -40,10 +39,10 @@ def declared_project(
     `positions` is where defs.yaml writes each key (None for a component built in Python): it
     names the file and lines in errors and finds the inline spec's text.
     """
-    env = dict(os.environ if environ is None else environ)
-    for variable in LONE_VARIABLES:
-        env.pop(variable, None)
+    variables = os.environ if environ is None else environ
     where = Where(folder, positions)
+    # Placed as a fleet's projects are: beside the others of the code location.
+    env = shared_environ(variables, where.at())
     if (project is None) == (spec is None):
         given = "both" if project is not None else "neither"
         raise ProjectError(
@@ -60,7 +59,7 @@ def declared_project(
     namespace = replace(Namespace.of(prefix), project=loaded.spec.name)
     if not namespace.prefix:
         raise ProjectError(f"{where.at('key_prefix')}: key_prefix: empty; give a name, or omit it")
-    return loaded.in_namespace(namespace)
+    return place(loaded, namespace, variables)
 
 
 class Where:

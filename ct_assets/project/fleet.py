@@ -67,22 +67,41 @@ def project_files(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def load_fleet(root: str | Path, environ: Mapping[str, str] | None = None) -> Fleet:
-    """Every project under `root`, each in the namespace of its name, on the fleet's instance.
+# The variables that place one project; beside others, each is a root holding a folder per
+# project (as CT_DATA_URL is), or means nothing (CT_PROJECT).
+PLACING = ("CT_HOME", "CT_LANDING_URL", "CT_PROJECT")
 
-    The variables that place one project place a fleet's projects side by side: CT_HOME and
-    CT_LANDING_URL are roots holding a folder per project (as CT_DATA_URL is); one registered
-    model for all (CT_REGISTERED_MODEL) would give every project one champion, and is refused.
-    """
-    env = dict(os.environ if environ is None else environ)
-    if env.get("CT_REGISTERED_MODEL"):
+
+def shared_environ(environ: Mapping[str, str], where: object) -> dict[str, str]:
+    """The environment a project of a shared deployment (a fleet, a Component) is read with:
+    without the variables `place` applies per project. One registered model for every project
+    (CT_REGISTERED_MODEL) would give them one champion, and is refused."""
+    if environ.get("CT_REGISTERED_MODEL"):
         raise ProjectError(
-            f"CT_REGISTERED_MODEL={env['CT_REGISTERED_MODEL']}: one registered model for every "
-            f"project of the fleet {root}; declare `registered_model` in each ct.yaml instead"
+            f"CT_REGISTERED_MODEL={environ['CT_REGISTERED_MODEL']}: one registered model for "
+            f"every project of {where}; declare `registered_model` in each ct.yaml instead"
         )
-    homes = env.pop("CT_HOME", None)
-    landings = env.pop("CT_LANDING_URL", None)
-    env.pop("CT_PROJECT", None)
+    return {k: v for k, v in environ.items() if k not in PLACING}
+
+
+def place(project: Project, namespace: Namespace, environ: Mapping[str, str]) -> Project:
+    """The project in its namespace, its home and landing in its own folder of the roots that
+    CT_HOME and CT_LANDING_URL name."""
+    if environ.get("CT_HOME"):
+        home = Path(environ["CT_HOME"]).expanduser().resolve() / namespace.prefix
+        project = replace(project, home=home)
+    if environ.get("CT_LANDING_URL"):
+        landing = f"{environ['CT_LANDING_URL'].rstrip('/')}/{namespace.prefix}"
+        project = project.with_spec({"sources": {"landing": landing}})
+    return replace(project, namespace=namespace)
+
+
+def load_fleet(root: str | Path, environ: Mapping[str, str] | None = None) -> Fleet:
+    """Every project under `root`, each in the namespace of its name, on the fleet's instance
+    (`place` puts each in its own folders). Two projects of one name, or of one registered
+    model (one champion for both), are refused."""
+    given = os.environ if environ is None else environ
+    env = shared_environ(given, f"the fleet {root}")
     folder = Path(root).expanduser().resolve()
     if not folder.is_dir():
         raise ProjectError(f"{folder}: no such folder (the fleet: a folder holding projects)")
@@ -95,6 +114,7 @@ def load_fleet(root: str | Path, environ: Mapping[str, str] | None = None) -> Fl
     instance_home = folder / HOME_DIR / "dagster_home"
     projects: list[Project] = []
     taken: dict[str, Path] = {}
+    models: dict[str, Path] = {}
     for path in files:
         project = load_project(path.parent, env)
         namespace = Namespace.of(project.spec.name)
@@ -104,10 +124,13 @@ def load_fleet(root: str | Path, environ: Mapping[str, str] | None = None) -> Fl
                 f"{taken[namespace.prefix]}: projects of one deployment need different names"
             )
         taken[namespace.prefix] = path
-        if homes:
-            project = replace(project, home=Path(homes).expanduser().resolve() / namespace.prefix)
-        if landings:
-            landing = f"{landings.rstrip('/')}/{namespace.prefix}"
-            project = project.with_spec({"sources": {"landing": landing}})
-        projects.append(project.in_namespace(namespace, instance_home))
+        model = project.spec.model_name
+        if model in models:
+            raise ProjectError(
+                f"{path}: registered model {model!r} is also {models[model]}'s: each project of "
+                "a deployment needs its own (`registered_model`, else its name)"
+            )
+        models[model] = path
+        placed = place(project, namespace, given)
+        projects.append(placed.in_namespace(namespace, instance_home))
     return Fleet(folder, tuple(projects))

@@ -125,6 +125,13 @@ def test_two_projects_of_one_name_are_refused_naming_both_files(tmp_path: Path) 
         load_fleet(tmp_path, environ={})
 
 
+def test_two_projects_of_one_registered_model_are_refused(tmp_path: Path) -> None:
+    write_project(tmp_path / "a", "shop", {"name": "a", "registered_model": "m"})
+    write_project(tmp_path / "b", "energy", {"name": "b", "registered_model": "m"})
+    with pytest.raises(ProjectError, match=r"b/ct.yaml: registered model 'm' is also .*a/ct"):
+        load_fleet(tmp_path, environ={})
+
+
 def test_a_folder_without_projects_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ProjectError, match=r"no ct\.yaml under this folder"):
         load_fleet(tmp_path, environ={})

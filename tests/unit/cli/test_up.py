@@ -37,6 +37,17 @@ def test_ct_up_with_a_fleet_runs_every_project_on_the_fleet_s_instance(fleet: Pa
     assert env["DAGSTER_HOME"] == str(fleet / ".ct" / "dagster_home")
 
 
+def test_the_fleet_s_instance_is_prepared_with_every_project_s_run_limits(fleet: Path) -> None:
+    shop = fleet / "shop" / "ct.yaml"
+    declared = yaml.safe_load(shop.read_text())
+    shop.write_text(yaml.safe_dump({**declared, "runs": {"max_concurrent": 7}}, sort_keys=False))
+    install = install_of(up("--fleet", str(fleet), "--env", "production"))
+    # The first project's environment renders the shared queue: the largest limits of all.
+    first = install.projects[0]
+    assert first.spec.name == "energy" and first.spec.runs.max_concurrent == 7
+    assert first.spec.environment == "production"
+
+
 def test_a_fleet_s_processes_place_its_projects_where_ct_up_did(
     fleet: Path, tmp_path: Path
 ) -> None:

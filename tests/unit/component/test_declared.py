@@ -104,12 +104,17 @@ def test_key_prefix_names_the_namespace(tmp_path: Path, tiny: Path) -> None:
         declared(tmp_path, f"{TYPE}attributes:\n  project: {tiny}\n  key_prefix: ''\n")
 
 
-def test_one_project_alone_s_variables_do_not_move_a_component_s_home(
-    tmp_path: Path, tiny: Path
-) -> None:
+def test_a_component_is_placed_as_a_fleets_project_is(tmp_path: Path, tiny: Path) -> None:
     text = f"{TYPE}attributes:\n  project: {tiny}\n"
-    elsewhere = {"CT_HOME": str(tmp_path / "else"), "CT_PROJECT": str(tmp_path)}
-    assert declared(tmp_path, text, environ=elsewhere).home == tiny / ".ct"
+    # CT_PROJECT names one project alone: it does not move a component's.
+    assert declared(tmp_path, text, environ={"CT_PROJECT": str(tmp_path)}).home == tiny / ".ct"
+    # CT_HOME and CT_LANDING_URL are roots holding a folder per project, as in a fleet.
+    roots = {"CT_HOME": str(tmp_path / "homes"), "CT_LANDING_URL": "s3://drops"}
+    placed = declared(tmp_path, text, environ=roots)
+    assert placed.home == tmp_path / "homes" / "tiny"
+    assert placed.landing == "s3://drops/tiny"
+    with pytest.raises(ProjectError, match="CT_REGISTERED_MODEL=m: one registered model"):
+        declared(tmp_path, text, environ={"CT_REGISTERED_MODEL": "m"})
 
 
 @pytest.mark.parametrize(
