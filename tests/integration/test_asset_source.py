@@ -3,7 +3,6 @@ user's assets materialized by real runs through their own IO managers, the senso
 evaluated against the code location, and raw and validated materialized from what it landed."""
 
 import json
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +12,9 @@ import pytest
 
 from ct_assets.definitions import build_definitions
 from ct_assets.names import RAW_BATCHES, SCHEMA_CHECK, VALIDATED_BATCHES, Namespace
-from ct_assets.partitions import build_partitions
 from examples.shop.generator import DriftingSource
 from resources.asset_source import asset_source_deps
 from resources.storage import BatchStore
-from sensors.asset_source import build_asset_source_sensors
 from tests.conftest import START, Deployment, deploy
 
 ORDERS = dg.AssetKey(["etl", "orders"])
@@ -72,22 +69,16 @@ def snapshot(config: Day) -> pd.DataFrame:
 def code_location(
     project: Deployment, tmp_path: Path, *user_assets: Any, namespace: Namespace | None = None
 ) -> dg.Definitions:
-    """ct's definitions (under `namespace`, if any), the asset-source sensor and the user's
-    assets in one code location, `raw_batches` depending on the declared asset (what the
-    lead's build_definitions wires)."""
+    """ct's definitions (under `namespace`, if any), with `raw_batches` depending on the
+    declared asset and its sensor, beside the user's assets in one code location."""
     if namespace is not None:
         project.project = project.project.in_namespace(namespace)
     ct = build_definitions(project.project)
-    deps = asset_source_deps(project.project)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ct = ct.map_resolved_asset_specs(
-            func=lambda spec: spec.merge_attributes(deps=deps),
-            selection=dg.AssetSelection.assets(project.project.namespace.key(RAW_BATCHES)),
-        )
+    raw = ct.resolve_asset_graph().get(project.project.namespace.key(RAW_BATCHES))
+    assert set(asset_source_deps(project.project)) <= raw.parent_keys
+    assert any(s.name.endswith("dagster_asset_sensor") for s in ct.sensors or [])
     user = dg.Definitions(
         assets=list(user_assets),
-        sensors=build_asset_source_sensors(project.project, build_partitions(project.spec)),
         resources={
             "user_parquet": UserParquet(base_dir=str(tmp_path / "user")),
             "user_pickle": dg.FilesystemIOManager(base_dir=str(tmp_path / "user_pickle")),
