@@ -132,11 +132,6 @@ class Namespace:
 
         return dg.AssetKey([*self.path, "sources", name])
 
-    def check(self, asset: str, check: str) -> dg.AssetCheckKey:
-        import dagster as dg
-
-        return dg.AssetCheckKey(self.key(asset), check)
-
     def selection(self, *names: str) -> dg.AssetSelection:
         import dagster as dg
 
