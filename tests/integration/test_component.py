@@ -55,31 +55,26 @@ class UserProject:
     def defs(self) -> Path:
         return self.root / "src" / self.root.name / "defs"
 
-    def dg(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    def tool(self, name: str, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        """A command of this environment (dg, dagster, ct) run in the user's project, on their
+        instance."""
         done = subprocess.run(
-            [str(Path(sys.executable).parent / "dg"), *args],
-            cwd=self.root,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        if ok:
-            assert done.returncode == 0, done.stdout + done.stderr
-        return done
-
-    def dagster(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """The Dagster CLI in the user's project, on their instance."""
-        done = subprocess.run(
-            [str(Path(sys.executable).parent / "dagster"), *args],
+            [str(Path(sys.executable).parent / name), *args],
             cwd=self.root,
             env=self.env,
             capture_output=True,
             text=True,
             timeout=300,
         )
-        assert done.returncode == 0, done.stdout + done.stderr
+        if ok:
+            assert done.returncode == 0, done.stdout + done.stderr
         return done
+
+    def dg(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.tool("dg", *args, ok=ok)
+
+    def dagster(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.tool("dagster", *args)
 
     def definitions(self) -> dict[str, Any]:
         listed: dict[str, Any] = json.loads(self.dg("list", "defs", "--json").stdout)
@@ -206,15 +201,7 @@ def test_a_users_own_asset_feeds_ct_through_one_lineage_graph(user_project: User
         rows = int(valid.asset_materialization.metadata["dagster/row_count"].value)
         assert rows == len(pd.read_csv(sample))
     # ct's commands read the user's project as a fleet: its ct.yaml files, their instance.
-    ct = str(Path(sys.executable).parent / "ct")
-    shown = subprocess.run(
-        [ct, "status", "--fleet", str(user_project.root), "--json"],
-        env=user_project.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert shown.returncode == 0, shown.stdout + shown.stderr
+    shown = user_project.tool("ct", "status", "--fleet", str(user_project.root), "--json")
     (row,) = json.loads(shown.stdout)["projects"]
     assert (row["project"], row["task"], row["champion"]) == ("churn", "binary", None)
 
