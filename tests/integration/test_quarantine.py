@@ -38,7 +38,7 @@ INGEST = f'key:"{RAW_BATCHES}" or key:"{VALIDATED_BATCHES}"'
 
 def batch_store(project: Deployment) -> BatchStore:
     """The batch store as a command sees it: its EnvVars resolved, as in production."""
-    with resources_of(project.defs, "batch_store") as resources:
+    with resources_of(project.project, project.defs, "batch_store") as resources:
         store = resources.batch_store
     assert isinstance(store, BatchStore)
     return store
