@@ -406,7 +406,10 @@ def test_two_projects_of_a_fleet_run_at_once_each_under_its_name_on_shared_servi
     assert began < other_ended and other_began < ended, spans
 
     # Each project its own registered model, its own champion alias, trained on its own task.
-    client = MlflowClient(mlflow_server.tracking_uri)
+    # Named as the registry too: MLflow's default registry is the process's last one set (an
+    # earlier test's server, gone).
+    uri = mlflow_server.tracking_uri
+    client = MlflowClient(uri, registry_uri=uri)
     champions = {}
     for name, environment in fleet.environments.items():
         with dg.build_resources({"mlflow": environment.registry()}) as resources:
